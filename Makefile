@@ -1,0 +1,105 @@
+# TWIGMA compendium. `make` (or `make help`) lists the targets.
+#
+#   make figures                      run every notebook on the embedded synthetic sample
+#   make figures RELEASE=path OUT=dir run them on another release file, outputs under dir/
+#   make test                         run the tests
+#
+# The first target that needs Python builds .venv/ from env/requirements.txt (and rebuilds
+# it when that file changes). PYTHON names the interpreter used to create it (3.11).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ENV_STAMP := $(VENV)/.installed
+# pip's notes about local package mirrors that do not list a package are noise
+QUIET_PIP := { grep -v '^WARNING: Location' || true; }
+
+SAMPLE := data/sample/twigma_sample.csv.gz
+RELEASE ?= $(SAMPLE)
+OUT ?=
+ifeq ($(strip $(OUT)),)
+  O :=
+else
+  O := $(patsubst %/,%,$(OUT))/
+endif
+BUILD := $(O)build
+RESULTS := $(O)results
+
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+FIRST_NB := notebooks/00_data.ipynb
+EXECUTED := $(patsubst notebooks/%,$(BUILD)/%,$(NOTEBOOKS))
+PACKAGE := $(shell find src/twigma -name '*.py') pyproject.toml
+PARAMS := $(BUILD)/.params
+CLAIMS := $(RESULTS)/claims.csv
+
+.PHONY: help env figures test lab sample validate bench clean clean-env FORCE
+
+help: ## list the targets (default)
+	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [OUT=<output folder>]"
+	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
+		awk -F'\t' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(ENV_STAMP): env/requirements.txt pyproject.toml
+	@echo ">> building the Python environment in $(VENV)/ (first use: a few minutes)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@set -o pipefail; $(PY) -m pip install --quiet -r env/requirements.txt 2>&1 | $(QUIET_PIP) || \
+		{ echo "pip could not install env/requirements.txt (see above)" >&2; exit 1; }
+	@set -o pipefail; $(PY) -m pip install --quiet --no-deps -e . 2>&1 | $(QUIET_PIP) || \
+		{ echo "pip could not install the twigma package (see above)" >&2; exit 1; }
+	@touch $@
+
+env: $(ENV_STAMP) ## build the Python environment in .venv/ (done on first use by the other targets)
+
+$(SAMPLE): src/twigma/sample.py | $(ENV_STAMP)
+	$(PY) -m twigma sample $@
+
+sample: $(SAMPLE) ## generate the embedded synthetic sample (data/sample/)
+
+ifneq ($(RELEASE),$(SAMPLE))
+$(RELEASE):
+	@echo "RELEASE=$(RELEASE): no such file. Download the release (make data, see README) or give its path." >&2; exit 1
+endif
+
+# The parameters a run was made with; rewritten only when they change, so that a new
+# RELEASE reruns every notebook while an unchanged one reruns nothing.
+$(PARAMS): FORCE
+	@mkdir -p $(@D)
+	@echo "RELEASE=$(abspath $(RELEASE))" > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
+$(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE) $(PARAMS) | $(ENV_STAMP)
+	@echo ">> $*"
+	@$(PY) -m twigma run-notebook $< --release "$(RELEASE)" --out "$(OUT)"
+
+# 00 validates the release and builds its typed cache: the others start after it.
+$(filter-out $(BUILD)/00_data.ipynb,$(EXECUTED)): $(BUILD)/00_data.ipynb
+
+$(CLAIMS): $(EXECUTED)
+	@$(PY) -m twigma claims --out "$(OUT)"
+
+figures: $(CLAIMS) ## run every notebook (papermill): figures/, results/, executed copies in build/
+
+validate: $(RELEASE) | $(ENV_STAMP) ## check a release file and build its typed cache
+	@$(PY) -m twigma validate "$(RELEASE)"
+
+lab: $(ENV_STAMP) ## open JupyterLab on the notebooks with the project's environment
+	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \
+		$(VENV)/bin/jupyter lab notebooks/
+
+test: $(ENV_STAMP) ## run the tests (pytest, notebooks through papermill included)
+	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release
+	$(PY) bench/release_pipeline.py
+
+clean: ## remove the outputs of make figures (build/, figures/, results/) and caches
+	rm -rf $(BUILD) $(O)figures/*.png $(O)figures/*.pdf $(RESULTS)/*.csv $(RESULTS)/claims data/interim/*.parquet
+
+clean-env: ## remove the Python environment (.venv/)
+	rm -rf $(VENV)
+
+FORCE:

@@ -1,0 +1,107 @@
+"""The paper's claims (spec section 4), checked against the analysis tables.
+
+Each notebook checks the claims it can and writes them with :meth:`twigma.outputs.Outputs.claims`
+to ``results/claims/<notebook>.csv``; ``twigma claims`` (run by make) gathers them into
+``results/claims.csv`` with one row per claim C1..C10, marking those no notebook checked as
+untestable with the reason.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CLAIMS: dict[str, str] = {
+    "C1": "about 800,000 images, January 2021 to March 2023",
+    "C2": "monthly count of tweets grows over the period",
+    "C3": "captions' most frequent content words include painting, woman, man, hair",
+    "C4": "clusters 1, 3, 4 decline over time",
+    "C5": "clusters 8, 9 increase over time",
+    "C6": "two clusters are mostly NSFW",
+    "C7": "gen-AI images are distinct from natural images and from artwork",
+    "C8": "gen-AI images vary less than natural images and than artwork",
+    "C9": "similarity to natural images is inversely correlated with likes",
+    "C10": "nearest-neighbour search finds human images that inspired gen-AI images",
+}
+#: Why a claim stays untestable when no notebook checked it.
+UNTESTED_REASON: dict[str, str] = {
+    **{c: "needs the release table: run the notebooks (make figures)" for c in ("C1", "C2", "C3", "C4", "C5", "C6")},
+    **{c: "needs CLIP image embeddings of TWIGMA and of natural/art reference sets, which the release does not "
+          "include (image analyses are a later part of the compendium)" for c in ("C7", "C8", "C9", "C10")},
+}
+COLUMNS = ["claim", "statement", "observed", "holds"]
+
+
+def claim(cid: str, observed: str, holds: bool | str) -> dict:
+    """A claims row; ``holds`` is True/False, or ``"untestable"`` (explain why in ``observed``)."""
+    if isinstance(holds, (bool, np.bool_)):
+        holds = "yes" if bool(holds) else "no"
+    if holds not in ("yes", "no", "untestable"):
+        raise ValueError(f"holds must be yes, no or untestable, not {holds!r}")
+    return {"claim": cid, "statement": CLAIMS[cid], "observed": observed, "holds": holds}
+
+
+def check_c1(summary: pd.DataFrame, target: int = 800_000, tolerance: float = 0.10) -> dict:
+    """C1: the image count is within ``tolerance`` of ``target`` and the dates span Jan 2021 - Mar 2023."""
+    v = summary.set_index("metric")["value"]
+    n = int(v["n_images"])
+    first, last = pd.Timestamp(v["first_created_at"]), pd.Timestamp(v["last_created_at"])
+    count_ok = abs(n - target) <= tolerance * target
+    span_ok = first.strftime("%Y-%m") == "2021-01" and last.strftime("%Y-%m") == "2023-03"
+    return claim("C1", f"{n:,} images (target {target:,} +/- {tolerance:.0%}); "
+                       f"{first:%Y-%m-%d} to {last:%Y-%m-%d}", count_ok and span_ok)
+
+
+def check_c2(trend: dict, alpha: float = 0.01) -> dict:
+    """C2: Mann-Kendall trend of monthly tweets is positive with p < alpha."""
+    ok = trend["kendall_tau"] > 0 and trend["p_value"] < alpha
+    return claim("C2", f"Kendall tau = {trend['kendall_tau']:.3f}, p = {trend['p_value']:.2g} over "
+                       f"{trend['n_months']} months ({trend['first_month']} to {trend['last_month']}); "
+                       f"log-linear growth x{trend['growth_per_year']:.2f} per year", ok)
+
+
+def check_c3(top: pd.DataFrame, words=("painting", "woman", "man", "hair")) -> dict:
+    """C3: every word in ``words`` is among the ranked top words (``top`` from ``text.top_words``)."""
+    rank = dict(zip(top["word"], top["rank"]))
+    found = ", ".join(f"{w} #{rank[w]}" if w in rank else f"{w} not in top {len(top)}" for w in words)
+    return claim("C3", f"ranks among the top {len(top)} caption words: {found}", all(w in rank for w in words))
+
+
+def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction: str) -> dict:
+    """C4/C5: every listed cluster has the given trend direction."""
+    t = trends.set_index("cluster")
+    parts, ok = [], True
+    for k in clusters:
+        if k not in t.index:
+            parts.append(f"cluster {k} absent")
+            ok = False
+            continue
+        r = t.loc[k]
+        parts.append(f"cluster {k}: {r['direction']} (slope {r['slope']:+.2f}/yr, p = {r['p_value']:.2g})")
+        ok &= r["direction"] == direction
+    return claim(cid, "; ".join(parts), ok)
+
+
+def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dict:
+    """C6: exactly two clusters have ``mostly_nsfw`` set."""
+    mostly = nsfw.loc[nsfw["mostly_nsfw"], ["cluster", score_column]]
+    listed = ", ".join(f"{int(k)} ({s:.0%})" for k, s in mostly.itertuples(index=False)) or "none"
+    return claim("C6", f"{len(mostly)} cluster(s) with a majority of detector scores > 0.5: {listed}",
+                 len(mostly) == 2)
+
+
+def combine(claims_dir: str | Path) -> pd.DataFrame:
+    """Gather ``claims_dir/*.csv`` into one table C1..C10; unchecked claims become untestable."""
+    claims_dir = Path(claims_dir)
+    parts = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(claims_dir.glob("*.csv"))]
+    found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    found = found.drop_duplicates("claim", keep="last").set_index("claim")
+    rows = []
+    for cid, statement in CLAIMS.items():
+        if cid in found.index:
+            r = found.loc[cid]
+            rows.append({"claim": cid, "statement": statement, "observed": r["observed"], "holds": r["holds"]})
+        else:
+            rows.append(claim(cid, UNTESTED_REASON[cid], "untestable"))
+    return pd.DataFrame(rows, columns=COLUMNS)

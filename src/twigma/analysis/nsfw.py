@@ -1,0 +1,70 @@
+"""NSFW content by cluster and month: Twitter's flag and the CLIP-based detector (claim C6)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+
+from .overview import month_of
+
+
+def _score_column(threshold: float) -> str:
+    return "share_nsfw_gt_" + f"{threshold:g}".replace(".", "_")
+
+
+def nsfw_table(df: pd.DataFrame, by: pd.Series, threshold: float = 0.5) -> pd.DataFrame:
+    """Per group: ``n_images``, ``share_possibly_sensitive`` (among known flags),
+    ``share_nsfw_gt_<threshold>`` and ``mean_nsfw_score`` (among known scores)."""
+    frame = pd.DataFrame({
+        "group": by.to_numpy(),
+        "flag": df["possibly_sensitive"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+        "score": df["nsfw_score"].to_numpy(dtype=float),
+    })
+    frame["above"] = np.where(np.isnan(frame["score"]), np.nan, frame["score"] > threshold)
+    g = frame.groupby("group", sort=True)
+    return pd.DataFrame({
+        "n_images": g.size(),
+        "share_possibly_sensitive": g["flag"].mean(),
+        _score_column(threshold): g["above"].mean(),
+        "mean_nsfw_score": g["score"].mean(),
+    })
+
+
+def agreement(flag: pd.Series, score: pd.Series, threshold: float = 0.5) -> dict:
+    """Agreement of Twitter's flag with "detector score > threshold" on images where both are known.
+
+    Returns n, Cohen's kappa (scikit-learn), raw agreement and the 2x2 counts
+    (``both``, ``flag_only``, ``score_only``, ``neither``).
+    """
+    ok = flag.notna().to_numpy() & score.notna().to_numpy()
+    a = flag.to_numpy()[ok].astype(bool)
+    b = score.to_numpy()[ok] > threshold
+    if ok.sum() == 0:
+        return {"n": 0, "kappa": float("nan"), "agreement": float("nan"),
+                "both": 0, "flag_only": 0, "score_only": 0, "neither": 0}
+    kappa = cohen_kappa_score(a, b) if len(np.unique(np.r_[a, b])) > 1 else float("nan")
+    return {"n": int(ok.sum()), "kappa": float(kappa), "agreement": float(np.mean(a == b)),
+            "both": int(np.sum(a & b)), "flag_only": int(np.sum(a & ~b)),
+            "score_only": int(np.sum(~a & b)), "neither": int(np.sum(~a & ~b))}
+
+
+def nsfw_by_cluster(df: pd.DataFrame, threshold: float = 0.5, mostly: float = 0.5) -> pd.DataFrame:
+    """NSFW measures per cluster.
+
+    Returns
+    -------
+    DataFrame with columns ``cluster``, ``n_images``, ``share_possibly_sensitive``,
+    ``share_nsfw_gt_0_5`` (named after ``threshold``), ``mean_nsfw_score``, ``kappa`` (flag vs
+    score within the cluster) and ``mostly_nsfw`` (detector share above ``mostly``).
+    """
+    out = nsfw_table(df, df["label_10_cluster"], threshold).rename_axis("cluster").reset_index()
+    out["kappa"] = [agreement(df.loc[df["label_10_cluster"] == k, "possibly_sensitive"],
+                              df.loc[df["label_10_cluster"] == k, "nsfw_score"], threshold)["kappa"]
+                    for k in out["cluster"]]
+    out["mostly_nsfw"] = out[_score_column(threshold)] > mostly
+    return out
+
+
+def nsfw_by_month(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+    """NSFW measures per calendar month (columns as :func:`nsfw_table`, plus ``month``)."""
+    return nsfw_table(df, month_of(df["created_at"]), threshold).rename_axis("month").reset_index()

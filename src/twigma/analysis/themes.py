@@ -1,0 +1,130 @@
+"""How the shares of the ten clusters move over time (claims C4, C5).
+
+The trend test
+--------------
+The paper says clusters 1, 3, 4 "experienced a steady decline" and 8, 9 "a consistent
+increase", without a test. A logistic regression of "image is in cluster k" on time, one
+row per image, answers the question but treats 800,000 images as independent draws, so
+any month-to-month wobble comes out "significant" (images of one tweet share a prompt,
+and fashions come in bursts). We therefore fit the same logistic model to the monthly
+counts (a binomial GLM: images in cluster k out of all images in the month, on the
+month's mean time in years since 2021-01-01) and let the variance be inflated by the
+Pearson dispersion of the monthly points (quasi-binomial; McCullagh & Nelder 1989,
+section 4.5), with t-based p-values on months - 2 degrees of freedom. The slope is the
+image-level logistic regression's slope on month-level time, in log-odds per year; its
+uncertainty reflects how steadily the share moves from month to month.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from .overview import month_of
+
+ORIGIN = pd.Timestamp("2021-01-01", tz="UTC")
+SECONDS_PER_YEAR = 365.25 * 86_400
+
+
+def years_since_origin(created_at: pd.Series) -> pd.Series:
+    """Time in years since 2021-01-01 UTC."""
+    return (created_at - ORIGIN).dt.total_seconds() / SECONDS_PER_YEAR
+
+
+def monthly_cluster_counts(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> pd.DataFrame:
+    """Images per month and cluster, with the month's mean time.
+
+    Returns
+    -------
+    DataFrame indexed by ``month`` with one column per cluster (image counts), plus ``n_images``
+    and ``t_years`` (mean time of the month's images, years since 2021-01-01).
+    """
+    month = month_of(df["created_at"])
+    counts = pd.crosstab(month, df[cluster_col]).rename_axis(index="month", columns=None)
+    counts["n_images"] = counts.sum(axis=1)
+    counts["t_years"] = years_since_origin(df["created_at"]).groupby(month).mean()
+    return counts
+
+
+def monthly_shares(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> pd.DataFrame:
+    """Share of each cluster among the month's images: long table ``month``, ``cluster``,
+    ``n_images`` (in the cluster), ``n_month`` (all images in the month), ``share``."""
+    counts = monthly_cluster_counts(df, cluster_col)
+    clusters = [c for c in counts.columns if c not in ("n_images", "t_years")]
+    long = counts[clusters].stack().rename("n_images").reset_index()
+    long.columns = ["month", "cluster", "n_images"]
+    long["n_month"] = long["month"].map(counts["n_images"])
+    long["share"] = long["n_images"] / long["n_month"]
+    return long
+
+
+def _direction(slope: float, p: float, alpha: float) -> str:
+    if not np.isfinite(p) or p >= alpha:
+        return "flat"
+    return "up" if slope > 0 else "down"
+
+
+def trend_test(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray) -> dict:
+    """Quasi-binomial logistic trend of successes/trials on time (see module docstring).
+
+    Returns slope (log-odds per year), std_err, p_value, ci_low, ci_high (95%), dispersion.
+    """
+    X = sm.add_constant(np.asarray(t_years, dtype=float))
+    trials = np.asarray(trials, dtype=float)
+    # Proportions with the trials as variance weights: the same fit as a two-column
+    # (successes, failures) endog, but statsmodels' Pearson scale is only right this way.
+    res = sm.GLM(np.asarray(successes, dtype=float) / trials, X, family=sm.families.Binomial(),
+                 var_weights=trials).fit(scale="X2", use_t=True)
+    lo, hi = res.conf_int(alpha=0.05)[1]
+    return {"slope": float(res.params[1]), "std_err": float(res.bse[1]), "p_value": float(res.pvalues[1]),
+            "ci_low": float(lo), "ci_high": float(hi), "dispersion": float(res.scale)}
+
+
+def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: int = 1,
+                 cluster_col: str = "label_10_cluster") -> pd.DataFrame:
+    """Trend of each cluster's share over time.
+
+    Parameters
+    ----------
+    alpha : float
+        Significance level: ``direction`` is ``flat`` when p >= alpha.
+    min_images_per_month : int
+        Months with fewer images in all are left out (very early months are tiny).
+
+    Returns
+    -------
+    DataFrame with columns ``cluster``, ``slope`` (change in log-odds per year), ``p_value``,
+    ``direction`` (up, down, flat), ``std_err``, ``ci_low``, ``ci_high``, ``dispersion``,
+    ``odds_ratio_per_year``, ``n_images``, ``n_months``, ``share_first_year``, ``share_last_year``.
+    """
+    counts = monthly_cluster_counts(df, cluster_col)
+    counts = counts[counts["n_images"] >= min_images_per_month]
+    clusters = sorted(c for c in counts.columns if c not in ("n_images", "t_years"))
+    t = counts["t_years"].to_numpy()
+    n = counts["n_images"].to_numpy()
+    first, last = t <= t.min() + 1, t >= t.max() - 1
+    rows = []
+    for k in clusters:
+        y = counts[k].to_numpy()
+        res = trend_test(y, n, t)
+        rows.append({"cluster": k, "slope": res["slope"], "p_value": res["p_value"],
+                     "direction": _direction(res["slope"], res["p_value"], alpha),
+                     "std_err": res["std_err"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
+                     "dispersion": res["dispersion"], "odds_ratio_per_year": float(np.exp(res["slope"])),
+                     "n_images": int(y.sum()), "n_months": int(len(y)),
+                     "share_first_year": float(y[first].sum() / n[first].sum()),
+                     "share_last_year": float(y[last].sum() / n[last].sum())})
+    return pd.DataFrame(rows)
+
+
+def fitted_shares(trends: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    """Shares implied by each cluster's fitted trend at each month (for plotting): needs
+    intercepts, so the models are refit here. Long table ``month``, ``cluster``, ``fitted``."""
+    t = counts["t_years"].to_numpy()
+    X = sm.add_constant(t)
+    rows = []
+    for k in trends["cluster"]:
+        n = counts["n_images"].to_numpy(dtype=float)
+        res = sm.GLM(counts[k].to_numpy(dtype=float) / n, X, family=sm.families.Binomial(), var_weights=n).fit()
+        rows.append(pd.DataFrame({"month": counts.index, "cluster": k, "fitted": res.predict(X)}))
+    return pd.concat(rows, ignore_index=True)

@@ -1,0 +1,104 @@
+"""Command line of the compendium: ``twigma <command>`` (also ``python -m twigma``).
+
+Commands
+--------
+sample         write a synthetic release-format file (the embedded sample by default)
+validate       load a release file, report problems or a short summary, build its typed cache
+run-notebook   execute one notebook with papermill, atomically (what make figures uses)
+claims         gather results/claims/*.csv into results/claims.csv
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+
+def _abs(p: str | None) -> str | None:
+    """Command-line paths are relative to where the command is run."""
+    return str(Path(p).expanduser().resolve()) if p else p
+
+
+def cmd_sample(a) -> int:
+    from .sample import make_sample
+    path = make_sample(_abs(a.path), n_images=a.n_images, seed=a.seed)
+    print(f"wrote {path} ({a.n_images:,} synthetic images, seed {a.seed})")
+    return 0
+
+
+def cmd_validate(a) -> int:
+    from .release import load_release
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        df = load_release(_abs(a.release), cache=not a.no_cache)
+    print(f"{df.attrs['source']}: OK, {len(df):,} images, {df['id'].nunique():,} tweets, "
+          f"{df['created_at'].min():%Y-%m-%d} to {df['created_at'].max():%Y-%m-%d}"
+          + (" (synthetic)" if df.attrs["synthetic"] else ""))
+    if df.attrs.get("cache"):
+        print(f"typed cache: {df.attrs['cache']}")
+    return 0
+
+
+def cmd_run_notebook(a) -> int:
+    from .runner import run_notebook
+    run_notebook(a.notebook, release=_abs(a.release), out=_abs(a.out), timeout=a.timeout)
+    return 0
+
+
+def cmd_claims(a) -> int:
+    from . import paths
+    from .analysis.claims import combine
+    from .outputs import _atomic
+    root = paths.resolve(_abs(a.out), default=paths.ROOT)
+    table = combine(root / "results" / "claims")
+    target = _atomic(root / "results" / "claims.csv", lambda tmp: table.to_csv(tmp, index=False))
+    print(f"wrote {target}")
+    for r in table.itertuples(index=False):
+        print(f"  {r.claim:<4} {r.holds:<10} {r.statement}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .release import ReleaseError
+    from .runner import NotebookFailed
+
+    ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="write a synthetic release-format file")
+    p.add_argument("path", nargs="?", help="output file (.csv or .csv.gz); default: the embedded sample")
+    p.add_argument("--n-images", type=int, default=None, help="rows to generate (default 24,000)")
+    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("validate", help="load and check a release file, build its typed cache")
+    p.add_argument("release", nargs="?", default="", help="release file; default: the embedded sample")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the typed Parquet cache")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run-notebook", help="execute one notebook with papermill")
+    p.add_argument("notebook")
+    p.add_argument("--release", default="", help="release file (default: the embedded sample)")
+    p.add_argument("--out", default="", help="output root (default: the repository)")
+    p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    p.set_defaults(func=cmd_run_notebook)
+
+    p = sub.add_parser("claims", help="gather the claim checks into results/claims.csv")
+    p.add_argument("--out", default="", help="output root (default: the repository)")
+    p.set_defaults(func=cmd_claims)
+
+    a = ap.parse_args(argv)
+    if a.command == "sample":
+        from .sample import SAMPLE_N_IMAGES, SAMPLE_SEED
+        a.n_images = SAMPLE_N_IMAGES if a.n_images is None else a.n_images
+        a.seed = SAMPLE_SEED if a.seed is None else a.seed
+    try:
+        return a.func(a)
+    except (ReleaseError, NotebookFailed) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

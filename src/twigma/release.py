@@ -1,0 +1,509 @@
+"""The TWIGMA release table: its schema, a validating loader and a typed Parquet cache.
+
+The release (Zenodo record 8031785) is one row per image. :func:`load_release` reads a
+CSV, CSV.gz or Parquet file in that format, checks every column, converts it to compact
+types and caches the typed table as Parquet under ``data/interim/`` so that later reads
+skip the CSV parse. Bad input raises :class:`ReleaseError`, whose message names the
+file, the column, the first offending row and what to do.
+
+Typed columns (see :data:`COLUMNS`):
+
+========================  ==========================  =========================================
+column                    dtype                       meaning
+========================  ==========================  =========================================
+id                        str (digits)                tweet id (19 digits for 2021-2023)
+image_name                str (digits)                Twitter media id of the image
+created_at                datetime64[us, UTC]         tweet creation time
+like_count                Int64 (nullable)            likes, week of 29 May 2023; NA = deleted
+quote_count               Int64 (nullable)            quotes, same week
+reply_count               Int64 (nullable)            replies, same week
+all_captions              str                         BLIP caption(s); several joined by " | "
+label_10_cluster          int8                        k-means cluster (k = 10), 1..10
+possibly_sensitive        boolean (nullable)          Twitter's sensitive-media flag
+nsfw_score                float32                     CLIP-based NSFW detector score, [0, 1]
+UMAP_dim_1, UMAP_dim_2    float32                     2-D UMAP of the CLIP image embeddings
+========================  ==========================  =========================================
+"""
+from __future__ import annotations
+
+import ast
+import gzip
+import hashlib
+import json
+import os
+import re
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import paths
+
+#: Bump when the typed schema or the validation changes: old caches are then ignored.
+SCHEMA_VERSION = 1
+
+#: column -> (dtype after loading, meaning). The order is the release's.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "id": ("str", "tweet id, a string of digits (never a float)"),
+    "image_name": ("str", "Twitter media id of the image, a string of digits"),
+    "created_at": ("datetime64[us, UTC]", "tweet creation time, UTC"),
+    "like_count": ("Int64", "likes in the week of 29 May 2023; missing when the tweet was deleted"),
+    "quote_count": ("Int64", "quotes in the week of 29 May 2023; missing when the tweet was deleted"),
+    "reply_count": ("Int64", "replies in the week of 29 May 2023; missing when the tweet was deleted"),
+    "all_captions": ("str", "BLIP caption(s) of the image; several captions are joined by ' | '"),
+    "label_10_cluster": ("int8", "k-means cluster (k = 10) of the CLIP ViT-L/14 image embedding, 1..10"),
+    "possibly_sensitive": ("boolean", "Twitter's sensitive-media flag"),
+    "nsfw_score": ("float32", "CLIP-based NSFW detector score in [0, 1]"),
+    "UMAP_dim_1": ("float32", "first coordinate of the 2-D UMAP of the CLIP image embeddings"),
+    "UMAP_dim_2": ("float32", "second coordinate of the 2-D UMAP of the CLIP image embeddings"),
+}
+REQUIRED = list(COLUMNS)
+COUNT_COLUMNS = ["like_count", "quote_count", "reply_count"]
+N_CLUSTERS = 10
+CAPTION_SEPARATOR = " | "
+
+ZENODO_RECORD = "8031785"
+_FIX_ADVICE = (
+    "Versions of the TWIGMA release before May 2024 stored the tweet id column as a floating-point "
+    "number, which loses digits (a 19-digit id cannot be held exactly by a float). The newest version "
+    f"of Zenodo record {ZENODO_RECORD} (May 2024) fixed this: download it again (`make data`, or "
+    f"https://zenodo.org/records/{ZENODO_RECORD}) and point RELEASE at the new file. If you wrote this "
+    "file yourself, read the ids as text (pandas: dtype=str) before saving."
+)
+
+
+class ReleaseError(ValueError):
+    """A release file that cannot be used as it is.
+
+    Attributes name the ``file``, the ``column`` and the first offending ``row`` (0-based data
+    row; the file line is ``row + 2`` for a CSV with a header) where they apply.
+    """
+
+    def __init__(self, file, problem: str, *, column: str | None = None, row: int | None = None,
+                 value=None, advice: str = ""):
+        self.file = str(file)
+        self.column = column
+        self.row = row
+        self.value = value
+        self.problem = problem
+        self.advice = advice
+        where = [f"{self.file}"]
+        if column is not None:
+            where.append(f"column '{column}'")
+        if row is not None:
+            where.append(f"data row {row} (line {row + 2} of a CSV with a header)")
+        msg = ", ".join(where) + f": {problem}"
+        if value is not None:
+            msg += f" (value: {value!r})"
+        if advice:
+            msg += f"\n  What to do: {advice}"
+        super().__init__(msg)
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    path: Path
+    hit: bool
+
+
+# --------------------------------------------------------------------------------------
+# reading the raw text
+# --------------------------------------------------------------------------------------
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _is_parquet(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"PAR1"
+
+
+def _open_text_head(path: Path, n_bytes: int = 65536) -> bytes:
+    opener = gzip.open if _is_gzip(path) else open
+    with opener(path, "rb") as fh:
+        return fh.read(n_bytes)
+
+
+def _first_bad_utf8_line(path: Path) -> tuple[int, bytes]:
+    """Return (0-based line number, line) of the first line that is not valid UTF-8."""
+    opener = gzip.open if _is_gzip(path) else open
+    with opener(path, "rb") as fh:
+        for i, line in enumerate(fh):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return i, line
+    return -1, b""
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    """Read the file as a table of text (or, for Parquet, of its stored types)."""
+    if path.stat().st_size == 0:
+        raise ReleaseError(path, "the file is empty (0 bytes)",
+                           advice="the download was probably interrupted: download the release again.")
+    if _is_parquet(path):
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise ReleaseError(path, f"cannot read it as Parquet: {exc}",
+                               advice="download the file again, or convert it to CSV.") from None
+    try:
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
+            compression="gzip" if _is_gzip(path) else None, low_memory=False,
+        )
+    except pd.errors.EmptyDataError:
+        raise ReleaseError(path, "the file has no header and no rows",
+                           advice="download the release again; the file should start with a header line "
+                                  f"naming the columns {', '.join(REQUIRED)}.") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ReleaseError(path, f"the gzip stream is truncated or damaged ({exc})",
+                           advice="the download was cut short: download the file again "
+                                  "(`make data` checks the checksum).") from None
+    except UnicodeDecodeError as exc:
+        line_no, line = _first_bad_utf8_line(path)
+        row = line_no - 1 if line_no >= 1 else None
+        raise ReleaseError(path, f"the file is not UTF-8 text ({exc.reason} at byte 0x{exc.object[exc.start]:02x})",
+                           row=row, value=line[:80].decode("utf-8", "replace") if line else None,
+                           advice="re-save the file as UTF-8 (for example `iconv -f latin1 -t utf-8`), "
+                                  "or download the release again.") from None
+    except pd.errors.ParserError as exc:
+        raise ReleaseError(path, f"the CSV cannot be parsed ({exc})",
+                           advice="check that the file is the comma-separated release table "
+                                  "and that quotes are balanced.") from None
+
+
+def _check_columns(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    raw = raw.rename(columns=lambda c: str(c).strip().lstrip("\ufeff"))
+    raw = raw.drop(columns=[c for c in raw.columns if c.startswith("Unnamed: ")])  # a written index
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if not missing:
+        return raw
+    header = ",".join(map(str, raw.columns))
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+        if len(raw.columns) <= 2 and header.count(sep) >= 3:
+            raise ReleaseError(path, f"the header is separated by {name}, not commas",
+                               advice=f"the release is comma-separated: re-save the file with ',' as the "
+                                      f"delimiter (pandas: df.to_csv(path, index=False)).")
+    raise ReleaseError(path, f"missing column(s) {', '.join(repr(c) for c in missing)}; "
+                             f"found {', '.join(repr(str(c)) for c in raw.columns[:20])}",
+                       column=missing[0],
+                       advice="point RELEASE at the TWIGMA release table (Zenodo record "
+                              f"{ZENODO_RECORD}); if a column was renamed, rename it back.")
+
+
+# --------------------------------------------------------------------------------------
+# column parsers: each takes the raw column and returns the typed one or raises
+# --------------------------------------------------------------------------------------
+
+def _text(col: pd.Series) -> pd.Series:
+    return col.astype("string[pyarrow]") if col.dtype != "str" else col
+
+
+def _first(mask, col: pd.Series) -> tuple[int, object]:
+    pos = int(np.flatnonzero(np.asarray(mask))[0])
+    return pos, col.iloc[pos]
+
+
+_DIGITS = r"^\d+$"
+_FLOATY = r"^\d+(\.\d*)?([eE][+-]?\d+)?$"
+
+
+def _parse_id(col: pd.Series, name: str, path: Path) -> pd.Series:
+    if pd.api.types.is_float_dtype(col.dtype):
+        raise ReleaseError(path, "ids are stored as floating-point numbers, which loses digits",
+                           column=name, advice=_FIX_ADVICE)
+    s = _text(col.astype(str) if not pd.api.types.is_string_dtype(col.dtype) else col).str.strip()
+    missing = s.isna() | (s == "")
+    if missing.any():
+        pos, _ = _first(missing, s)
+        raise ReleaseError(path, "an id is missing", column=name, row=pos,
+                           advice="every image needs its tweet id and media id; use the release file as published.")
+    bad = ~s.str.fullmatch(_DIGITS)
+    if bad.any():
+        pos, value = _first(bad, s)
+        if re.fullmatch(_FLOATY, str(value)):
+            raise ReleaseError(path, "ids are written as floats or in scientific notation, which loses digits",
+                               column=name, row=pos, value=value, advice=_FIX_ADVICE)
+        raise ReleaseError(path, "an id is not a string of digits", column=name, row=pos, value=value,
+                           advice="ids must be written as plain digits; check the column was not edited.")
+    if name == "id" and len(s) >= 20 and (s.str.len() >= 18).all():
+        # float64 keeps 53 bits: a 19-digit id that went through a float is a multiple of 256.
+        if (pd.to_numeric(s).to_numpy() % 256 == 0).all():
+            raise ReleaseError(path, "every id is a multiple of 256: the ids were rounded through a float",
+                               column=name, row=0, value=s.iloc[0], advice=_FIX_ADVICE)
+    return s.astype("str")
+
+
+def _parse_datetime(col: pd.Series, name: str, path: Path) -> pd.Series:
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        out = col.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(col.dtype):
+        out = col.dt.tz_localize("UTC")
+    else:
+        s = _text(col).str.strip()
+        out = pd.to_datetime(s, format="ISO8601", utc=True, errors="coerce")
+        bad = out.isna() & s.notna()
+        if bad.any():  # Twitter's own v1.1 format, e.g. "Wed Oct 10 20:19:24 +0000 2018"
+            alt = pd.to_datetime(s[bad], format="%a %b %d %H:%M:%S %z %Y", utc=True, errors="coerce")
+            out = out.copy()
+            out[bad] = alt
+            bad = out.isna() & s.notna()
+        if bad.any():
+            pos, value = _first(bad, s)
+            raise ReleaseError(path, "cannot read this as a date and time", column=name, row=pos, value=value,
+                               advice="dates must be ISO-8601, such as 2022-11-03T14:22:10Z or "
+                                      "'2022-11-03 14:22:10+00:00'; fix or remove the row.")
+    if out.isna().any():
+        pos, _ = _first(out.isna(), out)
+        raise ReleaseError(path, "the creation time is missing", column=name, row=pos,
+                           advice="every tweet has a creation time; use the release file as published.")
+    return out.astype("datetime64[us, UTC]")
+
+
+def _parse_number(col: pd.Series, name: str, path: Path, advice: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return col.astype("float64")
+    s = _text(col).str.strip()
+    out = pd.to_numeric(s, errors="coerce").astype("float64")
+    bad = out.isna() & s.notna() & ~s.str.lower().isin(["nan", "na", "null", "none"])
+    if bad.any():
+        pos, value = _first(bad, s)
+        raise ReleaseError(path, "not a number", column=name, row=pos, value=value, advice=advice)
+    return out
+
+
+def _parse_count(col: pd.Series, name: str, path: Path) -> pd.Series:
+    x = _parse_number(col, name, path, "engagement counts are whole numbers, or empty when unknown.")
+    vals = x.to_numpy()
+    bad = ~np.isnan(vals) & ((vals < 0) | (vals != np.round(vals)))
+    if bad.any():
+        pos, value = _first(bad, col)
+        raise ReleaseError(path, "a count must be a whole number >= 0", column=name, row=pos, value=value,
+                           advice="engagement counts are whole numbers, or empty when the tweet was deleted.")
+    return x.astype("Int64")
+
+
+def _parse_cluster(col: pd.Series, name: str, path: Path) -> pd.Series:
+    x = _parse_number(col, name, path, "clusters are the integers 1 to 10.")
+    vals = x.to_numpy()
+    bad = np.isnan(vals) | (vals < 1) | (vals > N_CLUSTERS) | (vals != np.round(vals))
+    if bad.any():
+        pos, value = _first(bad, col)
+        hint = ""
+        if np.nanmin(vals) == 0 and np.nanmax(vals) <= N_CLUSTERS - 1:
+            hint = " The clusters look numbered 0..9: add 1 to the column to number them 1..10 as the release does."
+        raise ReleaseError(path, f"cluster out of range: clusters are the integers 1..{N_CLUSTERS}",
+                           column=name, row=pos, value=value,
+                           advice="use the release's label_10_cluster column as published." + hint)
+    return x.astype("int8")
+
+
+def _parse_unit_score(col: pd.Series, name: str, path: Path) -> pd.Series:
+    x = _parse_number(col, name, path, "the NSFW score is a number in [0, 1], or empty.")
+    vals = x.to_numpy()
+    bad = ~np.isnan(vals) & ((vals < 0) | (vals > 1))
+    if bad.any():
+        pos, value = _first(bad, col)
+        raise ReleaseError(path, "NSFW score out of range [0, 1]", column=name, row=pos, value=value,
+                           advice="the detector's score is a probability; if the column holds percentages, "
+                                  "divide it by 100.")
+    return x.astype("float32")
+
+
+def _parse_float(col: pd.Series, name: str, path: Path) -> pd.Series:
+    x = _parse_number(col, name, path, "UMAP coordinates are numbers.")
+    if x.isna().any():
+        pos, value = _first(x.isna(), col)
+        raise ReleaseError(path, "a UMAP coordinate is missing", column=name, row=pos, value=value,
+                           advice="every image has UMAP coordinates in the release; use the file as published.")
+    return x.astype("float32")
+
+
+_TRUE = {"true", "1", "1.0", "yes", "t"}
+_FALSE = {"false", "0", "0.0", "no", "f"}
+
+
+def _parse_bool(col: pd.Series, name: str, path: Path) -> pd.Series:
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return col.astype("boolean")
+    s = _text(col.astype(str) if not pd.api.types.is_string_dtype(col.dtype) else col).str.strip().str.lower()
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[s.isin(_TRUE).fillna(False).to_numpy()] = True
+    out[s.isin(_FALSE).fillna(False).to_numpy()] = False
+    bad = out.isna() & s.notna() & ~s.isin(["", "nan", "na", "none", "null"])
+    if bad.any():
+        pos, value = _first(bad, col)
+        raise ReleaseError(path, "not a boolean", column=name, row=pos, value=value,
+                           advice="use True/False, true/false or 1/0.")
+    return out
+
+
+def _join_list_literal(text: str) -> str:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    if isinstance(value, (list, tuple)):
+        return CAPTION_SEPARATOR.join(str(v).strip() for v in value)
+    return text
+
+
+def _parse_captions(col: pd.Series, name: str, path: Path) -> pd.Series:
+    s = _text(col).str.strip()
+    is_list = (s.str.startswith("[") & s.str.endswith("]")).fillna(False).to_numpy()
+    if is_list.any():
+        s = s.copy()
+        s[is_list] = [_join_list_literal(t) for t in s[is_list]]
+    return s.fillna("").astype("str")
+
+
+_PARSERS = {
+    "id": _parse_id, "image_name": _parse_id, "created_at": _parse_datetime,
+    "like_count": _parse_count, "quote_count": _parse_count, "reply_count": _parse_count,
+    "all_captions": _parse_captions, "label_10_cluster": _parse_cluster,
+    "possibly_sensitive": _parse_bool, "nsfw_score": _parse_unit_score,
+    "UMAP_dim_1": _parse_float, "UMAP_dim_2": _parse_float,
+}
+
+
+def _drop_exact_duplicates(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    hashes = pd.util.hash_pandas_object(raw, index=False)
+    candidates = hashes.duplicated(keep=False).to_numpy()
+    if not candidates.any():
+        return raw
+    dup = np.zeros(len(raw), dtype=bool)
+    dup[candidates] = raw[candidates].duplicated(keep="first").to_numpy()
+    n = int(dup.sum())
+    if n:
+        warnings.warn(f"{path}: dropped {n} exact duplicate row(s) ({n / len(raw):.2%} of {len(raw)})",
+                      UserWarning, stacklevel=3)
+        raw = raw[~dup].reset_index(drop=True)
+    return raw
+
+
+def validate(raw: pd.DataFrame, path: str | os.PathLike = "<table>") -> pd.DataFrame:
+    """Check a raw release table and return it typed (see the module's table).
+
+    ``raw`` may hold text (as read from CSV) or stored types (as read from Parquet).
+    Raises :class:`ReleaseError` on the first problem found.
+    """
+    path = Path(path)
+    raw = _check_columns(raw, path)
+    if len(raw) == 0:
+        raise ReleaseError(path, "the file has a header but no rows",
+                           advice="download the release again; it holds about 800,000 rows.")
+    raw = _drop_exact_duplicates(raw.reset_index(drop=True), path)
+    typed = {name: _PARSERS[name](raw[name], name, path) for name in REQUIRED}
+    extra = {c: raw[c] for c in raw.columns if c not in COLUMNS}
+    return pd.DataFrame({**typed, **extra})
+
+
+# --------------------------------------------------------------------------------------
+# the public loader and its cache
+# --------------------------------------------------------------------------------------
+
+def _cache_path(path: Path, cache_dir: Path) -> Path:
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v{SCHEMA_VERSION}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    stem = path.name.split(".")[0]
+    return cache_dir / f"{stem}-{digest}.parquet"
+
+
+def provenance(path: str | os.PathLike) -> dict:
+    """Sidecar metadata of a release file (``<file>.meta.json``), if any.
+
+    The sample generator writes one with ``"synthetic": true``; the real release has none.
+    """
+    side = Path(str(path) + ".meta.json")
+    if side.exists():
+        return json.loads(side.read_text())
+    return {}
+
+
+def is_synthetic(path: str | os.PathLike) -> bool:
+    """True when the file was made by the sample generator (so figures must say so)."""
+    return bool(provenance(path).get("synthetic", False))
+
+
+def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
+                 cache_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Load a TWIGMA release file into a typed, validated table.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A CSV, CSV.gz or Parquet file in the release's format. Relative paths are taken from
+        the repository root. Empty or None loads the embedded synthetic sample, generating
+        it first if needed.
+    cache : bool, default True
+        Keep a typed Parquet copy under ``cache_dir`` and reuse it while the file's path, size
+        and modification time are unchanged.
+    cache_dir : path-like, optional
+        Where the typed copies live (default ``data/interim/``).
+
+    Returns
+    -------
+    pandas.DataFrame of shape (n_images, 12 + extra columns)
+        Columns and dtypes as in :data:`COLUMNS`. ``df.attrs`` holds ``source`` (the file),
+        ``synthetic`` (bool) and ``cache`` (the Parquet copy used, if any).
+
+    Raises
+    ------
+    ReleaseError
+        If the file is missing, unreadable or not in the release's format.
+    """
+    if path is None or str(path).strip() == "":
+        from .sample import ensure_sample
+        p = ensure_sample()
+    else:
+        p = paths.resolve(path)
+    if not p.exists():
+        raise ReleaseError(p, "no such file",
+                           advice="download the release (`make data`, see README) or give the right path.")
+    if p.is_dir():
+        raise ReleaseError(p, "this is a folder, not a release file",
+                           advice="give the path of the CSV, CSV.gz or Parquet file inside it.")
+
+    cpath = _cache_path(p, paths.resolve(cache_dir, default=paths.INTERIM)) if cache else None
+    df = None
+    if cpath is not None and cpath.exists():
+        try:
+            df = pd.read_parquet(cpath)
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            df = None
+    if df is None:
+        df = validate(_read_raw(p), p)
+        if cpath is not None:
+            cpath.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cpath.with_name(f".{cpath.name}.{os.getpid()}.tmp")
+            df.to_parquet(tmp, index=False)
+            os.replace(tmp, cpath)  # atomic: parallel notebooks never see half a cache
+    df.attrs = {"source": str(p), "synthetic": is_synthetic(p), "cache": str(cpath) if cpath else None}
+    return df
+
+
+def data_dictionary(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per release column: dtype, non-missing count and share, range or example, meaning."""
+    rows = []
+    for name, (_, meaning) in COLUMNS.items():
+        col = df[name]
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            rng = f"{col.min()} .. {col.max()}"
+        elif isinstance(col.dtype, pd.DatetimeTZDtype):
+            rng = f"{col.min():%Y-%m-%d %H:%M} .. {col.max():%Y-%m-%d %H:%M} UTC"
+        elif pd.api.types.is_bool_dtype(col.dtype):
+            rng = f"True: {int(col.sum())}, False: {int((~col.astype(bool, copy=False).fillna(True)).sum())}" \
+                if col.notna().any() else ""
+        else:
+            example = col.dropna().iloc[0] if col.notna().any() else ""
+            rng = f"e.g. {str(example)[:60]!r}"
+        rows.append({"column": name, "dtype": str(col.dtype), "non_missing": int(col.notna().sum()),
+                     "share_missing": float(col.isna().mean()), "range_or_example": rng, "meaning": meaning})
+    return pd.DataFrame(rows)
