@@ -22,9 +22,12 @@ def cluster_palette(n: int = 10) -> list:
 
 
 def mark_synthetic(fig: plt.Figure, text: str = SYNTHETIC_MARK) -> None:
-    """Stamp a figure as made from synthetic data (bottom right, red, in the saved image)."""
-    fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=8, color="#b00020",
-             alpha=0.9, fontweight="bold", transform=fig.transFigure)
+    """Stamp a figure as made from synthetic data: red text under everything already drawn
+    (tick labels included), right-aligned, so it shows in every saved image."""
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer())  # in inches
+    width, height = fig.get_size_inches()
+    fig.text(bbox.x1 / width, bbox.y0 / height - 0.01, text, ha="right", va="top", fontsize=8,
+             color="#b00020", fontweight="bold", transform=fig.transFigure)
 
 
 def categorical_density(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: np.ndarray,

@@ -130,9 +130,10 @@ def _captions(clusters: np.ndarray, rng: np.random.Generator) -> list[str]:
             continue
         styles = PORTRAIT_STYLES if k in (5, 7, 8, 9) else STYLES
         s = rng.integers(0, len(styles), size=len(idx))
-        subj = rng.integers(0, len(theme["subjects"]), size=len(idx))
+        zipf = 1.0 / np.arange(1, len(theme["subjects"]) + 1)  # a few subjects dominate a theme
+        subj = rng.choice(len(theme["subjects"]), size=len(idx), p=zipf / zipf.sum())
         ext = rng.integers(0, len(theme["extras"]), size=len(idx))
-        has_extra = rng.random(len(idx)) < 0.8
+        has_extra = rng.random(len(idx)) < 0.6
         for j, i in enumerate(idx):
             style = styles[s[j]]
             subject = theme["subjects"][subj[j]]

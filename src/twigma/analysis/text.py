@@ -75,12 +75,12 @@ def top_words(texts: pd.Series, n: int = 30, stopwords: Iterable[str] | None = N
     return out
 
 
-def log_odds_dirichlet(counts: pd.DataFrame, prior_strength: float = 1000.0) -> pd.DataFrame:
+def log_odds_dirichlet(counts: pd.DataFrame, prior_scale: float = 1.0) -> pd.DataFrame:
     """Log-odds ratio of each word in each group against all other groups, with an
     informative Dirichlet prior (Monroe, Colaresi & Quinn 2008, "Fightin' Words", eq. 22).
 
     For group i and word w, with y the counts, n the group totals, the rest of the corpus j,
-    prior alpha_w = prior_strength * (share of w in the whole corpus) and alpha_0 = prior_strength:
+    prior alpha_w = prior_scale * (count of w in the whole corpus) and alpha_0 = sum of alpha_w:
 
         delta = log((y_iw + a_w) / (n_i + a_0 - y_iw - a_w)) - log((y_jw + a_w) / (n_j + a_0 - y_jw - a_w))
         var   = 1 / (y_iw + a_w) + 1 / (y_jw + a_w)
@@ -91,8 +91,10 @@ def log_odds_dirichlet(counts: pd.DataFrame, prior_strength: float = 1000.0) -> 
     Parameters
     ----------
     counts : DataFrame of shape (n_groups, n_words), as from :func:`term_counts`.
-    prior_strength : float
-        alpha_0, the prior's weight in pseudo-words; larger shrinks rare words more.
+    prior_scale : float
+        Weight of the prior as a multiple of the corpus counts. 1 (the paper's choice: the
+        corpus itself is the prior) keeps the scores comparable across corpus sizes; larger
+        values shrink rare words more.
 
     Returns
     -------
@@ -100,18 +102,19 @@ def log_odds_dirichlet(counts: pd.DataFrame, prior_strength: float = 1000.0) -> 
     """
     y = counts.to_numpy(dtype=float)
     total = y.sum(axis=0)
-    a = prior_strength * total / total.sum()
+    a = prior_scale * total
+    a0 = a.sum()
     n_i = y.sum(axis=1, keepdims=True)
     y_j = total[None, :] - y
     n_j = total.sum() - n_i
-    delta = (np.log(y + a) - np.log(n_i + prior_strength - y - a)
-             - np.log(y_j + a) + np.log(n_j + prior_strength - y_j - a))
+    delta = (np.log(y + a) - np.log(n_i + a0 - y - a)
+             - np.log(y_j + a) + np.log(n_j + a0 - y_j - a))
     z = delta / np.sqrt(1.0 / (y + a) + 1.0 / (y_j + a))
     return pd.DataFrame(z, index=counts.index, columns=counts.columns)
 
 
 def distinctive_words(texts: pd.Series, groups: pd.Series, top_n: int = 15,
-                      stopwords: Iterable[str] | None = None, prior_strength: float = 1000.0,
+                      stopwords: Iterable[str] | None = None, prior_scale: float = 1.0,
                       min_count: int = 5) -> pd.DataFrame:
     """The ``top_n`` most distinctive words of each group by :func:`log_odds_dirichlet`.
 
@@ -122,7 +125,7 @@ def distinctive_words(texts: pd.Series, groups: pd.Series, top_n: int = 15,
     than ``min_count`` times in the group are not ranked.
     """
     counts = term_counts(texts, groups, stopwords=stopwords)
-    z = log_odds_dirichlet(counts, prior_strength=prior_strength)
+    z = log_odds_dirichlet(counts, prior_scale=prior_scale)
     rows = []
     for grp in counts.index:
         c = counts.loc[grp]
