@@ -61,7 +61,7 @@ sample: $(SAMPLE) ## generate the embedded synthetic sample (data/sample/)
 
 ifneq ($(RELEASE),$(SAMPLE))
 $(RELEASE):
-	@echo "RELEASE=$(RELEASE): no such file. Download the release (make data, see README) or give its path." >&2; exit 1
+	@echo "RELEASE=$(RELEASE): no such file. Download the release (see README.md, Running on the real release) or give its path." >&2; exit 1
 endif
 
 # The parameters a run was made with; rewritten only when they change, so that a new

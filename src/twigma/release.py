@@ -69,8 +69,8 @@ ZENODO_RECORD = "8031785"
 _FIX_ADVICE = (
     "Versions of the TWIGMA release before May 2024 stored the tweet id column as a floating-point "
     "number, which loses digits (a 19-digit id cannot be held exactly by a float). The newest version "
-    f"of Zenodo record {ZENODO_RECORD} (May 2024) fixed this: download it again (`make data`, or "
-    f"https://zenodo.org/records/{ZENODO_RECORD}) and point RELEASE at the new file. If you wrote this "
+    f"of Zenodo record {ZENODO_RECORD} (May 2024) fixed this: download it again "
+    f"(https://zenodo.org/records/{ZENODO_RECORD}; see the README) and point RELEASE at the new file. If you wrote this "
     "file yourself, read the ids as text (pandas: dtype=str) before saving."
 )
 
@@ -164,7 +164,7 @@ def _read_raw(path: Path) -> pd.DataFrame:
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ReleaseError(path, f"the gzip stream is truncated or damaged ({exc})",
                            advice="the download was cut short: download the file again "
-                                  "(`make data` checks the checksum).") from None
+                                  "(see the README, Running on the real release).") from None
     except UnicodeDecodeError as exc:
         line_no, line = _first_bad_utf8_line(path)
         row = line_no - 1 if line_no >= 1 else None
@@ -466,7 +466,7 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
         p = paths.resolve(path)
     if not p.exists():
         raise ReleaseError(p, "no such file",
-                           advice="download the release (`make data`, see README) or give the right path.")
+                           advice="download the release (see the README, Running on the real release) or give the right path.")
     if p.is_dir():
         raise ReleaseError(p, "this is a folder, not a release file",
                            advice="give the path of the CSV, CSV.gz or Parquet file inside it.")

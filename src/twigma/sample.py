@@ -21,6 +21,8 @@ figure made from the file is marked "synthetic sample data".
 """
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 from pathlib import Path
@@ -95,7 +97,7 @@ def _tweet_times(n: int, rng: np.random.Generator) -> pd.DatetimeIndex:
     days = pd.date_range(START, END, freq="D", inclusive="left")
     years = ((days - START).days.to_numpy() / 365.25)
     boom = 1.0 / (1.0 + np.exp(-((days - SD_RELEASE).days.to_numpy()) / 20.0))
-    weekly = 1.0 + 0.15 * np.sin(2 * np.pi * (days.dayofweek.to_numpy()) / 7.0)
+    weekly = 1.0 + 0.15 * np.sin(2 * np.pi * (days.day_of_week.to_numpy()) / 7.0)
     intensity = np.exp(1.1 * years) * (1.0 + 4.0 * boom) * weekly
     cdf = np.cumsum(intensity) / intensity.sum()
     u = rng.random(n)
@@ -243,8 +245,14 @@ def write_release(df: pd.DataFrame, path: str | os.PathLike, *, meta: dict | Non
     path = paths.resolve(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    compression = {"method": "gzip", "compresslevel": 6, "mtime": 0} if path.name.endswith(".gz") else None
-    df.to_csv(tmp, index=False, compression=compression)
+    if path.name.endswith(".gz"):
+        # no file name and no time in the gzip header: the same table gives the same bytes
+        with open(tmp, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0,
+                                                  compresslevel=6) as gz, \
+                io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
+            df.to_csv(text, index=False)
+    else:
+        df.to_csv(tmp, index=False)
     if meta is not None:
         side = Path(str(path) + ".meta.json")
         side_tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")

@@ -1,0 +1,242 @@
+"""The release loader: typed output, accepted variants, and a clear error for every bad input."""
+from __future__ import annotations
+
+import gzip
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twigma import paths
+from twigma.release import COLUMNS, ReleaseError, load_release, validate
+
+
+def load(path, tmp_path=None, **kw):
+    kw.setdefault("cache", False)
+    return load_release(path, **kw)
+
+
+# ---------------------------------------------------------------- typed output ------------
+
+def test_types_and_values_round_trip(raw, write_csv):
+    df = load(write_csv(raw))
+    assert list(df.columns) == list(COLUMNS)
+    for col, (dtype, _) in COLUMNS.items():
+        assert str(df[col].dtype) == dtype, col
+    assert df["id"].tolist() == raw["id"].tolist()  # 19-digit ids kept exactly
+    assert df["id"].str.len().eq(19).all()
+    assert df["like_count"].isna().sum() == raw["like_count"].isna().sum()
+    assert df["like_count"].dropna().astype(int).tolist() == raw["like_count"].dropna().astype(int).tolist()
+    assert (df["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S+00:00") == raw["created_at"]).all()
+    assert df["label_10_cluster"].between(1, 10).all()
+    np.testing.assert_allclose(df["nsfw_score"], raw["nsfw_score"], atol=1e-6)
+
+
+def test_csv_gzip_and_parquet_give_the_same_table(raw, write_csv, tmp_path):
+    plain = load(write_csv(raw))
+    gz = load(write_csv(raw, "r.csv.gz", compression="gzip"))
+    pq_path = tmp_path / "r.parquet"
+    raw.to_parquet(pq_path, index=False)
+    pq = load(pq_path)
+    pd.testing.assert_frame_equal(plain, gz)
+    pd.testing.assert_frame_equal(plain, pq)
+
+
+@pytest.mark.parametrize("text", [
+    "2022-11-03T14:22:10Z", "2022-11-03 14:22:10+00:00", "2022-11-03T14:22:10.123Z",
+    "2022-11-03 14:22:10.123456+00:00", "2022-11-03T14:22:10+00:00", "2022-11-03 14:22:10",
+    "Thu Nov 03 14:22:10 +0000 2022",
+])
+def test_accepts_iso8601_variants_and_twitter_format(raw, write_csv, text):
+    raw["created_at"] = text
+    df = load(write_csv(raw))
+    assert df["created_at"].dt.floor("s").eq(pd.Timestamp("2022-11-03 14:22:10", tz="UTC")).all()
+
+
+def test_non_utc_offsets_are_converted_to_utc(raw, write_csv):
+    raw["created_at"] = "2022-11-03T16:22:10+02:00"
+    assert load(write_csv(raw))["created_at"].iloc[0] == pd.Timestamp("2022-11-03 14:22:10", tz="UTC")
+
+
+def test_accepts_list_literal_captions_and_boolean_spellings(raw, write_csv):
+    raw.loc[0, "all_captions"] = "['a painting of a cat', 'a cat on a table']"
+    raw["possibly_sensitive"] = np.where(np.arange(len(raw)) % 3 == 0, "true", np.where(np.arange(len(raw)) % 3 == 1, "0", "False"))
+    df = load(write_csv(raw))
+    assert df.loc[0, "all_captions"] == "a painting of a cat | a cat on a table"
+    assert df["possibly_sensitive"].tolist()[:3] == [True, False, False]
+
+
+def test_counts_written_as_floats_are_read_as_integers(raw, write_csv):
+    raw["like_count"] = ["" if pd.isna(v) else f"{float(v)}" for v in raw["like_count"]]  # "12.0"
+    df = load(write_csv(raw))
+    assert str(df["like_count"].dtype) == "Int64"
+    assert df["like_count"].isna().sum() == (raw["like_count"] == "").sum()
+
+
+def test_exact_duplicate_rows_are_dropped_with_a_count(raw, write_csv):
+    doubled = pd.concat([raw, raw.iloc[:7]], ignore_index=True)
+    with pytest.warns(UserWarning, match=r"dropped 7 exact duplicate row"):
+        df = load(write_csv(doubled))
+    assert len(df) == len(raw)
+
+
+def test_empty_path_loads_the_embedded_sample():
+    df = load_release("")
+    assert df.attrs["synthetic"] is True
+    assert df.attrs["source"] == str(paths.SAMPLE_RELEASE)
+    assert len(df) >= 20_000
+
+
+# ---------------------------------------------------------------- errors -------------------
+
+def error_of(path) -> ReleaseError:
+    with pytest.raises(ReleaseError) as info:
+        load(path)
+    return info.value
+
+
+def assert_clear(err: ReleaseError, path, column=None, row=None, *words):
+    msg = str(err)
+    assert str(path) in msg
+    assert "What to do:" in msg
+    if column is not None:
+        assert err.column == column and f"column '{column}'" in msg
+    if row is not None:
+        assert err.row == row and f"data row {row}" in msg
+    for w in words:
+        assert w.lower() in msg.lower(), (w, msg)
+
+
+def test_missing_column(raw, write_csv):
+    p = write_csv(raw.drop(columns=["nsfw_score"]))
+    assert_clear(error_of(p), p, "nsfw_score", None, "missing column")
+
+
+@pytest.mark.parametrize("bad", ["1.6123456789012344e+18", "1612345678901234567.0", "1.612345678901234E18"])
+def test_ids_written_as_floats_explain_the_may_2024_fix(raw, write_csv, bad):
+    raw.loc[5, "id"] = bad
+    p = write_csv(raw)
+    assert_clear(error_of(p), p, "id", 5, "scientific notation", "May 2024", "8031785")
+
+
+def test_ids_stored_as_a_float_column_in_parquet(raw, tmp_path):
+    raw["id"] = raw["id"].astype(float)
+    p = tmp_path / "r.parquet"
+    raw.to_parquet(p, index=False)
+    assert_clear(error_of(p), p, "id", None, "floating-point", "May 2024")
+
+
+def test_ids_rounded_through_a_float_are_caught(raw, write_csv):
+    raw["id"] = [str(int(float(i))) for i in raw["id"]]  # digits kept, precision lost
+    p = write_csv(raw)
+    assert_clear(error_of(p), p, "id", 0, "rounded", "May 2024")
+
+
+def test_unparseable_date(raw, write_csv):
+    raw.loc[11, "created_at"] = "yesterday at noon"
+    p = write_csv(raw)
+    assert_clear(error_of(p), p, "created_at", 11, "date", "ISO-8601")
+
+
+@pytest.mark.parametrize("bad", ["0", "11", "3.5", "x"])
+def test_cluster_out_of_range(raw, write_csv, bad):
+    raw["label_10_cluster"] = raw["label_10_cluster"].astype(str)
+    raw.loc[4, "label_10_cluster"] = bad
+    p = write_csv(raw)
+    err = error_of(p)
+    assert_clear(err, p, "label_10_cluster", 4)
+
+
+def test_zero_based_clusters_get_a_hint(raw, write_csv):
+    raw["label_10_cluster"] = raw["label_10_cluster"] - 1
+    p = write_csv(raw)
+    assert "add 1" in str(error_of(p))
+
+
+@pytest.mark.parametrize("bad", ["1.5", "-0.1", "73"])
+def test_nsfw_score_out_of_range(raw, write_csv, bad):
+    raw["nsfw_score"] = raw["nsfw_score"].astype(str)
+    raw.loc[9, "nsfw_score"] = bad
+    p = write_csv(raw)
+    assert_clear(error_of(p), p, "nsfw_score", 9, "out of range")
+
+
+def test_negative_or_fractional_counts(raw, write_csv):
+    raw["like_count"] = raw["like_count"].astype("string")
+    raw.loc[3, "like_count"] = "-2"
+    p = write_csv(raw)
+    assert_clear(error_of(p), p, "like_count", 3, "whole number")
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.csv"
+    p.write_bytes(b"")
+    assert_clear(error_of(p), p, None, None, "empty")
+
+
+def test_header_without_rows(raw, write_csv):
+    p = write_csv(raw.iloc[:0])
+    assert_clear(error_of(p), p, None, None, "no rows")
+
+
+def test_truncated_gzip(raw, write_csv, tmp_path):
+    full = open(write_csv(raw, "full.csv.gz", compression="gzip"), "rb").read()
+    p = tmp_path / "cut.csv.gz"
+    p.write_bytes(full[: len(full) // 2])
+    assert_clear(error_of(p), p, None, None, "truncated", "download")
+
+
+def test_non_utf8_bytes(raw, write_csv):
+    p = write_csv(raw)
+    lines = open(p, "rb").read().split(b"\n")
+    lines[21] = lines[21].replace(b"painting", b"p\xe9inting", 1) if b"painting" in lines[21] else lines[21] + b"\xe9"
+    open(p, "wb").write(b"\n".join(lines))
+    err = error_of(p)
+    assert_clear(err, p, None, 20, "UTF-8", "iconv")
+
+
+@pytest.mark.parametrize("sep,name", [(";", "semicolons"), ("\t", "tabs")])
+def test_wrong_delimiter(raw, write_csv, sep, name):
+    p = write_csv(raw, sep=sep)
+    assert_clear(error_of(p), p, None, None, name, "comma")
+
+
+def test_missing_file_and_folder(tmp_path):
+    assert "no such file" in str(error_of(tmp_path / "nope.csv"))
+    assert "folder" in str(error_of(tmp_path))
+
+
+def test_validate_takes_a_dataframe_directly(raw):
+    df = validate(raw)
+    assert len(df) == len(raw)
+
+
+# ---------------------------------------------------------------- cache --------------------
+
+def test_typed_cache_is_reused_and_refreshed_when_the_file_changes(raw, write_csv, tmp_path):
+    p = write_csv(raw)
+    cache = tmp_path / "cache"
+    first = load_release(p, cache_dir=cache)
+    assert first.attrs["cache"] and os.path.exists(first.attrs["cache"])
+    mtime = os.path.getmtime(first.attrs["cache"])
+    second = load_release(p, cache_dir=cache)
+    assert second.attrs["cache"] == first.attrs["cache"]
+    assert os.path.getmtime(second.attrs["cache"]) == mtime  # read, not rewritten
+    pd.testing.assert_frame_equal(first, second)
+
+    time.sleep(0.01)
+    raw.loc[0, "like_count"] = 424242
+    raw.to_csv(p, index=False)  # a new version of the file
+    third = load_release(p, cache_dir=cache)
+    assert third.attrs["cache"] != first.attrs["cache"]
+    assert third.loc[0, "like_count"] == 424242
+
+
+def test_a_damaged_cache_is_rebuilt(raw, write_csv, tmp_path):
+    p = write_csv(raw)
+    first = load_release(p, cache_dir=tmp_path)
+    open(first.attrs["cache"], "wb").write(b"not parquet")
+    again = load_release(p, cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(first, again)
