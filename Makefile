@@ -91,7 +91,7 @@ lab: $(ENV_STAMP) ## open JupyterLab on the notebooks with the project's environ
 		$(VENV)/bin/jupyter lab notebooks/
 
 test: $(ENV_STAMP) ## run the tests (pytest, notebooks through papermill included)
-	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release
 	$(PY) bench/release_pipeline.py

@@ -1,0 +1,184 @@
+"""The notebooks as a user meets them: run by papermill (through twigma's runner and make)
+on a small release, with their outputs checked for content; and committed clean."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill as pm
+import pytest
+
+from twigma import paths
+from twigma.runner import NotebookFailed, run_notebook
+
+NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+TABLES = {  # the issue's seven result files and their required leading columns
+    "data_summary.csv": ["metric", "value"],
+    "monthly_counts.csv": ["month", "n_tweets", "n_images"],
+    "cluster_words.csv": ["cluster", "rank", "word", "score"],
+    "theme_trends.csv": ["cluster", "slope", "p_value", "direction"],
+    "nsfw_by_cluster.csv": ["cluster", "n_images", "share_possibly_sensitive", "share_nsfw_gt_0_5", "mean_nsfw_score"],
+    "engagement_by_cluster.csv": ["cluster", "n_images", "share_likes_missing", "median_likes", "mean_log1p_likes"],
+    "claims.csv": ["claim", "statement", "observed", "holds"],
+}
+
+
+# ---------------------------------------------------------------- committed notebooks -----
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_notebook_is_clean_and_parameterised(nb_path):
+    nb = nbformat.read(nb_path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(f"# {nb_path.stem[:2]} ")
+    for heading in ("**Question.**", "**Reproduces.**", "**Inputs.**", "**Outputs.**"):
+        assert heading in nb.cells[0].source, heading
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    names = [line.split("=")[0].strip() for line in params[0].source.splitlines() if "=" in line]
+    inferred = pm.inspect_notebook(str(nb_path))  # what `papermill --help-notebook` shows
+    assert set(names) == set(inferred), "every parameter line must parse (no '=' or quotes in comments)"
+    assert {"RELEASE", "OUT"} <= set(names)
+    assert all(inferred[n]["help"] for n in names), "every parameter needs a trailing comment"
+
+
+def test_notebooks_are_numbered_without_gaps():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers == list(range(len(numbers))) and len(numbers) >= 6
+
+
+# ---------------------------------------------------------------- execution ---------------
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory, small_release_file):
+    """Run every notebook on the 3,000-image release into a fresh OUT folder."""
+    out = tmp_path_factory.mktemp("out")
+    for nb in NOTEBOOKS:
+        run_notebook(nb, release=small_release_file, out=out)
+    from twigma.cli import main
+    assert main(["claims", "--out", str(out)]) == 0
+    return out
+
+
+def test_every_table_is_written_with_its_columns(executed):
+    for name, cols in TABLES.items():
+        df = pd.read_csv(executed / "results" / name)
+        assert list(df.columns[: len(cols)]) == cols, name
+        assert len(df) > 0, name
+
+
+def test_tables_follow_the_data_given(executed, small_release):
+    res = executed / "results"
+    summary = pd.read_csv(res / "data_summary.csv").set_index("metric")["value"]
+    assert int(summary["n_images"]) == len(small_release) == 3000
+    assert int(summary["n_tweets"]) == small_release["id"].nunique()
+    monthly = pd.read_csv(res / "monthly_counts.csv")
+    assert monthly["n_images"].sum() == 3000 and monthly["month"].iloc[0] == "2021-01"
+    trends = pd.read_csv(res / "theme_trends.csv")
+    assert trends["cluster"].tolist() == list(range(1, 11))
+    assert set(trends["direction"]) <= {"up", "down", "flat"}
+    nsfw = pd.read_csv(res / "nsfw_by_cluster.csv")
+    assert nsfw["n_images"].sum() == 3000
+    eng = pd.read_csv(res / "engagement_by_cluster.csv")
+    assert eng["share_likes_missing"].between(0, 1).all()
+    words = pd.read_csv(res / "cluster_words.csv")
+    assert words.groupby("cluster")["rank"].min().eq(1).all()
+
+
+def test_claims_cover_c1_to_c10(executed):
+    claims = pd.read_csv(executed / "results" / "claims.csv").set_index("claim")
+    assert claims.index.tolist() == [f"C{i}" for i in range(1, 11)]
+    assert claims.loc["C1", "holds"] == "no"  # 3,000 images are not "about 800,000"
+    assert "3,000 images" in claims.loc["C1", "observed"]
+    assert set(claims.loc[["C2", "C3", "C4", "C5", "C6"], "holds"]) <= {"yes", "no"}
+    assert (claims.loc[["C7", "C8", "C9", "C10"], "holds"] == "untestable").all()
+    assert claims.loc["C2", "observed"].startswith("[synthetic sample]")
+
+
+def test_figures_in_raster_and_vector_form(executed):
+    figs = sorted(p.name for p in (executed / "figures").iterdir())
+    stems = {p.rsplit(".", 1)[0] for p in figs}
+    for nb in NOTEBOOKS:
+        assert any(s.startswith(nb.stem[:2] + "_") for s in stems), nb.stem
+    for s in stems:
+        assert f"{s}.png" in figs and f"{s}.pdf" in figs
+    assert all((executed / "figures" / f).stat().st_size > 5000 for f in figs)
+
+
+def test_figures_from_synthetic_data_carry_the_mark(executed):
+    nb = nbformat.read(executed / "build" / "00_data.ipynb", as_version=4)
+    assert "SYNTHETIC sample" in json.dumps([c.get("outputs", []) for c in nb.cells])
+    from twigma.plots import SYNTHETIC_MARK
+    import matplotlib.pyplot as plt
+    from twigma.outputs import Outputs
+    fig, _ = plt.subplots()
+    Outputs(executed, "99_probe", synthetic=True).figure(fig, "probe")
+    assert any(t.get_text() == SYNTHETIC_MARK for t in fig.texts)
+    fig2, _ = plt.subplots()
+    Outputs(executed, "99_probe", synthetic=False).figure(fig2, "probe")
+    assert not fig2.texts
+
+
+def test_executed_copies_record_their_parameters(executed, small_release_file):
+    nb = nbformat.read(executed / "build" / "03_theme_shift.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and str(small_release_file) in injected[0].source
+    assert not (executed / "build" / ".staging" / "03_theme_shift").exists()
+
+
+def test_a_failing_notebook_names_itself_and_keeps_earlier_outputs(executed, tmp_path, raw_small):
+    bad = tmp_path / "bad.csv"
+    broken = raw_small.copy()
+    broken.loc[2, "label_10_cluster"] = 42
+    broken.to_csv(bad, index=False)
+    before = (executed / "results" / "theme_trends.csv").read_bytes()
+    nb_before = (executed / "build" / "03_theme_shift.ipynb").read_bytes()
+    with pytest.raises(NotebookFailed) as info:
+        run_notebook(paths.NOTEBOOKS / "03_theme_shift.ipynb", release=bad, out=executed)
+    msg = str(info.value)
+    assert "03_theme_shift" in msg and "ReleaseError" in msg and "label_10_cluster" in msg
+    assert (executed / "results" / "theme_trends.csv").read_bytes() == before
+    assert (executed / "build" / "03_theme_shift.ipynb").read_bytes() == nb_before
+    assert (executed / "build" / "failed" / "03_theme_shift.ipynb").exists()
+
+
+# ---------------------------------------------------------------- make --------------------
+
+def make(*args, **kw):
+    return subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), *args],
+                          capture_output=True, text=True, **kw)
+
+
+def test_make_help_lists_every_target_with_a_line():
+    r = make("help")
+    assert r.returncode == 0
+    for target in ("figures", "test", "lab", "env", "sample", "validate", "bench", "clean"):
+        assert any(line.split()[:1] == [target] and len(line.split()) > 2 for line in r.stdout.splitlines()), target
+
+
+@pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
+def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_what_changed(tmp_path, raw_small):
+    from twigma.sample import write_release
+    release = write_release(raw_small.iloc[:2000], tmp_path / "mine.csv")  # not synthetic-marked
+    out = tmp_path / "out"
+    r = make("-j2", "figures", f"RELEASE={release}", f"OUT={out}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in TABLES:
+        assert (out / "results" / name).exists(), name
+    assert int(pd.read_csv(out / "results" / "data_summary.csv").set_index("metric").loc["n_images", "value"]) == 2000
+    assert not (out / "results" / "claims.csv").read_text().count("[synthetic sample]")
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")}
+    assert len(stamps) == len(NOTEBOOKS)
+
+    r = make("-j2", "figures", f"RELEASE={release}", f"OUT={out}")  # nothing changed: nothing reruns
+    assert r.returncode == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")} == stamps
+
+    r = make("figures", f"RELEASE={tmp_path / 'missing.csv'}", f"OUT={out}")
+    assert r.returncode != 0 and "no such file" in r.stderr
