@@ -19,7 +19,7 @@ def data_summary(df: pd.DataFrame) -> pd.DataFrame:
     DataFrame with columns ``metric``, ``value`` (text-friendly values) and ``description``.
     """
     per_tweet = df.groupby("id", sort=False).size()
-    tweet_likes_missing = df.groupby("id", sort=False)["like_count"].apply(lambda s: s.isna().all())
+    tweet_likes_missing = df["like_count"].isna().groupby(df["id"], sort=False).all()
     rows = [
         ("n_images", len(df), "rows of the release (one per image)"),
         ("n_tweets", int(per_tweet.size), "distinct tweet ids"),
