@@ -23,6 +23,21 @@ class NotebookFailed(RuntimeError):
     pass
 
 
+def _kernel_manager_class():
+    """On POSIX systems, talk to the kernel over local (Unix) sockets instead of TCP ports on
+    localhost: nothing listens on the network, and ipykernel has no cause to warn about it."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    if os.name != "posix":
+        return AsyncKernelManager
+
+    class LocalSocketKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return LocalSocketKernelManager
+
+
 def _kernel_env(staging: Path) -> dict:
     """Environment for the kernel: this interpreter's Jupyter data first (its ``python3``
     kernel), this interpreter's folder first on PATH, outputs to the staging folder."""
@@ -70,7 +85,7 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
     try:
         pm.execute_notebook(str(nb), str(staging / nb.name), parameters=params, kernel_name="python3",
                             cwd=str(nb.parent), progress_bar=False, execution_timeout=timeout,
-                            report_mode=False)
+                            report_mode=False, kernel_manager_class=_kernel_manager_class())
     except PapermillExecutionError as exc:
         failed = build / "failed" / nb.name
         failed.parent.mkdir(parents=True, exist_ok=True)
