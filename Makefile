@@ -19,7 +19,15 @@ ENV_STAMP := $(VENV)/.installed
 QUIET_PIP := { grep -v '^WARNING: Location' || true; }
 
 SAMPLE := data/sample/twigma_sample.csv.gz
+SAMPLE_EMB := data/sample/embeddings
 RELEASE ?= $(SAMPLE)
+# Image embeddings (store folder): the sample's synthetic ones go with the sample release only;
+# with another RELEASE and no EMBEDDINGS, the image notebooks are skipped with a message.
+ifeq ($(RELEASE),$(SAMPLE))
+  EMBEDDINGS ?= $(SAMPLE_EMB)
+else
+  EMBEDDINGS ?=
+endif
 OUT ?=
 ifeq ($(strip $(OUT)),)
   O :=
@@ -34,12 +42,15 @@ FIRST_NB := notebooks/00_data.ipynb
 EXECUTED := $(patsubst notebooks/%,$(BUILD)/%,$(NOTEBOOKS))
 PACKAGE := $(shell find src/twigma -name '*.py') pyproject.toml
 PARAMS := $(BUILD)/.params
+EMB_PARAMS := $(BUILD)/.params-embeddings
+IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -l '"EMBEDDINGS = ' $(NOTEBOOKS) /dev/null))
+EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
 .PHONY: help env figures test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
-	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [OUT=<output folder>]"
+	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
 		awk -F'\t' '{printf "  %-10s %s\n", $$1, $$2}'
 
@@ -57,7 +68,10 @@ env: $(ENV_STAMP) ## build the Python environment in .venv/ (done on first use b
 $(SAMPLE): src/twigma/sample.py | $(ENV_STAMP)
 	$(PY) -m twigma sample $@
 
-sample: $(SAMPLE) ## generate the embedded synthetic sample (data/sample/)
+$(SAMPLE_EMB)/meta.json: $(SAMPLE) src/twigma/sample_embeddings.py | $(ENV_STAMP)
+	$(PY) -m twigma sample-embeddings
+
+sample: $(SAMPLE) $(SAMPLE_EMB)/meta.json ## generate the embedded synthetic sample and its embeddings (data/sample/)
 
 ifneq ($(RELEASE),$(SAMPLE))
 $(RELEASE):
@@ -71,9 +85,21 @@ $(PARAMS): FORCE
 	@echo "RELEASE=$(abspath $(RELEASE))" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
+$(EMB_PARAMS): FORCE
+	@mkdir -p $(@D)
+	@echo "EMBEDDINGS=$(if $(strip $(EMBEDDINGS)),$(abspath $(EMBEDDINGS)))" > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
 $(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE) $(PARAMS) | $(ENV_STAMP)
 	@echo ">> $*"
-	@$(PY) -m twigma run-notebook $< --release "$(RELEASE)" --out "$(OUT)"
+	@$(PY) -m twigma run-notebook $< --release "$(RELEASE)" --out "$(OUT)" \
+		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
+
+# the image notebooks also depend on the embedding store and which one is used
+$(IMAGE_NBS): $(EMB_PARAMS) $(EMB_FILES)
+ifeq ($(EMBEDDINGS),$(SAMPLE_EMB))
+$(IMAGE_NBS): $(SAMPLE_EMB)/meta.json
+endif
 
 # 00 validates the release and builds its typed cache: the others start after it.
 $(filter-out $(BUILD)/00_data.ipynb,$(EXECUTED)): $(BUILD)/00_data.ipynb

@@ -3,6 +3,7 @@
 Commands
 --------
 sample         write a synthetic release-format file (the embedded sample by default)
+sample-embeddings  write the synthetic embedding store that goes with the embedded sample
 validate       load a release file, report problems or a short summary, build its typed cache
 run-notebook   execute one notebook with papermill, atomically (what make figures uses)
 claims         gather results/claims/*.csv into results/claims.csv
@@ -42,7 +43,15 @@ def cmd_validate(a) -> int:
 
 def cmd_run_notebook(a) -> int:
     from .runner import run_notebook
-    run_notebook(a.notebook, release=_abs(a.release), out=_abs(a.out), timeout=a.timeout)
+    run_notebook(a.notebook, release=_abs(a.release), out=_abs(a.out), embeddings=_abs(a.embeddings),
+                 timeout=a.timeout)
+    return 0
+
+
+def cmd_sample_embeddings(a) -> int:
+    from .sample_embeddings import ensure_sample_embeddings
+    root = ensure_sample_embeddings()
+    print(f"synthetic embeddings of the sample in {root}")
     return 0
 
 
@@ -62,6 +71,7 @@ def cmd_claims(a) -> int:
 def main(argv: list[str] | None = None) -> int:
     from .release import ReleaseError
     from .runner import NotebookFailed
+    from .store import StoreError
 
     ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -81,8 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebook")
     p.add_argument("--release", default="", help="release file (default: the embedded sample)")
     p.add_argument("--out", default="", help="output root (default: the repository)")
+    p.add_argument("--embeddings", default="", help="embedding store folder (default: the sample's, with the sample)")
     p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
     p.set_defaults(func=cmd_run_notebook)
+
+    p = sub.add_parser("sample-embeddings", help="write the synthetic embeddings of the embedded sample")
+    p.set_defaults(func=cmd_sample_embeddings)
 
     p = sub.add_parser("claims", help="gather the claim checks into results/claims.csv")
     p.add_argument("--out", default="", help="output root (default: the repository)")
@@ -95,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         a.seed = SAMPLE_SEED if a.seed is None else a.seed
     try:
         return a.func(a)
-    except (ReleaseError, NotebookFailed) as exc:
+    except (ReleaseError, NotebookFailed, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -22,6 +22,10 @@ INTERIM = DATA / "interim"  # caches (the typed Parquet copy of a release)
 
 #: The embedded default release: a synthetic, seeded sample in the release's format.
 SAMPLE_RELEASE = SAMPLE_DIR / "twigma_sample.csv.gz"
+#: Synthetic embeddings matching the sample release, in the embedding store's format.
+SAMPLE_EMBEDDINGS = SAMPLE_DIR / "embeddings"
+#: Default folder of `make embeddings` for a user's own images.
+EMBEDDINGS = DATA / "embeddings"
 
 #: Environment variable through which ``twigma run-notebook`` redirects a notebook's
 #: outputs to a staging folder, so a failing notebook never overwrites earlier outputs.

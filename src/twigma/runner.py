@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,9 +24,10 @@ class NotebookFailed(RuntimeError):
     pass
 
 
-def _kernel_manager_class():
-    """On POSIX systems, talk to the kernel over local (Unix) sockets instead of TCP ports on
-    localhost: nothing listens on the network, and ipykernel has no cause to warn about it."""
+def _kernel_manager_class(socket_dir: str):
+    """On POSIX systems, talk to the kernel over Unix sockets in ``socket_dir`` (private to this
+    run, so parallel runs never share them) instead of TCP ports on localhost: nothing listens
+    on the network, and ipykernel has no cause to warn about it."""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import CaselessStrEnum
 
@@ -34,6 +36,10 @@ def _kernel_manager_class():
 
     class LocalSocketKernelManager(AsyncKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.ip = os.path.join(socket_dir, "kernel")
 
     return LocalSocketKernelManager
 
@@ -60,10 +66,35 @@ def _move_tree(src: Path, dst: Path) -> None:
             os.replace(f, target)
 
 
+def needs_embeddings(notebook: str | os.PathLike) -> bool:
+    """True when the notebook takes an ``EMBEDDINGS`` parameter (the image analyses)."""
+    import papermill as pm
+
+    return "EMBEDDINGS" in pm.inspect_notebook(str(notebook))
+
+
+def write_skipped(nb: Path, target: Path, reason: str) -> Path:
+    """Write ``target``: the notebook, unexecuted, headed by a cell saying why it was skipped."""
+    import nbformat
+
+    book = nbformat.read(nb, as_version=4)
+    book.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Skipped by `make figures`:** {reason}"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    nbformat.write(book, str(tmp))
+    os.replace(tmp, target)
+    return target
+
+
 def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None = None,
-                 out: str | os.PathLike | None = None, parameters: dict | None = None,
-                 timeout: int | None = None) -> Path:
-    """Execute ``notebook`` with papermill; return the executed copy's path (see module doc)."""
+                 out: str | os.PathLike | None = None, embeddings: str | os.PathLike | None = None,
+                 parameters: dict | None = None, timeout: int | None = None) -> Path:
+    """Execute ``notebook`` with papermill; return the executed copy's path (see module doc).
+
+    A notebook of the image analyses (one with an ``EMBEDDINGS`` parameter) run on a release
+    other than the sample without ``embeddings`` is skipped: its executed copy says why, and
+    its claims stay untestable.
+    """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -71,21 +102,31 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
     name = nb.stem
     out_root = paths.resolve(out, default=paths.ROOT)
     build = out_root / "build"
-    staging = build / ".staging" / name
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     # empty parameters mean the defaults (the embedded sample, the repository)
     params = {"RELEASE": str(paths.resolve(release)) if release else "",
               "OUT": str(out_root) if out else ""}
+    if needs_embeddings(nb):
+        params["EMBEDDINGS"] = str(paths.resolve(embeddings)) if embeddings else ""
+        if release and not embeddings and paths.resolve(release) != paths.SAMPLE_RELEASE:
+            reason = (f"RELEASE={params['RELEASE']} was given without EMBEDDINGS, and this notebook needs CLIP "
+                      "image embeddings of the release and of the reference sets (see the README, Image "
+                      "embeddings). Its claims are reported as untestable.")
+            print(f"{name}: skipped: {reason}", flush=True)
+            (out_root / "results" / "claims" / f"{name}.csv").unlink(missing_ok=True)
+            return write_skipped(nb, build / nb.name, reason)
     params.update(parameters or {})
+    staging = build / ".staging" / name
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
 
     saved = {k: os.environ.get(k) for k in _kernel_env(staging)}
     os.environ.update(_kernel_env(staging))
     started = time.time()
+    socket_dir = tempfile.mkdtemp(prefix="twigma-kernel-")
     try:
         pm.execute_notebook(str(nb), str(staging / nb.name), parameters=params, kernel_name="python3",
                             cwd=str(nb.parent), progress_bar=False, execution_timeout=timeout,
-                            report_mode=False, kernel_manager_class=_kernel_manager_class())
+                            report_mode=False, kernel_manager_class=_kernel_manager_class(socket_dir))
     except PapermillExecutionError as exc:
         failed = build / "failed" / nb.name
         failed.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +138,7 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
             f"  The partly executed notebook is {failed}; earlier outputs were left as they were."
         ) from None
     finally:
+        shutil.rmtree(socket_dir, ignore_errors=True)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

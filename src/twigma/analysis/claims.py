@@ -28,7 +28,7 @@ CLAIMS: dict[str, str] = {
 UNTESTED_REASON: dict[str, str] = {
     **{c: "needs the release table: run the notebooks (make figures)" for c in ("C1", "C2", "C3", "C4", "C5", "C6")},
     **{c: "needs CLIP image embeddings of TWIGMA and of natural/art reference sets, which the release does not "
-          "include (image analyses are a later part of the compendium)" for c in ("C7", "C8", "C9", "C10")},
+          "include: run with EMBEDDINGS=<folder> (see README, Image embeddings)" for c in ("C7", "C8", "C9", "C10")},
 }
 COLUMNS = ["claim", "statement", "observed", "holds"]
 
@@ -89,6 +89,48 @@ def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dic
     listed = ", ".join(f"{int(k)} ({s:.0%})" for k, s in mostly.itertuples(index=False)) or "none"
     return claim("C6", f"{len(mostly)} cluster(s) with a majority of detector scores > 0.5: {listed}",
                  len(mostly) == 2)
+
+
+def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> dict:
+    """C7: the linear probe separates TWIGMA from each reference set with AUC >= ``min_auc``."""
+    parts = [f"{r.comparison}: AUC {r.auc:.3f} (sd {r.auc_sd:.3f})" for r in distinct.itertuples()]
+    return claim("C7", "; ".join(parts) + f" (distinct when AUC >= {min_auc:g})",
+                 bool((distinct["auc"] >= min_auc).all()) and len(distinct) == 2)
+
+
+def check_c8(variability: pd.DataFrame) -> dict:
+    """C8: TWIGMA's dispersion interval lies wholly below those of the natural and art sets."""
+    v = variability.set_index("source")
+    parts = [f"{s}: {v.loc[s, 'dispersion']:.3f} [{v.loc[s, 'ci_low']:.3f}, {v.loc[s, 'ci_high']:.3f}]"
+             for s in v.index]
+    ok = all(v.loc["twigma", "ci_high"] < v.loc[s, "ci_low"] for s in ("natural", "art") if s in v.index)
+    return claim("C8", "mean pairwise cosine distance " + "; ".join(parts), ok and {"natural", "art"} <= set(v.index))
+
+
+def check_c9(row: dict, alpha: float = 0.01) -> dict:
+    """C9: the adjusted slope of log(1 + likes) on similarity is negative with p < alpha, and
+    Spearman's rho is negative too."""
+    ok = row["estimate"] < 0 and row["p_value"] < alpha and row["spearman_rho"] < 0
+    return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity [{row['ci_low']:+.3f}, "
+                       f"{row['ci_high']:+.3f}], p = {row['p_value']:.2g}; Spearman rho = {row['spearman_rho']:+.3f} "
+                       f"(n = {row['n']:,})", ok)
+
+
+def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9) -> dict:
+    """C10: known (image, artwork) inspiration pairs are found among the top k neighbours.
+
+    Without a list of known pairs the claim needs human judgement: untestable, with the
+    closest pairs reported for review.
+    """
+    if known is None or known.empty:
+        top = found[found["rank"] == 1].nlargest(3, "cosine")
+        listed = ", ".join(f"{r.image_name} ~ {r.art_id} ({r.cosine:.2f})" for r in top.itertuples())
+        return claim("C10", f"no list of known inspirations to check against; closest pairs for review: {listed}",
+                     "untestable")
+    hits = known.merge(found, on=["image_name", "art_id"], how="left")
+    recall = float(hits["rank"].notna().mean())
+    return claim("C10", f"{int(hits['rank'].notna().sum())} of {len(known)} known inspiration pairs found in the "
+                        f"top {k} (recall {recall:.0%})", recall >= min_recall)
 
 
 def combine(claims_dir: str | Path) -> pd.DataFrame:

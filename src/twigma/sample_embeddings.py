@@ -1,0 +1,127 @@
+"""Seeded synthetic image embeddings that go with the synthetic release sample.
+
+Real CLIP embeddings of TWIGMA and of the reference sets cannot ship with the compendium
+(images are not redistributable, and computing them needs the images). For ``make figures``
+to run the image analyses out of the box, this module writes an embedding store
+(:mod:`twigma.store`) for the three sources, built so that the analyses have something to
+find, and marked synthetic:
+
+* ``twigma``: one vector per image of the sample release (ids = its ``image_name``), drawn
+  around a centre per cluster, so TWIGMA is **less dispersed** than the references;
+* ``natural`` and ``art``: widely dispersed sets around their own centres;
+* each TWIGMA vector carries a "natural-photo" component whose weight falls with the image's
+  likes, so similarity to natural images is **inversely related to likes**;
+* a few TWIGMA images are copies of specific artworks plus noise ("inspired by"), listed in
+  ``meta.json`` under ``planted_inspirations``;
+* ``art.meta.csv`` gives each artwork a made-up title, artist and style.
+
+None of these numbers is a finding: they were put in by this generator.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import paths, store
+
+EMBED_VERSION = 1
+EMBED_SEED = 20231210
+DIM = 128
+N_NATURAL = 3000
+N_ART = 3000
+N_INSPIRED = 25
+
+_STYLES = ["Impressionism", "Baroque", "Romanticism", "Ukiyo-e", "Cubism", "Realism", "Expressionism",
+           "Art Nouveau", "Surrealism", "Renaissance"]
+_GENRES = ["landscape", "portrait", "still life", "genre painting", "mythological", "cityscape", "animal painting"]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def generate_embeddings(release: pd.DataFrame, n_natural: int = N_NATURAL, n_art: int = N_ART,
+                        dim: int = DIM, seed: int = EMBED_SEED, n_inspired: int = N_INSPIRED) -> dict:
+    """Synthetic embeddings for a typed release table.
+
+    Returns
+    -------
+    dict with keys ``twigma``, ``natural``, ``art`` -> (ids, vectors of shape (n, dim)),
+    ``art_meta`` (DataFrame) and ``planted`` (DataFrame of image_name, art_id).
+    """
+    rng = np.random.default_rng(seed)
+    centre_nat = _unit(rng.normal(size=dim))
+    centre_art = _unit(rng.normal(size=dim))
+    centre_ai = _unit(0.5 * centre_art + 0.2 * centre_nat + 0.8 * _unit(rng.normal(size=dim)))
+
+    def spread(centre, n, weight, noise):
+        return _unit(weight * centre[None, :] + noise * rng.normal(size=(n, dim)) / np.sqrt(dim))
+
+    natural = spread(centre_nat, n_natural, 1.0, 1.6)
+    # artworks come in styles: a few sub-centres around the art centre
+    style_of = rng.integers(0, len(_STYLES), size=n_art)
+    style_centres = _unit(centre_art[None, :] + 0.9 * rng.normal(size=(len(_STYLES), dim)) / np.sqrt(dim) * 4)
+    art = _unit(style_centres[style_of] + 1.3 * rng.normal(size=(n_art, dim)) / np.sqrt(dim))
+
+    n = len(release)
+    clusters = release["label_10_cluster"].to_numpy().astype(int)
+    cluster_dirs = _unit(rng.normal(size=(11, dim)))
+    likes = release["like_count"].to_numpy(dtype=float, na_value=np.nan)
+    z = np.log1p(likes)
+    z = (z - np.nanmean(z)) / np.nanstd(z)
+    z = np.where(np.isnan(z), rng.normal(size=n), z)
+    naturalness = np.clip(0.35 - 0.12 * z + 0.08 * rng.normal(size=n), 0.0, None)
+    twigma = _unit(1.0 * centre_ai[None, :] + 0.55 * cluster_dirs[clusters]
+                   + naturalness[:, None] * centre_nat[None, :]
+                   + 0.75 * rng.normal(size=(n, dim)) / np.sqrt(dim))
+
+    chosen = rng.choice(n, size=min(n_inspired, n), replace=False)
+    sources = rng.choice(n_art, size=len(chosen), replace=False)
+    twigma[chosen] = _unit(art[sources] + 0.25 * rng.normal(size=(len(chosen), dim)) / np.sqrt(dim))
+
+    art_ids = np.array([f"art_{i:05d}" for i in range(n_art)])
+    art_meta = pd.DataFrame({
+        "id": art_ids,
+        "title": [f"Untitled {_GENRES[i % len(_GENRES)]} no. {i}" for i in range(n_art)],
+        "artist": [f"Synthetic Artist {i % 97:02d}" for i in range(n_art)],
+        "style": [_STYLES[s] for s in style_of],
+        "genre": [_GENRES[i % len(_GENRES)] for i in range(n_art)],
+    })
+    planted = pd.DataFrame({"image_name": release["image_name"].to_numpy()[chosen], "art_id": art_ids[sources]})
+    return {
+        "twigma": (release["image_name"].to_numpy(), twigma),
+        "natural": (np.array([f"nat_{i:05d}" for i in range(n_natural)]), natural),
+        "art": (art_ids, art),
+        "art_meta": art_meta,
+        "planted": planted,
+    }
+
+
+def make_sample_embeddings(release: pd.DataFrame, root=None, seed: int = EMBED_SEED, **kw):
+    """Write the synthetic store for ``release`` into ``root`` (default: the sample's folder)."""
+    root = paths.resolve(root, default=paths.SAMPLE_EMBEDDINGS)
+    data = generate_embeddings(release, seed=seed, **kw)
+    meta = {"synthetic": True, "generator": "twigma.sample_embeddings.generate_embeddings",
+            "generator_version": EMBED_VERSION, "seed": seed, "model": "synthetic (no model)",
+            "pretrained": None, "weights": None, "preprocess": None,
+            "release": release.attrs.get("source"),
+            "planted_inspirations": data["planted"].to_dict(orient="records"),
+            "note": "Synthetic embeddings made for the synthetic sample; not CLIP, not the paper's result."}
+    root.mkdir(parents=True, exist_ok=True)
+    data["art_meta"].to_csv(root / "art.meta.csv", index=False)
+    for src in store.SOURCES:
+        ids, vectors = data[src]
+        store.write(root, src, ids, vectors, dtype="float16", meta=meta)
+    return root
+
+
+def ensure_sample_embeddings():
+    """The sample store's folder, (re)made when missing or made by another generator version."""
+    from .release import load_release
+
+    root = paths.SAMPLE_EMBEDDINGS
+    meta = store.read_meta(root)
+    complete = all(store.has_source(root, s) for s in store.SOURCES)
+    if not complete or meta.get("generator_version") != EMBED_VERSION or meta.get("seed") != EMBED_SEED:
+        make_sample_embeddings(load_release(""), root)
+    return root

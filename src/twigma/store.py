@@ -1,0 +1,189 @@
+"""The embedding store: a folder of L2-normalised image embeddings, one set per source.
+
+Layout (a contract other tools can read without this package)::
+
+    EMBEDDINGS/
+      meta.json          {"model": ..., "pretrained": ..., "weights": ..., "preprocess": ...,
+                          "dtype": ..., "sources": {"twigma": {"count": n, "dim": d, "date": ...}, ...}}
+      twigma.npy         float16 or float32, shape (n, d), every row of unit length
+      twigma.ids.csv     one column ``id``, n rows in the same order (for twigma: the release's image_name)
+      natural.npy, natural.ids.csv, art.npy, art.ids.csv
+      .shards/<source>/  work in progress of ``twigma embed`` (removed when a source is complete)
+
+Readers memory-map the arrays (:func:`read`), so a 800,000 x 768 float16 set costs no
+memory until rows are used.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import paths
+
+SOURCES = ("twigma", "natural", "art")
+META = "meta.json"
+
+
+class StoreError(ValueError):
+    """An embedding store folder that cannot be used as it is."""
+
+
+@dataclass
+class Embeddings:
+    """One source of a store: ``ids`` (n,) as text and ``vectors`` (n, d), memory-mapped."""
+
+    source: str
+    ids: pd.Index
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def subset(self, ids) -> "Embeddings":
+        """Rows for the given ids, in that order (ids missing from the store raise KeyError)."""
+        pos = self.ids.get_indexer(pd.Index(ids).astype(str))
+        if (pos < 0).any():
+            missing = pd.Index(ids)[pos < 0][:5].tolist()
+            raise KeyError(f"{int((pos < 0).sum())} id(s) not in the {self.source} embeddings, e.g. {missing}")
+        return Embeddings(self.source, self.ids[pos], np.asarray(self.vectors[pos]))
+
+
+def folder(path: str | os.PathLike | None = None) -> Path:
+    """The store folder: ``path`` (relative paths from the repository root) or the sample's."""
+    return paths.resolve(path, default=paths.SAMPLE_EMBEDDINGS)
+
+
+def read_meta(root: str | os.PathLike) -> dict:
+    p = Path(root) / META
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def has_source(root: str | os.PathLike, source: str) -> bool:
+    root = Path(root)
+    return (root / f"{source}.npy").exists() and (root / f"{source}.ids.csv").exists()
+
+
+def read(root: str | os.PathLike, source: str, mmap: bool = True) -> Embeddings:
+    """Read one source of a store (memory-mapped unless ``mmap=False``).
+
+    Raises :class:`StoreError` naming the file and what to do when a file is missing or the
+    two files disagree.
+    """
+    root = Path(root)
+    npy, ids_csv = root / f"{source}.npy", root / f"{source}.ids.csv"
+    if not npy.exists() or not ids_csv.exists():
+        raise StoreError(f"{root}: no '{source}' embeddings ({npy.name} and {ids_csv.name} are needed). "
+                         f"Make them with `make embeddings IMAGES=<folder of {source} images> SOURCE={source} "
+                         f"EMBEDDINGS={root}`, or point EMBEDDINGS at a store that has them.")
+    vectors = np.load(npy, mmap_mode="r" if mmap else None)
+    if vectors.ndim != 2:
+        raise StoreError(f"{npy}: expected a 2-D array (n, d), found shape {vectors.shape}")
+    ids = pd.read_csv(ids_csv, dtype=str, keep_default_na=False)
+    if list(ids.columns) != ["id"]:
+        raise StoreError(f"{ids_csv}: expected one column named 'id', found {list(ids.columns)}")
+    if len(ids) != len(vectors):
+        raise StoreError(f"{root}: {ids_csv.name} has {len(ids)} rows but {npy.name} has {len(vectors)}; "
+                         "the store is incomplete: rerun the embedding command to finish it.")
+    return Embeddings(source, pd.Index(ids["id"], name="id"), vectors)
+
+
+def normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (float32); zero rows stay zero."""
+    x = np.asarray(x, dtype=np.float32)
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norm > 0, norm, 1)
+
+
+def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, array)
+    os.replace(tmp, path)
+
+
+def _atomic_save_ids(path: Path, ids) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pd.DataFrame({"id": pd.Index(ids).astype(str)}).to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write(root: str | os.PathLike, source: str, ids, vectors: np.ndarray, *, dtype: str = "float16",
+          meta: dict | None = None) -> Path:
+    """Write (or replace) one source: normalises the rows, saves ``source.npy`` and
+    ``source.ids.csv`` atomically, and records the source in ``meta.json``.
+
+    ``meta`` holds store-level facts (model, pretrained, weights, preprocess, synthetic...).
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    ids = pd.Index(ids).astype(str)
+    if len(ids) != len(vectors):
+        raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+    if ids.has_duplicates:
+        raise ValueError(f"duplicate ids in {source}: {ids[ids.duplicated()][:5].tolist()}")
+    x = normalise(vectors).astype(dtype)
+    _atomic_save_ids(root / f"{source}.ids.csv", ids)
+    _atomic_save_npy(root / f"{source}.npy", x)
+    update_meta(root, source, count=len(ids), dim=int(x.shape[1]), dtype=dtype, extra=meta)
+    return root / f"{source}.npy"
+
+
+def update_meta(root: Path, source: str, *, count: int, dim: int, dtype: str, extra: dict | None) -> None:
+    m = read_meta(root)
+    m.update(extra or {})
+    m["dtype"] = dtype
+    m.setdefault("sources", {})[source] = {
+        "count": int(count), "dim": int(dim),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **{k: v for k, v in (extra or {}).items() if k in ("model", "pretrained", "weights", "images")},
+    }
+    tmp = root / f".{META}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, root / META)
+
+
+def is_synthetic(root: str | os.PathLike) -> bool:
+    return bool(read_meta(root).get("synthetic", False))
+
+
+def folder_for(release: str | os.PathLike | None, embeddings: str | os.PathLike | None) -> Path:
+    """The store that goes with a notebook's ``RELEASE`` and ``EMBEDDINGS`` parameters.
+
+    Both empty: the synthetic sample's store (made if needed). ``EMBEDDINGS`` given: that
+    folder. A real ``RELEASE`` without ``EMBEDDINGS`` has no image embeddings: StoreError.
+    """
+    if embeddings is not None and str(embeddings).strip():
+        root = paths.resolve(embeddings)
+        if not root.is_dir():
+            raise StoreError(f"EMBEDDINGS={root}: no such folder. Give the folder written by `make embeddings`.")
+        return root
+    if release is None or not str(release).strip() or paths.resolve(release) == paths.SAMPLE_RELEASE:
+        from .sample_embeddings import ensure_sample_embeddings
+        return ensure_sample_embeddings()
+    raise StoreError(f"RELEASE={release} was given without EMBEDDINGS: the image analyses need CLIP embeddings of "
+                     "the release's images and of the natural and art reference sets. Make them with "
+                     "`make embeddings` (see the README) and pass EMBEDDINGS=<folder>.")
+
+
+def align(release: pd.DataFrame, emb: Embeddings) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``release`` that have a TWIGMA embedding, and those embeddings in release order.
+
+    Returns (mask of shape (n_release,), vectors of shape (mask.sum(), d)). Images without an
+    embedding (say, deleted before download) are left out; the caller reports how many.
+    """
+    pos = emb.ids.get_indexer(release["image_name"].astype(str))
+    mask = pos >= 0
+    if not mask.any():
+        raise StoreError(f"none of the release's image_name values is among the {len(emb)} '{emb.source}' ids; "
+                         "are EMBEDDINGS and RELEASE from the same data?")
+    return mask, np.asarray(emb.vectors[np.sort(pos[mask])])[np.argsort(np.argsort(pos[mask]))]
