@@ -47,7 +47,7 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -l '"EMBEDDINGS = ' 
 EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env figures test lab sample validate bench clean clean-env FORCE
+.PHONY: help env figures embeddings test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -111,6 +111,18 @@ figures: $(CLAIMS) ## run every notebook (papermill): figures/, results/, execut
 
 validate: $(RELEASE) | $(ENV_STAMP) ## check a release file and build its typed cache
 	@$(PY) -m twigma validate "$(RELEASE)"
+
+# `make embeddings` writes to data/embeddings/ unless EMBEDDINGS is given on the command line
+EMBED_DIR := $(if $(filter command line environment,$(origin EMBEDDINGS)),$(EMBEDDINGS),data/embeddings)
+MODEL ?= ViT-L-14
+PRETRAINED ?= openai
+WEIGHTS ?=
+EMBED_ARGS ?=
+
+embeddings: | $(ENV_STAMP) ## CLIP-embed a folder of images: IMAGES=<folder> SOURCE=<twigma|natural|art> [EMBEDDINGS=<store>] [MODEL=, PRETRAINED= or WEIGHTS=]
+	@test -n "$(IMAGES)" -a -n "$(SOURCE)" || { echo "usage: make embeddings IMAGES=<folder> SOURCE=<twigma|natural|art> [EMBEDDINGS=<store folder>] [MODEL=ViT-L-14 PRETRAINED=openai | WEIGHTS=<file>] [EMBED_ARGS='--batch-size 128 ...']" >&2; exit 2; }
+	$(PY) -m twigma embed "$(IMAGES)" --source "$(SOURCE)" --embeddings "$(EMBED_DIR)" --model "$(MODEL)" \
+		--pretrained "$(PRETRAINED)" $(if $(strip $(WEIGHTS)),--weights "$(WEIGHTS)") $(EMBED_ARGS)
 
 lab: $(ENV_STAMP) ## open JupyterLab on the notebooks with the project's environment
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \

@@ -6,6 +6,7 @@ sample         write a synthetic release-format file (the embedded sample by def
 sample-embeddings  write the synthetic embedding store that goes with the embedded sample
 validate       load a release file, report problems or a short summary, build its typed cache
 run-notebook   execute one notebook with papermill, atomically (what make figures uses)
+embed          CLIP embeddings of a folder of images into the embedding store
 claims         gather results/claims/*.csv into results/claims.csv
 """
 from __future__ import annotations
@@ -55,6 +56,19 @@ def cmd_sample_embeddings(a) -> int:
     return 0
 
 
+def cmd_embed(a) -> int:
+    from .embed import ModelSpec, embed_folder
+    spec = ModelSpec(model=a.model, pretrained=None if a.weights else (a.pretrained or None),
+                     weights=_abs(a.weights) or None, model_config=_abs(a.model_config) or None)
+    summary = embed_folder(_abs(a.images), a.source, _abs(a.embeddings) or None, spec, batch_size=a.batch_size,
+                           workers=a.workers, shard_size=a.shard_size, device=a.device, precision=a.precision,
+                           dtype=a.dtype, scheduler=a.scheduler or None, progress=not a.quiet)
+    print(f"{a.source}: {summary['n_embedded']:,} of {summary['n_images']:,} images embedded into {summary['store']}"
+          f" ({summary['n_skipped']} skipped, listed in {a.source}.skipped.csv; "
+          f"{summary['shards_reused']} of {summary['n_shards']} shards reused from an earlier run)")
+    return 0
+
+
 def cmd_claims(a) -> int:
     from . import paths
     from .analysis.claims import combine
@@ -71,6 +85,7 @@ def cmd_claims(a) -> int:
 def main(argv: list[str] | None = None) -> int:
     from .release import ReleaseError
     from .runner import NotebookFailed
+    from .embed import EmbedError
     from .store import StoreError
 
     ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
@@ -98,6 +113,25 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("sample-embeddings", help="write the synthetic embeddings of the embedded sample")
     p.set_defaults(func=cmd_sample_embeddings)
 
+    p = sub.add_parser("embed", help="CLIP embeddings of a folder of images into the embedding store")
+    p.add_argument("images", help="folder of images (searched recursively); an image's id is its file name stem")
+    p.add_argument("--source", required=True, choices=["twigma", "natural", "art"], help="which set the images are")
+    p.add_argument("--embeddings", default="", help="store folder (default data/embeddings/)")
+    p.add_argument("--model", default="ViT-L-14", help="open_clip model name (default ViT-L-14, the paper's)")
+    p.add_argument("--pretrained", default="openai", help="open_clip pretrained tag (default openai)")
+    p.add_argument("--weights", default="", help="a local checkpoint file instead of a pretrained tag")
+    p.add_argument("--model-config", default="", help="JSON model configuration to register with open_clip")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--workers", type=int, default=None, help="image-decoding processes (default min(4, cores))")
+    p.add_argument("--shard-size", type=int, default=2048, help="images per shard, the unit of resumable work")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
+                   help="auto: fp16 on CUDA, fp32 on CPU; bf16 for bfloat16 autocast")
+    p.add_argument("--dtype", default="float16", choices=["float16", "float32"], help="dtype stored in the .npy")
+    p.add_argument("--scheduler", default="", help="Dask scheduler address: map shards over its workers")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_embed)
+
     p = sub.add_parser("claims", help="gather the claim checks into results/claims.csv")
     p.add_argument("--out", default="", help="output root (default: the repository)")
     p.set_defaults(func=cmd_claims)
@@ -109,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         a.seed = SAMPLE_SEED if a.seed is None else a.seed
     try:
         return a.func(a)
-    except (ReleaseError, NotebookFailed, StoreError) as exc:
+    except (ReleaseError, NotebookFailed, StoreError, EmbedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

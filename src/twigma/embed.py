@@ -1,0 +1,359 @@
+"""CLIP image embeddings of a folder of images, batched, resumable, into the embedding store.
+
+``twigma embed IMAGES --source twigma`` (or ``make embeddings IMAGES=... SOURCE=...``) embeds
+every image file under IMAGES with an open_clip model (default ``ViT-L-14`` with OpenAI's
+weights, the paper's model) and writes ``<source>.npy`` and ``<source>.ids.csv`` into the
+store folder (:mod:`twigma.store`). An image's id is its file name without extension (for
+TWIGMA: the release's ``image_name``).
+
+How it runs
+-----------
+* Files are sorted and cut into shards of ``shard_size`` images; the shard is the unit of
+  work. Each finished shard is written atomically to ``<store>/.shards/<source>/``; a rerun
+  skips finished shards, so an interrupted run loses at most the shard in progress. When
+  every shard is done they are joined, in order, into the store, and the shard folder is
+  removed. The output order is the sorted file order, whatever the batch size or workers.
+* Images are decoded and preprocessed in ``workers`` DataLoader processes. A file that
+  cannot be read as an image is listed in ``<store>/<source>.skipped.csv`` with the reason,
+  and the run goes on.
+* The device is chosen automatically: CUDA with half precision where available, else the
+  CPU in float32 (``precision="bf16"`` uses bfloat16 autocast on CPUs that support it).
+* With ``scheduler=<address>`` (a Dask distributed scheduler) the pending shards are mapped
+  over the cluster's workers, which must see the same file system. Worth it when images sit
+  on a shared disk and several GPU machines are at hand (hundreds of thousands of images);
+  on one machine the DataLoader's workers already keep the model busy.
+
+Weights
+-------
+``pretrained`` is an open_clip tag (downloaded once and cached by open_clip and the Hugging
+Face hub). Offline, a tag that is not in the cache fails within seconds with a message; pass
+``weights=<file>`` (an open_clip checkpoint, e.g. ``open_clip_pytorch_model.bin``) to use a
+file you have. ``model_config=<file.json>`` registers a model configuration of your own.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import socket
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import paths, store
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+HUB_HOSTS = ("huggingface.co", "openaipublic.azureedge.net")
+
+
+class EmbedError(RuntimeError):
+    """A problem that stops an embedding run, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which open_clip model to use: a name, and a pretrained tag or a weights file."""
+
+    model: str = "ViT-L-14"
+    pretrained: str | None = "openai"
+    weights: str | None = None
+    model_config: str | None = None
+
+    def describe(self) -> dict:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------------------- files ----
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files under ``folder`` (recursively), sorted by path; ids (stems) must be unique."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise EmbedError(f"IMAGES={root}: no such folder. Give the folder that holds the images.")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise EmbedError(f"{root}: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) found.")
+    stems = pd.Series([p.stem for p in files])
+    dup = stems[stems.duplicated(keep=False)]
+    if len(dup):
+        example = [str(files[i]) for i in dup.index[:2]]
+        raise EmbedError(f"{root}: {dup.nunique()} image id(s) occur twice, e.g. {example}; an image's id is its "
+                         "file name without extension, so names must be unique.")
+    return files
+
+
+def _files_digest(files: list[Path]) -> str:
+    h = hashlib.sha1()
+    for p in files:
+        h.update(f"{p.name}\0{p.stat().st_size}\n".encode())
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------- model ----
+
+def _reachable(hosts=HUB_HOSTS, timeout: float = 3.0) -> bool:
+    for host in hosts:
+        try:
+            with socket.create_connection((host, 443), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@contextlib.contextmanager
+def _hub_offline():
+    """Hugging Face hub in offline mode: cached files load, anything else fails at once.
+    (The hub reads HF_HUB_OFFLINE when imported, so its constant is set as well.)"""
+    from huggingface_hub import constants
+
+    saved_env, saved_const = os.environ.get("HF_HUB_OFFLINE"), constants.HF_HUB_OFFLINE
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = saved_const
+        if saved_env is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = saved_env
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(spec: ModelSpec, device: str = "cpu"):
+    """Build the open_clip model and its image preprocessing; returns (model, preprocess)."""
+    import open_clip
+
+    if spec.model_config:
+        cfg = Path(spec.model_config)
+        if not cfg.exists():
+            raise EmbedError(f"model config {cfg}: no such file")
+        open_clip.add_model_config(cfg)
+    if spec.model not in open_clip.list_models():
+        raise EmbedError(f"unknown open_clip model {spec.model!r}; see open_clip.list_models(), or give "
+                         "--model-config with a JSON configuration.")
+    if spec.weights:
+        w = Path(spec.weights)
+        if not w.exists():
+            raise EmbedError(f"weights file {w}: no such file")
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(spec.model, pretrained=str(w), device=device)
+        except Exception as exc:
+            raise EmbedError(f"cannot load weights {w} into {spec.model}: {exc}") from None
+    else:
+        tag = spec.pretrained or None
+        offline = tag is not None and (os.environ.get("HF_HUB_OFFLINE") == "1" or not _reachable())
+        try:
+            with _hub_offline() if offline else contextlib.nullcontext():
+                model, _, preprocess = open_clip.create_model_and_transforms(spec.model, pretrained=tag, device=device)
+        except Exception as exc:
+            raise EmbedError(
+                f"cannot get the pretrained weights {spec.model}/{tag}"
+                + (" (no internet connection, and they are not in the local cache)" if offline else "")
+                + f": {str(exc)[:300]}\n  What to do: on a machine with internet, run once "
+                f"`python -c \"import open_clip; open_clip.create_model_and_transforms('{spec.model}', "
+                f"pretrained='{tag}')\"` to fill the cache, or download the checkpoint file and pass it with "
+                "--weights <file> (make embeddings WEIGHTS=<file>).") from None
+    model.eval()
+    return model, preprocess
+
+
+# ------------------------------------------------------------------------------- decoding --
+
+class ImageFiles:
+    """A torch Dataset of image files: item i is (i, tensor or None, error text)."""
+
+    def __init__(self, files: list[Path], preprocess):
+        self.files = files
+        self.preprocess = preprocess
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        try:
+            with Image.open(self.files[i]) as im:
+                im.load()
+                return i, self.preprocess(im.convert("RGB")), ""
+        except Exception as exc:  # any unreadable file is recorded and skipped
+            return i, None, f"{type(exc).__name__}: {exc}"
+
+
+def _collate(batch):
+    import torch
+
+    ok = [(i, t) for i, t, err in batch if t is not None]
+    bad = [(i, err) for i, t, err in batch if t is None]
+    tensors = torch.stack([t for _, t in ok]) if ok else None
+    return [i for i, _ in ok], tensors, bad
+
+
+def embed_files(files: list[Path], model, preprocess, *, device: str = "cpu", batch_size: int = 64,
+                workers: int = 0, precision: str = "auto", progress=None):
+    """Embed the files in order. Returns (positions of embedded files, float32 unit vectors,
+    list of (position, reason) for skipped files)."""
+    import torch
+
+    loader = torch.utils.data.DataLoader(ImageFiles(files, preprocess), batch_size=batch_size, shuffle=False,
+                                         num_workers=workers, collate_fn=_collate,
+                                         persistent_workers=False, pin_memory=device.startswith("cuda"))
+    use_amp = device.startswith("cuda") and precision in ("auto", "fp16") or precision == "bf16"
+    amp_dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    positions, chunks, skipped = [], [], []
+    with torch.inference_mode():
+        for idx, tensors, bad in loader:
+            skipped += bad
+            if tensors is not None:
+                with torch.autocast(device_type=device.split(":")[0], dtype=amp_dtype, enabled=use_amp):
+                    feats = model.encode_image(tensors.to(device, non_blocking=True))
+                feats = torch.nn.functional.normalize(feats.float(), dim=-1)
+                chunks.append(feats.cpu().numpy())
+                positions += idx
+            if progress is not None:
+                progress.update(len(idx) + len(bad))
+    vectors = np.vstack(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+    return positions, vectors, skipped
+
+
+# ------------------------------------------------------------------------------- shards ----
+
+def _shard_name(k: int) -> str:
+    return f"shard-{k:05d}"
+
+
+def _write_shard(work: Path, k: int, files: list[Path], positions, vectors, skipped, root_images: Path) -> None:
+    """Write one shard: ids and skipped first, the .npy last (its presence marks the shard done)."""
+    base = work / _shard_name(k)
+    ids = [files[p].stem for p in positions]
+    pd.DataFrame({"id": ids}).to_csv(f"{base}.ids.csv.tmp", index=False)
+    os.replace(f"{base}.ids.csv.tmp", f"{base}.ids.csv")
+    pd.DataFrame({"path": [str(files[p].relative_to(root_images)) for p, _ in skipped],
+                  "reason": [r for _, r in skipped]}).to_csv(f"{base}.skipped.csv.tmp", index=False)
+    os.replace(f"{base}.skipped.csv.tmp", f"{base}.skipped.csv")
+    with open(f"{base}.npy.tmp", "wb") as fh:
+        np.save(fh, vectors.astype(np.float32))
+    os.replace(f"{base}.npy.tmp", f"{base}.npy")
+
+
+_MODEL_CACHE: dict = {}
+
+
+def _shard_task(spec: dict, images: str, files: list[str], k: int, work: str, device: str, batch_size: int,
+                workers: int, precision: str) -> int:
+    """Embed one shard (runs in this process or on a Dask worker); returns the shard number."""
+    key = (json.dumps(spec, sort_keys=True), device)
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE.clear()
+        _MODEL_CACHE[key] = load_model(ModelSpec(**spec), device=device)
+    model, preprocess = _MODEL_CACHE[key]
+    paths_ = [Path(f) for f in files]
+    positions, vectors, skipped = embed_files(paths_, model, preprocess, device=device, batch_size=batch_size,
+                                              workers=workers, precision=precision)
+    _write_shard(Path(work), k, paths_, positions, vectors, skipped, Path(images))
+    return k
+
+
+def embed_folder(images: str | os.PathLike, source: str, embeddings: str | os.PathLike | None = None,
+                 spec: ModelSpec = ModelSpec(), *, batch_size: int = 64, workers: int | None = None,
+                 shard_size: int = 2048, device: str = "auto", precision: str = "auto", dtype: str = "float16",
+                 scheduler: str | None = None, progress: bool = True) -> dict:
+    """Embed every image under ``images`` into source ``source`` of the store ``embeddings``.
+
+    Returns a summary: ``n_images``, ``n_embedded``, ``n_skipped``, ``n_shards``, ``shards_reused``,
+    ``seconds``, ``images_per_second`` (over the images embedded in this run), ``store``.
+    """
+    from tqdm.auto import tqdm
+
+    if source not in store.SOURCES:
+        raise EmbedError(f"SOURCE={source!r}: must be one of {', '.join(store.SOURCES)}")
+    images = Path(images).resolve()
+    root = paths.resolve(embeddings, default=paths.EMBEDDINGS)
+    files = list_images(images)
+    device = pick_device(device)
+    workers = min(4, os.cpu_count() or 1) if workers is None else workers
+    work = root / ".shards" / source
+    work.mkdir(parents=True, exist_ok=True)
+    config = {"spec": spec.describe(), "images": str(images), "n_files": len(files),
+              "files_sha1": _files_digest(files), "shard_size": shard_size, "precision": precision}
+    cfg_path = work / "config.json"
+    if cfg_path.exists():
+        old = json.loads(cfg_path.read_text())
+        if old != config:
+            changed = sorted(k for k in config if old.get(k) != config[k])
+            raise EmbedError(f"{work} holds an unfinished run with other settings ({', '.join(changed)}). "
+                             f"Finish it with the same settings, or delete {work} to start again.")
+    else:
+        cfg_path.write_text(json.dumps(config, indent=2))
+
+    shards = [(k, files[s:s + shard_size]) for k, s in enumerate(range(0, len(files), shard_size))]
+    done = {k for k, _ in shards if (work / f"{_shard_name(k)}.npy").exists()}
+    pending = [(k, fs) for k, fs in shards if k not in done]
+    n_todo = sum(len(fs) for _, fs in pending)
+    model = preprocess = None
+    if pending and not scheduler:  # load first: a missing model fails before any work starts
+        model, preprocess = load_model(spec, device=device)
+    bar = tqdm(total=len(files), initial=len(files) - n_todo, unit="img", desc=f"embedding {source}",
+               disable=not progress, smoothing=0.1)
+    started = time.perf_counter()
+    args = dict(spec=spec.describe(), images=str(images), work=str(work), device=device,
+                batch_size=batch_size, precision=precision)
+    if pending and scheduler:
+        from distributed import Client, as_completed
+
+        with Client(scheduler) as client:
+            futures = {client.submit(_shard_task, files=[str(f) for f in fs], k=k, workers=0, pure=False, **args): len(fs)
+                       for k, fs in pending}
+            for fut in as_completed(futures):
+                fut.result()
+                bar.update(futures[fut])
+    elif pending:
+        _MODEL_CACHE.clear()
+        _MODEL_CACHE[(json.dumps(spec.describe(), sort_keys=True), device)] = (model, preprocess)
+        for k, fs in pending:
+            positions, vectors, skipped = embed_files(fs, model, preprocess, device=device, batch_size=batch_size,
+                                                      workers=workers, precision=precision, progress=bar)
+            _write_shard(work, k, fs, positions, vectors, skipped, images)
+    bar.close()
+    seconds = time.perf_counter() - started
+
+    # join the shards, in order, into the store
+    ids, parts, skipped = [], [], []
+    for k, _ in shards:
+        base = work / _shard_name(k)
+        part = np.load(f"{base}.npy")
+        ids += pd.read_csv(f"{base}.ids.csv", dtype=str, keep_default_na=False)["id"].tolist()
+        if len(part):
+            parts.append(part)
+        skipped.append(pd.read_csv(f"{base}.skipped.csv", dtype=str, keep_default_na=False))
+    vectors = np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+    skipped_df = pd.concat(skipped, ignore_index=True)
+    preprocess_desc = " ".join(repr(preprocess).split()) if preprocess is not None else config.get("preprocess")
+    if len(ids) == 0:
+        raise EmbedError(f"{images}: no image could be read; see {work}/*.skipped.csv for the reasons.")
+    store.write(root, source, ids, vectors, dtype=dtype, meta={
+        "model": spec.model, "pretrained": None if spec.weights else spec.pretrained,
+        "weights": str(spec.weights) if spec.weights else None, "model_config": spec.model_config,
+        "preprocess": preprocess_desc or f"open_clip's preprocessing for {spec.model}",
+        "images": str(images), "synthetic": False})
+    skipped_df.to_csv(root / f"{source}.skipped.csv", index=False)
+    shutil.rmtree(work)
+    n_run = n_todo  # images handled in this run
+    return {"n_images": len(files), "n_embedded": len(ids), "n_skipped": len(skipped_df),
+            "n_shards": len(shards), "shards_reused": len(done), "seconds": round(seconds, 2),
+            "images_per_second": round(n_run / seconds, 2) if seconds > 0 and n_run else None,
+            "store": str(root)}
