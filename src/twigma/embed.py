@@ -254,7 +254,7 @@ _MODEL_CACHE: dict = {}
 
 
 def _shard_task(spec: dict, images: str, files: list[str], k: int, work: str, device: str, batch_size: int,
-                workers: int, precision: str) -> int:
+                loader_workers: int, precision: str) -> int:
     """Embed one shard (runs in this process or on a Dask worker); returns the shard number."""
     key = (json.dumps(spec, sort_keys=True), device)
     if key not in _MODEL_CACHE:
@@ -263,7 +263,7 @@ def _shard_task(spec: dict, images: str, files: list[str], k: int, work: str, de
     model, preprocess = _MODEL_CACHE[key]
     paths_ = [Path(f) for f in files]
     positions, vectors, skipped = embed_files(paths_, model, preprocess, device=device, batch_size=batch_size,
-                                              workers=workers, precision=precision)
+                                              workers=loader_workers, precision=precision)
     _write_shard(Path(work), k, paths_, positions, vectors, skipped, Path(images))
     return k
 
@@ -316,7 +316,8 @@ def embed_folder(images: str | os.PathLike, source: str, embeddings: str | os.Pa
         from distributed import Client, as_completed
 
         with Client(scheduler) as client:
-            futures = {client.submit(_shard_task, files=[str(f) for f in fs], k=k, workers=0, pure=False, **args): len(fs)
+            futures = {client.submit(_shard_task, files=[str(f) for f in fs], k=k, loader_workers=0, pure=False,
+                                     **args): len(fs)
                        for k, fs in pending}
             for fut in as_completed(futures):
                 fut.result()
@@ -352,6 +353,8 @@ def embed_folder(images: str | os.PathLike, source: str, embeddings: str | os.Pa
         "images": str(images), "synthetic": False})
     skipped_df.to_csv(root / f"{source}.skipped.csv", index=False)
     shutil.rmtree(work)
+    with contextlib.suppress(OSError):
+        work.parent.rmdir()  # .shards/, once no source is in progress
     n_run = n_todo  # images handled in this run
     return {"n_images": len(files), "n_embedded": len(ids), "n_skipped": len(skipped_df),
             "n_shards": len(shards), "shards_reused": len(done), "seconds": round(seconds, 2),
