@@ -60,8 +60,8 @@ def likes_regression(frame: pd.DataFrame, term: str = "similarity_to_natural") -
     lo, hi = fit.conf_int().loc["sim_z"]
     rho, p_rho = stats.spearmanr(frame["likes"], frame["sim"])
     return {"term": term, "estimate": float(fit.params["sim_z"]), "ci_low": float(lo), "ci_high": float(hi),
-            "p_value": float(fit.pvalues["sim_z"]), "std_err": float(fit.bse["sim_z"]),
-            "spearman_rho": float(rho), "spearman_p": float(p_rho), "n": int(fit.nobs)}
+            "p_value": float(fit.pvalues["sim_z"]), "spearman_rho": float(rho), "spearman_p": float(p_rho),
+            "n": int(fit.nobs), "std_err": float(fit.bse["sim_z"])}
 
 
 def binned_means(frame: pd.DataFrame, bins: int = 20) -> pd.DataFrame:

@@ -1,0 +1,152 @@
+"""The embedding store, the synthetic embeddings and the image analyses against independent computations."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+from scipy.spatial.distance import pdist
+
+from twigma import store
+from twigma.analysis import distinctness, inspiration, likes, variability
+from twigma.sample_embeddings import generate_embeddings, make_sample_embeddings
+
+
+def unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+# ---------------------------------------------------------------- store --------------------
+
+def test_store_round_trip_and_contract(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 8)) * 3
+    store.write(tmp_path, "art", [f"a{i}" for i in range(50)], X, meta={"model": "m"})
+    e = store.read(tmp_path, "art")
+    assert isinstance(e.vectors, np.memmap) and e.vectors.dtype == np.float16 and e.vectors.shape == (50, 8)
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(e.vectors, float), axis=1), 1, atol=1e-3)
+    assert pd.read_csv(tmp_path / "art.ids.csv").columns.tolist() == ["id"]
+    meta = store.read_meta(tmp_path)
+    assert meta["sources"]["art"]["count"] == 50 and meta["sources"]["art"]["dim"] == 8 and meta["model"] == "m"
+    assert e.subset(["a7", "a2"]).ids.tolist() == ["a7", "a2"]
+    with pytest.raises(KeyError, match="not in the art embeddings"):
+        e.subset(["zz"])
+
+
+def test_store_errors_name_the_file_and_the_fix(tmp_path):
+    with pytest.raises(store.StoreError, match="make embeddings"):
+        store.read(tmp_path, "natural")
+    store.write(tmp_path, "natural", ["a", "b"], np.eye(2))
+    pd.DataFrame({"id": ["a"]}).to_csv(tmp_path / "natural.ids.csv", index=False)
+    with pytest.raises(store.StoreError, match="incomplete"):
+        store.read(tmp_path, "natural")
+    with pytest.raises(store.StoreError, match="without EMBEDDINGS"):
+        store.folder_for("some/release.csv", "")
+    with pytest.raises(ValueError, match="duplicate ids"):
+        store.write(tmp_path, "art", ["a", "a"], np.eye(2))
+
+
+def test_align_follows_release_order_and_drops_missing(small_release, tmp_path):
+    rel = small_release.iloc[:40]
+    store.write(tmp_path, "twigma", rel["image_name"].iloc[::-1].iloc[:30], np.eye(40)[:30, :])
+    mask, X = store.align(rel, store.read(tmp_path, "twigma"))
+    assert mask.sum() == 30 and not mask[:10].any()
+    e = store.read(tmp_path, "twigma")
+    np.testing.assert_array_equal(X, np.asarray(e.subset(rel["image_name"][mask]).vectors))
+
+
+def test_synthetic_embeddings_match_the_release_and_carry_the_built_in_effects(small_release):
+    data = generate_embeddings(small_release, n_natural=800, n_art=800, dim=64)
+    ids, X = data["twigma"]
+    assert list(ids) == small_release["image_name"].tolist()
+    disp = {s: variability.dispersion(data[s][1]) for s in ("twigma", "natural", "art")}
+    assert disp["twigma"] < disp["natural"] and disp["twigma"] < disp["art"]
+    sim = (X @ data["natural"][1].T).max(axis=1)
+    known = small_release["like_count"].notna().to_numpy()
+    rho, _ = stats.spearmanr(sim[known], small_release["like_count"][known].astype(float))
+    assert rho < -0.2
+    assert len(data["planted"]) == 25
+
+
+# ---------------------------------------------------------------- variability -------------
+
+def test_dispersion_equals_scipy_mean_pairwise_cosine_distance():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 16)) + 0.5
+    assert variability.dispersion(X) == pytest.approx(pdist(X, "cosine").mean(), rel=1e-10)
+    idx = rng.integers(0, 300, 300)  # a bootstrap resample, duplicates included
+    assert variability.dispersion(X[idx]) == pytest.approx(pdist(X[idx], "cosine").mean(), rel=1e-10)
+    X16 = unit(X).astype(np.float16)
+    assert variability.dispersion(X16) == pytest.approx(pdist(X16.astype(float), "cosine").mean(), rel=1e-6)
+
+
+def test_dispersion_interval_brackets_the_estimate_and_narrows_with_n():
+    rng = np.random.default_rng(3)
+    small, large = rng.normal(size=(200, 8)), rng.normal(size=(5000, 8))
+    est, lo, hi = variability.dispersion_ci(small, n_boot=300)
+    assert lo <= est <= hi
+    _, lo2, hi2 = variability.dispersion_ci(large, n_boot=300)
+    assert hi2 - lo2 < hi - lo
+
+
+def test_dispersion_table_by_group():
+    rng = np.random.default_rng(4)
+    X = np.vstack([rng.normal(size=(100, 8)) + 3, rng.normal(size=(100, 8))])
+    t = variability.dispersion_table(X, ["tight"] * 100 + ["wide"] * 100, n_boot=50)
+    t = t.set_index("group")
+    assert t.loc["tight", "dispersion"] < t.loc["wide", "dispersion"]
+    assert t.loc["wide", "dispersion"] == pytest.approx(pdist(X[100:], "cosine").mean())
+
+
+# ---------------------------------------------------------------- distinctness -------------
+
+def test_probe_auc_separates_separable_sets_and_not_identical_ones():
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(600, 10))
+    far = rng.normal(size=(600, 10)) + 1.5
+    same = rng.normal(size=(600, 10))
+    assert distinctness.probe_auc(A, far)["auc"] > 0.99
+    res = distinctness.probe_auc(A, same)
+    assert 0.4 < res["auc"] < 0.6 and len(res["folds"]) == 5 and res["auc_sd"] >= 0
+
+
+# ---------------------------------------------------------------- likes --------------------
+
+def test_likes_regression_against_statsmodels_with_explicit_dummies(small_release):
+    rng = np.random.default_rng(6)
+    sim = pd.Series(rng.normal(size=len(small_release)))
+    frame = likes.model_frame(small_release, sim)
+    got = likes.likes_regression(frame)
+    X = pd.get_dummies(frame[["month", "cluster"]].astype(str), drop_first=True, dtype=float)
+    X.insert(0, "sim_z", frame["sim_z"])
+    X["sensitive"] = frame["sensitive"]
+    X = sm.add_constant(X)
+    fit = sm.OLS(frame["log1p_likes"], X).fit(cov_type="HC1")
+    assert got["estimate"] == pytest.approx(fit.params["sim_z"], rel=1e-8)
+    assert got["std_err"] == pytest.approx(fit.bse["sim_z"], rel=1e-8)
+    assert got["ci_low"] == pytest.approx(fit.conf_int().loc["sim_z", 0], rel=1e-8)
+    rho, p = stats.spearmanr(frame["likes"], frame["sim"])
+    assert got["spearman_rho"] == pytest.approx(rho) and got["n"] == small_release["like_count"].notna().sum()
+
+
+def test_binned_means_cover_every_image(small_release):
+    frame = likes.model_frame(small_release, pd.Series(np.arange(len(small_release), dtype=float)))
+    b = likes.binned_means(frame, bins=10)
+    assert b["n"].sum() == len(frame) and (b["ci_low"] <= b["mean_log1p_likes"]).all()
+
+
+# ---------------------------------------------------------------- inspiration --------------
+
+def test_planted_inspirations_are_found(small_release, tmp_path):
+    root = make_sample_embeddings(small_release, tmp_path, n_natural=300, n_art=400, dim=64)
+    meta = store.read_meta(root)
+    planted = pd.DataFrame(meta["planted_inspirations"])
+    tw, art = store.read(root, "twigma"), store.read(root, "art")
+    q = tw.subset(planted["image_name"])
+    found = inspiration.nearest_artworks(q.vectors, q.ids, art.vectors, art.ids, k=3)
+    assert list(found.columns) == ["image_name", "rank", "art_id", "cosine"]
+    top1 = found[found["rank"] == 1].set_index("image_name")["art_id"]
+    assert (top1.loc[planted["image_name"]].to_numpy() == planted["art_id"].to_numpy()).all()
+    best = inspiration.most_art_like(tw.vectors, tw.ids, art.vectors, n=10)
+    assert set(best.index) <= set(planted["image_name"])
