@@ -2,8 +2,8 @@
 
 One function, :func:`topk_cosine`, answers every similarity question of the compendium: the
 maximum (k = 1) and mean top-10 similarity of each TWIGMA image to the natural set, and the
-top-k artworks of chosen images. Rows must be L2-normalised (the embedding store's rows are),
-so cosine similarity is the dot product.
+top-k artworks of chosen images. Rows are renormalised in float32 on the way in (the store's
+float16 rows are unit only to about 1e-3), so scores are cosines computed in float32.
 
 Backends
 --------
@@ -110,7 +110,7 @@ def _exact_chunk(q32, refs32, k, ref_batch):
 
 
 def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision: str = "auto",
-                query_batch: int = 2048, ref_batch: int = 16384, extra: int = 16,
+                query_batch: int = 4096, ref_batch: int = 65536, extra: int = 32,
                 device: str | None = None, progress: bool = False) -> Neighbors:
     """The k most similar reference rows of every query row, exactly.
 
@@ -147,17 +147,22 @@ def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision:
     if precision == "float32" and faiss_available() and (device in (None, "cpu")):
         import faiss
 
+        def unit(x):
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            return x / np.linalg.norm(x, axis=1, keepdims=True)
+
         index = faiss.IndexFlatIP(refs.shape[1])
-        index.add(np.ascontiguousarray(refs, dtype=np.float32))
+        index.add(unit(refs))
         scores, idx = [], []
         for start in range(0, len(queries), query_batch):
-            s, i = index.search(np.ascontiguousarray(queries[start:start + query_batch], dtype=np.float32), k)
+            s, i = index.search(unit(queries[start:start + query_batch]), k)
             scores.append(s)
             idx.append(i)
         return Neighbors(np.vstack(scores).astype(np.float32), np.vstack(idx).astype(np.int64), "faiss IndexFlatIP")
 
     dev = _device(device)
-    refs32 = torch.as_tensor(np.asarray(refs, dtype=np.float32), device=dev)
+    # rows stored as float16 are unit only to about 1e-3: renormalise so scores are true cosines
+    refs32 = torch.nn.functional.normalize(torch.as_tensor(np.asarray(refs, dtype=np.float32), device=dev), dim=1)
     screened = precision == "bfloat16-screened"
     if screened:
         refs16 = refs32.to(torch.bfloat16)
@@ -172,7 +177,8 @@ def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision:
         starts = tqdm(starts, desc="nearest neighbours", unit="chunk")
     with torch.inference_mode():
         for start in starts:
-            q32 = torch.as_tensor(np.asarray(queries[start:start + query_batch], dtype=np.float32), device=dev)
+            q32 = torch.nn.functional.normalize(
+                torch.as_tensor(np.asarray(queries[start:start + query_batch], dtype=np.float32), device=dev), dim=1)
             if not screened:
                 v, i = _exact_chunk(q32, refs32, k, ref_batch)
             else:
@@ -185,8 +191,11 @@ def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision:
                     s = q16 @ refs16[r0:r0 + ref_batch].T
                     v, i = torch.topk(s, min(keep, s.shape[1]), dim=1)
                     cand_v, cand_i = _merge_topk(cand_v, cand_i, v.float(), i + r0, keep)
-                # exact scores of the candidates
-                exact = torch.einsum("qd,qkd->qk", q32, refs32[cand_i])
+                # exact scores of the candidates, in slices to bound the gathered rows' memory
+                exact = torch.empty_like(cand_v)
+                step = max(1, 2 ** 26 // (keep * refs32.shape[1]))
+                for a in range(0, len(q32), step):
+                    exact[a:a + step] = torch.einsum("qd,qkd->qk", q32[a:a + step], refs32[cand_i[a:a + step]])
                 v, pos = torch.topk(exact, k, dim=1)
                 i = torch.gather(cand_i, 1, pos)
                 if keep < n_refs:
