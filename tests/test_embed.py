@@ -230,3 +230,17 @@ def test_shards_map_over_a_local_dask_cluster(photos, tmp_path, tiny, weights):
     a, b = store.read(tmp_path / "dask", "natural"), store.read(tmp_path / "local", "natural")
     assert list(a.ids) == list(b.ids)
     np.testing.assert_allclose(np.asarray(a.vectors, np.float32), np.asarray(b.vectors, np.float32), atol=2e-3)
+
+
+def test_make_embeddings_target(photos, tmp_path, tiny, weights):
+    from twigma import paths
+
+    if not (paths.ROOT / ".venv" / ".installed").exists():
+        pytest.skip("needs the make-built .venv")
+    r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "embeddings", f"IMAGES={photos}",
+                        "SOURCE=art", f"EMBEDDINGS={tmp_path / 'mk'}", "MODEL=twigma-tiny", f"WEIGHTS={weights}",
+                        f"EMBED_ARGS=--model-config {tiny} --workers 0 --quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(store.read(tmp_path / "mk", "art")) == len(real_photos())
+    r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "embeddings"], capture_output=True, text=True)
+    assert r.returncode != 0 and "usage: make embeddings" in r.stderr

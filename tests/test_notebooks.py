@@ -219,6 +219,7 @@ def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_wh
     assert r.returncode == 0, r.stdout + r.stderr
     for name in RELEASE_TABLES:
         assert (out / "results" / name).exists(), name
+    assert not (out / "results" / "variability.csv").exists()
     assert int(pd.read_csv(out / "results" / "data_summary.csv").set_index("metric").loc["n_images", "value"]) == 2000
     assert not (out / "results" / "claims.csv").read_text().count("[synthetic sample]")
     assert "skipped" in r.stdout  # no EMBEDDINGS given: the image notebooks say why they did not run
@@ -231,3 +232,18 @@ def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_wh
 
     r = make("figures", f"RELEASE={tmp_path / 'missing.csv'}", f"OUT={out}")
     assert r.returncode != 0 and "no such file" in r.stderr
+
+
+@pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
+def test_make_figures_with_embeddings_follows_them(tmp_path, small_release_file, small_embeddings):
+    from twigma import store
+    from twigma.analysis.variability import dispersion
+
+    out = tmp_path / "out"
+    r = make("-j2", "figures", f"RELEASE={small_release_file}", f"EMBEDDINGS={small_embeddings}", f"OUT={out}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    var = pd.read_csv(out / "results" / "variability.csv").set_index("source")
+    assert var.loc["natural", "n"] == 600
+    assert var.loc["art", "dispersion"] == pytest.approx(dispersion(store.read(small_embeddings, "art").vectors))
+    claims = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
+    assert (claims.loc[["C7", "C8", "C9"], "holds"] != "untestable").all()
