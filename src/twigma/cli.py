@@ -51,7 +51,7 @@ def cmd_run_notebook(a) -> int:
 
 def cmd_sample_embeddings(a) -> int:
     from .sample_embeddings import ensure_sample_embeddings
-    root = ensure_sample_embeddings()
+    root = ensure_sample_embeddings(force=True)
     print(f"synthetic embeddings of the sample in {root}")
     return 0
 

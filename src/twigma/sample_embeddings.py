@@ -97,6 +97,15 @@ def generate_embeddings(release: pd.DataFrame, n_natural: int = N_NATURAL, n_art
     }
 
 
+def _digest(path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha1(open(path, "rb").read()).hexdigest()
+    except (OSError, TypeError):
+        return None
+
+
 def make_sample_embeddings(release: pd.DataFrame, root=None, seed: int = EMBED_SEED, **kw):
     """Write the synthetic store for ``release`` into ``root`` (default: the sample's folder)."""
     root = paths.resolve(root, default=paths.SAMPLE_EMBEDDINGS)
@@ -104,7 +113,7 @@ def make_sample_embeddings(release: pd.DataFrame, root=None, seed: int = EMBED_S
     meta = {"synthetic": True, "generator": "twigma.sample_embeddings.generate_embeddings",
             "generator_version": EMBED_VERSION, "seed": seed, "model": "synthetic (no model)",
             "pretrained": None, "weights": None, "preprocess": None,
-            "release": release.attrs.get("source"),
+            "release": release.attrs.get("source"), "release_sha1": _digest(release.attrs.get("source")),
             "planted_inspirations": data["planted"].to_dict(orient="records"),
             "note": "Synthetic embeddings made for the synthetic sample; not CLIP, not the paper's result."}
     root.mkdir(parents=True, exist_ok=True)
@@ -115,13 +124,17 @@ def make_sample_embeddings(release: pd.DataFrame, root=None, seed: int = EMBED_S
     return root
 
 
-def ensure_sample_embeddings():
-    """The sample store's folder, (re)made when missing or made by another generator version."""
+def ensure_sample_embeddings(force: bool = False):
+    """The sample store's folder, (re)made when missing, made by another generator version, or
+    made for another version of the sample release (``force`` remakes it anyway)."""
     from .release import load_release
+    from .sample import ensure_sample
 
     root = paths.SAMPLE_EMBEDDINGS
     meta = store.read_meta(root)
     complete = all(store.has_source(root, s) for s in store.SOURCES)
-    if not complete or meta.get("generator_version") != EMBED_VERSION or meta.get("seed") != EMBED_SEED:
-        make_sample_embeddings(load_release(""), root)
+    release_file = ensure_sample()
+    if (force or not complete or meta.get("generator_version") != EMBED_VERSION or meta.get("seed") != EMBED_SEED
+            or meta.get("release_sha1") != _digest(release_file)):
+        make_sample_embeddings(load_release(release_file), root)
     return root
