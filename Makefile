@@ -47,7 +47,7 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -l '"EMBEDDINGS = ' 
 EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env figures embeddings test lab sample validate bench clean clean-env FORCE
+.PHONY: help env figures data rehydrate images embeddings test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -111,6 +111,18 @@ figures: $(CLAIMS) ## run every notebook (papermill): figures/, results/, execut
 
 validate: $(RELEASE) | $(ENV_STAMP) ## check a release file and build its typed cache
 	@$(PY) -m twigma validate "$(RELEASE)"
+
+TWEETS_DB ?= data/raw/rehydrated.sqlite
+IMAGES_DIR ?= data/raw/twigma_images
+
+data: | $(ENV_STAMP) ## download the newest release table from Zenodo into data/raw/ and validate it
+	$(PY) -m twigma data
+
+rehydrate: | $(ENV_STAMP) ## tweets and photo URLs by tweet id from the X API (needs X_BEARER_TOKEN); resumable
+	$(PY) -m twigma rehydrate --release "$(RELEASE)" --store "$(TWEETS_DB)"
+
+images: | $(ENV_STAMP) ## download the rehydrated photos into data/raw/twigma_images/ (named by image_name); resumable
+	$(PY) -m twigma images --store "$(TWEETS_DB)" --dest "$(IMAGES_DIR)"
 
 # `make embeddings` writes to data/embeddings/ unless EMBEDDINGS is given on the command line
 EMBED_DIR := $(if $(filter command line environment,$(origin EMBEDDINGS)),$(EMBEDDINGS),data/embeddings)

@@ -7,6 +7,9 @@ sample-embeddings  write the synthetic embedding store that goes with the embedd
 validate       load a release file, report problems or a short summary, build its typed cache
 run-notebook   execute one notebook with papermill, atomically (what make figures uses)
 embed          CLIP embeddings of a folder of images into the embedding store
+data           download and validate the release table from Zenodo
+rehydrate      tweets and media URLs by tweet id from the X API v2
+images         download the rehydrated photos, named by image_name
 claims         gather results/claims/*.csv into results/claims.csv
 """
 from __future__ import annotations
@@ -69,6 +72,33 @@ def cmd_embed(a) -> int:
     return 0
 
 
+def cmd_data(a) -> int:
+    from .fetch.zenodo import fetch_release
+    path = fetch_release(_abs(a.dest) or None, record=a.record, api=a.api or None, progress=not a.quiet)
+    print(f"release table: {path}\nnext: make figures RELEASE={path}")
+    return 0
+
+
+def cmd_rehydrate(a) -> int:
+    from .fetch import x_api
+    ids = x_api.release_ids(_abs(a.release))
+    counts = x_api.rehydrate(ids, _abs(a.store) or None, api=a.api or None, limit=a.limit, progress=not a.quiet)
+    print(f"asked {counts['asked']:,} tweets: {counts['ok']:,} found, {counts['not_found']:,} deleted, "
+          f"{counts['not_authorized']:,} withheld or protected, {counts['error']:,} other errors")
+    print("store:", x_api.summary(_abs(a.store) or None))
+    return 0
+
+
+def cmd_images(a) -> int:
+    from .fetch import images, x_api
+    media = x_api.media_table(_abs(a.store) or None)
+    counts = images.download_images(media, _abs(a.dest) or None, threads=a.threads, max_bytes=a.max_bytes,
+                                    limit=a.limit, progress=not a.quiet)
+    print(f"{counts['downloaded']:,} downloaded, {counts['failed']:,} failed (see {images.FAILURES}), "
+          f"{counts['already_there']:,} already there, in {counts['folder']}")
+    return 0
+
+
 def cmd_claims(a) -> int:
     from . import paths
     from .analysis.claims import combine
@@ -86,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     from .release import ReleaseError
     from .runner import NotebookFailed
     from .embed import EmbedError
+    from .fetch.http import FetchError
     from .store import StoreError
 
     ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
@@ -132,6 +163,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_embed)
 
+    p = sub.add_parser("data", help="download and validate the release table from Zenodo")
+    p.add_argument("--dest", default="", help="folder (default data/raw/)")
+    p.add_argument("--record", default="8031785", help="Zenodo record (its newest version is used)")
+    p.add_argument("--api", default="", help="Zenodo API base (default https://zenodo.org/api or $TWIGMA_ZENODO_API)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("rehydrate", help="tweets and media URLs by tweet id from the X API (token: $X_BEARER_TOKEN)")
+    p.add_argument("--release", default="", help="release file whose tweet ids to look up")
+    p.add_argument("--store", default="", help="SQLite store (default data/raw/rehydrated.sqlite)")
+    p.add_argument("--api", default="", help="X API base (default https://api.x.com/2 or $TWIGMA_X_API)")
+    p.add_argument("--limit", type=int, default=None, help="look up at most this many new tweets")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_rehydrate)
+
+    p = sub.add_parser("images", help="download the rehydrated photos, named by image_name")
+    p.add_argument("--store", default="", help="SQLite store of make rehydrate")
+    p.add_argument("--dest", default="", help="image folder (default data/raw/twigma_images/)")
+    p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--max-bytes", type=int, default=20_000_000, help="largest accepted image")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_images)
+
     p = sub.add_parser("claims", help="gather the claim checks into results/claims.csv")
     p.add_argument("--out", default="", help="output root (default: the repository)")
     p.set_defaults(func=cmd_claims)
@@ -143,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         a.seed = SAMPLE_SEED if a.seed is None else a.seed
     try:
         return a.func(a)
-    except (ReleaseError, NotebookFailed, StoreError, EmbedError) as exc:
+    except (ReleaseError, NotebookFailed, StoreError, EmbedError, FetchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -1,0 +1,252 @@
+"""Rehydration: tweets and their photos' URLs by tweet id, from the X (Twitter) API v2.
+
+``twigma rehydrate`` (``make rehydrate``) reads the release's tweet ids and asks the API's
+tweet lookup (``GET /2/tweets``) for them in batches of 100, with the media expansion (media
+key, type, URL) and the fields the notebooks can use (text, created_at, public metrics,
+possibly_sensitive). The bearer token comes only from the environment variable
+``X_BEARER_TOKEN``; it is sent in the Authorization header and never printed, logged or
+stored.
+
+Results go to a SQLite store (default ``data/raw/rehydrated.sqlite``), one transaction per
+batch: a rerun continues where the last one stopped, never asks for an id twice, and an
+interruption loses at most the batch in flight. Tweets the API reports as missing (deleted)
+or not authorised (withheld, protected, suspended) are recorded as such. Rate limits (HTTP
+429) are honoured by waiting until the ``x-rate-limit-reset`` time with a visible countdown;
+transient errors (5xx, broken connections, malformed bodies) are retried with backoff.
+
+Each photo is mapped back to the release's ``image_name``: the media id, the digits after
+the underscore of its media key (``3_<media id>``).
+
+Twitter's content (tweet text, image URLs) stays on your disk: it is never committed or
+redistributed (X Developer Agreement).
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+import requests
+
+from .. import paths
+from .http import FetchError, session
+
+X_API = "https://api.x.com/2"
+TOKEN_ENV = "X_BEARER_TOKEN"
+BATCH = 100
+TWEET_FIELDS = "created_at,public_metrics,possibly_sensitive,attachments,text"
+MEDIA_FIELDS = "media_key,type,url,preview_image_url,width,height"
+DEFAULT_STORE = "data/raw/rehydrated.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tweets (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,            -- ok, not_found, not_authorized, error
+    text TEXT, created_at TEXT,
+    like_count INTEGER, quote_count INTEGER, reply_count INTEGER, retweet_count INTEGER,
+    possibly_sensitive INTEGER,
+    error_title TEXT, error_detail TEXT,
+    fetched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS media (
+    media_key TEXT PRIMARY KEY,
+    tweet_id TEXT NOT NULL,
+    image_name TEXT NOT NULL,
+    type TEXT, url TEXT, width INTEGER, height INTEGER
+);
+CREATE INDEX IF NOT EXISTS media_image_name ON media(image_name);
+"""
+
+
+class AuthError(FetchError):
+    """The API refused the token (HTTP 401/403)."""
+
+
+def token_from_env(env: str = TOKEN_ENV) -> str:
+    token = os.environ.get(env, "").strip()
+    if not token:
+        raise AuthError(f"no bearer token: set the environment variable {env} to your X API bearer token "
+                        f"(for example `export {env}=...` in your shell, not in a file of this repository).")
+    return token
+
+
+def connect(store: str | os.PathLike | None = None) -> sqlite3.Connection:
+    path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    con.executescript(SCHEMA)
+    return con
+
+
+def image_name_of(media_key: str) -> str:
+    """The release's image_name of a media key: ``3_1612345678901234567`` -> ``1612345678901234567``."""
+    return media_key.split("_", 1)[-1]
+
+
+def _countdown(seconds: float, sleep: Callable[[float], None], out=sys.stderr) -> None:
+    end = time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        print(f"\rrate limited by the X API: waiting {left:5.0f} s", end="", file=out, flush=True)
+        sleep(min(1.0, left))
+    print("\rrate limit reset: continuing" + " " * 20, file=out, flush=True)
+
+
+def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_API, retries: int = 5,
+           backoff: float = 2.0, sleep: Callable[[float], None] = time.sleep, max_wait: float = 3600) -> dict:
+    """One tweet-lookup call for up to 100 ids, with rate-limit waits and retries; returns the JSON."""
+    params = {"ids": ",".join(ids), "tweet.fields": TWEET_FIELDS, "expansions": "attachments.media_keys",
+              "media.fields": MEDIA_FIELDS}
+    headers = {"Authorization": f"Bearer {token}"}
+    problem = None
+    attempt = 0
+    while attempt <= retries:
+        try:
+            r = sess.get(f"{api.rstrip('/')}/tweets", params=params, headers=headers, timeout=(5, 60))
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            problem = f"{type(exc).__name__}"
+        else:
+            if r.status_code in (401, 403):
+                raise AuthError(f"the X API refused the bearer token (HTTP {r.status_code}): check {TOKEN_ENV} "
+                                "and your API access level.")
+            if r.status_code == 429:
+                reset = r.headers.get("x-rate-limit-reset")
+                wait = max(1.0, float(reset) - time.time()) if reset else backoff * 2 ** attempt
+                if wait > max_wait:
+                    raise FetchError(f"rate limited for {wait:.0f} s, longer than the {max_wait:.0f} s allowed; "
+                                     "run the command again later: it continues where it stopped.")
+                _countdown(wait, sleep)
+                continue  # a rate-limit wait is not a failed try
+            if r.status_code == 200:
+                try:
+                    body = r.json()
+                except ValueError:
+                    problem = "malformed JSON body"
+                else:
+                    if isinstance(body, dict) and ("data" in body or "errors" in body):
+                        return body
+                    problem = "a body without data or errors"
+            elif 500 <= r.status_code < 600:
+                problem = f"HTTP {r.status_code}"
+            else:
+                raise FetchError(f"the X API answered HTTP {r.status_code}: {r.text[:200]}")
+        attempt += 1
+        if attempt <= retries:
+            sleep(backoff * 2 ** (attempt - 1))
+    raise FetchError(f"the X API kept failing ({problem}) after {retries + 1} tries; nothing of this batch was "
+                     "stored. Run the command again later: it continues where it stopped.")
+
+
+def _status_of(error: dict) -> str:
+    title = (error.get("title") or "") + " " + (error.get("type") or "")
+    if "Not Found" in title or "resource-not-found" in title:
+        return "not_found"
+    if "Authorization" in title or "not-authorized" in title or "Forbidden" in title:
+        return "not_authorized"
+    return "error"
+
+
+def store_batch(con: sqlite3.Connection, ids: list[str], body: dict) -> dict:
+    """Write one API answer: every asked id gets a row (ok, not_found, not_authorized or error)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    seen = {}
+    media = {m.get("media_key"): m for m in (body.get("includes") or {}).get("media", []) if m.get("media_key")}
+    counts = {"ok": 0, "not_found": 0, "not_authorized": 0, "error": 0}
+    with con:  # one transaction
+        for t in body.get("data") or []:
+            pm = t.get("public_metrics") or {}
+            con.execute("INSERT OR REPLACE INTO tweets VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (str(t["id"]), "ok", t.get("text"), t.get("created_at"), pm.get("like_count"),
+                         pm.get("quote_count"), pm.get("reply_count"), pm.get("retweet_count"),
+                         None if t.get("possibly_sensitive") is None else int(bool(t.get("possibly_sensitive"))),
+                         None, None, now))
+            for key in (t.get("attachments") or {}).get("media_keys", []):
+                m = media.get(key, {})
+                con.execute("INSERT OR REPLACE INTO media VALUES (?,?,?,?,?,?,?)",
+                            (key, str(t["id"]), image_name_of(key), m.get("type"),
+                             m.get("url") or m.get("preview_image_url"), m.get("width"), m.get("height")))
+            seen[str(t["id"])] = "ok"
+        for e in body.get("errors") or []:
+            tid = str(e.get("resource_id") or e.get("value") or "")
+            if tid in ids and tid not in seen:
+                status = _status_of(e)
+                con.execute("INSERT OR REPLACE INTO tweets (id, status, error_title, error_detail, fetched_at) "
+                            "VALUES (?,?,?,?,?)", (tid, status, e.get("title"), e.get("detail"), now))
+                seen[tid] = status
+        for tid in ids:  # neither data nor an error: record it so it is not asked again
+            if tid not in seen:
+                con.execute("INSERT OR REPLACE INTO tweets (id, status, error_detail, fetched_at) VALUES (?,?,?,?)",
+                            (tid, "error", "absent from the API's answer", now))
+                seen[tid] = "error"
+    for s in seen.values():
+        counts[s] += 1
+    return counts
+
+
+def pending_ids(con: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
+    """Ids not yet in the store, in their first-seen order, without duplicates."""
+    done = {row[0] for row in con.execute("SELECT id FROM tweets")}
+    return [i for i in dict.fromkeys(str(x) for x in ids) if i not in done]
+
+
+def rehydrate(ids: Iterable[str], store: str | os.PathLike | None = None, *, api: str | None = None,
+              token: str | None = None, batch: int = BATCH, limit: int | None = None, progress: bool = True,
+              sleep: Callable[[float], None] = time.sleep, retries: int = 5, backoff: float = 2.0) -> dict:
+    """Look up every id not yet in the store; returns counts by status for this run."""
+    from tqdm.auto import tqdm
+
+    token = token or token_from_env()
+    api = api or os.environ.get("TWIGMA_X_API") or X_API
+    con = connect(store)
+    todo = pending_ids(con, ids)
+    if limit is not None:
+        todo = todo[:limit]
+    totals = {"ok": 0, "not_found": 0, "not_authorized": 0, "error": 0, "asked": len(todo)}
+    sess = session()
+    with tqdm(total=len(todo), unit="tweet", desc="rehydrating", disable=not progress) as bar:
+        for start in range(0, len(todo), batch):
+            chunk = todo[start:start + batch]
+            body = lookup(sess, chunk, token, api=api, sleep=sleep, retries=retries, backoff=backoff)
+            for k, v in store_batch(con, chunk, body).items():
+                totals[k] += v
+            bar.update(len(chunk))
+    con.close()
+    return totals
+
+
+def release_ids(release: str | os.PathLike) -> list[str]:
+    from ..release import load_release
+
+    return load_release(release)["id"].drop_duplicates().tolist()
+
+
+def tweet_texts(store: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Rehydrated tweets with text: columns ``id``, ``text`` (empty when the store is missing)."""
+    path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
+    if not path.exists():
+        return pd.DataFrame(columns=["id", "text"])
+    with sqlite3.connect(path) as con:
+        return pd.read_sql_query("SELECT id, text FROM tweets WHERE status = 'ok' AND text IS NOT NULL", con)
+
+
+def media_table(store: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Photos to download: ``image_name``, ``url``, ``tweet_id``, ``type``."""
+    path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
+    if not path.exists():
+        raise FetchError(f"{path}: no rehydrated tweets yet; run `make rehydrate` first.")
+    with sqlite3.connect(path) as con:
+        return pd.read_sql_query("SELECT image_name, url, tweet_id, type FROM media WHERE url IS NOT NULL", con)
+
+
+def summary(store: str | os.PathLike | None = None) -> dict:
+    path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
+    with sqlite3.connect(path) as con:
+        rows = dict(con.execute("SELECT status, COUNT(*) FROM tweets GROUP BY status").fetchall())
+        rows["media"] = con.execute("SELECT COUNT(*) FROM media").fetchone()[0]
+    return rows
