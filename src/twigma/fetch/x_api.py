@@ -87,7 +87,8 @@ def image_name_of(media_key: str) -> str:
     return media_key.split("_", 1)[-1]
 
 
-def _countdown(seconds: float, sleep: Callable[[float], None], out=sys.stderr) -> None:
+def _countdown(seconds: float, sleep: Callable[[float], None], out=None) -> None:
+    out = out or sys.stderr
     end = time.monotonic() + seconds
     while True:
         left = end - time.monotonic()

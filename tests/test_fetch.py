@@ -1,0 +1,286 @@
+"""The fetchers against local servers that follow the documented responses of Zenodo, the X API
+and an image host."""
+from __future__ import annotations
+
+import hashlib
+import io
+import sqlite3
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from servers import LocalServer, Reply
+from twigma.fetch import images, x_api, zenodo
+from twigma.fetch.http import FetchError
+from twigma.sample import generate_release
+
+
+@pytest.fixture
+def server():
+    s = LocalServer()
+    yield s
+    s.close()
+
+
+# ---------------------------------------------------------------- Zenodo ------------------
+
+@pytest.fixture
+def release_bytes():
+    buf = io.BytesIO()
+    generate_release(500, seed=11).to_csv(buf, index=False)
+    return buf.getvalue()
+
+
+def zenodo_record(server, body: bytes, checksum: str | None = None, rdm: bool = False):
+    md5 = checksum or "md5:" + hashlib.md5(body).hexdigest()
+    entry = {"key": "TWIGMA_release.csv", "size": len(body), "checksum": md5,
+             "links": {("content" if rdm else "self"): f"{server.url}/api/records/11_v4/files/TWIGMA_release.csv/content"}}
+    readme = {"key": "README.md", "size": 10, "checksum": "md5:0", "links": {"self": f"{server.url}/x"}}
+    files = {"entries": {"a": readme, "b": entry}} if rdm else [readme, entry]
+    server.route("/api/records/8031785", Reply.json({"id": 8031785, "files": [readme],
+                                                     "links": {"latest": f"{server.url}/api/records/8031785/versions/latest"}}))
+    server.route("/api/records/8031785/versions/latest",
+                 Reply.json({"id": 11, "metadata": {"version": "v4"}, "files": files}))
+    server.route("/api/records/11_v4/files/TWIGMA_release.csv/content", Reply(200, body))
+
+
+@pytest.mark.parametrize("rdm", [False, True])
+def test_zenodo_follows_latest_version_downloads_verifies_and_validates(server, tmp_path, release_bytes, rdm):
+    zenodo_record(server, release_bytes, rdm=rdm)
+    path = zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)
+    assert path.name == "TWIGMA_release.csv" and path.read_bytes() == release_bytes
+    assert any(p == "/api/records/8031785/versions/latest" for p, _, _ in server.log)
+    n_before = len(server.log)
+    zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)  # already there: no download
+    assert not any("content" in p for p, _, _ in server.log[n_before:])
+
+
+def test_zenodo_rejects_a_corrupted_download(server, tmp_path, release_bytes):
+    zenodo_record(server, release_bytes, checksum="md5:" + "0" * 32)
+    with pytest.raises(FetchError, match="checksum"):
+        zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)
+    assert not list(tmp_path.iterdir())  # no partial or corrupt file left
+
+
+def test_zenodo_404_and_offline_say_how_to_place_the_file(server, tmp_path):
+    with pytest.raises(FetchError, match="404.*place the file by hand"):
+        zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)
+    started = time.perf_counter()
+    with pytest.raises(FetchError, match="place the file by hand"):
+        zenodo.fetch_release(tmp_path, api="http://127.0.0.1:9/api", progress=False)  # nothing listens there
+    assert time.perf_counter() - started < 30
+
+
+def test_zenodo_500_then_success(server, tmp_path, release_bytes):
+    zenodo_record(server, release_bytes)
+    calls = {"n": 0}
+    good = server.routes["/api/records/8031785"]
+    def flaky(req):
+        calls["n"] += 1
+        return Reply(500, b"oops") if calls["n"] == 1 else good(req)
+    server.route("/api/records/8031785", flaky)
+    path = zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)
+    assert path.exists() and calls["n"] == 2
+
+
+# ---------------------------------------------------------------- X API --------------------
+
+TOKEN = "test-token-SECRET-1234567890"
+
+
+class FakeX:
+    """Tweets 1..N exist except multiples of 7 (deleted) and of 11 (withheld); each has one photo."""
+
+    def __init__(self, server, rate_limit_on_call=None):
+        self.calls, self.asked, self.rate_limit_on_call = 0, [], rate_limit_on_call
+        server.route("/2/tweets", self)
+
+    def __call__(self, req):
+        self.calls += 1
+        if req.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return Reply.json({"title": "Unauthorized", "status": 401}, status=401)
+        if self.rate_limit_on_call == self.calls:
+            return Reply.json({"title": "Too Many Requests"}, 429, {"x-rate-limit-reset": str(int(time.time()) + 1)})
+        ids = req.query["ids"].split(",")
+        assert len(ids) <= 100
+        assert "attachments.media_keys" in req.query["expansions"]
+        self.asked += ids
+        data, media, errors = [], [], []
+        for i in ids:
+            n = int(i) % 1000
+            if n % 7 == 0:
+                errors.append({"value": i, "detail": f"Could not find tweet with ids: [{i}].", "title": "Not Found Error",
+                               "resource_type": "tweet", "parameter": "ids", "resource_id": i,
+                               "type": "https://api.twitter.com/2/problems/resource-not-found"})
+            elif n % 11 == 0:
+                errors.append({"value": i, "detail": f"Sorry, you are not authorized to see the Tweet with ids: [{i}].",
+                               "title": "Authorization Error", "resource_type": "tweet", "parameter": "ids",
+                               "resource_id": i, "type": "https://api.twitter.com/2/problems/not-authorized-for-resource"})
+            else:
+                key = f"3_{int(i) + 5}"
+                data.append({"id": i, "text": f"new AI art prompt {n}", "created_at": "2022-11-03T14:22:10.000Z",
+                             "public_metrics": {"like_count": n, "quote_count": 0, "reply_count": 1, "retweet_count": 2},
+                             "possibly_sensitive": False, "attachments": {"media_keys": [key]}})
+                media.append({"media_key": key, "type": "photo", "url": f"https://pbs.twimg.com/media/{n}.jpg"})
+        return Reply.json({"data": data, "includes": {"media": media}, "errors": errors})
+
+
+IDS = [str(1600000000000000000 + i) for i in range(1, 251)]
+
+
+def test_rehydrate_batches_records_deleted_and_withheld_and_maps_media(server, tmp_path):
+    fake = FakeX(server)
+    counts = x_api.rehydrate(IDS, tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False)
+    assert fake.calls == 3 and sorted(fake.asked) == sorted(IDS)  # 100 + 100 + 50
+    n = [int(i) % 1000 for i in IDS]
+    assert counts["not_found"] == sum(1 for k in n if k % 7 == 0)
+    assert counts["not_authorized"] == sum(1 for k in n if k % 7 and k % 11 == 0)
+    assert counts["ok"] == 250 - counts["not_found"] - counts["not_authorized"]
+    media = x_api.media_table(tmp_path / "t.sqlite")
+    assert len(media) == counts["ok"]
+    row = media.iloc[0]
+    assert row["image_name"] == str(int(row["tweet_id"]) + 5)  # the digits of the media key
+    texts = x_api.tweet_texts(tmp_path / "t.sqlite")
+    assert len(texts) == counts["ok"] and texts["text"].str.startswith("new AI art").all()
+
+
+def test_rehydrate_resumes_and_never_asks_an_id_twice(server, tmp_path):
+    fake = FakeX(server)
+    x_api.rehydrate(IDS, tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False, limit=120)
+    x_api.rehydrate(IDS + IDS[:10], tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False)
+    assert len(fake.asked) == len(set(fake.asked)) == 250
+    again = x_api.rehydrate(IDS, tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False)
+    assert again["asked"] == 0 and fake.calls == 4  # 2 batches (100 + 20) + 2 batches (100 + 30)
+
+
+def test_rehydrate_waits_out_a_429_with_a_countdown(server, tmp_path, capsys):
+    fake = FakeX(server, rate_limit_on_call=2)
+    counts = x_api.rehydrate(IDS[:150], tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False)
+    assert counts["asked"] == 150 and fake.calls == 3
+    assert "rate limited by the X API: waiting" in capsys.readouterr().err
+
+
+def test_an_interrupted_rehydration_loses_nothing(server, tmp_path):
+    fake = FakeX(server)
+    original = x_api.store_batch
+    def die_on_second(con, ids, body, state={"n": 0}):
+        state["n"] += 1
+        if state["n"] == 2:
+            raise KeyboardInterrupt
+        return original(con, ids, body)
+    x_api.store_batch = die_on_second
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            x_api.rehydrate(IDS, tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False)
+    finally:
+        x_api.store_batch = original
+    con = sqlite3.connect(tmp_path / "t.sqlite")
+    assert con.execute("SELECT COUNT(*) FROM tweets").fetchone()[0] == 100  # the first batch, whole
+    x_api.rehydrate(IDS, tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False)
+    assert con.execute("SELECT COUNT(*) FROM tweets").fetchone()[0] == 250
+    from collections import Counter
+    times = Counter(fake.asked)
+    assert all(times[i] == 1 for i in IDS[:100])  # the stored batch is never asked again
+    assert all(times[i] == 2 for i in IDS[100:200])  # the batch lost to the interruption is asked once more
+    assert all(times[i] == 1 for i in IDS[200:])
+
+
+def test_malformed_bodies_are_retried_then_fail_cleanly(server, tmp_path):
+    server.route("/2/tweets", Reply(200, b"{not json", {"Content-Type": "application/json"}))
+    with pytest.raises(FetchError, match="malformed JSON.*nothing of this batch was stored"):
+        x_api.rehydrate(IDS[:5], tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False,
+                        retries=2, backoff=0.01)
+    assert x_api.summary(tmp_path / "t.sqlite") == {"media": 0}
+
+
+def test_bad_or_missing_token(server, tmp_path, monkeypatch):
+    FakeX(server)
+    with pytest.raises(x_api.AuthError, match="refused the bearer token"):
+        x_api.rehydrate(IDS[:5], tmp_path / "t.sqlite", api=f"{server.url}/2", token="wrong", progress=False)
+    monkeypatch.delenv(x_api.TOKEN_ENV, raising=False)
+    with pytest.raises(x_api.AuthError, match="X_BEARER_TOKEN"):
+        x_api.rehydrate(IDS[:5], tmp_path / "t.sqlite", api=f"{server.url}/2", progress=False)
+
+
+def test_the_token_never_reaches_logs_files_or_output(server, tmp_path, monkeypatch, capsys, caplog):
+    import logging
+    caplog.set_level(logging.DEBUG)
+    FakeX(server, rate_limit_on_call=1)
+    monkeypatch.setenv(x_api.TOKEN_ENV, TOKEN)
+    rel = tmp_path / "rel.csv"
+    raw = generate_release(300, seed=3)
+    raw.to_csv(rel, index=False)
+    from twigma.cli import main
+    assert main(["rehydrate", "--release", str(rel), "--store", str(tmp_path / "t.sqlite"),
+                 "--api", f"{server.url}/2", "--quiet"]) == 0
+    server.route("/2/tweets", Reply(401, b"{}"))
+    assert main(["rehydrate", "--release", str(rel), "--store", str(tmp_path / "u.sqlite"),
+                 "--api", f"{server.url}/2", "--quiet"]) == 1
+    out = capsys.readouterr()
+    assert TOKEN not in out.out + out.err
+    assert TOKEN not in caplog.text
+    for p in tmp_path.rglob("*"):
+        if p.is_file():
+            assert TOKEN.encode() not in p.read_bytes(), p
+
+
+# ---------------------------------------------------------------- images -------------------
+
+def jpeg_bytes(size=(64, 48)) -> bytes:
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray((np.random.default_rng(0).random((*size[::-1], 3)) * 255).astype("uint8")).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_image_download_checks_bodies_and_records_failures(server, tmp_path):
+    good = jpeg_bytes()
+    server.route("/good.jpg", Reply(200, good, {"Content-Type": "image/jpeg"}))
+    server.route("/truncated.jpg", Reply(200, good[: len(good) // 2], {"Content-Type": "image/jpeg"}))
+    server.route("/page.jpg", Reply(200, b"<html><body>login</body></html>", {"Content-Type": "text/html"}))
+    server.route("/huge.jpg", Reply(200, good * 50, {"Content-Type": "image/jpeg"}))
+    server.route("/slow.jpg", Reply(200, good, {"Content-Type": "image/jpeg"}, delay=3))
+    calls = {"n": 0}
+    def flaky(req):
+        calls["n"] += 1
+        return Reply(503, b"busy") if calls["n"] == 1 else Reply(200, good)
+    server.route("/flaky.jpg", flaky)
+    media = pd.DataFrame({"image_name": ["1", "2", "3", "4", "5", "6", "7"],
+                          "url": [f"{server.url}/{p}.jpg" for p in ("good", "truncated", "page", "huge", "slow", "flaky", "missing")]})
+    counts = images.download_images(media, tmp_path / "imgs", threads=4, max_bytes=len(good) * 10, timeout=(2, 1),
+                                    retries=1, backoff=0.01, progress=False)
+    files = sorted(p.name for p in (tmp_path / "imgs").iterdir())
+    assert "1.jpg" in files and "6.jpg" in files and not any(f.endswith(".part") for f in files)
+    assert (tmp_path / "imgs" / "1.jpg").read_bytes() == good
+    fails = pd.read_csv(tmp_path / "imgs" / images.FAILURES, dtype=str).set_index("image_name")["reason"]
+    assert set(fails.index) == {"2", "3", "4", "5", "7"}
+    assert "not a readable image" in fails["2"] and "not a readable image" in fails["3"]
+    assert "too large" in fails["4"] and "HTTP 404" in fails["7"]
+    assert "Timeout" in fails["5"] or "tries" in fails["5"]
+    assert counts == {"asked": 7, "downloaded": 2, "failed": 5, "already_there": 0, "folder": str(tmp_path / "imgs")}
+
+    # a rerun skips what is there and tries the failures again; a success clears its failure row
+    server.route("/slow.jpg", Reply(200, good, {"Content-Type": "image/jpeg"}))
+    n_before = len(server.log)
+    again = images.download_images(media, tmp_path / "imgs", threads=2, max_bytes=len(good) * 10, retries=0,
+                                   progress=False)
+    asked = {p for p, _, _ in server.log[n_before:]}
+    assert "/good.jpg" not in asked and "/slow.jpg" in asked
+    assert again["downloaded"] == 1 and again["already_there"] == 2
+    fails = pd.read_csv(tmp_path / "imgs" / images.FAILURES, dtype=str)
+    assert "5" not in set(fails["image_name"])
+
+
+def test_images_follow_rehydration_names_into_embeddable_files(server, tmp_path):
+    FakeX(server)
+    x_api.rehydrate(IDS[:20], tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False)
+    media = x_api.media_table(tmp_path / "t.sqlite")
+    good = jpeg_bytes()
+    for u in media["url"]:
+        server.route("/" + u.rsplit("/", 1)[1], Reply(200, good))
+    media["url"] = [f"{server.url}/{u.rsplit('/', 1)[1]}" for u in media["url"]]
+    images.download_images(media, tmp_path / "imgs", progress=False)
+    from twigma.embed import list_images
+    assert sorted(p.stem for p in list_images(tmp_path / "imgs")) == sorted(media["image_name"])
