@@ -247,3 +247,23 @@ def test_make_figures_with_embeddings_follows_them(tmp_path, small_release_file,
     assert var.loc["art", "dispersion"] == pytest.approx(dispersion(store.read(small_embeddings, "art").vectors))
     claims = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
     assert (claims.loc[["C7", "C8", "C9"], "holds"] != "untestable").all()
+
+
+def test_growth_uses_rehydrated_tweet_text_without_printing_it(tmp_path, small_release_file, small_release):
+    from twigma.fetch import x_api
+
+    con = x_api.connect(tmp_path / "tweets.sqlite")
+    ids = small_release["id"].drop_duplicates().tolist()
+    secret_phrase = "zebracorn"  # a word only the tweets have; it may be counted, the text never printed
+    body = {"data": [{"id": i, "text": f"new AI art prompts {secret_phrase} https://t.co/x", "public_metrics": {}}
+                     for i in ids]}
+    x_api.store_batch(con, ids, body)
+    con.close()
+    out = tmp_path / "out"
+    run_notebook(paths.NOTEBOOKS / "01_growth.ipynb", release=small_release_file, out=out,
+                 parameters={"TWEETS": str(tmp_path / "tweets.sqlite")})
+    top = pd.read_csv(out / "results" / "tweet_top_words.csv")
+    assert {"new", "art", "prompts", secret_phrase} <= set(top["word"]) and "https" not in set(top["word"])
+    nb = nbformat.read(out / "build" / "01_growth.ipynb", as_version=4)
+    shown = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert "new AI art prompts" not in shown  # no tweet text in the executed notebook
