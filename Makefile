@@ -47,7 +47,7 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -l '"EMBEDDINGS = ' 
 EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env figures data rehydrate images embeddings test lab sample validate bench clean clean-env FORCE
+.PHONY: help env figures data rehydrate images refs embeddings test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -123,6 +123,12 @@ rehydrate: | $(ENV_STAMP) ## tweets and photo URLs by tweet id from the X API (n
 
 images: | $(ENV_STAMP) ## download the rehydrated photos into data/raw/twigma_images/ (named by image_name); resumable
 	$(PY) -m twigma images --store "$(TWEETS_DB)" --dest "$(IMAGES_DIR)"
+
+REF_N ?= 5000
+ART_N ?= 5000
+
+refs: | $(ENV_STAMP) ## reference sets into data/raw/refs/: MS-COCO 2017 val (natural) and a WikiArt sample (art, ART_N=5000)
+	$(PY) -m twigma refs --n-natural $(REF_N) --n-art $(ART_N)
 
 # `make embeddings` writes to data/embeddings/ unless EMBEDDINGS is given on the command line
 EMBED_DIR := $(if $(filter command line environment,$(origin EMBEDDINGS)),$(EMBEDDINGS),data/embeddings)

@@ -284,3 +284,89 @@ def test_images_follow_rehydration_names_into_embeddable_files(server, tmp_path)
     images.download_images(media, tmp_path / "imgs", progress=False)
     from twigma.embed import list_images
     assert sorted(p.stem for p in list_images(tmp_path / "imgs")) == sorted(media["image_name"])
+
+
+# ---------------------------------------------------------------- reference sets -----------
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def raw_dir(tmp_path, monkeypatch):
+    from twigma import paths
+    monkeypatch.setattr(paths, "RAW", tmp_path / "raw")
+    return tmp_path / "raw"
+
+
+def coco_server(server, n=12, bad_md5=False):
+    from twigma.fetch import references
+    img = jpeg_bytes()
+    files = {f"val2017/{i:012d}.jpg": img for i in range(1, n + 1)}
+    caps = {"images": [{"id": i, "file_name": f"{i:012d}.jpg", "width": 64, "height": 48} for i in range(1, n + 1)],
+            "annotations": [{"image_id": i, "id": 100 + i * 5 + k, "caption": f"a photo number {i} take {k}"}
+                            for i in range(1, n + 1) for k in range(5)]}
+    images_zip = zip_bytes(files)
+    ann_zip = zip_bytes({"annotations/captions_val2017.json": json_bytes(caps)})
+    server.route("/zips/val2017.zip", Reply(200, images_zip))
+    server.route("/annotations/annotations_trainval2017.zip", Reply(200, ann_zip))
+    md5 = {"val2017.zip": hashlib.md5(images_zip).hexdigest(),
+           "annotations_trainval2017.zip": hashlib.md5(ann_zip).hexdigest()}
+    real = references.coco_archives
+    def archives(base=None):
+        return [references.Archive(a.name, a.url, "md5:" + ("0" * 32 if bad_md5 else md5[a.name])) for a in real(server.url)]
+    return archives
+
+
+def json_bytes(obj) -> bytes:
+    import json
+    return json.dumps(obj).encode()
+
+
+def test_coco_reference_set_sample_with_captions(server, tmp_path, raw_dir, monkeypatch):
+    from twigma.fetch import references
+    monkeypatch.setattr(references, "coco_archives", coco_server(server))
+    out = references.fetch_coco(tmp_path / "refs", n=5, seed=1, progress=False)
+    meta = pd.read_csv(out / "_meta.csv", dtype=str)
+    assert len(meta) == 5 and sorted(p.name for p in out.glob("*.jpg")) == sorted(meta["file"])
+    assert meta["captions"].str.count(r"\|").eq(4).all()
+    again = references.fetch_coco(tmp_path / "refs2", n=5, seed=1, progress=False)
+    assert pd.read_csv(again / "_meta.csv", dtype=str)["id"].tolist() == meta["id"].tolist()  # seeded
+    assert sum(1 for p, _, _ in server.log if p.endswith(".zip")) == 2  # archives downloaded once
+
+
+def test_coco_checksum_mismatch_is_rejected(server, tmp_path, raw_dir, monkeypatch):
+    from twigma.fetch import references
+    monkeypatch.setattr(references, "coco_archives", coco_server(server, bad_md5=True))
+    with pytest.raises(FetchError, match="checksum"):
+        references.fetch_coco(tmp_path / "refs", n=3, progress=False)
+    assert not list((raw_dir / "downloads").glob("*.zip"))
+
+
+def test_wikiart_sample_metadata_and_unsafe_archives(server, tmp_path, raw_dir):
+    from twigma.fetch import references
+    img = jpeg_bytes()
+    members = {f"wikiart/{style}/{artist}_{title}-19{i:02d}.jpg": img
+               for i, (style, artist, title) in enumerate([("Impressionism", "claude-monet", "water-lilies"),
+                                                           ("Baroque", "rembrandt", "the-night-watch"),
+                                                           ("Ukiyo_e", "katsushika-hokusai", "the-great-wave"),
+                                                           ("Cubism", "pablo-picasso", "guernica")])}
+    server.route("/wikiart.zip", Reply(200, zip_bytes(members)))
+    out = references.fetch_wikiart(tmp_path / "refs", n=3, seed=0, url=f"{server.url}/wikiart.zip", progress=False)
+    meta = pd.read_csv(out / "_meta.csv", dtype=str)
+    assert len(meta) == 3 and set(meta.columns) >= {"id", "title", "artist", "style", "genre"}
+    row = meta.set_index("artist").loc["claude monet"] if "claude monet" in set(meta["artist"]) else meta.iloc[0]
+    assert row["title"] and row["style"]
+    assert (raw_dir / "downloads" / "SHA256SUMS").read_text().endswith("  wikiart.zip\n")  # recorded on first use
+
+    evil = zip_bytes({"wikiart/Baroque/a_b.jpg": img, "../../evil.jpg": img})
+    server.route("/evil.zip", Reply(200, evil))
+    with pytest.raises(FetchError, match="unsafe member"):
+        references.fetch_wikiart(tmp_path / "refs_evil", n=1, url=f"{server.url}/evil.zip", progress=False,
+                                 checksum="sha256:" + hashlib.sha256(evil).hexdigest())
+    assert not (tmp_path / "evil.jpg").exists() and not (tmp_path.parent / "evil.jpg").exists()

@@ -10,6 +10,7 @@ embed          CLIP embeddings of a folder of images into the embedding store
 data           download and validate the release table from Zenodo
 rehydrate      tweets and media URLs by tweet id from the X API v2
 images         download the rehydrated photos, named by image_name
+refs           reference sets: MS-COCO 2017 val photographs and a WikiArt sample
 claims         gather results/claims/*.csv into results/claims.csv
 """
 from __future__ import annotations
@@ -96,6 +97,19 @@ def cmd_images(a) -> int:
                                     limit=a.limit, progress=not a.quiet)
     print(f"{counts['downloaded']:,} downloaded, {counts['failed']:,} failed (see {images.FAILURES}), "
           f"{counts['already_there']:,} already there, in {counts['folder']}")
+    return 0
+
+
+def cmd_refs(a) -> int:
+    from .fetch import references
+    if a.which in ("natural", "both"):
+        out = references.fetch_coco(_abs(a.dest) or None, n=a.n_natural, seed=a.seed, base=a.coco_base or None,
+                                    progress=not a.quiet)
+        print(f"natural photographs: {out}")
+    if a.which in ("art", "both"):
+        out = references.fetch_wikiart(_abs(a.dest) or None, n=a.n_art, seed=a.seed, url=a.wikiart_url or None,
+                                       checksum=a.wikiart_checksum or None, progress=not a.quiet)
+        print(f"artworks: {out}")
     return 0
 
 
@@ -186,6 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_images)
+
+    p = sub.add_parser("refs", help="reference sets: MS-COCO 2017 val photographs and a WikiArt sample")
+    p.add_argument("which", nargs="?", default="both", choices=["both", "natural", "art"])
+    p.add_argument("--dest", default="", help="folder for natural/ and art/ (default data/raw/refs/)")
+    p.add_argument("--n-natural", type=int, default=5000, help="photographs to keep (COCO val has 5,000)")
+    p.add_argument("--n-art", type=int, default=5000, help="artworks to sample")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--coco-base", default="", help="COCO download base (default http://images.cocodataset.org)")
+    p.add_argument("--wikiart-url", default="", help="URL of wikiart.zip (ArtGAN collection)")
+    p.add_argument("--wikiart-checksum", default="", help="sha256:<hex> or md5:<hex> to pin the WikiArt archive")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_refs)
 
     p = sub.add_parser("claims", help="gather the claim checks into results/claims.csv")
     p.add_argument("--out", default="", help="output root (default: the repository)")

@@ -352,6 +352,8 @@ def embed_folder(images: str | os.PathLike, source: str, embeddings: str | os.Pa
         "preprocess": preprocess_desc or f"open_clip's preprocessing for {spec.model}",
         "images": str(images), "synthetic": False})
     skipped_df.to_csv(root / f"{source}.skipped.csv", index=False)
+    if (images / "_meta.csv").exists():  # descriptive table of make refs (titles, artists, captions)
+        shutil.copyfile(images / "_meta.csv", root / f"{source}.meta.csv")
     shutil.rmtree(work)
     with contextlib.suppress(OSError):
         work.parent.rmdir()  # .shards/, once no source is in progress
