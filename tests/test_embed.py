@@ -213,11 +213,13 @@ def test_changed_settings_do_not_mix_with_an_unfinished_run(photos, tmp_path, ti
 
 
 def test_cli_and_make_entry_points(photos, tmp_path, tiny, weights, capsys):
+    pd.DataFrame({"id": ["img_01"], "title": ["a title"]}).to_csv(photos / "_meta.csv", index=False)  # as make refs writes
     rc = cli(["embed", str(photos), "--source", "twigma", "--embeddings", str(tmp_path / "cli"), "--model",
               "twigma-tiny", "--model-config", tiny, "--weights", weights, "--workers", "0", "--quiet"])
     assert rc == 0
     assert "images embedded" in capsys.readouterr().out
     assert store.has_source(tmp_path / "cli", "twigma")
+    assert pd.read_csv(tmp_path / "cli" / "twigma.meta.csv")["title"].tolist() == ["a title"]
     assert cli(["embed", str(tmp_path / "nowhere"), "--source", "twigma", "--quiet"]) == 1
 
 
