@@ -187,6 +187,48 @@ def test_an_interrupted_rehydration_loses_nothing(server, tmp_path):
     assert all(times[i] == 1 for i in IDS[200:])
 
 
+def test_a_killed_rehydration_resumes(server, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    fake = FakeX(server)
+    slow = lambda req: (time.sleep(0.4), fake(req))[1]  # noqa: E731
+    server.route("/2/tweets", slow)
+    rel = tmp_path / "rel.csv"
+    raw = generate_release(1200, seed=5)
+    raw.to_csv(rel, index=False)
+    n_tweets = raw["id"].nunique()
+    cmd = [sys.executable, "-m", "twigma", "rehydrate", "--release", str(rel), "--store", str(tmp_path / "t.sqlite"),
+           "--api", f"{server.url}/2", "--quiet"]
+    env = {**os.environ, x_api.TOKEN_ENV: TOKEN}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    count = 0
+    while time.time() < deadline and proc.poll() is None:
+        if (tmp_path / "t.sqlite").exists():
+            try:
+                count = sqlite3.connect(tmp_path / "t.sqlite").execute("SELECT COUNT(*) FROM tweets").fetchone()[0]
+            except sqlite3.Error:
+                count = 0
+            if count >= 100:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = sqlite3.connect(tmp_path / "t.sqlite").execute("SELECT COUNT(*) FROM tweets").fetchone()[0]
+    assert 100 <= done < n_tweets and done % 100 == 0  # whole batches only
+    stored = {row[0] for row in sqlite3.connect(tmp_path / "t.sqlite").execute("SELECT id FROM tweets")}
+    time.sleep(1.0)  # let the server finish the request that was in flight at the kill
+    asked_before = len(fake.asked)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert sqlite3.connect(tmp_path / "t.sqlite").execute("SELECT COUNT(*) FROM tweets").fetchone()[0] == n_tweets
+    rerun = fake.asked[asked_before:]
+    assert len(rerun) == len(set(rerun)) and set(rerun) == set(raw["id"]) - stored  # only what was missing
+
+
 def test_malformed_bodies_are_retried_then_fail_cleanly(server, tmp_path):
     server.route("/2/tweets", Reply(200, b"{not json", {"Content-Type": "application/json"}))
     with pytest.raises(FetchError, match="malformed JSON.*nothing of this batch was stored"):
@@ -218,6 +260,12 @@ def test_the_token_never_reaches_logs_files_or_output(server, tmp_path, monkeypa
     server.route("/2/tweets", Reply(401, b"{}"))
     assert main(["rehydrate", "--release", str(rel), "--store", str(tmp_path / "u.sqlite"),
                  "--api", f"{server.url}/2", "--quiet"]) == 1
+    # the rehydrated store feeds notebook 01, run with the token in the kernel's environment
+    from twigma import paths
+    from twigma.runner import run_notebook
+    run_notebook(paths.NOTEBOOKS / "01_growth.ipynb", release=rel, out=tmp_path / "out",
+                 parameters={"TWEETS": str(tmp_path / "t.sqlite")})
+    assert (tmp_path / "out" / "results" / "tweet_top_words.csv").exists()
     out = capsys.readouterr()
     assert TOKEN not in out.out + out.err
     assert TOKEN not in caplog.text
