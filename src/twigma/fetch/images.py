@@ -92,6 +92,8 @@ def download_images(media: pd.DataFrame, folder: str | os.PathLike | None = None
 
     out = paths.resolve(folder, default=paths.ROOT / DEFAULT_DIR)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.part"):  # left by a run that was killed mid-write
+        stale.unlink(missing_ok=True)
     have = existing(out)
     todo = media.drop_duplicates("image_name")
     todo = todo[~todo["image_name"].astype(str).isin(have)]
