@@ -144,7 +144,7 @@ embeddings: | $(ENV_STAMP) ## CLIP-embed a folder of images: IMAGES=<folder> SOU
 
 lab: $(ENV_STAMP) ## open JupyterLab on the notebooks with the project's environment
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \
-		$(VENV)/bin/jupyter lab notebooks/
+		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(ENV_STAMP) ## run the tests (pytest, notebooks through papermill included)
 	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
