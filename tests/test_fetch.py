@@ -418,3 +418,21 @@ def test_wikiart_sample_metadata_and_unsafe_archives(server, tmp_path, raw_dir):
         references.fetch_wikiart(tmp_path / "refs_evil", n=1, url=f"{server.url}/evil.zip", progress=False,
                                  checksum="sha256:" + hashlib.sha256(evil).hexdigest())
     assert not (tmp_path / "evil.jpg").exists() and not (tmp_path.parent / "evil.jpg").exists()
+
+
+def test_an_interrupted_download_resumes_with_a_range_request(server, tmp_path):
+    from twigma.fetch.http import download
+
+    body = bytes(range(256)) * 400
+    def ranged(req):
+        rng = req.headers.get("Range")
+        if rng:
+            start = int(rng.split("=")[1].rstrip("-"))
+            return Reply(206, body[start:], {"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"})
+        return Reply(200, body)
+    server.route("/big.bin", ranged)
+    (tmp_path / "big.bin.part").write_bytes(body[:30000])  # what a killed run left
+    path = download(f"{server.url}/big.bin", tmp_path / "big.bin", checksum="md5:" + hashlib.md5(body).hexdigest(),
+                    progress=False)
+    assert path.read_bytes() == body and not (tmp_path / "big.bin.part").exists()
+    assert server.log[-1][2].get("Range") == "bytes=30000-"

@@ -55,9 +55,10 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
              progress: bool = True, desc: str | None = None) -> Path:
     """Download ``url`` to ``dest`` atomically, verifying ``checksum`` ("md5:<hex>" or "sha256:<hex>").
 
-    The body goes to ``dest.part`` and is renamed only when complete and verified. A bad
-    checksum removes the part file and raises :class:`FetchError`; so does a body larger than
-    ``max_bytes``.
+    The body goes to ``dest.part`` and is renamed only when complete and verified. An
+    interrupted download keeps its part file, and the next call asks the server for the rest
+    (an HTTP Range request; servers that ignore it send the whole file again). A bad checksum
+    or a body larger than ``max_bytes`` removes the part file and raises :class:`FetchError`.
     """
     from tqdm.auto import tqdm
 
@@ -65,34 +66,50 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     sess = sess or session()
-    r = get(sess, url, retries=retries, backoff=backoff, timeout=timeout, stream=True, what=f"download of {dest.name}")
-    if r.status_code != 200:
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    r = get(sess, url, retries=retries, backoff=backoff, timeout=timeout, stream=True, headers=headers,
+            what=f"download of {dest.name}")
+    if r.status_code == 416 and have:  # the part file is already whole
+        r.close()
+        r = None
+    elif r.status_code == 206 and have:
+        pass
+    elif r.status_code == 200:
+        have = 0  # the server sent everything again
+    else:
+        r.close()
         raise FetchError(f"download of {dest.name} failed: {url} answered HTTP {r.status_code}")
-    total = int(r.headers.get("Content-Length") or 0) or None
+    total = (int(r.headers.get("Content-Length") or 0) + have) if r is not None else have
+    total = total or None
     if max_bytes and total and total > max_bytes:
+        r.close()
         raise FetchError(f"{url}: {total:,} bytes is over the {max_bytes:,}-byte limit")
-    n = 0
+    n = have
     try:
-        with open(part, "wb") as fh, tqdm(total=total, unit="B", unit_scale=True, desc=desc or dest.name,
-                                           disable=not progress) as bar:
-            for block in r.iter_content(1 << 16):
-                n += len(block)
-                if max_bytes and n > max_bytes:
-                    raise FetchError(f"{url}: body is over the {max_bytes:,}-byte limit")
-                fh.write(block)
-                bar.update(len(block))
-        if total and n != total:
-            raise FetchError(f"{url}: the connection ended after {n:,} of {total:,} bytes")
+        if r is not None:
+            with open(part, "ab" if have else "wb") as fh, \
+                    tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=desc or dest.name,
+                         disable=not progress) as bar:
+                for block in r.iter_content(1 << 16):
+                    n += len(block)
+                    if max_bytes and n > max_bytes:
+                        part.unlink(missing_ok=True)
+                        raise FetchError(f"{url}: body is over the {max_bytes:,}-byte limit")
+                    fh.write(block)
+                    bar.update(len(block))
+            if total and n != total:
+                raise FetchError(f"{url}: the connection ended after {n:,} of {total:,} bytes; "
+                                 "run the command again to fetch the rest.")
         if checksum:
             algo, _, expected = checksum.partition(":")
             got = file_checksum(part, algo)
             if got != expected:
+                part.unlink(missing_ok=True)
                 raise FetchError(f"{dest.name}: {algo} checksum {got} does not match the expected {expected}; "
                                  "the download is corrupt and was removed. Run the command again.")
         os.replace(part, dest)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
     finally:
-        r.close()
+        if r is not None:
+            r.close()
     return dest
