@@ -121,7 +121,7 @@ def main() -> int:
           f"| first load (CSV.gz parse + validation + cache) | {first:.1f} s | |\n"
           f"| second load (typed Parquet cache) | {second:.2f} s | |\n"
           f"| speed-up of the cached load | {first / second:.0f}x | >= 5x |\n"
-          f"| `make -j{a.jobs} figures` (6 notebooks, cold cache) | {wall:.0f} s | < 90 s |\n"
+          f"| `make -j{a.jobs} figures` (notebooks 00-05; 06-09 skip: no embeddings; cold cache) | {wall:.0f} s | < 90 s |\n"
           f"| peak memory (make + kernels, summed) | {peak / 2**30:.2f} GiB | < 3 GiB |\n"
           f"\nmachine: {result['machine']}")
     return 0
