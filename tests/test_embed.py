@@ -204,12 +204,26 @@ def test_bad_inputs_get_clear_errors(photos, tmp_path, tiny):
 
 
 def test_changed_settings_do_not_mix_with_an_unfinished_run(photos, tmp_path, tiny, weights, monkeypatch):
-    monkeypatch.setattr(embed, "_write_shard", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    real_write = embed._write_shard
+    def crash_on_second(work, k, *args):
+        if k == 1:
+            raise KeyboardInterrupt
+        real_write(work, k, *args)
+    monkeypatch.setattr(embed, "_write_shard", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
         run(photos, tmp_path, tiny, weights=weights, shard_size=3)
     monkeypatch.undo()
     with pytest.raises(embed.EmbedError, match="other settings"):
         run(photos, tmp_path, tiny, weights=weights, shard_size=5)
+
+
+def test_a_failed_start_does_not_block_a_corrected_rerun(photos, tmp_path, tiny, weights, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(embed.EmbedError, match="--weights"):
+        embed.embed_folder(photos, "natural", tmp_path / "store", embed.ModelSpec("ViT-B-32", "openai"),
+                           workers=0, progress=False)
+    summary = run(photos, tmp_path, tiny, weights=weights)  # same store, now with a weights file
+    assert summary["n_embedded"] == len(real_photos())
 
 
 def test_cli_and_make_entry_points(photos, tmp_path, tiny, weights, capsys):

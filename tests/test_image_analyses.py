@@ -150,3 +150,26 @@ def test_planted_inspirations_are_found(small_release, tmp_path):
     assert (top1.loc[planted["image_name"]].to_numpy() == planted["art_id"].to_numpy()).all()
     best = inspiration.most_art_like(tw.vectors, tw.ids, art.vectors, n=10)
     assert set(best.index) <= set(planted["image_name"])
+
+
+def test_likes_errors_clustered_by_tweet_match_statsmodels(small_release):
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(7)
+    frame = likes.model_frame(small_release, pd.Series(rng.normal(size=len(small_release))))
+    got = likes.likes_regression(frame)
+    fit = smf.ols("log1p_likes ~ sim_z + C(month) + C(cluster) + sensitive", data=frame).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["tweet"])[0]})
+    assert got["std_err_cluster"] == pytest.approx(fit.bse["sim_z"], rel=1e-8)
+    assert got["n_tweets"] == frame["tweet"].nunique() < got["n"]
+
+
+def test_bootstrap_replicate_leaves_out_pairs_of_the_same_image():
+    rng = np.random.default_rng(8)
+    X = unit(rng.normal(size=(40, 6)) + 1)
+    counts = rng.multinomial(40, np.full(40, 1 / 40))
+    formula = variability.bootstrap_replicates(X, counts[None, :])[0]
+    idx = np.repeat(np.arange(40), counts)  # the resample, written out
+    sim = X[idx] @ X[idx].T
+    distinct = idx[:, None] != idx[None, :]
+    assert formula == pytest.approx(1 - sim[distinct].mean(), rel=1e-5)

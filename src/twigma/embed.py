@@ -256,6 +256,7 @@ _MODEL_CACHE: dict = {}
 def _shard_task(spec: dict, images: str, files: list[str], k: int, work: str, device: str, batch_size: int,
                 loader_workers: int, precision: str) -> int:
     """Embed one shard (runs in this process or on a Dask worker); returns the shard number."""
+    device = pick_device(device)  # on a Dask worker: its own GPU, or its CPU
     key = (json.dumps(spec, sort_keys=True), device)
     if key not in _MODEL_CACHE:
         _MODEL_CACHE.clear()
@@ -284,6 +285,7 @@ def embed_folder(images: str | os.PathLike, source: str, embeddings: str | os.Pa
     images = Path(images).resolve()
     root = paths.resolve(embeddings, default=paths.EMBEDDINGS)
     files = list_images(images)
+    requested_device = device
     device = pick_device(device)
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
     work = root / ".shards" / source
@@ -291,6 +293,8 @@ def embed_folder(images: str | os.PathLike, source: str, embeddings: str | os.Pa
     config = {"spec": spec.describe(), "images": str(images), "n_files": len(files),
               "files_sha1": _files_digest(files), "shard_size": shard_size, "precision": precision}
     cfg_path = work / "config.json"
+    if cfg_path.exists() and not list(work.glob("shard-*.npy")):
+        cfg_path.unlink()  # an earlier attempt that finished no shard: nothing to keep
     if cfg_path.exists():
         old = json.loads(cfg_path.read_text())
         if old != config:
@@ -310,8 +314,8 @@ def embed_folder(images: str | os.PathLike, source: str, embeddings: str | os.Pa
     bar = tqdm(total=len(files), initial=len(files) - n_todo, unit="img", desc=f"embedding {source}",
                disable=not progress, smoothing=0.1)
     started = time.perf_counter()
-    args = dict(spec=spec.describe(), images=str(images), work=str(work), device=device,
-                batch_size=batch_size, precision=precision)
+    args = dict(spec=spec.describe(), images=str(images), work=str(work), batch_size=batch_size,
+                precision=precision, device=requested_device if scheduler else device)
     if pending and scheduler:
         from distributed import Client, as_completed
 

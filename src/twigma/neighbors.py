@@ -54,11 +54,11 @@ def faiss_available() -> bool:
     return True
 
 
-def fast_bfloat16() -> bool:
-    """True on a CUDA GPU, or a CPU with bfloat16 dot-product instructions."""
+def fast_bfloat16(device: str | None = None) -> bool:
+    """True on a CUDA GPU (when that is the device), or a CPU with bfloat16 dot-product instructions."""
     import torch
 
-    if torch.cuda.is_available():
+    if torch.cuda.is_available() and (device is None or str(device).startswith("cuda")):
         return True
     try:
         with open("/proc/cpuinfo") as fh:
@@ -140,7 +140,7 @@ def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision:
     if queries.shape[1] != refs.shape[1]:
         raise ValueError(f"queries have {queries.shape[1]} dimensions but references {refs.shape[1]}")
     if precision == "auto":
-        precision = "bfloat16-screened" if fast_bfloat16() else "float32"
+        precision = "bfloat16-screened" if fast_bfloat16(device) else "float32"
     if precision not in ("float32", "bfloat16-screened"):
         raise ValueError(f"unknown precision {precision!r}")
 
@@ -175,6 +175,9 @@ def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision:
     if progress:
         from tqdm.auto import tqdm
         starts = tqdm(starts, desc="nearest neighbours", unit="chunk")
+    # the error bound assumes float32 accumulation: forbid CUDA's reduced-precision bf16 reductions
+    cuda_flag = torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction
+    torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
     with torch.inference_mode():
         for start in starts:
             q32 = torch.nn.functional.normalize(
@@ -208,6 +211,7 @@ def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision:
                         v[unsure], i[unsure] = ev, ei
             out_v[start:start + len(q32)] = v.cpu().numpy()
             out_i[start:start + len(q32)] = i.cpu().numpy()
+    torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = cuda_flag
     backend = f"torch {precision} on {dev.type}"
     return Neighbors(out_v, out_i, backend, n_exact)
 

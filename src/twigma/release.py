@@ -206,8 +206,9 @@ def _text(col: pd.Series) -> pd.Series:
 
 
 def _first(mask, col: pd.Series) -> tuple[int, object]:
+    """(row number in the file, value) of the first True of ``mask``; the index holds file rows."""
     pos = int(np.flatnonzero(np.asarray(mask))[0])
-    return pos, col.iloc[pos]
+    return int(col.index[pos]), col.iloc[pos]
 
 
 _DIGITS = r"^\d+$"
@@ -383,7 +384,7 @@ def _drop_exact_duplicates(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     if n:
         warnings.warn(f"{path}: dropped {n} exact duplicate row(s) ({n / len(raw):.2%} of {len(raw)})",
                       UserWarning, stacklevel=3)
-        raw = raw[~dup].reset_index(drop=True)
+        raw = raw[~dup]  # the index keeps each row's position in the file, for error messages
     return raw
 
 
@@ -401,7 +402,7 @@ def validate(raw: pd.DataFrame, path: str | os.PathLike = "<table>") -> pd.DataF
     raw = _drop_exact_duplicates(raw.reset_index(drop=True), path)
     typed = {name: _PARSERS[name](raw[name], name, path) for name in REQUIRED}
     extra = {c: raw[c] for c in raw.columns if c not in COLUMNS}
-    return pd.DataFrame({**typed, **extra})
+    return pd.DataFrame({**typed, **extra}).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -409,11 +410,12 @@ def validate(raw: pd.DataFrame, path: str | os.PathLike = "<table>") -> pd.DataF
 # --------------------------------------------------------------------------------------
 
 def _cache_path(path: Path, cache_dir: Path) -> Path:
+    """``<stem>-<hash of the path>-<hash of size, mtime, schema>.parquet``."""
     st = path.stat()
-    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v{SCHEMA_VERSION}"
-    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    where = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+    version = hashlib.sha1(f"{st.st_size}|{st.st_mtime_ns}|v{SCHEMA_VERSION}".encode()).hexdigest()[:8]
     stem = path.name.split(".")[0]
-    return cache_dir / f"{stem}-{digest}.parquet"
+    return cache_dir / f"{stem}-{where}-{version}.parquet"
 
 
 def provenance(path: str | os.PathLike) -> dict:
@@ -485,6 +487,9 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
             tmp = cpath.with_name(f".{cpath.name}.{os.getpid()}.tmp")
             df.to_parquet(tmp, index=False)
             os.replace(tmp, cpath)  # atomic: parallel notebooks never see half a cache
+            for old in cpath.parent.glob(cpath.name.rsplit("-", 1)[0] + "-*.parquet"):
+                if old != cpath:  # copies of earlier versions of the same file
+                    old.unlink(missing_ok=True)
     df.attrs = {"source": str(p), "synthetic": is_synthetic(p), "cache": str(cpath) if cpath else None}
     return df
 
@@ -499,8 +504,7 @@ def data_dictionary(df: pd.DataFrame) -> pd.DataFrame:
         elif isinstance(col.dtype, pd.DatetimeTZDtype):
             rng = f"{col.min():%Y-%m-%d %H:%M} .. {col.max():%Y-%m-%d %H:%M} UTC"
         elif pd.api.types.is_bool_dtype(col.dtype):
-            rng = f"True: {int(col.sum())}, False: {int((~col.astype(bool, copy=False).fillna(True)).sum())}" \
-                if col.notna().any() else ""
+            rng = f"True: {int((col == True).sum())}, False: {int((col == False).sum())}, missing: {int(col.isna().sum())}"  # noqa: E712
         else:
             example = col.dropna().iloc[0] if col.notna().any() else ""
             rng = f"e.g. {str(example)[:60]!r}"

@@ -58,6 +58,15 @@ def _kernel_env(staging: Path) -> dict:
     return env
 
 
+def _remove_outputs(out_root: Path, name: str) -> None:
+    """Delete the figures and tables that the last successful run of notebook ``name`` wrote."""
+    manifest = out_root / "build" / ".outputs" / f"{name}.txt"
+    if manifest.exists():
+        for rel in manifest.read_text().split():
+            (out_root / rel).unlink(missing_ok=True)
+        manifest.unlink()
+
+
 def _move_tree(src: Path, dst: Path) -> None:
     for f in sorted(src.rglob("*")):
         if f.is_file():
@@ -112,6 +121,7 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
                       "image embeddings of the release and of the reference sets (see the README, Image "
                       "embeddings). Its claims are reported as untestable.")
             print(f"{name}: skipped: {reason}", flush=True)
+            _remove_outputs(out_root, name)  # outputs of an earlier run on other data must not linger
             (out_root / "results" / "claims" / f"{name}.csv").unlink(missing_ok=True)
             return write_skipped(nb, build / nb.name, reason)
     params.update(parameters or {})
@@ -127,14 +137,18 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
         pm.execute_notebook(str(nb), str(staging / nb.name), parameters=params, kernel_name="python3",
                             cwd=str(nb.parent), progress_bar=False, execution_timeout=timeout,
                             report_mode=False, kernel_manager_class=_kernel_manager_class(socket_dir))
-    except PapermillExecutionError as exc:
+    except Exception as exc:  # a failing cell, a cell timeout, a dead kernel, ...
         failed = build / "failed" / nb.name
         failed.parent.mkdir(parents=True, exist_ok=True)
         if (staging / nb.name).exists():
             os.replace(staging / nb.name, failed)
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, PapermillExecutionError):
+            what = f"failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+        else:
+            what = f"stopped: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         raise NotebookFailed(
-            f"notebook {name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
+            f"notebook {name} {what}\n"
             f"  The partly executed notebook is {failed}; earlier outputs were left as they were."
         ) from None
     finally:
@@ -145,8 +159,14 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
             else:
                 os.environ[k] = v
 
+    _remove_outputs(out_root, name)  # files of an earlier run that this run no longer writes
+    moved = []
     for sub in ("figures", "results"):
+        moved += [str(Path(sub) / f.relative_to(staging / sub)) for f in (staging / sub).rglob("*") if f.is_file()]
         _move_tree(staging / sub, out_root / sub)
+    manifest = build / ".outputs" / f"{name}.txt"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text("\n".join(sorted(moved)) + "\n")
     target = build / nb.name
     os.replace(staging / nb.name, target)  # last: the file make tracks
     shutil.rmtree(staging, ignore_errors=True)

@@ -101,7 +101,8 @@ def _digest(path) -> str | None:
     import hashlib
 
     try:
-        return hashlib.sha1(open(path, "rb").read()).hexdigest()
+        with open(path, "rb") as fh:
+            return hashlib.sha1(fh.read()).hexdigest()
     except (OSError, TypeError):
         return None
 

@@ -108,12 +108,13 @@ def check_c8(variability: pd.DataFrame) -> dict:
 
 
 def check_c9(row: dict, alpha: float = 0.01) -> dict:
-    """C9: the adjusted slope of log(1 + likes) on similarity is negative with p < alpha, and
-    Spearman's rho is negative too."""
-    ok = row["estimate"] < 0 and row["p_value"] < alpha and row["spearman_rho"] < 0
+    """C9: the adjusted slope of log(1 + likes) on similarity is negative with p < alpha (HC1, and
+    clustered by tweet when given), and Spearman's rho is negative too."""
+    p_cluster = row.get("p_value_cluster", row["p_value"])
+    ok = row["estimate"] < 0 and row["p_value"] < alpha and p_cluster < alpha and row["spearman_rho"] < 0
     return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity [{row['ci_low']:+.3f}, "
-                       f"{row['ci_high']:+.3f}], p = {row['p_value']:.2g}; Spearman rho = {row['spearman_rho']:+.3f} "
-                       f"(n = {row['n']:,})", ok)
+                       f"{row['ci_high']:+.3f}], p = {row['p_value']:.2g} (HC1), {p_cluster:.2g} (clustered by "
+                       f"tweet); Spearman rho = {row['spearman_rho']:+.3f} (n = {int(row['n']):,})", ok)
 
 
 def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9) -> dict:

@@ -4,7 +4,9 @@ For every TWIGMA image: its maximum and mean top-10 cosine similarity to the nat
 (:func:`twigma.neighbors.topk_cosine`, exact). Then the Spearman correlation with likes, and
 an OLS regression of log(1 + likes) on the standardised similarity with month and cluster
 fixed effects and Twitter's sensitive flag, with heteroskedasticity-robust (HC1) standard
-errors. Images with missing likes (deleted tweets) are left out.
+errors. Likes belong to tweets and a tweet can carry up to four images, so the same model is
+also reported with standard errors clustered by tweet (``*_cluster`` columns); the claim is
+judged on both. Images with missing likes (deleted tweets) are left out.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ def model_frame(release: pd.DataFrame, similarity: pd.Series) -> pd.DataFrame:
     likes = release["like_count"].to_numpy(dtype=float, na_value=np.nan)
     flag = release["possibly_sensitive"]
     frame = pd.DataFrame({
+        "tweet": release["id"].to_numpy(),
         "likes": likes,
         "log1p_likes": np.log1p(likes),
         "sim": np.asarray(similarity, dtype=float),
@@ -46,8 +49,8 @@ def model_frame(release: pd.DataFrame, similarity: pd.Series) -> pd.DataFrame:
 
 
 def likes_regression(frame: pd.DataFrame, term: str = "similarity_to_natural") -> dict:
-    """OLS of log1p_likes on sim_z + month and cluster fixed effects + sensitive flag, HC1 errors;
-    plus Spearman's rho of likes and similarity.
+    """OLS of log1p_likes on sim_z + month and cluster fixed effects + sensitive flag, HC1 errors
+    (and errors clustered by tweet); plus Spearman's rho of likes and similarity.
 
     Returns a dict: ``term``, ``estimate`` (change in log(1 + likes) per standard deviation of
     similarity), ``ci_low``, ``ci_high`` (95%), ``p_value``, ``std_err``, ``spearman_rho``,
@@ -56,12 +59,18 @@ def likes_regression(frame: pd.DataFrame, term: str = "similarity_to_natural") -
     rhs = "sim_z + C(month) + C(cluster) + sensitive"
     if frame["sensitive_missing"].any():
         rhs += " + sensitive_missing"
-    fit = smf.ols(f"log1p_likes ~ {rhs}", data=frame).fit(cov_type="HC1")
+    model = smf.ols(f"log1p_likes ~ {rhs}", data=frame)
+    fit = model.fit(cov_type="HC1")
     lo, hi = fit.conf_int().loc["sim_z"]
+    groups = pd.factorize(frame["tweet"])[0]
+    fit_c = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+    clo, chi = fit_c.conf_int().loc["sim_z"]
     rho, p_rho = stats.spearmanr(frame["likes"], frame["sim"])
     return {"term": term, "estimate": float(fit.params["sim_z"]), "ci_low": float(lo), "ci_high": float(hi),
             "p_value": float(fit.pvalues["sim_z"]), "spearman_rho": float(rho), "spearman_p": float(p_rho),
-            "n": int(fit.nobs), "std_err": float(fit.bse["sim_z"])}
+            "n": int(fit.nobs), "std_err": float(fit.bse["sim_z"]), "std_err_cluster": float(fit_c.bse["sim_z"]),
+            "ci_low_cluster": float(clo), "ci_high_cluster": float(chi), "p_value_cluster": float(fit_c.pvalues["sim_z"]),
+            "n_tweets": int(groups.max() + 1)}
 
 
 def binned_means(frame: pd.DataFrame, bins: int = 20) -> pd.DataFrame:

@@ -35,9 +35,11 @@ def dispersion_ci(X: np.ndarray, n_boot: int = 200, level: float = 0.95, seed: i
                   chunk: int = 65536) -> tuple[float, float, float]:
     """Dispersion with a percentile bootstrap interval over rows.
 
-    Each replicate draws n rows with replacement (multinomial counts c); its pairs are the
-    n(n-1) ordered pairs of distinct draws, whose similarity sum is |sum c_i x_i|^2 - n.
-    All replicates are computed together as one (n_boot x n) @ (n x d) product, in chunks.
+    Each replicate draws n rows with replacement (multinomial counts c). Pairs of two draws of
+    the same row are not pairs of distinct images, so they are left out: the replicate's
+    similarity sum over the remaining pairs is |sum c_i x_i|^2 - sum c_i^2, over n^2 - sum c_i^2
+    pairs (counting them would bias the intervals down by about D / (n - 1)). All replicates
+    are computed together as one (n_boot x n) @ (n x d) product, in chunks.
 
     Returns (dispersion, ci_low, ci_high).
     """
@@ -46,15 +48,25 @@ def dispersion_ci(X: np.ndarray, n_boot: int = 200, level: float = 0.95, seed: i
     if n < 2 or n_boot < 1:
         return est, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float32)  # (n_boot, n)
-    S = np.zeros((n_boot, X.shape[1]), dtype=np.float64)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float32)  # (n_boot, n), exact below 2**24
+    reps = bootstrap_replicates(X, counts, chunk=chunk)
+    alpha = (1 - level) / 2
+    return est, float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha))
+
+
+def bootstrap_replicates(X: np.ndarray, counts: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Dispersion of each bootstrap resample given by ``counts`` (shape (n_boot, n): how often
+    each row was drawn), over pairs of distinct images (see :func:`dispersion_ci`)."""
+    n = len(X)
+    counts = np.asarray(counts, dtype=np.float32)
+    S = np.zeros((len(counts), X.shape[1]), dtype=np.float64)
     for start in range(0, n, chunk):
         x = np.asarray(X[start:start + chunk], dtype=np.float32)
         x = x / np.linalg.norm(x, axis=1, keepdims=True)
         S += counts[:, start:start + chunk] @ x
-    reps = 1.0 - (np.einsum("bd,bd->b", S, S) - n) / (n * (n - 1))
-    alpha = (1 - level) / 2
-    return est, float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha))
+    draws = counts.sum(axis=1, dtype=np.float64)
+    c2 = np.einsum("bi,bi->b", counts, counts, dtype=np.float64)
+    return 1.0 - (np.einsum("bd,bd->b", S, S) - c2) / (draws * draws - c2)
 
 
 def dispersion_table(X: np.ndarray, groups, n_boot: int = 200, seed: int = 0,

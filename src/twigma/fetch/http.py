@@ -30,7 +30,7 @@ def get(sess: requests.Session, url: str, *, retries: int = 4, backoff: float = 
     for attempt in range(retries + 1):
         try:
             r = sess.get(url, timeout=timeout, **kw)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except requests.RequestException as exc:
             last = exc
         else:
             if r.status_code not in RETRY_STATUS:
@@ -48,6 +48,15 @@ def file_checksum(path: Path, algorithm: str = "md5") -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _blocks(r: requests.Response, url: str):
+    """The body in blocks; a connection broken mid-body becomes a FetchError (the part file stays)."""
+    try:
+        yield from r.iter_content(1 << 16)
+    except (requests.RequestException, OSError) as exc:
+        raise FetchError(f"{url}: the connection broke during the download ({type(exc).__name__}); "
+                         "run the command again to fetch the rest.") from None
 
 
 def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, max_bytes: int | None = None,
@@ -91,7 +100,7 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
             with open(part, "ab" if have else "wb") as fh, \
                     tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=desc or dest.name,
                          disable=not progress) as bar:
-                for block in r.iter_content(1 << 16):
+                for block in _blocks(r, url):
                     n += len(block)
                     if max_bytes and n > max_bytes:
                         part.unlink(missing_ok=True)

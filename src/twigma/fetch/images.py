@@ -66,7 +66,7 @@ def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: i
                 if size and buf.tell() != size:
                     problem = f"truncated body ({buf.tell():,} of {size:,} bytes)"
                     continue
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.RequestException, OSError) as exc:  # refused, timed out, cut off mid-body
             problem = f"{type(exc).__name__}"
             continue
         data = buf.getvalue()
@@ -105,21 +105,24 @@ def download_images(media: pd.DataFrame, folder: str | os.PathLike | None = None
     sess.mount("http://", adapter)
     sess.mount("https://", adapter)
     failures, ok = [], 0
-    with ThreadPoolExecutor(max_workers=threads) as pool, \
-            tqdm(total=len(todo), unit="img", desc="downloading images", disable=not progress) as bar:
-        futures = {pool.submit(fetch_one, sess, row.url, out / str(row.image_name), max_bytes=max_bytes,
-                               timeout=timeout, retries=retries, backoff=backoff): row
-                   for row in todo.itertuples(index=False)}
-        for fut in as_completed(futures):
-            row = futures[fut]
-            try:
-                fut.result()
-                ok += 1
-            except ValueError as exc:
-                failures.append({"image_name": row.image_name, "url": row.url, "reason": str(exc),
-                                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-            bar.update(1)
-    _record_failures(out, failures)
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool, \
+                tqdm(total=len(todo), unit="img", desc="downloading images", disable=not progress) as bar:
+            futures = {pool.submit(fetch_one, sess, row.url, out / str(row.image_name), max_bytes=max_bytes,
+                                   timeout=timeout, retries=retries, backoff=backoff): row
+                       for row in todo.itertuples(index=False)}
+            for fut in as_completed(futures):
+                row = futures[fut]
+                try:
+                    fut.result()
+                    ok += 1
+                except Exception as exc:  # recorded, never fatal: the other downloads go on
+                    failures.append({"image_name": row.image_name, "url": row.url,
+                                     "reason": str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}",
+                                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+                bar.update(1)
+    finally:
+        _record_failures(out, failures)  # also when interrupted
     return {"asked": len(todo), "downloaded": ok, "failed": len(failures), "already_there": len(have),
             "folder": str(out)}
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -106,11 +107,11 @@ def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_A
               "media.fields": MEDIA_FIELDS}
     headers = {"Authorization": f"Bearer {token}"}
     problem = None
-    attempt = 0
+    attempt = waits = 0
     while attempt <= retries:
         try:
             r = sess.get(f"{api.rstrip('/')}/tweets", params=params, headers=headers, timeout=(5, 60))
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except requests.RequestException as exc:  # refused, timed out, broken mid-body
             problem = f"{type(exc).__name__}"
         else:
             if r.status_code in (401, 403):
@@ -119,9 +120,10 @@ def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_A
             if r.status_code == 429:
                 reset = r.headers.get("x-rate-limit-reset")
                 wait = max(1.0, float(reset) - time.time()) if reset else backoff * 2 ** attempt
-                if wait > max_wait:
-                    raise FetchError(f"rate limited for {wait:.0f} s, longer than the {max_wait:.0f} s allowed; "
-                                     "run the command again later: it continues where it stopped.")
+                waits += 1
+                if wait > max_wait or waits > 50:
+                    raise FetchError(f"rate limited ({waits} waits, next {wait:.0f} s; at most {max_wait:.0f} s "
+                                     "allowed): run the command again later; it continues where it stopped.")
                 _countdown(wait, sleep)
                 continue  # a rate-limit wait is not a failed try
             if r.status_code == 200:
@@ -210,21 +212,30 @@ def rehydrate(ids: Iterable[str], store: str | os.PathLike | None = None, *, api
         todo = todo[:limit]
     totals = {"ok": 0, "not_found": 0, "not_authorized": 0, "error": 0, "asked": len(todo)}
     sess = session()
-    with tqdm(total=len(todo), unit="tweet", desc="rehydrating", disable=not progress) as bar:
-        for start in range(0, len(todo), batch):
-            chunk = todo[start:start + batch]
-            body = lookup(sess, chunk, token, api=api, sleep=sleep, retries=retries, backoff=backoff)
-            for k, v in store_batch(con, chunk, body).items():
-                totals[k] += v
-            bar.update(len(chunk))
-    con.close()
+    try:
+        with tqdm(total=len(todo), unit="tweet", desc="rehydrating", disable=not progress) as bar:
+            for start in range(0, len(todo), batch):
+                chunk = todo[start:start + batch]
+                body = lookup(sess, chunk, token, api=api, sleep=sleep, retries=retries, backoff=backoff)
+                for k, v in store_batch(con, chunk, body).items():
+                    totals[k] += v
+                bar.update(len(chunk))
+    finally:
+        con.close()
     return totals
 
 
 def release_ids(release: str | os.PathLike) -> list[str]:
+    """The distinct tweet ids of a release file (refusing the synthetic sample, whose ids are made up)."""
     from ..release import load_release
 
-    return load_release(release)["id"].drop_duplicates().tolist()
+    if release is None or not str(release).strip():
+        raise FetchError("give the release file whose tweets to look up: make rehydrate RELEASE=data/raw/<file>")
+    df = load_release(release)
+    if df.attrs.get("synthetic"):
+        raise FetchError(f"{release} is the synthetic sample: its tweet ids are made up, and looking them up would "
+                         "spend your API quota. Give the real release: make rehydrate RELEASE=data/raw/<file>")
+    return df["id"].drop_duplicates().tolist()
 
 
 def tweet_texts(store: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -232,7 +243,7 @@ def tweet_texts(store: str | os.PathLike | None = None) -> pd.DataFrame:
     path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
     if not path.exists():
         return pd.DataFrame(columns=["id", "text"])
-    with sqlite3.connect(path) as con:
+    with closing(sqlite3.connect(path)) as con:
         return pd.read_sql_query("SELECT id, text FROM tweets WHERE status = 'ok' AND text IS NOT NULL", con)
 
 
@@ -241,13 +252,13 @@ def media_table(store: str | os.PathLike | None = None) -> pd.DataFrame:
     path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
     if not path.exists():
         raise FetchError(f"{path}: no rehydrated tweets yet; run `make rehydrate` first.")
-    with sqlite3.connect(path) as con:
+    with closing(sqlite3.connect(path)) as con:
         return pd.read_sql_query("SELECT image_name, url, tweet_id, type FROM media WHERE url IS NOT NULL", con)
 
 
 def summary(store: str | os.PathLike | None = None) -> dict:
     path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
-    with sqlite3.connect(path) as con:
+    with closing(sqlite3.connect(path)) as con:
         rows = dict(con.execute("SELECT status, COUNT(*) FROM tweets GROUP BY status").fetchall())
         rows["media"] = con.execute("SELECT COUNT(*) FROM media").fetchone()[0]
     return rows
