@@ -436,3 +436,29 @@ def test_an_interrupted_download_resumes_with_a_range_request(server, tmp_path):
                     progress=False)
     assert path.read_bytes() == body and not (tmp_path / "big.bin.part").exists()
     assert server.log[-1][2].get("Range") == "bytes=30000-"
+
+
+def test_rehydration_refuses_the_synthetic_sample():
+    with pytest.raises(FetchError, match="give the release file"):
+        x_api.release_ids("")
+    from twigma import paths
+    with pytest.raises(FetchError, match="synthetic sample"):
+        x_api.release_ids(paths.SAMPLE_RELEASE)
+
+
+def test_a_body_cut_off_mid_download_is_recorded_not_fatal(tmp_path, monkeypatch):
+    import requests
+
+    class Cut:
+        status_code, headers = 200, {"Content-Length": "100"}
+        def __enter__(self): return self
+        def __exit__(self, *a): return False
+        def iter_content(self, n):
+            yield b"\xff\xd8"
+            raise requests.exceptions.ChunkedEncodingError("connection broken")
+    monkeypatch.setattr(requests.Session, "get", lambda self, url, **kw: Cut())
+    media = pd.DataFrame({"image_name": ["1", "2"], "url": ["http://127.0.0.1:9/a.jpg", "http://127.0.0.1:9/b.jpg"]})
+    counts = images.download_images(media, tmp_path / "imgs", retries=1, backoff=0.01, progress=False)
+    assert counts["failed"] == 2
+    fails = pd.read_csv(tmp_path / "imgs" / images.FAILURES, dtype=str)
+    assert fails["reason"].str.contains("ChunkedEncodingError").all()

@@ -267,3 +267,25 @@ def test_growth_uses_rehydrated_tweet_text_without_printing_it(tmp_path, small_r
     nb = nbformat.read(out / "build" / "01_growth.ipynb", as_version=4)
     shown = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "new AI art prompts" not in shown  # no tweet text in the executed notebook
+
+
+def test_a_cell_timeout_is_a_clear_failure(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("RELEASE = ''\nOUT = ''", metadata={"tags": ["parameters"]}),
+                                         nbformat.v4.new_code_cell("import time\ntime.sleep(30)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "98_slow.ipynb"
+    nbformat.write(nb, str(path))
+    with pytest.raises(NotebookFailed, match="98_slow stopped: .*Timeout"):
+        run_notebook(path, out=tmp_path / "out", timeout=2)
+    assert (tmp_path / "out" / "build" / "failed" / "98_slow.ipynb").exists()
+    assert not (tmp_path / "out" / "build" / ".staging" / "98_slow").exists()
+
+
+def test_a_skipped_notebook_removes_what_an_earlier_run_wrote(tmp_path, small_release_file, small_embeddings):
+    out = tmp_path / "out"
+    nb = paths.NOTEBOOKS / "07_variability.ipynb"
+    run_notebook(nb, release=small_release_file, out=out, embeddings=small_embeddings, parameters={"N_BOOT": 20})
+    assert (out / "results" / "variability.csv").exists() and (out / "figures" / "07_variability.png").exists()
+    run_notebook(nb, release=small_release_file, out=out)  # now without embeddings: skipped
+    assert not (out / "results" / "variability.csv").exists()
+    assert not (out / "figures" / "07_variability.png").exists()

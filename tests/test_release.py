@@ -240,3 +240,24 @@ def test_a_damaged_cache_is_rebuilt(raw, write_csv, tmp_path):
     open(first.attrs["cache"], "wb").write(b"not parquet")
     again = load_release(p, cache_dir=tmp_path)
     pd.testing.assert_frame_equal(first, again)
+
+
+def test_missing_sensitive_flags_are_allowed_and_described(raw):
+    from twigma.release import data_dictionary
+
+    raw["possibly_sensitive"] = raw["possibly_sensitive"].astype(object)
+    raw.loc[[3, 8], "possibly_sensitive"] = None
+    df = validate(raw)
+    assert df["possibly_sensitive"].isna().sum() == 2
+    row = data_dictionary(df).set_index("column").loc["possibly_sensitive"]
+    assert "missing: 2" in row["range_or_example"]
+
+
+def test_error_rows_count_dropped_duplicates(raw, write_csv):
+    doubled = pd.concat([raw.iloc[:2], raw], ignore_index=True)  # two duplicates at the top
+    doubled["nsfw_score"] = doubled["nsfw_score"].astype(str)
+    doubled.loc[10, "nsfw_score"] = "7"
+    p = write_csv(doubled)
+    with pytest.warns(UserWarning):
+        err = error_of(p)
+    assert err.row == 10 and "line 12" in str(err)
