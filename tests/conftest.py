@@ -4,6 +4,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if "TWIGMA_CACHE_DIR" not in os.environ:  # typed caches of test files stay out of data/interim
+    import tempfile
+    os.environ["TWIGMA_CACHE_DIR"] = tempfile.mkdtemp(prefix="twigma-test-cache-")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402

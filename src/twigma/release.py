@@ -448,7 +448,7 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
         Keep a typed Parquet copy under ``cache_dir`` and reuse it while the file's path, size
         and modification time are unchanged.
     cache_dir : path-like, optional
-        Where the typed copies live (default ``data/interim/``).
+        Where the typed copies live (default ``$TWIGMA_CACHE_DIR``, else ``data/interim/``).
 
     Returns
     -------
@@ -473,6 +473,7 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
         raise ReleaseError(p, "this is a folder, not a release file",
                            advice="give the path of the CSV, CSV.gz or Parquet file inside it.")
 
+    cache_dir = cache_dir or os.environ.get("TWIGMA_CACHE_DIR")
     cpath = _cache_path(p, paths.resolve(cache_dir, default=paths.INTERIM)) if cache else None
     df = None
     if cpath is not None and cpath.exists():
