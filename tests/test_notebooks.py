@@ -3,10 +3,7 @@ on a small release, with their outputs checked for content; and committed clean.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import nbformat
 import pandas as pd

@@ -1,7 +1,6 @@
 """The release loader: typed output, accepted variants, and a clear error for every bad input."""
 from __future__ import annotations
 
-import gzip
 import os
 import time
 

@@ -116,10 +116,10 @@ def cmd_refs(a) -> int:
 def cmd_claims(a) -> int:
     from . import paths
     from .analysis.claims import combine
-    from .outputs import _atomic
+    from .files import atomic_write
     root = paths.resolve(_abs(a.out), default=paths.ROOT)
     table = combine(root / "results" / "claims")
-    target = _atomic(root / "results" / "claims.csv", lambda tmp: table.to_csv(tmp, index=False))
+    target = atomic_write(root / "results" / "claims.csv", lambda tmp: table.to_csv(tmp, index=False))
     print(f"wrote {target}")
     for r in table.itertuples(index=False):
         print(f"  {r.claim:<4} {r.holds:<10} {r.statement}")

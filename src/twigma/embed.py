@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths, store
+from .files import atomic_write
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 HUB_HOSTS = ("huggingface.co", "openaipublic.azureedge.net")
@@ -239,15 +240,12 @@ def _shard_name(k: int) -> str:
 def _write_shard(work: Path, k: int, files: list[Path], positions, vectors, skipped, root_images: Path) -> None:
     """Write one shard: ids and skipped first, the .npy last (its presence marks the shard done)."""
     base = work / _shard_name(k)
-    ids = [files[p].stem for p in positions]
-    pd.DataFrame({"id": ids}).to_csv(f"{base}.ids.csv.tmp", index=False)
-    os.replace(f"{base}.ids.csv.tmp", f"{base}.ids.csv")
-    pd.DataFrame({"path": [str(files[p].relative_to(root_images)) for p, _ in skipped],
-                  "reason": [r for _, r in skipped]}).to_csv(f"{base}.skipped.csv.tmp", index=False)
-    os.replace(f"{base}.skipped.csv.tmp", f"{base}.skipped.csv")
-    with open(f"{base}.npy.tmp", "wb") as fh:
-        np.save(fh, vectors.astype(np.float32))
-    os.replace(f"{base}.npy.tmp", f"{base}.npy")
+    ids = pd.DataFrame({"id": [files[p].stem for p in positions]})
+    skipped_df = pd.DataFrame({"path": [str(files[p].relative_to(root_images)) for p, _ in skipped],
+                               "reason": [r for _, r in skipped]})
+    atomic_write(f"{base}.ids.csv", lambda tmp: ids.to_csv(tmp, index=False))
+    atomic_write(f"{base}.skipped.csv", lambda tmp: skipped_df.to_csv(tmp, index=False))
+    atomic_write(f"{base}.npy", lambda tmp: np.save(tmp, vectors.astype(np.float32)))
 
 
 _MODEL_CACHE: dict = {}

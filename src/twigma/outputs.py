@@ -16,21 +16,10 @@ import pandas as pd
 
 from . import paths
 from .analysis.claims import COLUMNS as CLAIM_COLUMNS
+from .files import atomic_write
 from .plots import mark_synthetic
 
 FIGURE_FORMATS = ("png", "pdf")
-
-
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 class Outputs:
@@ -59,14 +48,14 @@ class Outputs:
         out = []
         for ext in FIGURE_FORMATS:
             p = self.figures / f"{self.prefix}_{name}.{ext}"
-            out.append(_atomic(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext)))
+            out.append(atomic_write(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext)))
         self.written += out
         return out
 
     def table(self, df: pd.DataFrame, name: str, **to_csv) -> Path:
         """Save ``df`` as ``results/<name>.csv`` (no index unless asked)."""
         to_csv.setdefault("index", False)
-        p = _atomic(self.results / f"{name}.csv", lambda tmp: df.to_csv(tmp, **to_csv))
+        p = atomic_write(self.results / f"{name}.csv", lambda tmp: df.to_csv(tmp, **to_csv))
         self.written.append(p)
         return p
 
@@ -75,6 +64,6 @@ class Outputs:
         df = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
         if self.synthetic:  # a claim "holds" on the sample only because the generator was built so
             df["observed"] = "[synthetic sample] " + df["observed"].astype(str)
-        p = _atomic(self.results / "claims" / f"{self.notebook}.csv", lambda tmp: df.to_csv(tmp, index=False))
+        p = atomic_write(self.results / "claims" / f"{self.notebook}.csv", lambda tmp: df.to_csv(tmp, index=False))
         self.written.append(p)
         return p

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths
+from .files import atomic_write
 
 #: Bump when the typed schema or the validation changes: old caches are then ignored.
 SCHEMA_VERSION = 1
@@ -188,8 +189,8 @@ def _check_columns(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
         if len(raw.columns) <= 2 and header.count(sep) >= 3:
             raise ReleaseError(path, f"the header is separated by {name}, not commas",
-                               advice=f"the release is comma-separated: re-save the file with ',' as the "
-                                      f"delimiter (pandas: df.to_csv(path, index=False)).")
+                               advice="the release is comma-separated: re-save the file with ',' as the "
+                                      "delimiter (pandas: df.to_csv(path, index=False)).")
     raise ReleaseError(path, f"missing column(s) {', '.join(repr(c) for c in missing)}; "
                              f"found {', '.join(repr(str(c)) for c in raw.columns[:20])}",
                        column=missing[0],
@@ -484,10 +485,7 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
     if df is None:
         df = validate(_read_raw(p), p)
         if cpath is not None:
-            cpath.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cpath.with_name(f".{cpath.name}.{os.getpid()}.tmp")
-            df.to_parquet(tmp, index=False)
-            os.replace(tmp, cpath)  # atomic: parallel notebooks never see half a cache
+            atomic_write(cpath, lambda tmp: df.to_parquet(tmp, index=False))  # parallel notebooks never see half a cache
             for old in cpath.parent.glob(cpath.name.rsplit("-", 1)[0] + "-*.parquet"):
                 if old != cpath:  # copies of earlier versions of the same file
                     old.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from . import paths
+from .files import atomic_write
 
 
 class NotebookFailed(RuntimeError):
@@ -88,11 +89,7 @@ def write_skipped(nb: Path, target: Path, reason: str) -> Path:
 
     book = nbformat.read(nb, as_version=4)
     book.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Skipped by `make figures`:** {reason}"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    nbformat.write(book, str(tmp))
-    os.replace(tmp, target)
-    return target
+    return atomic_write(target, lambda tmp: nbformat.write(book, str(tmp)))
 
 
 def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None = None,

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths
+from .files import atomic_write
 
 #: Version of the generator's recipe: bump when the output changes, so samples are remade.
 GENERATOR_VERSION = 1
@@ -243,23 +244,19 @@ def write_release(df: pd.DataFrame, path: str | os.PathLike, *, meta: dict | Non
     Gzip output carries no timestamp, so the same table gives the same bytes.
     """
     path = paths.resolve(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if path.name.endswith(".gz"):
+
+    def write_gzip(tmp: Path) -> None:
         # no file name and no time in the gzip header: the same table gives the same bytes
         with open(tmp, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0,
                                                   compresslevel=6) as gz, \
                 io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
             df.to_csv(text, index=False)
-    else:
-        df.to_csv(tmp, index=False)
-    if meta is not None:
-        side = Path(str(path) + ".meta.json")
-        side_tmp = side.with_name(f".{side.name}.{os.getpid()}.tmp")
-        side_tmp.write_text(json.dumps(meta, indent=2) + "\n")
-        os.replace(side_tmp, side)
-    os.replace(tmp, path)
-    return path
+
+    if meta is not None:  # the side file first: the table's final name marks the pair complete
+        atomic_write(str(path) + ".meta.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=2) + "\n"))
+    if path.name.endswith(".gz"):
+        return atomic_write(path, write_gzip)
+    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
 def sample_meta(n_images: int, seed: int) -> dict:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths
+from .files import atomic_write
 
 SOURCES = ("twigma", "natural", "art")
 META = "meta.json"
@@ -104,19 +105,6 @@ def normalise(x: np.ndarray) -> np.ndarray:
     return x / np.where(norm > 0, norm, 1)
 
 
-def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, array)
-    os.replace(tmp, path)
-
-
-def _atomic_save_ids(path: Path, ids) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pd.DataFrame({"id": pd.Index(ids).astype(str)}).to_csv(tmp, index=False)
-    os.replace(tmp, path)
-
-
 def write(root: str | os.PathLike, source: str, ids, vectors: np.ndarray, *, dtype: str = "float16",
           meta: dict | None = None) -> Path:
     """Write (or replace) one source: normalises the rows, saves ``source.npy`` and
@@ -132,8 +120,8 @@ def write(root: str | os.PathLike, source: str, ids, vectors: np.ndarray, *, dty
     if ids.has_duplicates:
         raise ValueError(f"duplicate ids in {source}: {ids[ids.duplicated()][:5].tolist()}")
     x = normalise(vectors).astype(dtype)
-    _atomic_save_ids(root / f"{source}.ids.csv", ids)
-    _atomic_save_npy(root / f"{source}.npy", x)
+    atomic_write(root / f"{source}.ids.csv", lambda tmp: pd.DataFrame({"id": ids}).to_csv(tmp, index=False))
+    atomic_write(root / f"{source}.npy", lambda tmp: np.save(tmp, x))
     update_meta(root, source, count=len(ids), dim=int(x.shape[1]), dtype=dtype, extra=meta)
     return root / f"{source}.npy"
 
@@ -147,9 +135,7 @@ def update_meta(root: Path, source: str, *, count: int, dim: int, dtype: str, ex
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **{k: v for k, v in (extra or {}).items() if k in ("model", "pretrained", "weights", "images")},
     }
-    tmp = root / f".{META}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, root / META)
+    atomic_write(root / META, lambda tmp: tmp.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n"))
 
 
 def is_synthetic(root: str | os.PathLike) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 import requests
 
 from .. import paths
+from ..files import atomic_write
 from .http import RETRY_STATUS, USER_AGENT
 
 DEFAULT_DIR = "data/raw/twigma_images"
@@ -35,8 +35,7 @@ EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", 
 
 
 def existing(folder: Path) -> set[str]:
-    return {p.stem for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))
-            and not p.name.endswith(".part")}
+    return {p.stem for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))}
 
 
 def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: int, timeout: tuple,
@@ -77,9 +76,7 @@ def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: i
         except Exception as exc:
             raise ValueError(f"not a readable image ({type(exc).__name__}: {str(exc)[:80]})") from None
         target = dest_stem.with_name(f"{dest_stem.name}.{EXT.get(fmt, 'img')}")
-        part = target.with_name(target.name + f".{threading.get_ident()}.part")
-        part.write_bytes(data)
-        os.replace(part, target)
+        atomic_write(target, lambda tmp: tmp.write_bytes(data))
         return target.name
     raise ValueError(f"failed after {retries + 1} tries: {problem}")
 
@@ -92,7 +89,7 @@ def download_images(media: pd.DataFrame, folder: str | os.PathLike | None = None
 
     out = paths.resolve(folder, default=paths.ROOT / DEFAULT_DIR)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.part"):  # left by a run that was killed mid-write
+    for stale in out.glob(".*.tmp*"):  # left by a run that was killed mid-write
         stale.unlink(missing_ok=True)
     have = existing(out)
     todo = media.drop_duplicates("image_name")
@@ -134,6 +131,4 @@ def _record_failures(out: Path, failures: list[dict]) -> None:
     new = pd.DataFrame(failures, columns=["image_name", "url", "reason", "time"]).astype(str)
     table = pd.concat([old, new]).drop_duplicates("image_name", keep="last")
     table = table[~table["image_name"].isin(existing(out))]
-    tmp = path.with_name(path.name + ".part")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))

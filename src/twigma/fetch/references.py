@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .. import paths
+from ..files import atomic_write
 from .http import FetchError, download, file_checksum
 
 COCO_BASE = "http://images.cocodataset.org"
@@ -110,17 +111,11 @@ def extract_members(archive: Path, members: dict[str, str], dest: Path) -> None:
             out = dest / target
             if out.exists() and out.stat().st_size == info.file_size:
                 continue
-            part = out.with_name(out.name + ".part")
-            with zf.open(info) as src, open(part, "wb") as fh:
-                fh.write(src.read())
-            os.replace(part, out)
+            atomic_write(out, lambda tmp: tmp.write_bytes(zf.read(info)))
 
 
 def _write_meta(folder: Path, meta: pd.DataFrame) -> Path:
-    tmp = folder / (META + ".part")
-    meta.to_csv(tmp, index=False)
-    os.replace(tmp, folder / META)
-    return folder / META
+    return atomic_write(folder / META, lambda tmp: meta.to_csv(tmp, index=False))
 
 
 def fetch_coco(dest: str | os.PathLike | None = None, n: int = 5000, seed: int = 0, base: str | None = None,

@@ -28,7 +28,6 @@ from contextlib import closing
 import sys
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import pandas as pd
 import requests
