@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from twigma.release import load_release  # noqa: E402
-from twigma.sample import make_sample  # noqa: E402
+from twigma.synthetic.release import make_sample  # noqa: E402
 
 
 def tree_rss(proc: psutil.Process) -> int:

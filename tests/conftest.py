@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from twigma.sample import generate_release, write_release  # noqa: E402
+from twigma.synthetic.release import generate_release, write_release  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ def raw(raw_small) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def small_release_file(tmp_path_factory, raw_small):
     """The 3,000-image release written as CSV.gz, marked synthetic like the embedded sample."""
-    from twigma.sample import sample_meta
+    from twigma.synthetic.release import sample_meta
 
     path = tmp_path_factory.mktemp("release") / "small.csv.gz"
     return write_release(raw_small, path, meta=sample_meta(3000, 7))

@@ -14,7 +14,7 @@ import pytest
 from servers import LocalServer, Reply
 from twigma.fetch import images, x_api, zenodo
 from twigma.fetch.http import FetchError
-from twigma.sample import generate_release
+from twigma.synthetic.release import generate_release
 
 
 @pytest.fixture

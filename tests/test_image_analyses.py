@@ -10,7 +10,7 @@ from scipy.spatial.distance import pdist
 
 from twigma import store
 from twigma.analysis import distinctness, inspiration, likes, variability
-from twigma.sample_embeddings import generate_embeddings, make_sample_embeddings
+from twigma.synthetic.embeddings import generate_embeddings, make_sample_embeddings
 
 
 def unit(x):

@@ -61,7 +61,7 @@ def test_notebooks_are_numbered_without_gaps():
 @pytest.fixture(scope="module")
 def small_embeddings(tmp_path_factory, small_release):
     """Synthetic embeddings (64-d) for the 3,000-image release, in the store format."""
-    from twigma.sample_embeddings import make_sample_embeddings
+    from twigma.synthetic.embeddings import make_sample_embeddings
 
     return make_sample_embeddings(small_release, tmp_path_factory.mktemp("emb"), n_natural=600, n_art=600, dim=64)
 
@@ -209,7 +209,7 @@ def test_make_help_lists_every_target_with_a_line():
 
 @pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
 def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_what_changed(tmp_path, raw_small):
-    from twigma.sample import write_release
+    from twigma.synthetic.release import write_release
     release = write_release(raw_small.iloc[:2000], tmp_path / "mine.csv")  # not synthetic-marked
     out = tmp_path / "out"
     r = make("-j2", "figures", f"RELEASE={release}", f"OUT={out}")

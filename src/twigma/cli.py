@@ -27,7 +27,7 @@ def _abs(p: str | None) -> str | None:
 
 
 def cmd_sample(a) -> int:
-    from .sample import make_sample
+    from .synthetic.release import make_sample
     path = make_sample(_abs(a.path), n_images=a.n_images, seed=a.seed)
     print(f"wrote {path} ({a.n_images:,} synthetic images, seed {a.seed})")
     return 0
@@ -54,8 +54,8 @@ def cmd_run_notebook(a) -> int:
 
 
 def cmd_sample_embeddings(a) -> int:
-    from .sample_embeddings import ensure_sample_embeddings
-    root = ensure_sample_embeddings(force=True)
+    from .synthetic.embeddings import make_sample_store
+    root = make_sample_store()
     print(f"synthetic embeddings of the sample in {root}")
     return 0
 
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     a = ap.parse_args(argv)
     if a.command == "sample":
-        from .sample import SAMPLE_N_IMAGES, SAMPLE_SEED
+        from .synthetic.release import SAMPLE_N_IMAGES, SAMPLE_SEED
         a.n_images = SAMPLE_N_IMAGES if a.n_images is None else a.n_images
         a.seed = SAMPLE_SEED if a.seed is None else a.seed
     try:

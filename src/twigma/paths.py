@@ -45,6 +45,37 @@ def resolve(path: str | os.PathLike | None, default: Path | None = None) -> Path
     return p if p.is_absolute() else (ROOT / p).resolve()
 
 
+def release_file(release: str | os.PathLike | None) -> Path:
+    """The file a ``RELEASE`` parameter names; empty means the embedded synthetic sample.
+
+    This is the one place where "empty RELEASE" is given its meaning. Nothing here or in the
+    readers generates the sample: ``make sample`` does (``make figures`` and ``make lab`` run
+    it first).
+    """
+    return resolve(release, default=SAMPLE_RELEASE)
+
+
+def is_sample_release(release: str | os.PathLike | None) -> bool:
+    """True when ``RELEASE`` is empty or names the embedded synthetic sample."""
+    return release_file(release) == SAMPLE_RELEASE
+
+
+def embeddings_folder(release: str | os.PathLike | None, embeddings: str | os.PathLike | None) -> Path | None:
+    """The embedding store that goes with ``RELEASE`` and ``EMBEDDINGS``.
+
+    ``EMBEDDINGS`` given: that folder. Both empty, or ``RELEASE`` the sample: the sample's
+    synthetic store. Another ``RELEASE`` without ``EMBEDDINGS``: ``None`` (no image embeddings).
+    """
+    if embeddings is not None and str(embeddings).strip():
+        return resolve(embeddings)
+    return SAMPLE_EMBEDDINGS if is_sample_release(release) else None
+
+
+#: What to tell a user whose embedded sample is not there yet.
+MAKE_SAMPLE_ADVICE = ("the embedded synthetic sample is made by `make sample` (which `make figures` and "
+                      "`make lab` run first); run it from the repository's root, or give a release file.")
+
+
 def output_root(out: str | os.PathLike | None = None) -> Path:
     """Folder under which ``figures/``, ``results/`` and ``build/`` are written.
 

@@ -165,7 +165,7 @@ def _read_raw(path: Path) -> pd.DataFrame:
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ReleaseError(path, f"the gzip stream is truncated or damaged ({exc})",
                            advice="the download was cut short: download the file again "
-                                  "(see the README, Running on the real release).") from None
+                                  "(see docs/real-data.md).") from None
     except UnicodeDecodeError as exc:
         line_no, line = _first_bad_utf8_line(path)
         row = line_no - 1 if line_no >= 1 else None
@@ -443,8 +443,8 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
     ----------
     path : path-like, optional
         A CSV, CSV.gz or Parquet file in the release's format. Relative paths are taken from
-        the repository root. Empty or None loads the embedded synthetic sample, generating
-        it first if needed.
+        the repository root. Empty or None reads the embedded synthetic sample (which
+        ``make sample`` writes; this function never generates data).
     cache : bool, default True
         Keep a typed Parquet copy under ``cache_dir`` and reuse it while the file's path, size
         and modification time are unchanged.
@@ -462,14 +462,12 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
     ReleaseError
         If the file is missing, unreadable or not in the release's format.
     """
-    if path is None or str(path).strip() == "":
-        from .sample import ensure_sample
-        p = ensure_sample()
-    else:
-        p = paths.resolve(path)
+    p = paths.release_file(path)
     if not p.exists():
+        if p == paths.SAMPLE_RELEASE:
+            raise ReleaseError(p, "the embedded synthetic sample has not been made yet", advice=paths.MAKE_SAMPLE_ADVICE)
         raise ReleaseError(p, "no such file",
-                           advice="download the release (see the README, Running on the real release) or give the right path.")
+                           advice="download the release (see docs/real-data.md) or give the right path.")
     if p.is_dir():
         raise ReleaseError(p, "this is a folder, not a release file",
                            advice="give the path of the CSV, CSV.gz or Parquet file inside it.")

@@ -115,8 +115,8 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
         params["EMBEDDINGS"] = str(paths.resolve(embeddings)) if embeddings else ""
         if release and not embeddings and paths.resolve(release) != paths.SAMPLE_RELEASE:
             reason = (f"RELEASE={params['RELEASE']} was given without EMBEDDINGS, and this notebook needs CLIP "
-                      "image embeddings of the release and of the reference sets (see the README, Image "
-                      "embeddings). Its claims are reported as untestable.")
+                      "image embeddings of the release and of the reference sets (see docs/embeddings.md). "
+                      "Its claims are reported as untestable.")
             print(f"{name}: skipped: {reason}", flush=True)
             _remove_outputs(out_root, name)  # outputs of an earlier run on other data must not linger
             (out_root / "results" / "claims" / f"{name}.csv").unlink(missing_ok=True)

@@ -143,22 +143,24 @@ def is_synthetic(root: str | os.PathLike) -> bool:
 
 
 def folder_for(release: str | os.PathLike | None, embeddings: str | os.PathLike | None) -> Path:
-    """The store that goes with a notebook's ``RELEASE`` and ``EMBEDDINGS`` parameters.
+    """The store that goes with a notebook's ``RELEASE`` and ``EMBEDDINGS`` parameters
+    (see :func:`twigma.paths.embeddings_folder`); it must exist, nothing is generated here.
 
-    Both empty: the synthetic sample's store (made if needed). ``EMBEDDINGS`` given: that
-    folder. A real ``RELEASE`` without ``EMBEDDINGS`` has no image embeddings: StoreError.
+    Raises :class:`StoreError` when there is no such folder, or when a real ``RELEASE`` is
+    given without ``EMBEDDINGS``.
     """
-    if embeddings is not None and str(embeddings).strip():
-        root = paths.resolve(embeddings)
-        if not root.is_dir():
-            raise StoreError(f"EMBEDDINGS={root}: no such folder. Give the folder written by `make embeddings`.")
-        return root
-    if release is None or not str(release).strip() or paths.resolve(release) == paths.SAMPLE_RELEASE:
-        from .sample_embeddings import ensure_sample_embeddings
-        return ensure_sample_embeddings()
-    raise StoreError(f"RELEASE={release} was given without EMBEDDINGS: the image analyses need CLIP embeddings of "
-                     "the release's images and of the natural and art reference sets. Make them with "
-                     "`make embeddings` (see the README) and pass EMBEDDINGS=<folder>.")
+    root = paths.embeddings_folder(release, embeddings)
+    if root is None:
+        raise StoreError(f"RELEASE={release} was given without EMBEDDINGS: the image analyses need CLIP embeddings "
+                         "of the release's images and of the natural and art reference sets. Make them with "
+                         "`make embeddings` (see docs/embeddings.md) and pass EMBEDDINGS=<folder>.")
+    if not (root / META).exists():
+        if root == paths.SAMPLE_EMBEDDINGS:
+            raise StoreError(f"{root}: the synthetic sample's embeddings have not been made yet: "
+                             + paths.MAKE_SAMPLE_ADVICE)
+        raise StoreError(f"EMBEDDINGS={root}: no embedding store there (no {META}). Give the folder written by "
+                         "`make embeddings`.")
+    return root
 
 
 def align(release: pd.DataFrame, emb: Embeddings) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ CLAIMS: dict[str, str] = {
 UNTESTED_REASON: dict[str, str] = {
     **{c: "needs the release table: run the notebooks (make figures)" for c in ("C1", "C2", "C3", "C4", "C5", "C6")},
     **{c: "needs CLIP image embeddings of TWIGMA and of natural/art reference sets, which the release does not "
-          "include: run with EMBEDDINGS=<folder> (see README, Image embeddings)" for c in ("C7", "C8", "C9", "C10")},
+          "include: run with EMBEDDINGS=<folder> (see docs/embeddings.md)" for c in ("C7", "C8", "C9", "C10")},
 }
 COLUMNS = ["claim", "statement", "observed", "holds"]
 

@@ -19,10 +19,13 @@ None of these numbers is a finding: they were put in by this generator.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from . import paths, store
+from .. import paths, store
+from ..release import load_release
 
 EMBED_VERSION = 1
 EMBED_SEED = 20231210
@@ -111,7 +114,7 @@ def make_sample_embeddings(release: pd.DataFrame, root=None, seed: int = EMBED_S
     """Write the synthetic store for ``release`` into ``root`` (default: the sample's folder)."""
     root = paths.resolve(root, default=paths.SAMPLE_EMBEDDINGS)
     data = generate_embeddings(release, seed=seed, **kw)
-    meta = {"synthetic": True, "generator": "twigma.sample_embeddings.generate_embeddings",
+    meta = {"synthetic": True, "generator": "twigma.synthetic.embeddings.generate_embeddings",
             "generator_version": EMBED_VERSION, "seed": seed, "model": "synthetic (no model)",
             "pretrained": None, "weights": None, "preprocess": None,
             "release": release.attrs.get("source"), "release_sha1": _digest(release.attrs.get("source")),
@@ -125,17 +128,7 @@ def make_sample_embeddings(release: pd.DataFrame, root=None, seed: int = EMBED_S
     return root
 
 
-def ensure_sample_embeddings(force: bool = False):
-    """The sample store's folder, (re)made when missing, made by another generator version, or
-    made for another version of the sample release (``force`` remakes it anyway)."""
-    from .release import load_release
-    from .sample import ensure_sample
-
-    root = paths.SAMPLE_EMBEDDINGS
-    meta = store.read_meta(root)
-    complete = all(store.has_source(root, s) for s in store.SOURCES)
-    release_file = ensure_sample()
-    if (force or not complete or meta.get("generator_version") != EMBED_VERSION or meta.get("seed") != EMBED_SEED
-            or meta.get("release_sha1") != _digest(release_file)):
-        make_sample_embeddings(load_release(release_file), root)
-    return root
+def make_sample_store() -> Path:
+    """Write the store that goes with the embedded sample release (``make sample`` calls this
+    through ``twigma sample-embeddings``, after ``twigma sample`` wrote the release)."""
+    return make_sample_embeddings(load_release(paths.SAMPLE_RELEASE), paths.SAMPLE_EMBEDDINGS)

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import paths
-from .files import atomic_write
+from .. import paths
+from ..files import atomic_write
 
 #: Version of the generator's recipe: bump when the output changes, so samples are remade.
 GENERATOR_VERSION = 1
@@ -262,7 +262,7 @@ def write_release(df: pd.DataFrame, path: str | os.PathLike, *, meta: dict | Non
 def sample_meta(n_images: int, seed: int) -> dict:
     return {
         "synthetic": True,
-        "generator": "twigma.sample.generate_release",
+        "generator": "twigma.synthetic.release.generate_release",
         "generator_version": GENERATOR_VERSION,
         "n_images": int(n_images),
         "seed": int(seed),
@@ -275,15 +275,3 @@ def make_sample(path: str | os.PathLike | None = None, n_images: int = SAMPLE_N_
     """Generate and write a synthetic release file (default: the embedded sample)."""
     target = paths.resolve(path, default=paths.SAMPLE_RELEASE)
     return write_release(generate_release(n_images, seed), target, meta=sample_meta(n_images, seed))
-
-
-def ensure_sample() -> Path:
-    """Return the embedded sample's path, generating it if it is missing or out of date."""
-    from .release import provenance
-
-    p = paths.SAMPLE_RELEASE
-    want = sample_meta(SAMPLE_N_IMAGES, SAMPLE_SEED)
-    have = provenance(p) if p.exists() else {}
-    if not p.exists() or any(have.get(k) != want[k] for k in ("generator_version", "n_images", "seed")):
-        make_sample(p)
-    return p
