@@ -65,10 +65,11 @@ $(ENV_STAMP): env/requirements.txt pyproject.toml
 
 env: $(ENV_STAMP) ## build the Python environment in .venv/ (done on first use by the other targets)
 
-$(SAMPLE): src/twigma/sample.py | $(ENV_STAMP)
+# The embedded synthetic sample has one producer: these two rules. Readers never generate it.
+$(SAMPLE): src/twigma/synthetic/release.py | $(ENV_STAMP)
 	$(PY) -m twigma sample $@
 
-$(SAMPLE_EMB)/meta.json: $(SAMPLE) src/twigma/sample_embeddings.py | $(ENV_STAMP)
+$(SAMPLE_EMB)/meta.json: $(SAMPLE) src/twigma/synthetic/embeddings.py | $(ENV_STAMP)
 	$(PY) -m twigma sample-embeddings
 
 sample: $(SAMPLE) $(SAMPLE_EMB)/meta.json ## generate the embedded synthetic sample and its embeddings (data/sample/)
@@ -142,11 +143,11 @@ embeddings: | $(ENV_STAMP) ## CLIP-embed a folder of images: IMAGES=<folder> SOU
 	$(PY) -m twigma embed "$(IMAGES)" --source "$(SOURCE)" --embeddings "$(EMBED_DIR)" --model "$(MODEL)" \
 		--pretrained "$(PRETRAINED)" $(if $(strip $(WEIGHTS)),--weights "$(WEIGHTS)") $(EMBED_ARGS)
 
-lab: $(ENV_STAMP) ## open JupyterLab on the notebooks with the project's environment
+lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's environment
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \
 		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-test: $(ENV_STAMP) ## run the tests (pytest, notebooks through papermill included)
+test: $(ENV_STAMP) sample ## run the tests (pytest, notebooks through papermill included)
 	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release

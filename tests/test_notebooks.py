@@ -44,11 +44,13 @@ def test_committed_notebook_is_clean_and_parameterised(nb_path):
         assert heading in nb.cells[0].source, heading
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1
-    names = [line.split("=")[0].strip() for line in params[0].source.splitlines() if "=" in line]
+    names = [line.split("=")[0].split(":")[0].strip() for line in params[0].source.splitlines() if "=" in line]
     inferred = pm.inspect_notebook(str(nb_path))  # what `papermill --help-notebook` shows
     assert set(names) == set(inferred), "every parameter line must parse (no '=' or quotes in comments)"
     assert {"RELEASE", "OUT"} <= set(names)
     assert all(inferred[n]["help"] for n in names), "every parameter needs a trailing comment"
+    untyped = [n for n in names if inferred[n]["inferred_type_name"] in (None, "None")]
+    assert not untyped, f"parameters without a type annotation (papermill shows 'Unknown type'): {untyped}"
 
 
 def test_notebooks_are_numbered_without_gaps():
@@ -163,10 +165,10 @@ def test_figures_from_synthetic_data_carry_the_mark(executed):
     import matplotlib.pyplot as plt
     from twigma.outputs import Outputs
     fig, _ = plt.subplots()
-    Outputs(executed, "99_probe", synthetic=True).figure(fig, "probe")
+    Outputs(executed, synthetic=True, notebook="99_probe").figure(fig, "probe")
     assert any(t.get_text() == SYNTHETIC_MARK for t in fig.texts)
     fig2, _ = plt.subplots()
-    Outputs(executed, "99_probe", synthetic=False).figure(fig2, "probe")
+    Outputs(executed, synthetic=False, notebook="99_probe").figure(fig2, "probe")
     assert not fig2.texts
 
 

@@ -122,7 +122,8 @@ def cmd_claims(a) -> int:
     target = atomic_write(root / "results" / "claims.csv", lambda tmp: table.to_csv(tmp, index=False))
     print(f"wrote {target}")
     for r in table.itertuples(index=False):
-        print(f"  {r.claim:<4} {r.holds:<10} {r.statement}")
+        by = "" if r.notebook in paths.PAPER_NOTEBOOKS else f"  (checked by {r.notebook})"
+        print(f"  {r.claim:<4} {r.holds:<10} {r.statement}{by}")
     return 0
 
 

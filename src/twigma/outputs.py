@@ -1,10 +1,21 @@
-"""Where a notebook's figures and tables go, written atomically.
+"""Where a notebook's figures and tables go, written atomically, named after the notebook.
 
-``Outputs(OUT, notebook="03_theme_shift", synthetic=True)`` writes figures to
-``OUT/figures/`` (PNG and PDF, names prefixed by the notebook's number) and tables to
-``OUT/results/``. ``OUT`` empty means the repository. Under ``twigma run-notebook`` (what
-``make figures`` uses) everything goes to a staging folder first and is moved into place
-only when the whole notebook succeeded, so a failing notebook leaves earlier outputs intact.
+``out = Outputs(OUT, synthetic=True)`` finds the name of the notebook that is running
+(:func:`notebook_name`) and writes under it; no notebook spells its own name, so a copied
+notebook never writes over the notebook it was copied from:
+
+==========================  ===================================  ======================================
+notebook                    figures (PNG and PDF)                tables
+==========================  ===================================  ======================================
+one of the paper's (00-09)  ``figures/<NN>_<figure>.png``        ``results/<table>.csv``
+any other, e.g. 10_portrait ``figures/10_portrait_<figure>.png`` ``results/10_portrait/<table>.csv``
+==========================  ===================================  ======================================
+
+The paper's notebooks (:data:`twigma.paths.PAPER_NOTEBOOKS`) keep the fixed names of the
+results contract; claim checks of every notebook go to ``results/claims/<notebook>.csv``.
+``OUT`` empty means the repository. Under ``twigma run-notebook`` (what ``make figures`` uses)
+everything goes to a staging folder first and is moved into place only when the whole
+notebook succeeded, so a failing notebook leaves earlier outputs intact.
 """
 from __future__ import annotations
 
@@ -22,46 +33,106 @@ from .plots import mark_synthetic
 FIGURE_FORMATS = ("png", "pdf")
 
 
+class NotebookNameUnknown(RuntimeError):
+    """The running notebook's file name could not be found."""
+
+
+def _name_from(path: str | os.PathLike) -> str:
+    name = Path(str(path)).name
+    return name[: -len(".ipynb")] if name.endswith(".ipynb") else Path(name).stem
+
+
+def notebook_name() -> str:
+    """The file name (without ``.ipynb``) of the notebook whose kernel runs this code.
+
+    Looked up, in order, in:
+
+    1. ``$TWIGMA_NOTEBOOK``, set by ``twigma run-notebook`` (``make figures``);
+    2. ``$JPY_SESSION_NAME``, the notebook's path, set by Jupyter Server for the kernels that
+       JupyterLab and Notebook 7 start (``__session__`` in the kernel's namespace holds the same);
+    3. ``PAPERMILL_INPUT_PATH``, which ``papermill --inject-paths`` adds to the parameters;
+    4. ``__vsc_ipynb_file__``, which VS Code sets.
+
+    Raises :class:`NotebookNameUnknown` saying how to run the notebook otherwise.
+    """
+    for var in (paths.NOTEBOOK_ENV, "JPY_SESSION_NAME"):
+        if os.environ.get(var, "").strip():
+            return _name_from(os.environ[var].strip())
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
+        shell = None
+    ns = getattr(shell, "user_ns", {}) or {}
+    for var in ("__session__", "PAPERMILL_INPUT_PATH", "__vsc_ipynb_file__"):
+        if str(ns.get(var) or "").strip():
+            return _name_from(ns[var])
+    raise NotebookNameUnknown(
+        "cannot tell which notebook is running, so its outputs cannot be named after it. Run it with "
+        "`make figures`, `twigma run-notebook NOTEBOOK`, in JupyterLab (`make lab`), or with "
+        "`papermill --inject-paths`; or give the name: Outputs(OUT, synthetic=..., notebook='NN_topic').")
+
+
 class Outputs:
-    """Writer of one notebook's figures and tables.
+    """Writer of one notebook's figures, tables and claim checks.
 
     Parameters
     ----------
     out : path-like or "", the output root (default: the repository).
-    notebook : str, the notebook's name without extension, e.g. ``"01_growth"``.
     synthetic : bool, stamp every figure "synthetic sample data".
+    notebook : str, optional
+        The notebook's name without extension; by default the running notebook's
+        (:func:`notebook_name`). Scripts outside a notebook pass it.
     """
 
-    def __init__(self, out: str | os.PathLike | None, notebook: str, synthetic: bool):
+    def __init__(self, out: str | os.PathLike | None, synthetic: bool, notebook: str | None = None):
         self.root = paths.output_root(out)
-        self.notebook = notebook
-        self.prefix = notebook.split("_")[0]
+        self.notebook = notebook or notebook_name()
         self.synthetic = bool(synthetic)
         self.figures = self.root / "figures"
         self.results = self.root / "results"
+        if self.notebook in paths.PAPER_NOTEBOOKS:  # the results contract: fixed names
+            self.figure_prefix = self.notebook.split("_")[0]
+            self.tables = self.results
+        else:  # a copy or a new notebook: everything carries its own name
+            self.figure_prefix = self.notebook
+            self.tables = self.results / self.notebook
         self.written: list[Path] = []
 
+    def __repr__(self) -> str:
+        return f"Outputs(notebook={self.notebook!r}, figures={self.figures}, tables={self.tables})"
+
+    def figure_path(self, name: str, ext: str = "png") -> Path:
+        """Where figure ``name`` of this notebook is written."""
+        return self.figures / f"{self.figure_prefix}_{name}.{ext}"
+
+    def table_path(self, name: str) -> Path:
+        """Where table ``name`` of this notebook is written."""
+        return self.tables / f"{name}.csv"
+
     def figure(self, fig: plt.Figure, name: str) -> list[Path]:
-        """Save ``fig`` as ``figures/<NN>_<name>.png`` and ``.pdf``; mark it if synthetic."""
+        """Save ``fig`` as PNG and PDF (see the module's table); mark it if synthetic."""
         if self.synthetic:
             mark_synthetic(fig)
         out = []
         for ext in FIGURE_FORMATS:
-            p = self.figures / f"{self.prefix}_{name}.{ext}"
-            out.append(atomic_write(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext)))
+            out.append(atomic_write(self.figure_path(name, ext),
+                                    lambda tmp, ext=ext: fig.savefig(tmp, format=ext)))
         self.written += out
         return out
 
     def table(self, df: pd.DataFrame, name: str, **to_csv) -> Path:
-        """Save ``df`` as ``results/<name>.csv`` (no index unless asked)."""
+        """Save ``df`` as a CSV table (no index unless asked; see the module's table)."""
         to_csv.setdefault("index", False)
-        p = atomic_write(self.results / f"{name}.csv", lambda tmp: df.to_csv(tmp, **to_csv))
+        p = atomic_write(self.table_path(name), lambda tmp: df.to_csv(tmp, **to_csv))
         self.written.append(p)
         return p
 
     def claims(self, rows: list[dict]) -> Path:
         """Save this notebook's claim checks to ``results/claims/<notebook>.csv``."""
         df = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+        df["notebook"] = self.notebook
         if self.synthetic:  # a claim "holds" on the sample only because the generator was built so
             df["observed"] = "[synthetic sample] " + df["observed"].astype(str)
         p = atomic_write(self.results / "claims" / f"{self.notebook}.csv", lambda tmp: df.to_csv(tmp, index=False))

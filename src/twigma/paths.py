@@ -27,6 +27,15 @@ SAMPLE_EMBEDDINGS = SAMPLE_DIR / "embeddings"
 #: Default folder of `make embeddings` for a user's own images.
 EMBEDDINGS = DATA / "embeddings"
 
+#: The notebooks that reproduce the paper. Their outputs keep fixed names, the results contract
+#: (``results/theme_trends.csv``, ``figures/03_cluster_shares.png``, ...); any other notebook, a
+#: copy or a new one, writes under its own name (see :class:`twigma.outputs.Outputs`).
+PAPER_NOTEBOOKS = ("00_data", "01_growth", "02_themes_map", "03_theme_shift", "04_nsfw", "05_engagement",
+                   "06_distinctness", "07_variability", "08_likes_similarity", "09_inspiration")
+
+#: Environment variable through which ``twigma run-notebook`` tells a notebook its own name.
+NOTEBOOK_ENV = "TWIGMA_NOTEBOOK"
+
 #: Environment variable through which ``twigma run-notebook`` redirects a notebook's
 #: outputs to a staging folder, so a failing notebook never overwrites earlier outputs.
 STAGING_ENV = "TWIGMA_STAGING"

@@ -45,10 +45,12 @@ def _kernel_manager_class(socket_dir: str):
     return LocalSocketKernelManager
 
 
-def _kernel_env(staging: Path) -> dict:
-    """Environment for the kernel: this interpreter's Jupyter data first (its ``python3``
-    kernel), this interpreter's folder first on PATH, outputs to the staging folder."""
+def _kernel_env(staging: Path, name: str) -> dict:
+    """Environment for the kernel: the notebook's own name, this interpreter's Jupyter data
+    first (its ``python3`` kernel), this interpreter's folder first on PATH, outputs to the
+    staging folder."""
     env = {
+        paths.NOTEBOOK_ENV: name,
         paths.STAGING_ENV: str(staging),
         "JUPYTER_PATH": os.pathsep.join(filter(None, [str(Path(sys.prefix) / "share" / "jupyter"),
                                                        os.environ.get("JUPYTER_PATH")])),
@@ -126,8 +128,9 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
 
-    saved = {k: os.environ.get(k) for k in _kernel_env(staging)}
-    os.environ.update(_kernel_env(staging))
+    kernel_env = _kernel_env(staging, name)
+    saved = {k: os.environ.get(k) for k in kernel_env}
+    os.environ.update(kernel_env)
     started = time.time()
     socket_dir = tempfile.mkdtemp(prefix="twigma-kernel-")
     try:

@@ -2,8 +2,9 @@
 
 Each notebook checks the claims it can and writes them with :meth:`twigma.outputs.Outputs.claims`
 to ``results/claims/<notebook>.csv``; ``twigma claims`` (run by make) gathers them into
-``results/claims.csv`` with one row per claim C1..C10, marking those no notebook checked as
-untestable with the reason.
+``results/claims.csv`` with one row per claim C1..C10 (the paper's notebooks' checks), marking
+those no notebook checked as untestable with the reason, followed by the checks of any other
+notebook.
 """
 from __future__ import annotations
 
@@ -135,16 +136,31 @@ def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recal
 
 
 def combine(claims_dir: str | Path) -> pd.DataFrame:
-    """Gather ``claims_dir/*.csv`` into one table C1..C10; unchecked claims become untestable."""
+    """Gather ``claims_dir/<notebook>.csv`` into the claims ledger.
+
+    The first rows are C1..C10 as checked by the paper's notebooks
+    (:data:`twigma.paths.PAPER_NOTEBOOKS`), one each; a claim no paper notebook checked is
+    untestable, with the reason. Checks made by any other notebook (a copy run with other
+    parameters, a new notebook) follow, each with its ``notebook``: they never replace the
+    paper notebooks' rows.
+    """
+    from ..paths import PAPER_NOTEBOOKS
+
     claims_dir = Path(claims_dir)
-    parts = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted(claims_dir.glob("*.csv"))]
-    found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-    found = found.drop_duplicates("claim", keep="last").set_index("claim")
+    parts = []
+    for p in sorted(claims_dir.glob("*.csv")):
+        part = pd.read_csv(p, dtype=str, keep_default_na=False)
+        part["notebook"] = p.stem  # the file's name is the notebook that wrote it
+        parts.append(part)
+    found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*COLUMNS, "notebook"])
+    paper = found[found["notebook"].isin(PAPER_NOTEBOOKS)].drop_duplicates("claim", keep="last").set_index("claim")
     rows = []
     for cid, statement in CLAIMS.items():
-        if cid in found.index:
-            r = found.loc[cid]
-            rows.append({"claim": cid, "statement": statement, "observed": r["observed"], "holds": r["holds"]})
+        if cid in paper.index:
+            r = paper.loc[cid]
+            rows.append({"claim": cid, "statement": statement, "observed": r["observed"], "holds": r["holds"],
+                         "notebook": r["notebook"]})
         else:
-            rows.append(claim(cid, UNTESTED_REASON[cid], "untestable"))
-    return pd.DataFrame(rows, columns=COLUMNS)
+            rows.append({**claim(cid, UNTESTED_REASON[cid], "untestable"), "notebook": ""})
+    others = found[~found["notebook"].isin(PAPER_NOTEBOOKS)][[*COLUMNS, "notebook"]]
+    return pd.concat([pd.DataFrame(rows, columns=[*COLUMNS, "notebook"]), others], ignore_index=True)
