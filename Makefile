@@ -76,7 +76,7 @@ sample: $(SAMPLE) $(SAMPLE_EMB)/meta.json ## generate the embedded synthetic sam
 
 ifneq ($(RELEASE),$(SAMPLE))
 $(RELEASE):
-	@echo "RELEASE=$(RELEASE): no such file. Download the release (see README.md, Running on the real release) or give its path." >&2; exit 1
+	@echo "RELEASE=$(RELEASE): no such file. Download the release (see docs/real-data.md) or give its path." >&2; exit 1
 endif
 
 # The parameters a run was made with; rewritten only when they change, so that a new

@@ -1,8 +1,8 @@
 """Research compendium of TWIGMA (Chen & Zou, NeurIPS 2023 Datasets and Benchmarks).
 
 The package holds the reusable code behind the numbered notebooks: the release loader
-(:mod:`twigma.release`), the synthetic sample (:mod:`twigma.sample`), the analyses
-(:mod:`twigma.analysis`), plotting (:mod:`twigma.plots`) and output writing
+(:mod:`twigma.release`), the generators of the synthetic sample (:mod:`twigma.synthetic`, run by
+``make sample``), the analyses (:mod:`twigma.analysis`), plotting (:mod:`twigma.plots`) and output writing
 (:mod:`twigma.outputs`). Folders are in :mod:`twigma.paths`.
 """
 from .release import ReleaseError, load_release
