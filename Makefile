@@ -4,7 +4,7 @@
 #   make figures RELEASE=path OUT=dir run them on another release file, outputs under dir/
 #   make test                         run the tests
 #
-# The first target that needs Python builds .venv/ from env/requirements.txt (and rebuilds
+# The first target that needs Python builds .venv/ from the lock env/requirements.txt (and rebuilds
 # it when that file changes). PYTHON names the interpreter used to create it (3.11).
 
 SHELL := /bin/bash
@@ -15,6 +15,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+LOCK := env/requirements.txt
+TEST_LOCK := env/requirements-test.txt
+PIP_TOOLS_VERSION := 7.6.2
+PIP_COMPILE := --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 # pip's notes about local package mirrors that do not list a package are noise
 QUIET_PIP := { grep -v '^WARNING: Location' || true; }
 
@@ -47,21 +52,39 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -l '"EMBEDDINGS = ' 
 EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env figures data rehydrate images refs embeddings test lab sample validate bench clean clean-env FORCE
+.PHONY: help env lock notebook figures data rehydrate images refs embeddings test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
 		awk -F'\t' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(ENV_STAMP): env/requirements.txt pyproject.toml
-	@echo ">> building the Python environment in $(VENV)/ (first use: a few minutes)"
+# The environment is the complete lock env/requirements.txt (compiled from env/requirements.in by
+# `make lock`); the tests add env/requirements-test.txt. Each is reinstalled when it changes.
+$(ENV_STAMP): $(LOCK) pyproject.toml env/jupyterlab-overrides.json
+	@echo ">> building the Python environment in $(VENV)/ from $(LOCK) (first use: a few minutes)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@set -o pipefail; $(PY) -m pip install --quiet -r env/requirements.txt 2>&1 | $(QUIET_PIP) || \
-		{ echo "pip could not install env/requirements.txt (see above)" >&2; exit 1; }
+	@set -o pipefail; $(PY) -m pip install --quiet -r $(LOCK) 2>&1 | $(QUIET_PIP) || \
+		{ echo "pip could not install $(LOCK) (see above)" >&2; exit 1; }
 	@set -o pipefail; $(PY) -m pip install --quiet --no-deps -e . 2>&1 | $(QUIET_PIP) || \
 		{ echo "pip could not install the twigma package (see above)" >&2; exit 1; }
+	@# JupyterLab settings of this environment: no news pop-up, no update check (see the file)
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	@cp env/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
+
+$(TEST_STAMP): $(TEST_LOCK) $(ENV_STAMP)
+	@echo ">> adding the test tools to $(VENV)/ from $(TEST_LOCK)"
+	@set -o pipefail; $(PY) -m pip install --quiet -r $(TEST_LOCK) 2>&1 | $(QUIET_PIP) || \
+		{ echo "pip could not install $(TEST_LOCK) (see above)" >&2; exit 1; }
+	@touch $@
+
+LOCK_TOOLS := $(VENV)-tools
+lock: ## recompile the locks env/requirements.txt and env/requirements-test.txt from env/*.in (pip-tools)
+	@test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
+		$(LOCK_TOOLS)/bin/pip install --quiet pip-tools==$(PIP_TOOLS_VERSION) 2>&1 | $(QUIET_PIP); }
+	cd env && ../$(LOCK_TOOLS)/bin/pip-compile $(PIP_COMPILE) -o requirements.txt requirements.in
+	cd env && ../$(LOCK_TOOLS)/bin/pip-compile $(PIP_COMPILE) -o requirements-test.txt requirements-test.in
 
 env: $(ENV_STAMP) ## build the Python environment in .venv/ (done on first use by the other targets)
 
@@ -108,6 +131,9 @@ $(filter-out $(BUILD)/00_data.ipynb,$(EXECUTED)): $(BUILD)/00_data.ipynb
 $(CLAIMS): $(EXECUTED)
 	@$(PY) -m twigma claims --out "$(OUT)"
 
+notebook: | $(ENV_STAMP) ## new notebook from the template: make notebook NAME=NN_topic (make figures runs it)
+	@$(PY) -m twigma new-notebook "$(NAME)"
+
 figures: $(CLAIMS) ## run every notebook (papermill): figures/, results/, executed copies in build/
 
 validate: $(RELEASE) | $(ENV_STAMP) ## check a release file and build its typed cache
@@ -147,7 +173,7 @@ lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's 
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \
 		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-test: $(ENV_STAMP) sample ## run the tests (pytest, notebooks through papermill included)
+test: $(TEST_STAMP) sample ## run the tests (pytest, notebooks through papermill included)
 	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release

@@ -33,8 +33,8 @@ FAST = {"06_distinctness": {"UMAP_FIT_SIZE": 400}, "07_variability": {"N_BOOT": 
 
 # ---------------------------------------------------------------- committed notebooks -----
 
-@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_committed_notebook_is_clean_and_parameterised(nb_path):
+def check_committed_notebook(nb_path):
+    """What every committed notebook must be: clean, python3 kernel, a header, typed parameters with help."""
     nb = nbformat.read(nb_path, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
@@ -51,6 +51,13 @@ def test_committed_notebook_is_clean_and_parameterised(nb_path):
     assert all(inferred[n]["help"] for n in names), "every parameter needs a trailing comment"
     untyped = [n for n in names if inferred[n]["inferred_type_name"] in (None, "None")]
     assert not untyped, f"parameters without a type annotation (papermill shows 'Unknown type'): {untyped}"
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert nb_path.stem not in code, "a notebook never spells its own name: Outputs finds it"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_notebook_is_clean_and_parameterised(nb_path):
+    check_committed_notebook(nb_path)
 
 
 def test_notebooks_are_numbered_without_gaps():
@@ -288,3 +295,123 @@ def test_a_skipped_notebook_removes_what_an_earlier_run_wrote(tmp_path, small_re
     run_notebook(nb, release=small_release_file, out=out)  # now without embeddings: skipped
     assert not (out / "results" / "variability.csv").exists()
     assert not (out / "figures" / "07_variability.png").exists()
+
+
+# ------------------------------------------- copies and new notebooks (issue 7) -----------
+
+def _repository_copy(dest):
+    """The tracked files of this checkout copied to ``dest`` (times kept, so make sees the environment
+    as built), with the make-built .venv linked in: a user's checkout with one notebook more."""
+    import os
+    import shutil
+
+    files = subprocess.run(["git", "-C", str(paths.ROOT), "ls-files", "-z"], capture_output=True, text=True,
+                           check=True).stdout.split("\0")
+    for rel in filter(None, files):
+        src = paths.ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    os.symlink(paths.ROOT / ".venv", dest / ".venv")
+    return dest
+
+
+def _snapshot(root):
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for sub in ("figures", "results", "build") for p in (root / sub).rglob("*") if p.is_file()}
+
+
+def _set_parameter(nb_path, name, value):
+    nb = nbformat.read(nb_path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    lines = cell.source.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.split(":")[0].split("=")[0].strip() == name)
+    head, _, comment = lines[i].partition("  #")
+    lines[i] = f"{head.split('=')[0].rstrip()} = {value!r}  #{comment}"
+    cell.source = "\n".join(lines)
+    nbformat.write(nb, str(nb_path))
+
+
+@pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
+def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(tmp_path, raw_small):
+    """The README's "add a notebook" path as a user takes it, in a copy of the repository: copy 03 to
+    10_portrait_rise with another parameter, create 11_first_look with `make notebook`, run make figures."""
+    from twigma.synthetic.release import write_release
+
+    repo = _repository_copy(tmp_path / "repo")
+    release = write_release(raw_small.iloc[:2000], tmp_path / "mine.csv")
+    out = tmp_path / "out"
+    env = {**__import__("os").environ, "TWIGMA_ROOT": str(repo)}
+
+    def make_in_copy(*args):
+        return subprocess.run(["make", "--no-print-directory", "-C", str(repo), *args], capture_output=True,
+                              text=True, env=env)
+
+    r = make_in_copy("-j2", "figures", f"RELEASE={release}", f"OUT={out}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    before = _snapshot(out)
+    claims_before = pd.read_csv(out / "results" / "claims.csv")
+
+    copy = repo / "notebooks" / "10_portrait_rise.ipynb"
+    copy.write_bytes((repo / "notebooks" / "03_theme_shift.ipynb").read_bytes())
+    _set_parameter(copy, "ALPHA", 0.2)  # the one line its author changed; the name is nowhere in it
+    r = make_in_copy("notebook", "NAME=11_first_look")
+    assert r.returncode == 0, r.stdout + r.stderr
+    new = repo / "notebooks" / "11_first_look.ipynb"
+    check_committed_notebook(new)  # the notebook checks of make test hold for a new notebook as made
+    assert nbformat.read(new, as_version=4).cells[0].source.startswith("# 11 · First look")
+    r = make_in_copy("notebook", "NAME=11_first_look")
+    assert r.returncode != 0 and "exists already" in r.stderr
+    r = make_in_copy("notebook", "NAME=Portraits")
+    assert r.returncode != 0 and "NN_topic" in r.stderr and "12" in r.stderr
+
+    r = make_in_copy("-j2", "figures", f"RELEASE={release}", f"OUT={out}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ">> 10_portrait_rise" in r.stdout and ">> 11_first_look" in r.stdout and ">> 03_theme_shift" not in r.stdout
+    after = _snapshot(out)
+    changed = sorted(k for k in before if after.get(k) != before[k])
+    assert changed == ["results/claims.csv"], f"the copy changed files of other notebooks: {changed}"
+    claims_after = pd.read_csv(out / "results" / "claims.csv")
+    pd.testing.assert_frame_equal(claims_after.iloc[:10], claims_before.iloc[:10])  # the paper's rows stay
+    extra = claims_after.iloc[10:]
+    assert extra["claim"].tolist() == ["C4", "C5"] and set(extra["notebook"]) == {"10_portrait_rise"}
+
+    mine = pd.read_csv(out / "results" / "10_portrait_rise" / "theme_trends.csv")
+    theirs = pd.read_csv(out / "results" / "theme_trends.csv")
+    pd.testing.assert_series_equal(mine["p_value"], theirs["p_value"])  # same data, same fits
+    assert (mine["direction"] != "flat").sum() >= (theirs["direction"] != "flat").sum()  # ALPHA 0.2 vs 0.01
+    for fig in ("cluster_shares", "theme_trends"):
+        assert (out / "figures" / f"10_portrait_rise_{fig}.png").exists()
+    assert (out / "figures" / "11_first_look_monthly_images.png").exists()
+    monthly = pd.read_csv(out / "results" / "11_first_look" / "monthly_images.csv")
+    assert monthly["n_images"].sum() == 2000
+    executed = nbformat.read(out / "build" / "11_first_look.ipynb", as_version=4)
+    shown = json.dumps([c.get("outputs", []) for c in executed.cells])
+    assert "The busiest month is" in shown and "Traceback" not in shown
+
+
+def test_notebook_name_is_found_where_each_runner_puts_it(monkeypatch):
+    from twigma.outputs import NotebookNameUnknown, notebook_name
+
+    for var in ("TWIGMA_NOTEBOOK", "JPY_SESSION_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(NotebookNameUnknown, match="make figures"):
+        notebook_name()
+    # Jupyter Server (JupyterLab, Notebook 7) sets JPY_SESSION_NAME to the notebook's path for its kernels
+    # (jupyter-server/jupyter_server#679 and #1100)
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/twigma/notebooks/12_my_question.ipynb")
+    assert notebook_name() == "12_my_question"
+    monkeypatch.setenv("TWIGMA_NOTEBOOK", "03_theme_shift")  # twigma run-notebook's, which wins
+    assert notebook_name() == "03_theme_shift"
+
+
+def test_plain_papermill_with_inject_paths_names_the_outputs(tmp_path, small_release_file):
+    """Without the runner: `papermill --inject-paths` gives the notebook its input path as a parameter."""
+    nb = tmp_path / "notebooks" / "12_plain.ipynb"
+    nb.parent.mkdir()
+    nb.write_bytes((paths.NOTEBOOKS / "_template.ipynb").read_bytes())
+    out = tmp_path / "out"
+    pm.execute_notebook(str(nb), str(tmp_path / "executed.ipynb"), kernel_name="python3", progress_bar=False,
+                        parameters={"RELEASE": str(small_release_file), "OUT": str(out)}, inject_paths=True)
+    assert (out / "figures" / "12_plain_monthly_images.png").exists()
+    assert (out / "results" / "12_plain" / "monthly_images.csv").exists()

@@ -12,6 +12,7 @@ rehydrate      tweets and media URLs by tweet id from the X API v2
 images         download the rehydrated photos, named by image_name
 refs           reference sets: MS-COCO 2017 val photographs and a WikiArt sample
 claims         gather results/claims/*.csv into results/claims.csv
+new-notebook   a new numbered notebook from the template (make notebook NAME=NN_topic)
 """
 from __future__ import annotations
 
@@ -127,12 +128,21 @@ def cmd_claims(a) -> int:
     return 0
 
 
+def cmd_new_notebook(a) -> int:
+    from .template import new_notebook
+    path = new_notebook(a.name)
+    print(f"wrote {path}\nnext: open it in JupyterLab (make lab), write its question, and run make figures; "
+          f"its outputs are named after it")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from .release import ReleaseError
     from .runner import NotebookFailed
     from .embed import EmbedError
     from .fetch.http import FetchError
     from .store import StoreError
+    from .template import NotebookNameError
 
     ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -218,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="", help="output root (default: the repository)")
     p.set_defaults(func=cmd_claims)
 
+    p = sub.add_parser("new-notebook", help="a new numbered notebook from notebooks/_template.ipynb")
+    p.add_argument("name", nargs="?", default="", help="NN_topic, e.g. 10_portrait_rise")
+    p.set_defaults(func=cmd_new_notebook)
+
     a = ap.parse_args(argv)
     if a.command == "sample":
         from .synthetic.release import SAMPLE_N_IMAGES, SAMPLE_SEED
@@ -225,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         a.seed = SAMPLE_SEED if a.seed is None else a.seed
     try:
         return a.func(a)
-    except (ReleaseError, NotebookFailed, StoreError, EmbedError, FetchError) as exc:
+    except (ReleaseError, NotebookFailed, StoreError, EmbedError, FetchError, NotebookNameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
