@@ -411,7 +411,10 @@ def test_plain_papermill_with_inject_paths_names_the_outputs(tmp_path, small_rel
     nb.parent.mkdir()
     nb.write_bytes((paths.NOTEBOOKS / "_template.ipynb").read_bytes())
     out = tmp_path / "out"
-    pm.execute_notebook(str(nb), str(tmp_path / "executed.ipynb"), kernel_name="python3", progress_bar=False,
-                        parameters={"RELEASE": str(small_release_file), "OUT": str(out)}, inject_paths=True)
+    import sys
+    r = subprocess.run([sys.executable, "-m", "papermill", str(nb), str(tmp_path / "executed.ipynb"), "--inject-paths",
+                        "-k", "python3", "-p", "RELEASE", str(small_release_file), "-p", "OUT", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
     assert (out / "figures" / "12_plain_monthly_images.png").exists()
     assert (out / "results" / "12_plain" / "monthly_images.csv").exists()
