@@ -180,7 +180,7 @@ bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row syntheti
 	$(PY) bench/release_pipeline.py
 
 clean: ## remove the outputs of make figures (build/, figures/, results/) and caches
-	rm -rf $(BUILD) $(O)figures/*.png $(O)figures/*.pdf $(RESULTS)/*.csv $(RESULTS)/claims data/interim/*.parquet
+	rm -rf $(BUILD) $(O)figures/*.png $(O)figures/*.pdf $(RESULTS)/*.csv $(RESULTS)/claims data/interim/*.parquet data/interim/cache
 
 clean-env: ## remove the Python environment (.venv/)
 	rm -rf $(VENV)

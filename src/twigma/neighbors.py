@@ -216,6 +216,26 @@ def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision:
     return Neighbors(out_v, out_i, backend, n_exact)
 
 
+#: Distributions whose versions key cached neighbour searches (read from metadata, not imported).
+LIBRARIES = ("torch", "numpy", "faiss-cpu", "faiss-gpu")
+
+
+def cached_topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, **kw) -> Neighbors:
+    """:func:`topk_cosine` kept in :mod:`twigma.cache`: computed once per content of
+    ``queries`` and ``refs``, ``k``, the other keyword arguments (``precision``...), the
+    versions of :data:`LIBRARIES` and the source of this module; read back on a rerun.
+
+    ``precision="auto"`` is keyed as given: every backend is exact, so a cache written on a
+    machine that screened in bfloat16 holds the same neighbours (scores within float32 rounding).
+    """
+    import sys
+
+    from . import cache
+
+    return cache.call(topk_cosine, (queries, refs), {"k": k, **kw}, code=[sys.modules[__name__]],
+                      versions=cache.package_versions(*LIBRARIES))
+
+
 def set_threads(n: int | None = None) -> int:
     """Use ``n`` CPU threads in torch (default: all cores); returns the number set."""
     import torch

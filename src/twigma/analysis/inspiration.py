@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..neighbors import topk_cosine
+from ..neighbors import cached_topk_cosine, topk_cosine
 
 
 def nearest_artworks(queries: np.ndarray, query_ids, art: np.ndarray, art_ids, k: int = 5, **kw) -> pd.DataFrame:
@@ -26,8 +26,13 @@ def nearest_artworks(queries: np.ndarray, query_ids, art: np.ndarray, art_ids, k
     })
 
 
-def most_art_like(twigma: np.ndarray, twigma_ids, art: np.ndarray, n: int = 12, **kw) -> pd.Series:
-    """The ``n`` TWIGMA images whose closest artwork is closest (id -> cosine), highest first."""
-    nb = topk_cosine(twigma, art, k=1, **kw)
+def most_art_like(twigma: np.ndarray, twigma_ids, art: np.ndarray, n: int = 12, cache: bool = True,
+                  **kw) -> pd.Series:
+    """The ``n`` TWIGMA images whose closest artwork is closest (id -> cosine), highest first.
+
+    The search of every TWIGMA image against every artwork is the slow part: with ``cache`` it
+    is kept in :mod:`twigma.cache` (keyed by the rows of both sets and ``kw``).
+    """
+    nb = (cached_topk_cosine if cache else topk_cosine)(twigma, art, k=1, **kw)
     s = pd.Series(nb.scores[:, 0], index=pd.Index(np.asarray(twigma_ids).astype(str), name="image_name"))
     return s.sort_values(ascending=False).head(n)

@@ -15,13 +15,17 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from ..neighbors import topk_cosine
+from ..neighbors import cached_topk_cosine, topk_cosine
 from .overview import month_of
 
 
-def similarity_to_reference(X: np.ndarray, R: np.ndarray, k: int = 10, **kw) -> pd.DataFrame:
-    """``max_sim`` and ``mean_top{k}_sim`` of each row of X against the rows of R."""
-    nb = topk_cosine(X, R, k=k, **kw)
+def similarity_to_reference(X: np.ndarray, R: np.ndarray, k: int = 10, cache: bool = True, **kw) -> pd.DataFrame:
+    """``max_sim`` and ``mean_top{k}_sim`` of each row of X against the rows of R.
+
+    With ``cache``, the search is kept in :mod:`twigma.cache` (keyed by the rows of X and R,
+    ``k`` and ``kw``): a rerun on the same store reads it back instead of searching again.
+    """
+    nb = (cached_topk_cosine if cache else topk_cosine)(X, R, k=k, **kw)
     out = pd.DataFrame({"max_sim": nb.scores[:, 0], f"mean_top{k}_sim": nb.scores.mean(axis=1)})
     out.attrs["backend"] = nb.backend
     return out

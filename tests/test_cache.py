@@ -1,0 +1,224 @@
+"""The cache of intermediate results (twigma.cache): hits, misses, damaged entries, and its
+use by the UMAP, the probe and the similarity searches."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twigma import cache
+from twigma.analysis import distinctness, inspiration, likes
+
+CALLS: list[tuple] = []
+
+
+def slow_sum(x: np.ndarray, scale: float = 1.0, offset: int = 0) -> np.ndarray:
+    """Stands for an expensive computation; records each time it really runs."""
+    CALLS.append((x.shape, scale, offset))
+    return np.asarray(x, dtype=np.float64).sum(axis=0) * scale + offset
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "interim"))
+    CALLS.clear()
+    return tmp_path / "interim" / "cache"
+
+
+@pytest.fixture
+def x():
+    return np.random.default_rng(1).normal(size=(500, 8))
+
+
+def entries(root: Path) -> list[Path]:
+    return sorted(root.rglob("output.pkl"))
+
+
+def test_location_follows_twigma_cache_dir(fresh_cache):
+    assert cache.location() == fresh_cache
+
+
+def test_hit_returns_the_same_result_without_recomputing(x, fresh_cache):
+    first = cache.call(slow_sum, (x,), {"scale": 2.0})
+    second = cache.call(slow_sum, (x,), {"scale": 2.0})
+    assert len(CALLS) == 1
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(second, x.sum(axis=0) * 2.0)
+    assert len(entries(fresh_cache)) == 1
+
+
+def test_key_is_the_content_not_the_container(x, tmp_path):
+    """A memory map of the same rows (as the store is read) is the same key as the array."""
+    np.save(tmp_path / "x.npy", x)
+    cache.call(slow_sum, (x,))
+    cache.call(slow_sum, (np.load(tmp_path / "x.npy", mmap_mode="r"),))
+    assert len(CALLS) == 1
+
+
+@pytest.mark.parametrize("change", ["data", "scale", "offset", "version", "code"])
+def test_a_change_of_data_parameter_version_or_code_misses(x, change):
+    base = dict(args=(x,), kwargs={"scale": 2.0, "offset": 1}, versions={"numpy": "1"}, code=())
+    cache.call(slow_sum, base["args"], base["kwargs"], versions=base["versions"])
+    changed = dict(base, kwargs=dict(base["kwargs"]))
+    if change == "data":
+        y = x.copy()
+        y[123, 4] += 1e-12  # one value, barely
+        changed["args"] = (y,)
+    elif change in ("scale", "offset"):
+        changed["kwargs"][change] += 1
+    elif change == "version":
+        changed["versions"] = {"numpy": "2"}
+    else:
+        changed["code"] = [entries]  # the result now depends on another function's source
+    out = cache.call(slow_sum, changed["args"], changed["kwargs"], versions=changed["versions"], code=changed["code"])
+    assert len(CALLS) == 2
+    np.testing.assert_array_equal(out, slow_sum(*changed["args"], **changed["kwargs"]))
+
+
+def test_joint_umap_key_keeps_the_order_of_the_sources(x):
+    a, b = x[:250], x[250:]
+    k1 = cache.key(distinctness._joint_umap, ([("a", a), ("b", b)],))
+    k2 = cache.key(distinctness._joint_umap, ([("b", b), ("a", a)],))
+    assert k1 != k2
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte", "garbage"])
+def test_a_damaged_entry_is_recomputed_and_replaced(x, fresh_cache, damage):
+    good = cache.call(slow_sum, (x,))
+    (entry,) = entries(fresh_cache)
+    raw = entry.read_bytes()
+    if damage == "truncated":
+        entry.write_bytes(raw[: len(raw) // 2])
+    elif damage == "flipped byte":  # still a readable pickle, but one stored value is wrong
+        pos = raw.rindex(good.tobytes()) + 3
+        entry.write_bytes(raw[:pos] + bytes([raw[pos] ^ 0xFF]) + raw[pos + 1:])
+    else:
+        entry.write_bytes(b"not a pickle")
+    with pytest.warns(cache.CacheWarning, match="damaged"):
+        again = cache.call(slow_sum, (x,))
+    np.testing.assert_array_equal(again, good)
+    assert len(CALLS) == 2
+    cache.call(slow_sum, (x,))  # the replaced entry is a hit
+    assert len(CALLS) == 2
+
+
+def test_functions_defined_inside_functions_are_refused(x):
+    def local(v):
+        return v
+
+    with pytest.raises(ValueError, match="top of a module"):
+        cache.call(local, (x,))
+
+
+def test_clear_removes_everything(x, fresh_cache):
+    cache.call(slow_sum, (x,))
+    cache.clear()
+    assert not fresh_cache.exists()
+    cache.call(slow_sum, (x,))
+    assert len(CALLS) == 2
+
+
+def test_two_processes_computing_the_same_entry_at_once(tmp_path, fresh_cache):
+    """make -j2: both compute, neither reads half an entry, the entry left behind is valid."""
+    data = tmp_path / "x.npy"
+    np.save(data, np.arange(200_000, dtype=np.float64).reshape(-1, 4))
+    script = textwrap.dedent(f"""
+        import sys, numpy as np
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from twigma import cache
+        import test_cache
+        x = np.load({str(data)!r})
+        out = cache.call(test_cache.slow_sum, (x,))
+        print(float(out.sum()), len(test_cache.CALLS))
+    """)
+    env = {**os.environ, "TWIGMA_CACHE_DIR": os.environ["TWIGMA_CACHE_DIR"]}
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
+    expected = float(np.arange(200_000, dtype=np.float64).sum())
+    assert [float(o.split()[0]) for o, _ in outs] == [expected, expected]
+    assert len(entries(fresh_cache)) == 1
+    assert not [p for p in fresh_cache.rglob("*") if p.is_file() and ".pkl." in p.name]  # no temporaries left
+    x = np.load(data)
+    np.testing.assert_array_equal(cache.call(slow_sum, (x,)), x.sum(axis=0))
+    assert CALLS == []  # read from the entry the two processes wrote
+
+
+# ---------------------------------------------------------------------------------------
+# the cached analyses
+# ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def unit():
+    rng = np.random.default_rng(3)
+    def make(n, d=16):
+        v = rng.normal(size=(n, d)).astype(np.float32)
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float16)
+    return make
+
+
+def test_similarity_to_reference_cached_equals_uncached(unit, fresh_cache):
+    X, R = unit(400), unit(120)
+    plain = likes.similarity_to_reference(X, R, k=5, precision="float32", cache=False)
+    assert entries(fresh_cache) == []
+    first = likes.similarity_to_reference(X, R, k=5, precision="float32")
+    again = likes.similarity_to_reference(X, R, k=5, precision="float32")
+    pd.testing.assert_frame_equal(first, plain)
+    pd.testing.assert_frame_equal(again, plain)
+    assert again.attrs["backend"] == plain.attrs["backend"]
+    assert len(entries(fresh_cache)) == 1
+    likes.similarity_to_reference(X, R, k=3, precision="float32")  # another k: another entry
+    assert len(entries(fresh_cache)) == 2
+
+
+def test_most_art_like_cached_equals_uncached(unit, fresh_cache):
+    X, A = unit(300), unit(80)
+    ids = [f"i{j}" for j in range(len(X))]
+    plain = inspiration.most_art_like(X, ids, A, n=7, cache=False)
+    pd.testing.assert_series_equal(inspiration.most_art_like(X, ids, A, n=7), plain)
+    pd.testing.assert_series_equal(inspiration.most_art_like(X, ids, A, n=7), plain)
+    assert len(entries(fresh_cache)) == 1
+
+
+def test_probe_cached_equals_uncached(unit, fresh_cache):
+    A, B = unit(150), unit(150) + np.float16(0.05)
+    plain = distinctness.probe_auc(A, B, folds=3, cache=False)
+    assert distinctness.probe_auc(A, B, folds=3) == plain
+    assert distinctness.probe_auc(A, B, folds=3) == plain
+    assert len(entries(fresh_cache)) == 1
+    distinctness.probe_auc(A, B, folds=3, seed=1)
+    assert len(entries(fresh_cache)) == 2
+
+
+UMAP_SCRIPT = """
+import hashlib, json, sys
+import numpy as np
+from twigma.analysis import distinctness
+rng = np.random.default_rng(0)
+xy = distinctness.joint_umap({"a": rng.normal(size=(120, 8)), "b": rng.normal(size=(80, 8)) + 1},
+                             fit_size=60, pca_dims=5, n_neighbors=5)
+print(json.dumps({"umap_imported": "umap" in sys.modules, "numba_imported": "numba" in sys.modules,
+                  "digest": hashlib.sha1(xy.to_csv().encode()).hexdigest()}))
+"""
+
+
+def test_umap_hit_does_not_import_umap(fresh_cache):
+    """The cache's point for notebook 06: a rerun neither imports umap nor compiles numba."""
+    def run():
+        p = subprocess.run([sys.executable, "-c", UMAP_SCRIPT], capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ))
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    first, second = run(), run()
+    assert first["umap_imported"]  # computed
+    assert not second["umap_imported"] and not second["numba_imported"]  # read back
+    assert second["digest"] == first["digest"]
