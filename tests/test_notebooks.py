@@ -115,12 +115,87 @@ def test_tables_follow_the_data_given(executed, small_release):
 def test_claims_cover_c1_to_c10(executed):
     claims = pd.read_csv(executed / "results" / "claims.csv").set_index("claim")
     assert claims.index.tolist() == [f"C{i}" for i in range(1, 11)]
-    assert claims.loc["C1", "holds"] == "no"  # 3,000 images are not "about 800,000"
-    assert "3,000 images" in claims.loc["C1", "observed"]
+    # a synthetic sample's size says nothing about the release: the count is not applicable, the span is checked
+    assert claims.loc["C1", "holds"] == "yes"
+    assert "image count: not applicable (3,000 images" in claims.loc["C1", "observed"]
+    assert "span 2021-01" in claims.loc["C1", "observed"]
+    assert claims["notebook"].tolist()[:6] == ["00_data", "01_growth", "01_growth", "03_theme_shift",
+                                               "03_theme_shift", "04_nsfw"]
+    assert claims["paper_says"].str.len().gt(20).all() and "clusters 1, 3, and 4" in claims.loc["C4", "paper_says"]
+    assert "odds ratio x" in claims.loc["C4", "observed"] and "log-odds/yr" in claims.loc["C4", "observed"]
+    assert not claims["observed"].str.contains(r"p = 0(?:\.0+)?[;,) ]|p = 0$", regex=True).any()
     assert set(claims.loc[["C2", "C3", "C4", "C5", "C6"], "holds"]) <= {"yes", "no"}
     assert set(claims.loc[["C7", "C8", "C9", "C10"], "holds"]) <= {"yes", "no"}
     assert claims.loc["C2", "observed"].startswith("[synthetic sample]")
     assert "AUC" in claims.loc["C7", "observed"] and "25 of 25" in claims.loc["C10", "observed"]
+
+
+def _outputs_in_order(nb):
+    """(cell index, kind) of every output of an executed notebook, in order: "figure" for an
+    image, "text" for Markdown rendered by the run (display(Markdown(...)))."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            if "image/png" in data:
+                found.append((i, "figure"))
+            elif "text/markdown" in data:
+                found.append((i, "text"))
+    return found
+
+
+ISSUE_8_TODO = {"06_distinctness", "07_variability", "08_likes_similarity", "09_inspiration"}
+
+
+@pytest.mark.parametrize("nb_path", [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="issue 8 for 06-09 not done yet: their figures are "
+                                                                 "not followed by text rendered from the run"))
+    if p.stem in ISSUE_8_TODO else p for p in NOTEBOOKS], ids=lambda p: p.stem)
+def test_every_figure_is_followed_by_text_from_its_run(executed, nb_path):
+    """Issue 8: no figure without a Markdown text rendered by the run after it (before the next figure),
+    a synthetic-data banner near the top, and a Findings section with its table at the end."""
+    nb = nbformat.read(executed / "build" / nb_path.name, as_version=4)
+    seq = _outputs_in_order(nb)
+    figures = [k for k, (_, kind) in enumerate(seq) if kind == "figure"]
+    assert figures, "no figure shown"
+    for k in figures:
+        following = [kind for _, kind in seq[k + 1:]]
+        nxt = following.index("figure") if "figure" in following else len(following)
+        assert "text" in following[:nxt], f"figure in cell {seq[k][0]} is not followed by text from the run"
+    shown = [o["data"]["text/markdown"] for c in nb.cells for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})]
+    assert "SYNTHETIC sample" in shown[0] and "by construction" in shown[0]  # the small release is synthetic
+    assert any(c.cell_type == "markdown" and c.source.startswith("## Findings") for c in nb.cells)
+    assert "| the paper says | this run finds | verdict |" in shown[-1]
+
+
+def test_example_images_per_cluster(tmp_path, small_release_file, small_release):
+    """02 shows example images from an IMAGES folder (named by image_name) and never saves them."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    photos = load_sample_images().images  # two photos that ship with scikit-learn
+    images = tmp_path / "images"
+    images.mkdir()
+    picks = small_release.groupby("label_10_cluster").head(2)
+    for j, name in enumerate(picks["image_name"]):
+        Image.fromarray(photos[j % len(photos)]).resize((96, 64)).save(images / f"{name}.jpg")
+    out = tmp_path / "out"
+    run_notebook(paths.NOTEBOOKS / "02_themes_map.ipynb", release=small_release_file, out=out,
+                 parameters={"IMAGES": str(images), "EXAMPLES_PER_CLUSTER": 2})
+    nb = nbformat.read(out / "build" / "02_themes_map.ipynb", as_version=4)
+    seq = _outputs_in_order(nb)
+    grid_cell = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "example_grid(" in c.source)
+    assert (grid_cell, "figure") in seq and (grid_cell, "text") in seq
+    text = json.dumps(nb.cells[grid_cell].outputs)
+    assert f"{len(picks)} images from {len(picks)} files" in text
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == ["02_cluster_words.png", "02_umap_clusters.png"]
+
+    # without IMAGES the notebook says how to get them, and shows no grid
+    out2 = tmp_path / "out2"
+    run_notebook(paths.NOTEBOOKS / "02_themes_map.ipynb", release=small_release_file, out=out2)
+    nb2 = nbformat.read(out2 / "build" / "02_themes_map.ipynb", as_version=4)
+    said = json.dumps(nb2.cells[grid_cell].outputs)
+    assert "make images" in said and "image/png" not in said
 
 
 def test_image_tables_follow_the_embeddings(executed, small_embeddings):
@@ -418,3 +493,31 @@ def test_plain_papermill_with_inject_paths_names_the_outputs(tmp_path, small_rel
     assert r.returncode == 0, r.stderr[-3000:]
     assert (out / "figures" / "12_plain_monthly_images.png").exists()
     assert (out / "results" / "12_plain" / "monthly_images.csv").exists()
+
+
+def test_kernels_are_shut_down_without_an_interrupt(tmp_path):
+    """jupyter_client sends SIGINT before every shutdown (jupyter_client.manager.KernelManager.shutdown_kernel);
+    an idle kernel then prints "KeyboardInterrupt caught in kernel" into make's output. Ours does not send it,
+    and still interrupts a running cell when asked (cell timeouts)."""
+    import asyncio
+    import signal
+
+    from twigma.runner import _kernel_manager_class
+
+    async def scenario():
+        km = _kernel_manager_class(str(tmp_path))(kernel_name="python3")
+        sent = []
+        original = km._async_signal_kernel
+
+        async def record(signum):
+            sent.append(signum)
+            await original(signum)
+
+        km._async_signal_kernel = record
+        await km.start_kernel()
+        await km.interrupt_kernel()  # an interrupt asked for on purpose goes through
+        await km.shutdown_kernel()
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert sent.count(signal.SIGINT) == 1

@@ -26,16 +26,31 @@ class NotebookFailed(RuntimeError):
 
 
 def _kernel_manager_class(socket_dir: str):
-    """On POSIX systems, talk to the kernel over Unix sockets in ``socket_dir`` (private to this
-    run, so parallel runs never share them) instead of TCP ports on localhost: nothing listens
-    on the network, and ipykernel has no cause to warn about it."""
+    """The kernel manager of a run.
+
+    * On POSIX systems it talks to the kernel over Unix sockets in ``socket_dir`` (private to this
+      run, so parallel runs never share them) instead of TCP ports on localhost: nothing listens
+      on the network, and ipykernel has no cause to warn about it.
+    * It does not interrupt the kernel before shutting it down. jupyter_client sends SIGINT before
+      every shutdown request (``KernelManager.shutdown_kernel``); a kernel that has finished the
+      notebook is idle, and the signal only makes ipykernel print "KeyboardInterrupt caught in
+      kernel" into make's output. Interrupts at a cell timeout are kept.
+    """
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import CaselessStrEnum
 
-    if os.name != "posix":
-        return AsyncKernelManager
+    class QuietShutdownKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
 
-    class LocalSocketKernelManager(AsyncKernelManager):
+        interrupt_kernel = _async_interrupt_kernel
+
+    if os.name != "posix":
+        return QuietShutdownKernelManager
+
+    class LocalSocketKernelManager(QuietShutdownKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
 
         def __init__(self, **kw):
