@@ -260,3 +260,127 @@ def test_error_rows_count_dropped_duplicates(raw, write_csv):
     with pytest.warns(UserWarning):
         err = error_of(p)
     assert err.row == 10 and "line 12" in str(err)
+
+
+# ---------------------------------------------------------------- fast CSV path -----------
+# load_release reads CSV and CSV.gz with pyarrow and vectorised checks (release._read_csv_fast)
+# and falls back, per column or for the whole file, to the reference path (validate(_read_raw)).
+# Both must give the same table, value for value and dtype for dtype.
+
+from twigma import release as release_module  # noqa: E402
+
+
+def fast_and_reference(path):
+    """(fast table or None, reference table) of one file; the warnings each gives are recorded."""
+    import warnings
+    with warnings.catch_warnings(record=True) as fast_warnings:
+        warnings.simplefilter("always")
+        fast = release_module._read_csv_fast(release_module.Path(path))
+    with warnings.catch_warnings(record=True) as ref_warnings:
+        warnings.simplefilter("always")
+        ref = validate(release_module._read_raw(release_module.Path(path)), path)
+    assert [str(w.message) for w in fast_warnings] == [str(w.message) for w in ref_warnings]
+    return fast, ref
+
+
+def assert_same_table(path):
+    fast, ref = fast_and_reference(path)
+    assert fast is not None, "the fast path gave up on a file it should read"
+    pd.testing.assert_frame_equal(fast, ref, check_exact=True)
+    return fast
+
+
+def _mixed(raw, column, values):
+    raw[column] = raw[column].astype(object)
+    for i, v in enumerate(values):
+        raw.loc[i, column] = v
+    return raw
+
+
+QUIRKS = {
+    "list-literal captions": lambda raw: _mixed(raw, "all_captions", [
+        "['a painting of a cat', 'a cat on a table']", "  [\"x\", 'y']  ", "[not a literal", "[1, 2]",
+        "  padded caption\t", "caf\u00e9 au lait", "a caption, with \"quotes\" and commas", "\u00a0nbsp\u00a0"]),
+    "Twitter v1.1 dates": lambda raw: _mixed(raw, "created_at", ["Wed Oct 10 20:19:24 +0000 2018"] * 3),
+    "ISO dates with offsets and fractions": lambda raw: _mixed(raw, "created_at", [
+        "2022-11-03T16:22:10+02:00", "2022-11-03T14:22:10Z", "2022-11-03 14:22:10.123456-05:30",
+        "2022-11-03T14:22:10.5Z"]),
+    "naive ISO dates": lambda raw: raw.assign(created_at=raw["created_at"].str.slice(0, 19)),
+    "empty counts": lambda raw: _mixed(raw, "like_count", [None, None, "", "12.0", "007"]),
+    "counts spelled nan": lambda raw: _mixed(raw, "reply_count", ["nan", "NULL", "None", "3"]),
+    "booleans 1/0/True/false": lambda raw: raw.assign(possibly_sensitive=np.resize(
+        ["1", "0", "True", "false", "TRUE", "f", "yes", "no", "1.0", "", "nan", "None"], len(raw))),
+    "numbers with spaces": lambda raw: _mixed(raw, "nsfw_score", [" 0.5", "0.25 ", "1e-3", "NaN"]),
+    "UMAP in scientific notation": lambda raw: _mixed(raw, "UMAP_dim_1", ["1e-3", "-2.5E+01", "+3.5", ".5"]),
+    "clusters written as floats": lambda raw: raw.assign(label_10_cluster=raw["label_10_cluster"].astype(float)),
+    "extra columns and a written index": lambda raw: raw.assign(note="x", score2=1.5).reset_index().rename(
+        columns={"index": "Unnamed: 0"}),
+    "exact duplicates": lambda raw: pd.concat([raw, raw.iloc[[5, 6, 5]], raw.iloc[:2]], ignore_index=True),
+    "near duplicates": lambda raw: pd.concat([raw, raw.iloc[[5]].assign(like_count="12.0" if pd.isna(
+        raw.loc[5, "like_count"]) else f"{float(raw.loc[5, 'like_count'])}")], ignore_index=True),
+    "ids with leading zeros": lambda raw: _mixed(raw, "image_name", ["0001", "00001"]),
+}
+
+
+@pytest.mark.parametrize("quirk", list(QUIRKS))
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_fast_and_reference_paths_give_the_same_table(raw, write_csv, quirk, compression):
+    name = "r.csv.gz" if compression else "r.csv"
+    assert_same_table(write_csv(QUIRKS[quirk](raw), name, compression=compression))
+
+
+def test_fast_path_reads_a_bom_header_like_the_reference(raw, write_csv):
+    p = write_csv(raw, encoding="utf-8-sig")
+    assert open(p, "rb").read(3) == b"\xef\xbb\xbf"
+    assert list(assert_same_table(p).columns) == list(COLUMNS)
+
+
+def test_duplicates_dropped_by_the_fast_path_warn_once(raw, write_csv):
+    p = write_csv(pd.concat([raw, raw.iloc[:3]], ignore_index=True))
+    with pytest.warns(UserWarning, match=r"dropped 3 exact duplicate row") as record:
+        load(p)
+    assert len([w for w in record if "duplicate" in str(w.message)]) == 1
+
+
+@pytest.mark.parametrize("header", [
+    " id,image_name,created_at,like_count,quote_count,reply_count,all_captions,label_10_cluster,"
+    "possibly_sensitive,nsfw_score,UMAP_dim_1,UMAP_dim_2",  # a name that needs stripping
+    ",id,image_name,created_at,like_count,quote_count,reply_count,all_captions,label_10_cluster,"
+    "possibly_sensitive,nsfw_score,UMAP_dim_1,UMAP_dim_2",  # an unnamed index column
+])
+def test_headers_the_fast_path_leaves_to_the_reference(raw, tmp_path, header):
+    body = raw.to_csv(index=False).split("\n", 1)[1]
+    if header.startswith(","):
+        body = "\n".join(f"{i},{line}" for i, line in enumerate(body.rstrip("\n").split("\n"))) + "\n"
+    p = tmp_path / "h.csv"
+    p.write_text(header + "\n" + body)
+    fast, ref = fast_and_reference(p)
+    assert fast is None
+    pd.testing.assert_frame_equal(load(p), ref, check_exact=True)
+
+
+def test_the_embedded_sample_takes_the_fast_path_in_every_column(monkeypatch):
+    sample = paths.SAMPLE_RELEASE
+    if not sample.exists():
+        pytest.skip("the embedded sample is made by `make sample`")
+    ref = validate(release_module._read_raw(sample), sample)
+
+    def refuse(col, name, path):
+        raise AssertionError(f"column {name} left the fast path")
+
+    monkeypatch.setattr(release_module, "_PARSERS", {name: refuse for name in COLUMNS})
+    fast = release_module._read_csv_fast(sample)
+    assert fast is not None
+    pd.testing.assert_frame_equal(fast, ref, check_exact=True)
+
+
+def test_every_bad_csv_leaves_the_fast_path(raw, write_csv):
+    raw["nsfw_score"] = raw["nsfw_score"].astype(str)
+    raw.loc[9, "nsfw_score"] = "73"
+    assert release_module._read_csv_fast(release_module.Path(write_csv(raw))) is None
+
+
+def test_parquet_is_read_by_the_reference_path_unchanged(raw, tmp_path):
+    p = tmp_path / "r.parquet"
+    raw.to_parquet(p, index=False)
+    pd.testing.assert_frame_equal(load(p), validate(pd.read_parquet(p), p), check_exact=True)
