@@ -645,10 +645,15 @@ def _read_csv_fast(path: Path) -> pd.DataFrame | None:
         return None
     try:
         table = _arrow_text_table(path)
-        table, rows, dropped = _fast_drop_duplicates(table, path)
-        # pyarrow's kernels let go of the GIL: the columns are checked and converted side by side
+        # pyarrow's kernels let go of the GIL: the columns are checked and converted side by side,
+        # and beside the search for duplicate rows; if it drops some, what is left is done again
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            deduplicated = pool.submit(_fast_drop_duplicates, table, path)
             fast = dict(zip(REQUIRED, pool.map(lambda n: _FAST_PARSERS[n](table.column(n), n), REQUIRED)))
+            kept, rows, dropped = deduplicated.result()
+            if kept is not table:
+                table = kept
+                fast = dict(zip(REQUIRED, pool.map(lambda n: _FAST_PARSERS[n](table.column(n), n), REQUIRED)))
         typed = {}
         for name in REQUIRED:
             out = fast[name]
