@@ -25,6 +25,7 @@ Backends
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -87,14 +88,69 @@ def _device(device: str | None):
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+#: Where torch (2.9 and later) keeps the float32 precision of matrix products and convolutions.
+FP32_PRECISION_SETTINGS = ("cuda.matmul", "cudnn.conv", "mkldnn.matmul")
+
+
+def _backend(path: str):
+    import torch
+
+    obj = torch.backends
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@contextlib.contextmanager
+def ieee_float32():
+    """Float32 matrix products in IEEE float32 inside the block, whatever the global settings.
+
+    TF32 (CUDA matmul and cuDNN) keeps 10 mantissa bits, and ``set_float32_matmul_precision``
+    "high"/"medium" allows TF32 or bfloat16 for float32 products (oneDNN on CPUs too): the
+    "exact" passes and the screened backend's certificate assume float32. Torch 2.9 and later
+    are set through ``torch.backends.*.fp32_precision`` = "ieee" (mixing that API with the
+    legacy ``allow_tf32`` flags makes torch raise), older versions through ``allow_tf32`` and
+    ``set_float32_matmul_precision("highest")``. Every setting is restored on the way out,
+    exceptions included.
+    """
+    import torch
+
+    matmul = torch.backends.cuda.matmul
+    new_api = hasattr(matmul, "fp32_precision")
+    bf16_reduction = matmul.allow_bf16_reduced_precision_reduction
+    if new_api:
+        saved = {k: _backend(k).fp32_precision for k in FP32_PRECISION_SETTINGS}
+    else:
+        saved = (torch.get_float32_matmul_precision(), matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    try:
+        matmul.allow_bf16_reduced_precision_reduction = False  # the bfloat16 screen's bound assumes float32 sums
+        if new_api:
+            for k in FP32_PRECISION_SETTINGS:
+                _backend(k).fp32_precision = "ieee"
+        else:
+            torch.set_float32_matmul_precision("highest")
+            matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        yield
+    finally:
+        if new_api:
+            for k in reversed(FP32_PRECISION_SETTINGS):
+                _backend(k).fp32_precision = saved[k]
+        else:
+            torch.set_float32_matmul_precision(saved[0])
+            matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[1:]
+        matmul.allow_bf16_reduced_precision_reduction = bf16_reduction
+
+
 def _merge_topk(best_v, best_i, v, i, k):
+    """The k best of two candidate lists (fewer when both together hold fewer than k)."""
     import torch
 
     if best_v is None:
         return v, i
     cat_v = torch.cat([best_v, v], dim=1)
     cat_i = torch.cat([best_i, i], dim=1)
-    top_v, pos = torch.topk(cat_v, k, dim=1)
+    top_v, pos = torch.topk(cat_v, min(k, cat_v.shape[1]), dim=1)
     return top_v, torch.gather(cat_i, 1, pos)
 
 
@@ -175,10 +231,7 @@ def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision:
     if progress:
         from tqdm.auto import tqdm
         starts = tqdm(starts, desc="nearest neighbours", unit="chunk")
-    # the error bound assumes float32 accumulation: forbid CUDA's reduced-precision bf16 reductions
-    cuda_flag = torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction
-    torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = False
-    with torch.inference_mode():
+    with ieee_float32(), torch.inference_mode():
         for start in starts:
             q32 = torch.nn.functional.normalize(
                 torch.as_tensor(np.asarray(queries[start:start + query_batch], dtype=np.float32), device=dev), dim=1)
@@ -211,7 +264,6 @@ def topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, *, precision:
                         v[unsure], i[unsure] = ev, ei
             out_v[start:start + len(q32)] = v.cpu().numpy()
             out_i[start:start + len(q32)] = i.cpu().numpy()
-    torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction = cuda_flag
     backend = f"torch {precision} on {dev.type}"
     return Neighbors(out_v, out_i, backend, n_exact)
 
