@@ -52,7 +52,7 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -l '"EMBEDDINGS = ' 
 EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env lock notebook figures data rehydrate images refs embeddings test lab sample validate bench clean clean-env FORCE
+.PHONY: help env lock notebook figures data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -168,6 +168,12 @@ embeddings: | $(ENV_STAMP) ## CLIP-embed a folder of images: IMAGES=<folder> SOU
 	@test -n "$(IMAGES)" -a -n "$(SOURCE)" || { echo "usage: make embeddings IMAGES=<folder> SOURCE=<twigma|natural|art> [EMBEDDINGS=<store folder>] [MODEL=ViT-L-14 PRETRAINED=openai | WEIGHTS=<file>] [EMBED_ARGS='--batch-size 128 ...']" >&2; exit 2; }
 	$(PY) -m twigma embed "$(IMAGES)" --source "$(SOURCE)" --embeddings "$(EMBED_DIR)" --model "$(MODEL)" \
 		--pretrained "$(PRETRAINED)" $(if $(strip $(WEIGHTS)),--weights "$(WEIGHTS)") $(EMBED_ARGS)
+
+# clip-retrieval does not record its model: MODEL (and PRETRAINED or WEIGHTS) must be given on the command line
+import-clip-retrieval: | $(ENV_STAMP) ## embeddings made by clip-retrieval into the store: CLIP_DIR=<its output folder> SOURCE= MODEL= [PRETRAINED= or WEIGHTS=] [EMBEDDINGS=]
+	@test -n "$(CLIP_DIR)" -a -n "$(SOURCE)" -a "$(origin MODEL)" != "file" || { echo "usage: make import-clip-retrieval CLIP_DIR=<clip-retrieval output folder> SOURCE=<twigma|natural|art> MODEL=<open_clip model it ran, e.g. ViT-L-14> [PRETRAINED=openai | WEIGHTS=<file>] [EMBEDDINGS=<store folder>]" >&2; exit 2; }
+	$(PY) -m twigma import-clip-retrieval "$(CLIP_DIR)" --source "$(SOURCE)" --embeddings "$(EMBED_DIR)" --model "$(MODEL)" \
+		$(if $(filter command line environment,$(origin PRETRAINED)),--pretrained "$(PRETRAINED)") $(if $(strip $(WEIGHTS)),--weights "$(WEIGHTS)")
 
 lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's environment
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \

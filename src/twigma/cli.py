@@ -7,6 +7,7 @@ sample-embeddings  write the synthetic embedding store that goes with the embedd
 validate       load a release file, report problems or a short summary, build its typed cache
 run-notebook   execute one notebook with papermill, atomically (what make figures uses)
 embed          CLIP embeddings of a folder of images into the embedding store
+import-clip-retrieval  embeddings made by clip-retrieval (img_emb/, metadata/) into the store
 data           download and validate the release table from Zenodo
 rehydrate      tweets and media URLs by tweet id from the X API v2
 images         download the rehydrated photos, named by image_name
@@ -71,6 +72,17 @@ def cmd_embed(a) -> int:
     print(f"{a.source}: {summary['n_embedded']:,} of {summary['n_images']:,} images embedded into {summary['store']}"
           f" ({summary['n_skipped']} skipped, listed in {a.source}.skipped.csv; "
           f"{summary['shards_reused']} of {summary['n_shards']} shards reused from an earlier run)")
+    return 0
+
+
+def cmd_import_clip_retrieval(a) -> int:
+    from .clip_import import import_clip_retrieval
+    s = import_clip_retrieval(_abs(a.folder), a.source, _abs(a.embeddings) or None, model=a.model,
+                              pretrained=a.pretrained or None, weights=_abs(a.weights) or None,
+                              activation=a.activation, dtype=a.dtype)
+    print(f"{a.source}: {s['n_embedded']:,} embeddings ({s['dim']} dimensions) from {s['n_partitions']} "
+          f"clip-retrieval partition(s) written to {s['store']}, recorded as made by {a.model}"
+          + (f" ({a.pretrained})" if a.pretrained else "") + (f" (weights {a.weights})" if a.weights else ""))
     return 0
 
 
@@ -187,6 +199,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheduler", default="", help="Dask scheduler address: map shards over its workers")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("import-clip-retrieval", help="embeddings made by clip-retrieval into the embedding store")
+    p.add_argument("folder", help="clip-retrieval's output folder (holds img_emb/img_emb_N.npy and "
+                                  "metadata/metadata_N.parquet)")
+    p.add_argument("--source", required=True, choices=["twigma", "natural", "art"], help="which set the images are")
+    p.add_argument("--embeddings", default="", help="store folder (default data/embeddings/)")
+    p.add_argument("--model", required=True, help="open_clip name of the model clip-retrieval ran (it does not record "
+                                                  "it), e.g. ViT-L-14")
+    p.add_argument("--pretrained", default="", help="its pretrained tag, e.g. openai")
+    p.add_argument("--weights", default="", help="or the checkpoint file it loaded")
+    p.add_argument("--activation", default="auto", choices=["auto", "QuickGELU", "GELU"],
+                   help="auto: what the weights were trained with (QuickGELU for OpenAI's)")
+    p.add_argument("--dtype", default="float16", choices=["float16", "float32"], help="dtype stored in the .npy")
+    p.set_defaults(func=cmd_import_clip_retrieval)
 
     p = sub.add_parser("data", help="download and validate the release table from Zenodo")
     p.add_argument("--dest", default="", help="folder (default data/raw/)")
