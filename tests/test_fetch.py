@@ -41,8 +41,12 @@ def zenodo_record(server, body: bytes, checksum: str | None = None, rdm: bool = 
     files = {"entries": {"a": readme, "b": entry}} if rdm else [readme, entry]
     server.route("/api/records/8031785", Reply.json({"id": 8031785, "files": [readme],
                                                      "links": {"latest": f"{server.url}/api/records/8031785/versions/latest"}}))
+    # Zenodo (InvenioRDM) answers versions/latest with a redirect to the newest record:
+    # inveniosoftware/invenio-drafts-resources, invenio_drafts_resources/resources/records/resource.py,
+    # RecordResource.read_latest ("Redirect to latest record": raise RedirectException(item["links"]["self"]))
     server.route("/api/records/8031785/versions/latest",
-                 Reply.json({"id": 11, "metadata": {"version": "v4"}, "files": files}))
+                 Reply(302, b"", {"Location": f"{server.url}/api/records/11"}))
+    server.route("/api/records/11", Reply.json({"id": 11, "metadata": {"version": "v4"}, "files": files}))
     server.route("/api/records/11_v4/files/TWIGMA_release.csv/content", Reply(200, body))
 
 
@@ -51,7 +55,8 @@ def test_zenodo_follows_latest_version_downloads_verifies_and_validates(server, 
     zenodo_record(server, release_bytes, rdm=rdm)
     path = zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)
     assert path.name == "TWIGMA_release.csv" and path.read_bytes() == release_bytes
-    assert any(p == "/api/records/8031785/versions/latest" for p, _, _ in server.log)
+    asked = [p for p, _, _ in server.log]
+    assert asked.index("/api/records/8031785/versions/latest") < asked.index("/api/records/11")  # redirect followed
     n_before = len(server.log)
     zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)  # already there: no download
     assert not any("content" in p for p, _, _ in server.log[n_before:])
@@ -85,6 +90,55 @@ def test_zenodo_500_then_success(server, tmp_path, release_bytes):
     assert path.exists() and calls["n"] == 2
 
 
+def test_zenodo_saves_raw_bytes_of_a_gzip_encoded_csv_gz(server, tmp_path, release_bytes):
+    """A .csv.gz served with Content-Encoding: gzip keeps its bytes (and so its length and MD5)."""
+    import gzip
+    gz = gzip.compress(release_bytes, mtime=0)
+    entry = {"key": "TWIGMA_release.csv.gz", "size": len(gz), "checksum": "md5:" + hashlib.md5(gz).hexdigest(),
+             "links": {"self": f"{server.url}/api/records/11/files/TWIGMA_release.csv.gz/content"}}
+    server.route("/api/records/8031785", Reply.json({"id": 8031785, "files": [entry], "links": {}}))
+    server.route("/api/records/11/files/TWIGMA_release.csv.gz/content",
+                 Reply(200, gz, {"Content-Type": "application/gzip", "Content-Encoding": "gzip"}))
+    path = zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)
+    assert path.read_bytes() == gz
+    sent = [h for p, _, h in server.log if p.endswith("/content")][0]
+    assert sent.get("Accept-Encoding") == "identity"
+
+
+def test_zenodo_deposit_form_bare_md5_and_links_download(server, tmp_path, release_bytes):
+    """The deposit API lists files as {checksum: <bare md5>, filename, filesize, links: {download, self}}
+    (zenodo.org/dev quickstart), where self is the file's metadata, not its content."""
+    entry = {"id": "eb78d50b", "filename": "TWIGMA_release.csv", "filesize": len(release_bytes),
+             "checksum": hashlib.md5(release_bytes).hexdigest(),
+             "links": {"self": f"{server.url}/api/deposit/depositions/11/files/eb78d50b",
+                       "download": f"{server.url}/api/files/bucket-1/TWIGMA_release.csv"}}
+    server.route("/api/records/8031785", Reply.json({"id": 8031785, "files": [entry], "links": {}}))
+    server.route("/api/deposit/depositions/11/files/eb78d50b", Reply.json({"id": "eb78d50b"}))
+    server.route("/api/files/bucket-1/TWIGMA_release.csv", Reply(200, release_bytes))
+    path = zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)
+    assert path.read_bytes() == release_bytes
+    assert not any("deposit" in p for p, _, _ in server.log)
+    assert zenodo.content_url({"self": f"{server.url}/api/records/11/files/a.csv"}) is None  # metadata only
+
+
+def test_checksum_forms():
+    from twigma.fetch.http import parse_checksum
+    assert parse_checksum("md5:" + "A" * 32) == ("md5", "a" * 32)
+    assert parse_checksum("b" * 32) == ("md5", "b" * 32)  # bare hex: an MD5
+    assert parse_checksum("sha256:" + "c" * 64) == ("sha256", "c" * 64)
+    assert parse_checksum(None) is None and parse_checksum("") is None
+    for bad in ("crc32:1234abcd", "md5:xyz", "d" * 64, "sha256:" + "e" * 32):
+        with pytest.raises(FetchError, match="cannot read the checksum"):
+            parse_checksum(bad, what="TWIGMA_release.csv")
+
+
+def test_zenodo_unreadable_checksum_is_a_clear_error(server, tmp_path, release_bytes):
+    zenodo_record(server, release_bytes, checksum="crc32:1234abcd")
+    with pytest.raises(FetchError, match="TWIGMA_release.csv: cannot read the checksum 'crc32:1234abcd'"):
+        zenodo.fetch_release(tmp_path, api=f"{server.url}/api", progress=False)
+    assert not list(tmp_path.iterdir())
+
+
 # ---------------------------------------------------------------- X API --------------------
 
 TOKEN = "test-token-SECRET-1234567890"
@@ -93,16 +147,29 @@ TOKEN = "test-token-SECRET-1234567890"
 class FakeX:
     """Tweets 1..N exist except multiples of 7 (deleted) and of 11 (withheld); each has one photo."""
 
-    def __init__(self, server, rate_limit_on_call=None):
+    # The 429 bodies are X's problem-details objects. A rate limit:
+    # {"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}
+    # (the body X returns, as quoted in many client logs); the monthly usage cap, as reported in
+    # xdevplatform/xdk#25 (2026-02-07), with rate-limit headers that show requests to spare.
+    RATE_LIMITED = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
+    USAGE_CAPPED = {"account_id": "1234", "product_name": "standard-basic", "title": "UsageCapExceeded",
+                    "period": "Monthly", "scope": "Product", "detail": "Usage cap exceeded: Monthly product cap",
+                    "type": "https://api.twitter.com/2/problems/usage-capped"}
+
+    def __init__(self, server, rate_limit_on_call=None, usage_cap_from_call=None):
         self.calls, self.asked, self.rate_limit_on_call = 0, [], rate_limit_on_call
+        self.usage_cap_from_call = usage_cap_from_call
         server.route("/2/tweets", self)
 
     def __call__(self, req):
         self.calls += 1
         if req.headers.get("Authorization") != f"Bearer {TOKEN}":
             return Reply.json({"title": "Unauthorized", "status": 401}, status=401)
+        if self.usage_cap_from_call and self.calls >= self.usage_cap_from_call:
+            return Reply.json(self.USAGE_CAPPED, 429, {"x-rate-limit-limit": "40000", "x-rate-limit-remaining": "39999",
+                                                       "x-rate-limit-reset": str(int(time.time()) + 900)})
         if self.rate_limit_on_call == self.calls:
-            return Reply.json({"title": "Too Many Requests"}, 429, {"x-rate-limit-reset": str(int(time.time()) + 1)})
+            return Reply.json(self.RATE_LIMITED, 429, {"x-rate-limit-reset": str(int(time.time()) + 1)})
         ids = req.query["ids"].split(",")
         assert len(ids) <= 100
         assert "attachments.media_keys" in req.query["expansions"]
@@ -160,6 +227,65 @@ def test_rehydrate_waits_out_a_429_with_a_countdown(server, tmp_path, capsys):
     counts = x_api.rehydrate(IDS[:150], tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False)
     assert counts["asked"] == 150 and fake.calls == 3
     assert "rate limited by the X API: waiting" in capsys.readouterr().err
+
+
+def test_a_usage_cap_429_stops_at_once_and_keeps_what_was_stored(server, tmp_path, capsys, monkeypatch):
+    fake = FakeX(server, usage_cap_from_call=2)
+    waits = []
+    with pytest.raises(x_api.UsageCapError, match=r"(?s)monthly usage cap of your X API tier is reached.*"
+                                                  r"Usage cap exceeded: Monthly product cap.*continues where it "
+                                                  r"stopped.*This run stored 100 of 250 tweets"):
+        x_api.rehydrate(IDS, tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False,
+                        sleep=waits.append)
+    assert fake.calls == 2 and waits == []  # no wait for x-rate-limit-reset, no retry
+    assert sum(x_api.summary(tmp_path / "t.sqlite")[k] for k in ("ok", "not_found", "not_authorized")) == 100
+    # the cap resets: the same command continues with the ids not yet stored
+    fake.usage_cap_from_call = None
+    again = x_api.rehydrate(IDS, tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False)
+    assert again["asked"] == 150 and len(fake.asked) == len(set(fake.asked)) == 250
+    # on the command line: exit status 1 and the message
+    rel = tmp_path / "rel.csv"
+    generate_release(300, seed=3).to_csv(rel, index=False)
+    fake.usage_cap_from_call = fake.calls + 1
+    monkeypatch.setenv(x_api.TOKEN_ENV, TOKEN)
+    from twigma.cli import main
+    assert main(["rehydrate", "--release", str(rel), "--store", str(tmp_path / "u.sqlite"),
+                 "--api", f"{server.url}/2", "--quiet"]) == 1
+    assert "monthly usage cap" in capsys.readouterr().err
+
+
+def test_only_photos_go_to_the_image_list_videos_and_gifs_are_recorded(tmp_path):
+    body = {"data": [{"id": "1", "text": "a", "attachments": {"media_keys": ["3_11", "3_12"]}},
+                     {"id": "2", "text": "b", "attachments": {"media_keys": ["7_21"]}},
+                     {"id": "3", "text": "c", "attachments": {"media_keys": ["16_31"]}}],
+            # media fields as in the X API data dictionary: url only for photos, preview_image_url otherwise
+            "includes": {"media": [
+                {"media_key": "3_11", "type": "photo", "url": "https://pbs.twimg.com/media/A.jpg"},
+                {"media_key": "3_12", "type": "photo", "url": "https://pbs.twimg.com/media/B.png"},
+                {"media_key": "7_21", "type": "video",
+                 "preview_image_url": "https://pbs.twimg.com/ext_tw_video_thumb/21/pu/img/C.jpg"},
+                {"media_key": "16_31", "type": "animated_gif",
+                 "preview_image_url": "https://pbs.twimg.com/tweet_video_thumb/D.jpg"}]}}
+    con = x_api.connect(tmp_path / "t.sqlite")
+    x_api.store_batch(con, ["1", "2", "3"], body)
+    con.close()
+    media = x_api.media_table(tmp_path / "t.sqlite")
+    assert sorted(media["image_name"]) == ["11", "12"] and set(media["type"]) == {"photo"}
+    assert x_api.media_types(tmp_path / "t.sqlite") == {"animated_gif": 1, "photo": 2, "video": 1}
+    rows = dict(sqlite3.connect(tmp_path / "t.sqlite").execute("SELECT media_key, preview_image_url FROM media"))
+    assert rows["7_21"].endswith("C.jpg") and rows["3_11"] is None
+
+
+def test_a_store_written_before_media_types_were_told_apart_is_upgraded(tmp_path):
+    con = sqlite3.connect(tmp_path / "old.sqlite")
+    con.executescript("""CREATE TABLE media (media_key TEXT PRIMARY KEY, tweet_id TEXT NOT NULL,
+                         image_name TEXT NOT NULL, type TEXT, url TEXT, width INTEGER, height INTEGER);""")
+    con.executemany("INSERT INTO media VALUES (?,?,?,?,?,?,?)",
+                    [("3_1", "9", "1", "photo", "https://x/1.jpg", 1, 1), ("7_2", "9", "2", "video", "https://x/t.jpg", 1, 1)])
+    con.commit()
+    con.close()
+    x_api.connect(tmp_path / "old.sqlite").close()  # adds the preview_image_url column
+    assert x_api.media_table(tmp_path / "old.sqlite")["image_name"].tolist() == ["1"]  # the video's thumbnail is not listed
 
 
 def test_an_interrupted_rehydration_loses_nothing(server, tmp_path):
@@ -462,3 +588,79 @@ def test_a_body_cut_off_mid_download_is_recorded_not_fatal(tmp_path, monkeypatch
     assert counts["failed"] == 2
     fails = pd.read_csv(tmp_path / "imgs" / images.FAILURES, dtype=str)
     assert fails["reason"].str.contains("ChunkedEncodingError").all()
+
+
+# ---------------------------------------------------------------- WikiArt sources -----------
+
+def test_the_download_manifest_lists_two_wikiart_alternatives():
+    from twigma.fetch import references
+    from twigma.fetch.http import MAGIC
+    m = references.manifest()
+    sources = m["wikiart"]["sources"]
+    assert len(sources) >= 2 and all(s["url"].startswith("http") and s["format"] in MAGIC for s in sources)
+    assert len({s["url"] for s in sources}) == len(sources)
+    assert [a.url for a in references.wikiart_sources()] == [s["url"] for s in sources]
+    assert references.wikiart_sources("http://example.org/w.tar.gz")[0].format == "tar.gz"
+
+
+def art_members(n=6, broken=None) -> dict[str, bytes]:
+    from PIL import Image
+    out = {}
+    for i in range(n):
+        buf = io.BytesIO()
+        Image.new("RGB", (8, 8), (i * 40 % 256, 0, 0)).save(buf, "PNG")
+        out[f"wikiart/Impressionism/claude-monet_painting-{i}.png"] = buf.getvalue()
+    return out
+
+
+def tar_gz_bytes(members: dict[str, bytes]) -> bytes:
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo("./" + name)  # the layout of a tar made with `tar czf x.tar.gz ./wikiart`
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+HTML = b"<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title></head><body>...</body></html>"
+
+
+def test_wikiart_tries_its_sources_in_order_and_refuses_an_html_page(server, tmp_path, raw_dir, capsys):
+    from twigma.fetch import references
+    members = art_members()
+    server.route("/drive/wikiart.zip", Reply(200, HTML, {"Content-Type": "text/html"}))
+    server.route("/archive/wikiart.tar.gz", Reply(200, tar_gz_bytes(members)))
+    sources = [references.Archive("wikiart.zip", "http://127.0.0.1:9/wikiart.zip", None, "zip", "unreachable"),
+               references.Archive("wikiart.zip", f"{server.url}/drive/wikiart.zip", None, "zip", "an HTML page"),
+               references.Archive("wikiart.tar.gz", f"{server.url}/archive/wikiart.tar.gz", None, "tar.gz", "archive")]
+    out = references.fetch_wikiart(tmp_path / "refs", n=4, seed=0, sources=sources, progress=False, retries=0)
+    meta = pd.read_csv(out / "_meta.csv", dtype=str)
+    assert len(meta) == 4 and sorted(p.name for p in out.glob("*.png")) == sorted(meta["file"])
+    assert meta["artist"].eq("claude monet").all() and meta["source"].str.contains("wikiart.tar.gz").all()
+    downloads = raw_dir / "downloads"
+    assert sorted(p.name for p in downloads.iterdir()) == ["SHA256SUMS", "wikiart.tar.gz"]  # the page was not kept
+    assert (downloads / "SHA256SUMS").read_text().endswith("  wikiart.tar.gz\n")  # and its checksum not recorded
+    assert "trying the next source" in capsys.readouterr().out
+
+    with pytest.raises(FetchError, match=r"(?s)no source of the archive could be used.*wikiart.zip from "
+                                         r".*is an HTML page, not a zip archive.*Download one of them by hand"):
+        references.fetch_wikiart(tmp_path / "refs2", n=2, sources=sources[1:2], progress=False, retries=0)
+    assert "wikiart.zip" not in (downloads / "SHA256SUMS").read_text()
+
+
+def test_damaged_zip_members_are_skipped_and_listed(server, tmp_path, raw_dir):
+    from twigma.fetch import references
+    members = art_members(6)
+    victim = "wikiart/Impressionism/claude-monet_painting-2.png"
+    blob = bytearray(zip_bytes(members))  # stored, not deflated: the member's bytes appear as they are
+    at = bytes(blob).index(members[victim]) + 40
+    blob[at] ^= 0xFF  # a bad CRC-32, as in cs-chan/ArtGAN#14 (2025-03-18)
+    server.route("/wikiart.zip", Reply(200, bytes(blob)))
+    out = references.fetch_wikiart(tmp_path / "refs", n=6, url=f"{server.url}/wikiart.zip", progress=False)
+    damaged = pd.read_csv(out / "_damaged.csv", dtype=str)
+    assert damaged["member"].tolist() == [victim] and damaged["reason"].str.contains("CRC").all()
+    meta = pd.read_csv(out / "_meta.csv", dtype=str)
+    assert len(meta) == 5 and sorted(p.name for p in out.glob("*.png")) == sorted(meta["file"])
+    assert "claude-monet_painting-2" not in " ".join(meta["file"])

@@ -100,6 +100,12 @@ def cmd_rehydrate(a) -> int:
     print(f"asked {counts['asked']:,} tweets: {counts['ok']:,} found, {counts['not_found']:,} deleted, "
           f"{counts['not_authorized']:,} withheld or protected, {counts['error']:,} other errors")
     print("store:", x_api.summary(_abs(a.store) or None))
+    kinds = x_api.media_types(_abs(a.store) or None)
+    others = {k: v for k, v in kinds.items() if k != "photo"}
+    print(f"media: {kinds.get('photo', 0):,} photos (make images downloads them)"
+          + (", and " + ", ".join(f"{v:,} {k}" for k, v in others.items())
+             + " recorded with their type but not downloaded (their preview is a thumbnail, not the media)"
+             if others else ""))
     return 0
 
 

@@ -1,13 +1,21 @@
 """HTTP downloads for the fetchers: retries with backoff, timeouts, size caps, checksums,
-progress bars, and atomic writes (a partial file never has the final name)."""
+progress bars, and atomic writes (a partial file never has the final name).
+
+Downloads keep the bytes exactly as the server stored them: they ask for
+``Accept-Encoding: identity`` and never decode a ``Content-Encoding`` (a ``.csv.gz`` that a
+server labels ``Content-Encoding: gzip`` stays gzip on disk, so its length and checksum match
+what the publisher lists).
+"""
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 
 import requests
+import urllib3
 
 USER_AGENT = "twigma-compendium/0.1 (+https://zenodo.org/records/8031785)"
 RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -42,6 +50,36 @@ def get(sess: requests.Session, url: str, *, retries: int = 4, backoff: float = 
     raise FetchError(f"{what} failed after {retries + 1} tries: {url}: {last}")
 
 
+ALGORITHMS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}  # name -> hex digits
+
+
+def parse_checksum(checksum: str | None, *, what: str = "the file") -> tuple[str, str] | None:
+    """``(algorithm, hex digest)`` of a published checksum, or None when there is none.
+
+    Accepted: ``md5:<hex>``, ``sha1:<hex>``, ``sha256:<hex>``, ``sha512:<hex>``, and a bare
+    32-digit hex string, which is an MD5 (Zenodo's deposit API lists file checksums so).
+    Anything else raises :class:`FetchError` naming the value.
+    """
+    if checksum is None or not str(checksum).strip():
+        return None
+    text = str(checksum).strip()
+    algo, sep, digest = text.partition(":")
+    if not sep:
+        algo, digest = "md5", text
+    algo, digest = algo.strip().lower(), digest.strip().lower()
+    if algo in ALGORITHMS and re.fullmatch(f"[0-9a-f]{{{ALGORITHMS[algo]}}}", digest):
+        return algo, digest
+    raise FetchError(f"{what}: cannot read the checksum {text!r}: expected md5:<32 hex digits>, sha256:<64 hex digits> "
+                     "(or sha1:, sha512:), or 32 bare hex digits (an MD5). Give the checksum in one of these forms, "
+                     "or leave it out.")
+
+
+def matches(path: Path, checksum: str | None) -> bool:
+    """Whether ``path`` has the published ``checksum`` (True when there is none)."""
+    parsed = parse_checksum(checksum, what=Path(path).name)
+    return parsed is None or file_checksum(path, parsed[0]) == parsed[1]
+
+
 def file_checksum(path: Path, algorithm: str = "md5") -> str:
     h = hashlib.new(algorithm)
     with open(path, "rb") as fh:
@@ -51,32 +89,37 @@ def file_checksum(path: Path, algorithm: str = "md5") -> str:
 
 
 def _blocks(r: requests.Response, url: str):
-    """The body in blocks; a connection broken mid-body becomes a FetchError (the part file stays)."""
+    """The body in blocks, as sent (no Content-Encoding decoding); a connection broken mid-body
+    becomes a FetchError (the part file stays)."""
     try:
-        yield from r.iter_content(1 << 16)
-    except (requests.RequestException, OSError) as exc:
+        yield from r.raw.stream(1 << 16, decode_content=False)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise FetchError(f"{url}: the connection broke during the download ({type(exc).__name__}); "
                          "run the command again to fetch the rest.") from None
 
 
 def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, max_bytes: int | None = None,
              sess: requests.Session | None = None, retries: int = 4, backoff: float = 1.0, timeout=(5, 60),
-             progress: bool = True, desc: str | None = None) -> Path:
-    """Download ``url`` to ``dest`` atomically, verifying ``checksum`` ("md5:<hex>" or "sha256:<hex>").
+             progress: bool = True, desc: str | None = None, check=None) -> Path:
+    """Download ``url`` to ``dest`` atomically, verifying ``checksum`` (see :func:`parse_checksum`).
 
     The body goes to ``dest.part`` and is renamed only when complete and verified. An
     interrupted download keeps its part file, and the next call asks the server for the rest
     (an HTTP Range request; servers that ignore it send the whole file again). A bad checksum
     or a body larger than ``max_bytes`` removes the part file and raises :class:`FetchError`.
+    ``check(part_path)``, if given, runs on the complete file before the checksum (a format
+    check such as :func:`check_magic`); it raises :class:`FetchError` to refuse the file, which
+    is then removed. The bytes are saved as sent (``Accept-Encoding: identity``, no decoding).
     """
     from tqdm.auto import tqdm
 
+    parsed = parse_checksum(checksum, what=Path(dest).name)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     sess = sess or session()
     have = part.stat().st_size if part.exists() else 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
+    headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
     r = get(sess, url, retries=retries, backoff=backoff, timeout=timeout, stream=True, headers=headers,
             what=f"download of {dest.name}")
     if r.status_code == 416 and have:  # the part file is already whole
@@ -110,8 +153,14 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
             if total and n != total:
                 raise FetchError(f"{url}: the connection ended after {n:,} of {total:,} bytes; "
                                  "run the command again to fetch the rest.")
-        if checksum:
-            algo, _, expected = checksum.partition(":")
+        if check is not None:
+            try:
+                check(part)
+            except FetchError:
+                part.unlink(missing_ok=True)
+                raise
+        if parsed:
+            algo, expected = parsed
             got = file_checksum(part, algo)
             if got != expected:
                 part.unlink(missing_ok=True)
@@ -122,3 +171,26 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
         if r is not None:
             r.close()
     return dest
+
+
+MAGIC = {"zip": (b"PK\x03\x04",), "tar.gz": (b"\x1f\x8b",), "gzip": (b"\x1f\x8b",)}
+
+
+def check_magic(path: str | os.PathLike, fmt: str, *, source: str = "") -> None:
+    """Refuse a file whose first bytes are not those of ``fmt`` (zip: ``PK\\x03\\x04``;
+    tar.gz: gzip's ``\\x1f\\x8b``); an HTML page saved in place of an archive is named as such."""
+    path = Path(path)
+    if fmt not in MAGIC:
+        raise ValueError(f"unknown archive format {fmt!r}; known: {sorted(MAGIC)}")
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if any(head.startswith(m) for m in MAGIC[fmt]):
+        return
+    name = path.name.removesuffix(".part")
+    where = f" from {source}" if source else ""
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")) or b"<html" in text[:200]:
+        raise FetchError(f"{name}{where} is an HTML page, not a {fmt} archive (a login, quota, moved or error page "
+                         "was served in its place); it was not kept and its checksum was not recorded.")
+    raise FetchError(f"{name}{where} does not start like a {fmt} archive (first bytes {head[:8]!r}, expected "
+                     f"{MAGIC[fmt][0]!r}); it was not kept and its checksum was not recorded.")

@@ -14,8 +14,19 @@ or not authorised (withheld, protected, suspended) are recorded as such. Rate li
 429) are honoured by waiting until the ``x-rate-limit-reset`` time with a visible countdown;
 transient errors (5xx, broken connections, malformed bodies) are retried with backoff.
 
-Each photo is mapped back to the release's ``image_name``: the media id, the digits after
-the underscore of its media key (``3_<media id>``).
+A 429 can also mean that the project's **monthly usage cap** is spent: its body is then the
+problem-details object ``{"title": "UsageCapExceeded", "detail": "Usage cap exceeded: Monthly
+product cap", "type": ".../2/problems/usage-capped", "period": "Monthly", ...}`` (reported in
+xdevplatform/xdk#25), while the rate-limit headers may show requests to spare. Waiting for
+``x-rate-limit-reset`` would not help for weeks, so the run stops at once with
+:class:`UsageCapError`; what was stored stays, and the same command continues after the cap
+resets.
+
+Media: ``type`` is ``photo``, ``video`` or ``animated_gif``; only photos have a ``url`` to the
+image itself (videos and GIFs have a ``preview_image_url``, a still thumbnail). Every media
+item is recorded with its type, but only photos go into the list of images to download
+(:func:`media_table`). Each photo is mapped back to the release's ``image_name``: the media
+id, the digits after the underscore of its media key (``3_<media id>``).
 
 Twitter's content (tweet text, image URLs) stays on your disk: it is never committed or
 redistributed (X Developer Agreement).
@@ -56,14 +67,36 @@ CREATE TABLE IF NOT EXISTS media (
     media_key TEXT PRIMARY KEY,
     tweet_id TEXT NOT NULL,
     image_name TEXT NOT NULL,
-    type TEXT, url TEXT, width INTEGER, height INTEGER
+    type TEXT, url TEXT, width INTEGER, height INTEGER,
+    preview_image_url TEXT           -- videos and animated GIFs: a still thumbnail, not the media
 );
 CREATE INDEX IF NOT EXISTS media_image_name ON media(image_name);
 """
+MEDIA_COLUMNS = ("media_key", "tweet_id", "image_name", "type", "url", "width", "height", "preview_image_url")
 
 
 class AuthError(FetchError):
     """The API refused the token (HTTP 401/403)."""
+
+
+class UsageCapError(FetchError):
+    """The project's monthly usage cap is reached: nothing more can be read until it resets."""
+
+
+def usage_capped(r: requests.Response) -> dict | None:
+    """The problem-details body of a usage-cap answer (``UsageCapExceeded``, type ending in
+    ``/usage-capped``), or None for any other answer."""
+    try:
+        body = r.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    problems = [body, *(e for e in body.get("errors") or [] if isinstance(e, dict))]
+    for p in problems:
+        if p.get("title") == "UsageCapExceeded" or str(p.get("type") or "").rstrip("/").endswith("/usage-capped"):
+            return p
+    return None
 
 
 def token_from_env(env: str = TOKEN_ENV) -> str:
@@ -79,6 +112,10 @@ def connect(store: str | os.PathLike | None = None) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path)
     con.executescript(SCHEMA)
+    have = {row[1] for row in con.execute("PRAGMA table_info(media)")}
+    if "preview_image_url" not in have:  # a store written before videos were told apart
+        with con:
+            con.execute("ALTER TABLE media ADD COLUMN preview_image_url TEXT")
     return con
 
 
@@ -113,6 +150,9 @@ def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_A
         except requests.RequestException as exc:  # refused, timed out, broken mid-body
             problem = f"{type(exc).__name__}"
         else:
+            cap = usage_capped(r) if r.status_code in (402, 403, 429) else None
+            if cap is not None:
+                raise UsageCapError(_cap_message(cap))
             if r.status_code in (401, 403):
                 raise AuthError(f"the X API refused the bearer token (HTTP {r.status_code}): check {TOKEN_ENV} "
                                 "and your API access level.")
@@ -145,6 +185,15 @@ def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_A
                      "stored. Run the command again later: it continues where it stopped.")
 
 
+def _cap_message(p: dict) -> str:
+    said = "; ".join(str(p[k]) for k in ("detail", "product_name", "period", "scope") if p.get(k))
+    return (f"the monthly usage cap of your X API tier is reached (the API answered {p.get('title') or 'usage-capped'}"
+            + (f": {said}" if said else "") + "). Waiting does not help until the cap resets (the reset date is on "
+            "your project's dashboard in the developer portal, and in GET /2/usage/tweets as cap_reset_day). Nothing "
+            "is lost: every batch stored so far stays in the store. Run the same command after the reset (or with a "
+            "tier whose cap is larger) and it continues where it stopped.")
+
+
 def _status_of(error: dict) -> str:
     title = (error.get("title") or "") + " " + (error.get("type") or "")
     if "Not Found" in title or "resource-not-found" in title:
@@ -170,9 +219,11 @@ def store_batch(con: sqlite3.Connection, ids: list[str], body: dict) -> dict:
                          None, None, now))
             for key in (t.get("attachments") or {}).get("media_keys", []):
                 m = media.get(key, {})
-                con.execute("INSERT OR REPLACE INTO media VALUES (?,?,?,?,?,?,?)",
-                            (key, str(t["id"]), image_name_of(key), m.get("type"),
-                             m.get("url") or m.get("preview_image_url"), m.get("width"), m.get("height")))
+                kind = m.get("type")
+                con.execute(f"INSERT OR REPLACE INTO media ({','.join(MEDIA_COLUMNS)}) VALUES (?,?,?,?,?,?,?,?)",
+                            (key, str(t["id"]), image_name_of(key), kind,
+                             m.get("url") if kind == "photo" else None,  # only a photo's url is the image
+                             m.get("width"), m.get("height"), m.get("preview_image_url")))
             seen[str(t["id"])] = "ok"
         for e in body.get("errors") or []:
             tid = str(e.get("resource_id") or e.get("value") or "")
@@ -215,7 +266,14 @@ def rehydrate(ids: Iterable[str], store: str | os.PathLike | None = None, *, api
         with tqdm(total=len(todo), unit="tweet", desc="rehydrating", disable=not progress) as bar:
             for start in range(0, len(todo), batch):
                 chunk = todo[start:start + batch]
-                body = lookup(sess, chunk, token, api=api, sleep=sleep, retries=retries, backoff=backoff)
+                try:
+                    body = lookup(sess, chunk, token, api=api, sleep=sleep, retries=retries, backoff=backoff)
+                except UsageCapError as exc:
+                    stored = con.execute("SELECT COUNT(*) FROM tweets").fetchone()[0]
+                    left = len(todo) - start
+                    raise UsageCapError(f"{exc}\n  This run stored {start:,} of {len(todo):,} tweets; the store "
+                                        f"{paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)} holds {stored:,}; "
+                                        f"{left:,} are left to look up.") from None
                 for k, v in store_batch(con, chunk, body).items():
                     totals[k] += v
                 bar.update(len(chunk))
@@ -247,12 +305,24 @@ def tweet_texts(store: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def media_table(store: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Photos to download: ``image_name``, ``url``, ``tweet_id``, ``type``."""
+    """Photos to download: ``image_name``, ``url``, ``tweet_id``, ``type`` (always ``photo``).
+
+    Videos and animated GIFs stay in the store with their type and thumbnail URL but are not
+    listed: their thumbnail is not the media (see :func:`media_types`)."""
     path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
     if not path.exists():
         raise FetchError(f"{path}: no rehydrated tweets yet; run `make rehydrate` first.")
     with closing(sqlite3.connect(path)) as con:
-        return pd.read_sql_query("SELECT image_name, url, tweet_id, type FROM media WHERE url IS NOT NULL", con)
+        return pd.read_sql_query("SELECT image_name, url, tweet_id, type FROM media "
+                                 "WHERE type = 'photo' AND url IS NOT NULL", con)
+
+
+def media_types(store: str | os.PathLike | None = None) -> dict:
+    """Media items of the store by type, e.g. ``{"photo": 812, "animated_gif": 3, "video": 1}``."""
+    path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
+    with closing(sqlite3.connect(path)) as con:
+        return {str(k): int(v) for k, v in
+                con.execute("SELECT COALESCE(type, 'unknown'), COUNT(*) FROM media GROUP BY 1 ORDER BY 1").fetchall()}
 
 
 def summary(store: str | os.PathLike | None = None) -> dict:

@@ -6,16 +6,30 @@ among the record's files, downloads it with a progress bar into ``data/raw/``, c
 checksum the API reports, and validates the file with :func:`twigma.release.load_release`
 (which also builds its typed cache). The API base is configurable (``--api`` or
 ``TWIGMA_ZENODO_API``).
+
+How Zenodo answers, and what this module relies on:
+
+* ``/api/records/<id>/versions/latest`` answers with a redirect to the newest version's
+  record (InvenioRDM's ``read_latest`` raises a redirect to the record's ``links.self``);
+  requests follows it.
+* A file's checksum is ``md5:<hex>`` in the records API and bare hex (an MD5) in the
+  deposit API; both are read (:func:`twigma.fetch.http.parse_checksum`).
+* A file's content link is ``links.content`` (InvenioRDM file entries), ``links.self`` where
+  that is the content (``.../files/<key>/content`` or a legacy ``/api/files/<bucket>/<key>``),
+  else ``links.download`` (the deposit API, whose ``self`` is the file's metadata).
+* The bytes are saved as stored (no ``Content-Encoding`` decoding), so a ``.csv.gz`` keeps
+  its length and MD5.
 """
 from __future__ import annotations
 
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 from .. import paths
 from ..release import ZENODO_RECORD
-from .http import FetchError, download, get, session
+from .http import FetchError, download, get, matches, session
 
 ZENODO_API = "https://zenodo.org/api"
 TABLE_PATTERN = r"\.(csv|csv\.gz|parquet)$"
@@ -43,18 +57,43 @@ def _get_json(sess, url: str, what: str) -> dict:
         raise FetchError(f"the Zenodo API did not answer {url} with JSON. {MANUAL}") from None
 
 
+def is_content_link(url: str | None) -> bool:
+    """Whether a file's ``links.self`` serves the file's bytes rather than its metadata:
+    ``.../files/<key>/content`` (InvenioRDM) or ``/api/files/<bucket>/<key>`` (legacy buckets).
+    The deposit API's ``/api/deposit/depositions/<id>/files/<file id>`` and InvenioRDM's
+    ``/api/records/<id>/files/<key>`` are metadata."""
+    if not url:
+        return False
+    path = urlparse(url).path.rstrip("/")
+    if path.endswith("/content") or "/api/files/" in path:
+        return True
+    if "/api/deposit/" in path or re.search(r"/api/records/[^/]+/(draft/)?files/[^/]+$", path):
+        return False
+    return True  # an unknown layout: a plain file URL
+
+
+def content_url(links: dict) -> str | None:
+    """The link that serves a file's bytes: ``content``, else ``self`` when it is a content
+    link, else ``download``."""
+    links = links or {}
+    if links.get("content"):
+        return links["content"]
+    if is_content_link(links.get("self")):
+        return links["self"]
+    return links.get("download")
+
+
 def files_of(record: dict) -> list[dict]:
-    """The record's files as a list of {key, size, checksum, url}, from either of Zenodo's JSON
-    forms (a list with ``links.self``, or InvenioRDM's ``{"entries": {...}}`` with ``links.content``)."""
+    """The record's files as a list of {key, size, checksum, url}, from Zenodo's JSON forms: a
+    list with ``links.self`` (records API), InvenioRDM's ``{"entries": {...}}`` with
+    ``links.content``, or the deposit API's ``filename``/``filesize``/``links.download``."""
     files = record.get("files")
     if isinstance(files, dict):
         files = list((files.get("entries") or {}).values())
     out = []
     for f in files or []:
-        links = f.get("links", {})
         out.append({"key": f.get("key") or f.get("filename"), "size": f.get("size") or f.get("filesize") or 0,
-                    "checksum": f.get("checksum"),
-                    "url": links.get("content") or links.get("self") or links.get("download")})
+                    "checksum": f.get("checksum"), "url": content_url(f.get("links", {}))})
     return out
 
 
@@ -91,8 +130,7 @@ def fetch_release(dest_dir: str | os.PathLike | None = None, *, record: str = ZE
     url = f.get("url")
     if not url:
         raise FetchError(f"the record does not give a download link for {f['key']}. {MANUAL}")
-    from .http import file_checksum
-    if dest.exists() and checksum and file_checksum(dest, checksum.split(":")[0]) == checksum.split(":")[1]:
+    if dest.exists() and checksum and matches(dest, checksum):
         print(f"{dest} is already here and matches the checksum")
     else:
         download(url, dest, checksum=checksum, sess=sess, progress=progress,
