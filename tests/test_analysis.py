@@ -246,3 +246,93 @@ def test_a_copied_notebooks_claims_never_replace_the_papers(tmp_path):
     assert paper.loc["C4", "holds"] == "yes" and paper.loc["C4", "notebook"] == "03_theme_shift"
     extra = table.iloc[10:]
     assert extra[["claim", "holds", "notebook"]].values.tolist() == [["C4", "no", "10_portrait_rise"]]
+
+
+# ---------------------------------------------------------------- narrative ----------------
+
+def test_p_values_are_never_printed_as_zero():
+    from twigma.narrative import fmt_p, p_text
+
+    assert fmt_p(0.0) == "< 1e-300" and p_text(0.0) == "p < 1e-300"
+    assert fmt_p(5e-310) == "< 1e-300"
+    assert fmt_p(3.2e-12) == "3.2e-12" and p_text(0.034) == "p = 0.034"
+    assert fmt_p(float("nan")) == "n/a" and fmt_p(None) == "n/a"
+    with pytest.raises(ValueError, match="p-value"):
+        fmt_p(1.5)
+
+
+def test_odds_ratio_text_reads_a_slope_per_year():
+    from twigma.narrative import odds_ratio_text
+
+    assert odds_ratio_text(np.log(0.5)) == "odds x0.50 per year (50% lower each year)"
+    assert odds_ratio_text(np.log(2.0), ci=(np.log(1.5), np.log(3.0))) == \
+        "odds x2.00 per year (100% higher each year; 95% CI x1.50 to x3.00)"
+
+
+def test_banner_and_findings(small_release):
+    from twigma.narrative import banner, findings
+
+    text = banner(small_release, show=False)
+    assert "SYNTHETIC sample" in text and "3,000-row" in text and "by construction" in text
+    real = small_release.copy()
+    real.attrs = {**small_release.attrs, "synthetic": False}
+    assert "SYNTHETIC" not in banner(real, show=False) and "3,000 images" in banner(real, show=False)
+    row = claims.claim("C6", "2 cluster(s) | 5 and 7", True)
+    table = findings([row], synthetic=True)
+    assert table.splitlines()[0] == "| | the paper says | this run finds | verdict |"
+    assert "two of the ten clusters" in table and "5 and 7" in table and "\\|" in table  # pipes escaped
+    assert "**holds** (by construction: synthetic sample)" in table
+    assert "**does not hold**" in findings([claims.claim("C6", "1", False)])
+    with pytest.raises(KeyError, match="paper_says"):
+        findings([{"claim": "x", "observed": "y", "holds": "yes"}])
+
+
+def test_c1_on_a_synthetic_sample_reports_the_span_not_the_count():
+    summary = pd.DataFrame({"metric": ["n_images", "first_created_at", "last_created_at"],
+                            "value": [24_000, "2021-01-02T00:00:00+00:00", "2023-03-30T00:00:00+00:00"]})
+    c1 = claims.check_c1(summary, synthetic=True)
+    assert c1["holds"] == "yes" and "not applicable" in c1["observed"] and "span 2021-01-02" in c1["observed"]
+    summary.loc[2, "value"] = "2022-12-30T00:00:00+00:00"
+    assert claims.check_c1(summary, synthetic=True)["holds"] == "no"  # a wrong span still fails
+    assert "outside" in claims.check_c1(summary)["observed"]
+
+
+def test_ledger_has_the_papers_wording_and_units(tmp_path):
+    trends = pd.DataFrame({"cluster": [1], "slope": [-0.9], "p_value": [0.0], "direction": ["down"]})
+    c4 = claims.check_trends(trends, "C4", [1], "down")
+    assert "p < 1e-300" in c4["observed"] and "log-odds/yr" in c4["observed"] and "x0.41/yr" in c4["observed"]
+    pd.DataFrame([c4]).to_csv(tmp_path / "03_theme_shift.csv", index=False)
+    table = claims.combine(tmp_path)
+    assert list(table.columns) == ["claim", "statement", "observed", "holds", "notebook", "paper_says"]
+    assert table.set_index("claim").loc["C4", "paper_says"] == claims.PAPER_SAYS["C4"]
+    assert table["paper_says"].ne("").all()
+
+
+def test_fitted_shares_have_a_band_around_the_fit(small_release):
+    counts = themes.monthly_cluster_counts(small_release)
+    counts = counts[counts["n_images"] >= 20]
+    trends = themes.theme_trends(small_release, min_images_per_month=20)
+    f = themes.fitted_shares(trends, counts)
+    assert ((f["ci_low"] <= f["fitted"]) & (f["fitted"] <= f["ci_high"])).all()
+    assert (f["ci_high"] - f["ci_low"]).gt(0).all()
+
+
+def test_cluster_names_are_read_only_when_they_match_the_release(tmp_path, small_release):
+    from twigma.analysis import text
+
+    with pytest.warns(UserWarning, match="does not exist yet"):
+        computed = text.cluster_names(tmp_path, small_release)
+    assert computed.index.tolist() == list(range(1, 11)) and computed.str.count(",").eq(2).all()
+    sizes = small_release["label_10_cluster"].value_counts().sort_index()
+    table = pd.DataFrame({"cluster": sizes.index, "name": [f"name {k}" for k in sizes.index], "n_images": sizes.values})
+    table.to_csv(tmp_path / "cluster_names.csv", index=False)
+    assert text.cluster_names(tmp_path, small_release).loc[3] == "name 3"
+    table.assign(n_images=table["n_images"] + 1).to_csv(tmp_path / "cluster_names.csv", index=False)
+    with pytest.warns(UserWarning, match="another release"):
+        assert text.cluster_names(tmp_path, small_release).loc[3] == computed.loc[3]
+
+
+def test_wilson_interval_covers_the_share():
+    lo, hi = nsfw.wilson_interval(np.array([0, 5, 10]), np.array([10, 10, 10]))
+    assert lo[0] == pytest.approx(0, abs=1e-12) and 0 < hi[0] < 0.35
+    assert lo[1] < 0.5 < hi[1] and hi[2] == pytest.approx(1)

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from . import paths
-from .analysis.claims import COLUMNS as CLAIM_COLUMNS
+from .analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS
 from .files import atomic_write
 from .plots import mark_synthetic
 
@@ -92,6 +92,9 @@ class Outputs:
         self.synthetic = bool(synthetic)
         self.figures = self.root / "figures"
         self.results = self.root / "results"
+        #: Where the tables of notebooks that have finished are read from (e.g. 02's
+        #: cluster_names.csv): the output root itself, never this run's staging folder.
+        self.published_results = paths.resolve(out, default=paths.ROOT) / "results"
         if self.notebook in paths.PAPER_NOTEBOOKS:  # the results contract: fixed names
             self.figure_prefix = self.notebook.split("_")[0]
             self.tables = self.results
@@ -133,6 +136,7 @@ class Outputs:
         """Save this notebook's claim checks to ``results/claims/<notebook>.csv``."""
         df = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
         df["notebook"] = self.notebook
+        df["paper_says"] = df["claim"].map(PAPER_SAYS).fillna("")
         if self.synthetic:  # a claim "holds" on the sample only because the generator was built so
             df["observed"] = "[synthetic sample] " + df["observed"].astype(str)
         p = atomic_write(self.results / "claims" / f"{self.notebook}.csv", lambda tmp: df.to_csv(tmp, index=False))

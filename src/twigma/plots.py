@@ -67,3 +67,63 @@ def monthly_axis(ax: plt.Axes, months: pd.Series, every: int = 3) -> None:
     ticks = np.arange(0, len(months), every)
     ax.set_xticks(ticks)
     ax.set_xticklabels([months.iloc[i] for i in ticks], rotation=45, ha="right")
+
+
+def cluster_label(k: int, names, width: int | None = None) -> str:
+    """``"3 · woman, hair, long"``: a cluster's number and its name (``names`` maps number to name;
+    from :func:`twigma.analysis.text.cluster_names`), cut to ``width`` characters if given."""
+    name = str(names.get(k, "")) if names is not None else ""
+    label = f"{k} · {name}" if name else str(k)
+    return label if width is None or len(label) <= width else label[: width - 1] + "…"
+
+
+def ccdf(ax: plt.Axes, values, label: str | None = None, **kw) -> None:
+    """Complementary CDF of non-negative counts on log-log axes: share of units with at least x,
+    plotted at x + 1 so that zeros show (one point per distinct value: no binning artefacts)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    x = x[~np.isnan(x)]
+    uniq, first = np.unique(x, return_index=True)
+    share_at_least = 1.0 - first / len(x)
+    ax.step(uniq + 1, share_at_least, where="post", label=label, **kw)
+    ax.set_xscale("log", base=10)
+    ax.set_yscale("log", base=10)
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
+
+
+def images_by_name(folder) -> dict:
+    """Image files of ``folder`` (and its subfolders) by file name without extension, which for
+    TWIGMA's downloaded photos (``make images``) is the release's ``image_name``."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"IMAGES={folder}: no such folder. Give the folder of images named by image_name "
+                                "(make images writes data/raw/twigma_images/), or leave IMAGES empty.")
+    return {p.stem: p for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()}
+
+
+def example_grid(examples: pd.DataFrame, files: dict, labels: dict, per_row: int, thumb: int = 160) -> plt.Figure:
+    """A grid of thumbnails, one row per cluster: ``examples`` has ``cluster`` and ``image_name``
+    (those in ``files``); ``labels`` maps cluster to its row label. Only drawn, never saved here."""
+    from PIL import Image
+
+    clusters = sorted(examples["cluster"].unique())
+    fig, axes = plt.subplots(len(clusters), per_row, figsize=(1.3 * per_row + 1.8, 1.3 * len(clusters)),
+                             squeeze=False)
+    for row, k in zip(axes, clusters):
+        names = examples.loc[examples["cluster"] == k, "image_name"].tolist()[:per_row]
+        for j, ax in enumerate(row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for side in ax.spines.values():
+                side.set_visible(False)
+            if j < len(names):
+                with Image.open(files[names[j]]) as im:
+                    im = im.convert("RGB")
+                    im.thumbnail((thumb, thumb))
+                    ax.imshow(np.asarray(im))
+        row[0].set_ylabel(labels.get(k, str(k)), rotation=0, ha="right", va="center", fontsize=8)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig

@@ -4,7 +4,9 @@ Each notebook checks the claims it can and writes them with :meth:`twigma.output
 to ``results/claims/<notebook>.csv``; ``twigma claims`` (run by make) gathers them into
 ``results/claims.csv`` with one row per claim C1..C10 (the paper's notebooks' checks), marking
 those no notebook checked as untestable with the reason, followed by the checks of any other
-notebook.
+notebook. Columns: :data:`LEDGER_COLUMNS` (the claim, our short statement of it, what was
+observed, ``holds``, the notebook that checked it and the claim as the paper words it).
+P-values are written by :func:`twigma.narrative.p_text` (never "0"); slopes carry their units.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ..narrative import odds_ratio, p_text
 
 CLAIMS: dict[str, str] = {
     "C1": "about 800,000 images, January 2021 to March 2023",
@@ -25,13 +29,32 @@ CLAIMS: dict[str, str] = {
     "C9": "similarity to natural images is inversely correlated with likes",
     "C10": "nearest-neighbour search finds human images that inspired gen-AI images",
 }
+#: The claim as the paper (or the authors' site) words it (../shared/spec/paper.md, sections 1 and 3).
+PAPER_SAYS: dict[str, str] = {
+    "C1": '"over 800,000" AI-generated images posted on Twitter "from January 2021 to March 2023" (abstract)',
+    "C2": '"steady growth in the count of tweets featuring generative AI images over time" (Figure 1b)',
+    "C3": 'prominent caption words "painting, woman, man, hair" (authors\' demo text)',
+    "C4": '"clusters 1, 3, and 4 have experienced a steady decline over time" (authors\' demo text, "Figure 2")',
+    "C5": '"while clusters 8 and 9 showed a consistent increase" (authors\' demo text, "Figure 2")',
+    "C6": "two of the ten clusters are mostly NSFW (an earlier version of the authors' site)",
+    "C7": 'compared with natural images and human artwork, gen-AI images "possess distinctive characteristics" '
+          "(abstract)",
+    "C8": 'gen-AI images "exhibit, on average, lower variability" than natural images and human artwork (abstract)',
+    "C9": '"the similarity between a gen-AI image and natural images is inversely correlated with the number of '
+          'likes" (abstract, v2)',
+    "C10": 'image similarity "can be used to identify human images that served as inspiration for the gen-AI '
+           'creations" (abstract, v1)',
+}
 #: Why a claim stays untestable when no notebook checked it.
 UNTESTED_REASON: dict[str, str] = {
     **{c: "needs the release table: run the notebooks (make figures)" for c in ("C1", "C2", "C3", "C4", "C5", "C6")},
     **{c: "needs CLIP image embeddings of TWIGMA and of natural/art reference sets, which the release does not "
           "include: run with EMBEDDINGS=<folder> (see docs/embeddings.md)" for c in ("C7", "C8", "C9", "C10")},
 }
+#: The leading columns of every claims table (tests and other tools read them in this order).
 COLUMNS = ["claim", "statement", "observed", "holds"]
+#: The columns of results/claims.csv: COLUMNS, the notebook that checked the claim, the paper's wording.
+LEDGER_COLUMNS = [*COLUMNS, "notebook", "paper_says"]
 
 
 def claim(cid: str, observed: str, holds: bool | str) -> dict:
@@ -40,24 +63,35 @@ def claim(cid: str, observed: str, holds: bool | str) -> dict:
         holds = "yes" if bool(holds) else "no"
     if holds not in ("yes", "no", "untestable"):
         raise ValueError(f"holds must be yes, no or untestable, not {holds!r}")
-    return {"claim": cid, "statement": CLAIMS[cid], "observed": observed, "holds": holds}
+    return {"claim": cid, "statement": CLAIMS[cid], "observed": observed, "holds": holds,
+            "paper_says": PAPER_SAYS[cid]}
 
 
-def check_c1(summary: pd.DataFrame, target: int = 800_000, tolerance: float = 0.10) -> dict:
-    """C1: the image count is within ``tolerance`` of ``target`` and the dates span Jan 2021 - Mar 2023."""
+def check_c1(summary: pd.DataFrame, target: int = 800_000, tolerance: float = 0.10,
+             synthetic: bool = False) -> dict:
+    """C1: the image count is within ``tolerance`` of ``target`` and the dates span Jan 2021 - Mar 2023.
+
+    On a ``synthetic`` sample the count says nothing about the release (the sample is small by
+    design): only the span is checked, and the count is reported as not applicable.
+    """
     v = summary.set_index("metric")["value"]
     n = int(v["n_images"])
     first, last = pd.Timestamp(v["first_created_at"]), pd.Timestamp(v["last_created_at"])
     count_ok = abs(n - target) <= tolerance * target
     span_ok = first.strftime("%Y-%m") == "2021-01" and last.strftime("%Y-%m") == "2023-03"
-    return claim("C1", f"{n:,} images (target {target:,} +/- {tolerance:.0%}); "
-                       f"{first:%Y-%m-%d} to {last:%Y-%m-%d}", count_ok and span_ok)
+    span = (f"span {first:%Y-%m-%d} to {last:%Y-%m-%d} "
+            f"({'matches' if span_ok else 'does not match'} January 2021 to March 2023)")
+    if synthetic:
+        return claim("C1", f"{span}; image count: not applicable ({n:,} images in a synthetic sample, small by "
+                           f"design; the paper's {target:,} +/- {tolerance:.0%} is checked on the release)", span_ok)
+    return claim("C1", f"{n:,} images (target {target:,} +/- {tolerance:.0%}: "
+                       f"{'within' if count_ok else 'outside'}); {span}", count_ok and span_ok)
 
 
 def check_c2(trend: dict, alpha: float = 0.01) -> dict:
     """C2: Mann-Kendall trend of monthly tweets is positive with p < alpha."""
     ok = trend["kendall_tau"] > 0 and trend["p_value"] < alpha
-    return claim("C2", f"Kendall tau = {trend['kendall_tau']:.3f}, p = {trend['p_value']:.2g} over "
+    return claim("C2", f"Kendall tau = {trend['kendall_tau']:.3f}, {p_text(trend['p_value'])} over "
                        f"{trend['n_months']} months ({trend['first_month']} to {trend['last_month']}); "
                        f"log-linear growth x{trend['growth_per_year']:.2f} per year", ok)
 
@@ -79,7 +113,8 @@ def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction:
             ok = False
             continue
         r = t.loc[k]
-        parts.append(f"cluster {k}: {r['direction']} (slope {r['slope']:+.2f}/yr, p = {r['p_value']:.2g})")
+        parts.append(f"cluster {k}: {r['direction']} (slope {r['slope']:+.2f} log-odds/yr, odds ratio "
+                     f"x{odds_ratio(r['slope']):.2f}/yr, {p_text(r['p_value'])})")
         ok &= r["direction"] == direction
     return claim(cid, "; ".join(parts), ok)
 
@@ -114,7 +149,7 @@ def check_c9(row: dict, alpha: float = 0.01) -> dict:
     p_cluster = row.get("p_value_cluster", row["p_value"])
     ok = row["estimate"] < 0 and row["p_value"] < alpha and p_cluster < alpha and row["spearman_rho"] < 0
     return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity [{row['ci_low']:+.3f}, "
-                       f"{row['ci_high']:+.3f}], p = {row['p_value']:.2g} (HC1), {p_cluster:.2g} (clustered by "
+                       f"{row['ci_high']:+.3f}], {p_text(row['p_value'])} (HC1), {p_text(p_cluster)} (clustered by "
                        f"tweet); Spearman rho = {row['spearman_rho']:+.3f} (n = {int(row['n']):,})", ok)
 
 
@@ -153,14 +188,15 @@ def combine(claims_dir: str | Path) -> pd.DataFrame:
         part["notebook"] = p.stem  # the file's name is the notebook that wrote it
         parts.append(part)
     found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*COLUMNS, "notebook"])
+    found["paper_says"] = found["claim"].map(PAPER_SAYS).fillna("")  # the wording comes from here, not the files
     paper = found[found["notebook"].isin(PAPER_NOTEBOOKS)].drop_duplicates("claim", keep="last").set_index("claim")
     rows = []
     for cid, statement in CLAIMS.items():
         if cid in paper.index:
             r = paper.loc[cid]
             rows.append({"claim": cid, "statement": statement, "observed": r["observed"], "holds": r["holds"],
-                         "notebook": r["notebook"]})
+                         "notebook": r["notebook"], "paper_says": PAPER_SAYS[cid]})
         else:
             rows.append({**claim(cid, UNTESTED_REASON[cid], "untestable"), "notebook": ""})
-    others = found[~found["notebook"].isin(PAPER_NOTEBOOKS)][[*COLUMNS, "notebook"]]
-    return pd.concat([pd.DataFrame(rows, columns=[*COLUMNS, "notebook"]), others], ignore_index=True)
+    others = found[~found["notebook"].isin(PAPER_NOTEBOOKS)][LEDGER_COLUMNS]
+    return pd.concat([pd.DataFrame(rows, columns=LEDGER_COLUMNS), others], ignore_index=True)

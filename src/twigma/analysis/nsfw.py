@@ -14,7 +14,9 @@ def _score_column(threshold: float) -> str:
 
 def nsfw_table(df: pd.DataFrame, by: pd.Series, threshold: float = 0.5) -> pd.DataFrame:
     """Per group: ``n_images``, ``share_possibly_sensitive`` (among known flags),
-    ``share_nsfw_gt_<threshold>`` and ``mean_nsfw_score`` (among known scores)."""
+    ``share_nsfw_gt_<threshold>`` and ``mean_nsfw_score`` (among known scores), and the
+    numbers of images with a known flag and a known score (``n_flag_known``, ``n_score_known``),
+    the denominators of the shares."""
     frame = pd.DataFrame({
         "group": by.to_numpy(),
         "flag": df["possibly_sensitive"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
@@ -27,6 +29,8 @@ def nsfw_table(df: pd.DataFrame, by: pd.Series, threshold: float = 0.5) -> pd.Da
         "share_possibly_sensitive": g["flag"].mean(),
         _score_column(threshold): g["above"].mean(),
         "mean_nsfw_score": g["score"].mean(),
+        "n_flag_known": g["flag"].count(),
+        "n_score_known": g["score"].count(),
     })
 
 
@@ -68,3 +72,16 @@ def nsfw_by_cluster(df: pd.DataFrame, threshold: float = 0.5, mostly: float = 0.
 def nsfw_by_month(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
     """NSFW measures per calendar month (columns as :func:`nsfw_table`, plus ``month``)."""
     return nsfw_table(df, month_of(df["created_at"]), threshold).rename_axis("month").reset_index()
+
+
+def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial share (arrays of ``successes`` out of ``n``); NaN where n = 0."""
+    from scipy import stats
+
+    k, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
+    z = stats.norm.ppf(0.5 + level / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return centre - half, centre + half

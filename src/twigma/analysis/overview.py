@@ -82,6 +82,7 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
         "kendall_tau": float(tau),
         "p_value": float(p),
         "growth_per_year": float(np.exp(fit.slope)) if fit else float("nan"),
+        "log_intercept": float(fit.intercept) if fit else float("nan"),  # log(count) at the first month
         "first_month": monthly["month"].iloc[0],
         "last_month": monthly["month"].iloc[-1],
     }

@@ -140,3 +140,31 @@ def group_names(words: pd.DataFrame, n_words: int = 3) -> pd.Series:
     """A short name per group from its top distinctive words, e.g. ``"woman, hair, long"``."""
     top = words[words["rank"] <= n_words].sort_values(["cluster", "rank"])
     return top.groupby("cluster")["word"].apply(lambda w: ", ".join(w)).rename("name")
+
+
+def cluster_names(results_dir, release: pd.DataFrame, cluster_col: str = "label_10_cluster") -> pd.Series:
+    """Short names of the clusters (``cluster`` -> ``"woman, hair, long"``) for labelling figures.
+
+    Read from ``results_dir/cluster_names.csv``, which notebook 02 writes, when that file was made
+    from this release (its ``n_images`` per cluster equal the release's cluster sizes); otherwise
+    (02 has not run on this release yet, or the file is stale) computed here with 02's default
+    parameters, with a warning. A missing name falls back to ``"cluster k"``.
+    """
+    import warnings
+    from pathlib import Path
+
+    sizes = release[cluster_col].value_counts().sort_index()
+    path = Path(results_dir) / "cluster_names.csv"
+    if path.exists():
+        table = pd.read_csv(path)
+        if {"cluster", "name", "n_images"} <= set(table.columns):
+            stored = table.set_index("cluster")["n_images"].sort_index()
+            if stored.index.tolist() == sizes.index.tolist() and (stored.to_numpy() == sizes.to_numpy()).all():
+                return table.set_index("cluster")["name"].astype(str)
+        why = f"{path} was made from another release"
+    else:
+        why = f"{path} does not exist yet (notebook 02 writes it)"
+    warnings.warn(f"cluster names: {why}; computing them here with notebook 02's default parameters.",
+                  stacklevel=2)
+    names = group_names(distinctive_words(release["all_captions"], release[cluster_col]))
+    return names.reindex(sizes.index).fillna(pd.Series({k: f"cluster {k}" for k in sizes.index})).astype(str)

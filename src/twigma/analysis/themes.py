@@ -117,14 +117,24 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
     return pd.DataFrame(rows)
 
 
-def fitted_shares(trends: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+def fitted_shares(trends: pd.DataFrame, counts: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Shares implied by each cluster's fitted trend at each month (for plotting): needs
-    intercepts, so the models are refit here. Long table ``month``, ``cluster``, ``fitted``."""
+    intercepts, so the models are refit here, quasi-binomially as in :func:`trend_test`.
+
+    Returns
+    -------
+    Long table ``month``, ``cluster``, ``fitted``, ``ci_low``, ``ci_high``: the fitted share and
+    its pointwise ``level`` confidence band (Pearson-scaled, on the logit scale and mapped back).
+    """
     t = counts["t_years"].to_numpy()
     X = sm.add_constant(t)
     rows = []
     for k in trends["cluster"]:
         n = counts["n_images"].to_numpy(dtype=float)
-        res = sm.GLM(counts[k].to_numpy(dtype=float) / n, X, family=sm.families.Binomial(), var_weights=n).fit()
-        rows.append(pd.DataFrame({"month": counts.index, "cluster": k, "fitted": res.predict(X)}))
+        res = sm.GLM(counts[k].to_numpy(dtype=float) / n, X, family=sm.families.Binomial(),
+                     var_weights=n).fit(scale="X2", use_t=True)
+        band = res.get_prediction(X).summary_frame(alpha=1 - level)
+        rows.append(pd.DataFrame({"month": counts.index, "cluster": k, "fitted": res.predict(X),
+                                  "ci_low": band["mean_ci_lower"].to_numpy(),
+                                  "ci_high": band["mean_ci_upper"].to_numpy()}))
     return pd.concat(rows, ignore_index=True)

@@ -1,0 +1,135 @@
+"""Small helpers for the text a notebook renders from its own results.
+
+The notebooks say what each figure shows in words computed from the run's numbers
+(``display(Markdown(f"..."))``); the words themselves stay in the notebooks. What lives
+here is what every notebook formats the same way:
+
+- :func:`fmt_p`: a p-value, never printed as 0 ("< 1e-300");
+- :func:`odds_ratio_text`: a logistic slope (log-odds per year) as an odds ratio per year;
+- :func:`banner`: the one-line call that opens every notebook and, on the synthetic sample,
+  says in a visible box that the verdicts hold by construction;
+- :func:`findings`: the closing "Findings" table, one row per claim: the paper says / this
+  run finds / verdict.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+#: Below this a p-value is shown as "< 1e-300" (doubles underflow to 0 a little further down).
+P_FLOOR = 1e-300
+
+
+def fmt_p(p: float | None) -> str:
+    """A p-value as text: ``"< 1e-300"`` for 0 or anything below it, two significant digits
+    otherwise (``"0.034"``, ``"3.2e-12"``), ``"n/a"`` when missing."""
+    if p is None or (isinstance(p, float) and math.isnan(p)) or pd.isna(p):
+        return "n/a"
+    p = float(p)
+    if p < 0 or p > 1:
+        raise ValueError(f"a p-value lies in [0, 1], not {p}")
+    if p < P_FLOOR:
+        return f"< {P_FLOOR:.0e}"
+    if p < 1e-3:
+        return f"{p:.1e}"
+    return f"{p:.2g}"
+
+
+def p_text(p: float) -> str:
+    """``"p = 0.034"`` or ``"p < 1e-300"``: the p-value with its relation sign."""
+    s = fmt_p(p)
+    return f"p {s}" if s.startswith("<") else f"p = {s}"
+
+
+def odds_ratio(slope: float) -> float:
+    """The odds ratio per unit of time that a logistic slope (log-odds per unit) implies."""
+    return float(np.exp(slope))
+
+
+def odds_ratio_text(slope: float, ci: tuple[float, float] | None = None, unit: str = "year") -> str:
+    """A logistic slope in words a reader can use, e.g. ``"odds x0.41 per year (59% lower each
+    year; 95% CI x0.30 to x0.56)"``. ``ci`` is the slope's interval in log-odds."""
+    r = odds_ratio(slope)
+    change = f"{1 - r:.0%} lower each {unit}" if r < 1 else f"{r - 1:.0%} higher each {unit}"
+    text = f"odds x{r:.2f} per {unit} ({change}"
+    if ci is not None:
+        text += f"; 95% CI x{odds_ratio(ci[0]):.2f} to x{odds_ratio(ci[1]):.2f}"
+    return text + ")"
+
+
+def pct(x: float, digits: int = 0) -> str:
+    """A share as a percentage; shares under 1% keep one more digit so they do not read as 0%."""
+    if x is None or pd.isna(x):
+        return "n/a"
+    if 0 < x < 0.01 and digits == 0:
+        return f"{x:.1%}" if x >= 0.001 else f"{x:.2%}"
+    return f"{x:.{digits}%}"
+
+
+def _is_synthetic(data) -> bool:
+    if isinstance(data, (bool, np.bool_)):
+        return bool(data)
+    return bool(getattr(data, "attrs", {}).get("synthetic", False))
+
+
+SYNTHETIC_BANNER = (
+    "> **⚠ SYNTHETIC sample data, not Twitter.** This run reads {what}, made by `twigma.synthetic` "
+    "so that the paper's claims hold in it. Every verdict in this notebook therefore holds **by construction** "
+    "and says nothing about TWIGMA; the figures are stamped the same way. For real findings run on the "
+    "release (`make figures RELEASE=<file>`; docs/real-data.md)."
+)
+
+
+def banner(data, show: bool = True) -> str:
+    """Open a notebook: on synthetic data a visible warning box; on a release a one-line
+    statement of what was read. ``data`` is the loaded release (its ``attrs`` say whether it is
+    synthetic and where it came from) or a bool. Displays the text unless ``show`` is False,
+    and returns it."""
+    n = len(data) if hasattr(data, "__len__") and not isinstance(data, (bool, np.bool_)) else None
+    source = getattr(data, "attrs", {}).get("source", "")
+    if _is_synthetic(data):
+        what = f"a {n:,}-row synthetic sample" if n is not None else "a synthetic sample"
+        text = SYNTHETIC_BANNER.format(what=what)
+    else:
+        text = f"Data: `{source}`" + (f", {n:,} images." if n is not None else ".")
+    if show:
+        display_markdown(text)
+    return text
+
+
+def display_markdown(text: str) -> None:
+    """Show Markdown in a notebook (as a ``text/markdown`` display output)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
+def verdict(holds: str, synthetic: bool = False) -> str:
+    """A claims-ledger ``holds`` value in words, marked when the data are synthetic."""
+    words = {"yes": "**holds**", "no": "**does not hold**", "untestable": "untestable here"}.get(holds, holds)
+    return words + (" (by construction: synthetic sample)" if synthetic and holds in ("yes", "no") else "")
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def findings(rows: list[dict], synthetic: bool = False) -> str:
+    """The closing Findings table in Markdown.
+
+    ``rows`` are claims-ledger rows (:func:`twigma.analysis.claims.claim`) or any dicts with
+    ``claim``, ``paper_says``, ``observed`` and ``holds`` (a notebook may add rows of its own
+    for statements outside C1-C10, e.g. ``holds="descriptive"``).
+    """
+    if not rows:
+        raise ValueError("findings() needs at least one row")
+    lines = ["| | the paper says | this run finds | verdict |", "|---|---|---|---|"]
+    for r in rows:
+        missing = {"claim", "paper_says", "observed", "holds"} - set(r)
+        if missing:
+            raise KeyError(f"a findings row needs {sorted(missing)}; got {sorted(r)}")
+        lines.append(f"| {_cell(r['claim'])} | {_cell(r['paper_says'])} | {_cell(r['observed'])} | "
+                     f"{verdict(r['holds'], synthetic)} |")
+    return "\n".join(lines)
