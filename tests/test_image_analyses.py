@@ -173,3 +173,41 @@ def test_bootstrap_replicate_leaves_out_pairs_of_the_same_image():
     sim = X[idx] @ X[idx].T
     distinct = idx[:, None] != idx[None, :]
     assert formula == pytest.approx(1 - sim[distinct].mean(), rel=1e-5)
+
+
+def test_store_records_each_source_s_model_and_refuses_mixed_models(tmp_path):
+    X = np.random.default_rng(9).normal(size=(6, 4))
+    paper = {"model": "ViT-L-14", "pretrained": "openai", "activation": "QuickGELU", "open_clip": "3.3.0",
+             "torch": "2.14.1", "precision": "fp16", "preprocess": "Resize(224)"}
+    for src in ("twigma", "natural"):
+        store.write(tmp_path, src, [f"{src}{i}" for i in range(6)], X, meta=paper)
+    rec = store.read_meta(tmp_path)["sources"]["natural"]
+    assert {k: rec[k] for k in paper} == paper and rec["date"] and rec["count"] == 6
+    assert store.folder_for(None, tmp_path) == tmp_path  # one model: fine
+    # the same weights under open_clip's other name for the architecture: still one model
+    store.write(tmp_path, "art", [f"a{i}" for i in range(6)], X, meta={**paper, "model": "ViT-L-14-quickgelu"})
+    store.check_one_model(tmp_path)
+    store.write(tmp_path, "art", [f"a{i}" for i in range(6)], X, meta={**paper, "activation": "GELU"})
+    with pytest.raises(store.StoreError) as info:
+        store.folder_for(None, tmp_path)
+    msg = str(info.value)
+    assert "different models" in msg and "art: ViT-L-14, weights tag openai, GELU" in msg
+    assert "twigma: ViT-L-14, weights tag openai, QuickGELU" in msg and "make embeddings" in msg
+    # what `make embeddings` warns about before re-embedding twigma with the paper's model
+    told = store.other_models(tmp_path, "twigma", paper)
+    assert "art was made with ViT-L-14, weights tag openai, GELU" in told and "natural" not in told
+    store.write(tmp_path, "art", [f"a{i}" for i in range(6)], X, meta={**paper, "pretrained": None,
+                                                                        "weights": "/w/x.pt", "weights_sha256": "ab" * 32})
+    with pytest.raises(store.StoreError, match="art: ViT-L-14, weights sha256 abababababab"):
+        store.check_one_model(tmp_path)
+    # same model, another precision: comparable up to rounding, so a warning only
+    store.write(tmp_path, "art", [f"a{i}" for i in range(6)], X, meta={**paper, "precision": "fp32"})
+    with pytest.warns(UserWarning, match="differ in precision"):
+        store.check_one_model(tmp_path)
+
+
+def test_the_synthetic_store_passes_the_one_model_check(small_release, tmp_path):
+    root = make_sample_embeddings(small_release, tmp_path, n_natural=50, n_art=50, dim=16)
+    records = store.check_one_model(root)
+    assert set(records) == set(store.SOURCES) and {r["model"] for r in records.values()} == {"synthetic (no model)"}
+    assert store.folder_for(None, root) == root

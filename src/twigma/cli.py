@@ -63,9 +63,27 @@ def cmd_sample_embeddings(a) -> int:
 
 
 def cmd_embed(a) -> int:
-    from .embed import ModelSpec, embed_folder
+    from .embed import ModelSpec, dry_run, embed_folder
     spec = ModelSpec(model=a.model, pretrained=None if a.weights else (a.pretrained or None),
-                     weights=_abs(a.weights) or None, model_config=_abs(a.model_config) or None)
+                     weights=_abs(a.weights) or None, model_config=_abs(a.model_config) or None,
+                     activation=a.activation)
+    if a.dry_run:
+        d = dry_run(_abs(a.images), a.source, _abs(a.embeddings) or None, spec, device=a.device,
+                    precision=a.precision)
+        weights = (f"weights file {d['weights']} ({d['weights_format']}, sha256 {d['weights_sha256']}"
+                   + (", the file of open_clip's openai tag" if d.get("weights_known_as") else "") + ")"
+                   if d["weights"] else f"pretrained tag {d['pretrained']}" if d["pretrained"] else "random weights")
+        print(f"dry run: nothing is loaded or written\n"
+              f"  model       {d['model']}\n  weights     {weights}\n"
+              f"  activation  {d['activation']} ({d['activation_reason']})\n"
+              f"  precision   {d['precision']}\n  device      {d['device']}\n"
+              f"  images      {d['n_images']:,} in {d['images']}\n"
+              f"  store       {d['store']}, source {d['source']}"
+              + (" (replaces the one there)" if d["replaces"] else "")
+              + f"\n  libraries   open_clip {d['open_clip']}, torch {d['torch']}")
+        if d["other_models"]:
+            print(f"  warning     {d['other_models']}: the image analyses would refuse this store")
+        return 0
     summary = embed_folder(_abs(a.images), a.source, _abs(a.embeddings) or None, spec, batch_size=a.batch_size,
                            workers=a.workers, shard_size=a.shard_size, device=a.device, precision=a.precision,
                            dtype=a.dtype, scheduler=a.scheduler or None, progress=not a.quiet)
@@ -195,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pretrained", default="openai", help="open_clip pretrained tag (default openai)")
     p.add_argument("--weights", default="", help="a local checkpoint file instead of a pretrained tag")
     p.add_argument("--model-config", default="", help="JSON model configuration to register with open_clip")
+    p.add_argument("--activation", default="auto", choices=["auto", "QuickGELU", "GELU"],
+                   help="auto: what the weights were trained with (QuickGELU for OpenAI's); a mismatch is an error")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would run (model, weights, activation, precision, device, images); load nothing")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--workers", type=int, default=None, help="image-decoding processes (default min(4, cores))")
     p.add_argument("--shard-size", type=int, default=2048, help="images per shard, the unit of resumable work")

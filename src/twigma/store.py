@@ -3,12 +3,19 @@
 Layout (a contract other tools can read without this package)::
 
     EMBEDDINGS/
-      meta.json          {"model": ..., "pretrained": ..., "weights": ..., "preprocess": ...,
-                          "dtype": ..., "sources": {"twigma": {"count": n, "dim": d, "date": ...}, ...}}
+      meta.json          {"dtype": ..., "sources": {"twigma": {"count": n, "dim": d, "date": ...,
+                          "model": ..., "activation": ..., ...}, ...}, plus the last writer's keys}
       twigma.npy         float16 or float32, shape (n, d), every row of unit length
       twigma.ids.csv     one column ``id``, n rows in the same order (for twigma: the release's image_name)
       natural.npy, natural.ids.csv, art.npy, art.ids.csv
       .shards/<source>/  work in progress of ``twigma embed`` (removed when a source is complete)
+
+Each source's entry in ``meta.json`` records how it was made (:data:`SOURCE_KEYS`): ``model``,
+``pretrained`` (tag) or ``weights`` (file) with ``weights_sha256``, ``weights_format``,
+``activation`` (QuickGELU or GELU), ``open_clip`` and ``torch`` versions, ``precision``,
+``preprocess``, ``images`` and ``date``. Similarities across sources mean something only when
+one model made them all: :func:`check_one_model` (called by :func:`folder_for`, which every
+image notebook uses) refuses a store whose sources differ in model, weights or activation.
 
 Readers memory-map the arrays (:func:`read`), so a 800,000 x 768 float16 set costs no
 memory until rows are used.
@@ -18,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +37,11 @@ from .files import atomic_write
 
 SOURCES = ("twigma", "natural", "art")
 META = "meta.json"
+#: What ``meta.json`` records per source of how it was made (from the ``meta`` given to :func:`write`).
+SOURCE_KEYS = ("model", "pretrained", "weights", "weights_sha256", "weights_format", "weights_known_as",
+               "activation", "model_config", "open_clip", "torch", "precision", "preprocess", "images")
+#: Recorded facts that change embeddings slightly (rounding) but not the model: a difference warns.
+SOFT_KEYS = ("precision", "open_clip", "torch", "preprocess")
 
 
 class StoreError(ValueError):
@@ -133,9 +146,72 @@ def update_meta(root: Path, source: str, *, count: int, dim: int, dtype: str, ex
     m.setdefault("sources", {})[source] = {
         "count": int(count), "dim": int(dim),
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **{k: v for k, v in (extra or {}).items() if k in ("model", "pretrained", "weights", "images")},
+        **{k: v for k, v in (extra or {}).items() if k in SOURCE_KEYS},
     }
     atomic_write(root / META, lambda tmp: tmp.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n"))
+
+
+def model_identity(entry: dict) -> tuple:
+    """(architecture, weights, activation) of a source's record: what must be equal across sources.
+
+    ``ViT-L-14-quickgelu`` is ``ViT-L-14`` with QuickGELU; OpenAI's TorchScript file whose SHA-256
+    is the one open_clip's ``openai`` tag names counts as that tag."""
+    model, act = entry.get("model"), entry.get("activation")
+    if isinstance(model, str) and model.endswith("-quickgelu"):
+        model, act = model[: -len("-quickgelu")], act or "QuickGELU"
+    if entry.get("weights_known_as"):
+        weights = f"tag {entry['weights_known_as']}"
+    elif entry.get("weights_sha256"):
+        weights = f"sha256 {entry['weights_sha256'][:12]}"
+    elif entry.get("weights"):
+        weights = f"file {entry['weights']}"
+    else:
+        weights = f"tag {entry.get('pretrained')}"
+    return (model, weights, act)
+
+
+def _describe(entry: dict) -> str:
+    model, weights, act = model_identity(entry)
+    if model is None:
+        return "no model recorded"
+    act = act or "activation not recorded (made before twigma recorded it)"
+    return f"{model}, weights {weights}, {act}" + (f" ({entry['date']})" if entry.get("date") else "")
+
+
+def other_models(root: str | os.PathLike, source: str, record: dict) -> str:
+    """A sentence naming the store's other sources made with a model other than ``record``'s ('' if none)."""
+    recorded = read_meta(root).get("sources", {}) if Path(root).exists() else {}
+    mine = model_identity(record)
+    odd = {s: e for s, e in recorded.items() if s != source and has_source(root, s) and model_identity(e) != mine}
+    if not odd:
+        return ""
+    return (f"this run embeds {source} with {_describe(record)}, but "
+            + "; ".join(f"{s} was made with {_describe(e)}" for s, e in odd.items()))
+
+
+def check_one_model(root: str | os.PathLike, sources=SOURCES) -> dict:
+    """Check that the store's sources were embedded with one model; returns their records.
+
+    Raises :class:`StoreError` naming each source and its model when they differ in model,
+    weights or activation (or a source's model is not recorded). Differences in precision,
+    library versions or the preprocessing's description only warn.
+    """
+    root = Path(root)
+    recorded = read_meta(root).get("sources", {})
+    present = {s: recorded.get(s, {}) for s in sources if has_source(root, s)}
+    if len({model_identity(e) for e in present.values()}) > 1:
+        lines = "\n".join(f"  {s}: {_describe(e)}" for s, e in present.items())
+        raise StoreError(f"EMBEDDINGS={root}: its sources were embedded with different models, so their "
+                         f"similarities cannot be compared:\n{lines}\nEmbed every source with the same model "
+                         "(rerun `make embeddings` for the odd ones with the same MODEL and PRETRAINED or WEIGHTS; "
+                         "see docs/embeddings.md).")
+    for key in SOFT_KEYS:
+        values = {s: e.get(key) for s, e in present.items()}
+        if len(set(map(str, values.values()))) > 1:
+            warnings.warn(f"EMBEDDINGS={root}: the sources differ in {key} ("
+                          + ", ".join(f"{s}: {v}" for s, v in values.items())
+                          + "); same model, so similarities are comparable up to rounding.", stacklevel=2)
+    return present
 
 
 def is_synthetic(root: str | os.PathLike) -> bool:
@@ -146,8 +222,8 @@ def folder_for(release: str | os.PathLike | None, embeddings: str | os.PathLike 
     """The store that goes with a notebook's ``RELEASE`` and ``EMBEDDINGS`` parameters
     (see :func:`twigma.paths.embeddings_folder`); it must exist, nothing is generated here.
 
-    Raises :class:`StoreError` when there is no such folder, or when a real ``RELEASE`` is
-    given without ``EMBEDDINGS``.
+    Raises :class:`StoreError` when there is no such folder, when a real ``RELEASE`` is
+    given without ``EMBEDDINGS``, or when the store's sources differ in model (:func:`check_one_model`).
     """
     root = paths.embeddings_folder(release, embeddings)
     if root is None:
@@ -160,6 +236,7 @@ def folder_for(release: str | os.PathLike | None, embeddings: str | os.PathLike 
                              + paths.MAKE_SAMPLE_ADVICE)
         raise StoreError(f"EMBEDDINGS={root}: no embedding store there (no {META}). Give the folder written by "
                          "`make embeddings`.")
+    check_one_model(root)
     return root
 
 
