@@ -52,7 +52,7 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -l '"EMBEDDINGS = ' 
 EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env lock notebook figures data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
+.PHONY: help env lock notebook figures verify report data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -127,14 +127,23 @@ endif
 
 # 00 validates the release and builds its typed cache: the others start after it.
 $(filter-out $(BUILD)/00_data.ipynb,$(EXECUTED)): $(BUILD)/00_data.ipynb
+# 02 names the clusters (results/cluster_names.csv) that 03-05 label their figures with.
+$(filter $(BUILD)/03_theme_shift.ipynb $(BUILD)/04_nsfw.ipynb $(BUILD)/05_engagement.ipynb,$(EXECUTED)): $(BUILD)/02_themes_map.ipynb
 
 $(CLAIMS): $(EXECUTED)
 	@$(PY) -m twigma claims --out "$(OUT)"
+	@$(PY) -m twigma provenance --out "$(OUT)"
 
 notebook: | $(ENV_STAMP) ## new notebook from the template: make notebook NAME=NN_topic (make figures runs it)
 	@$(PY) -m twigma new-notebook "$(NAME)"
 
 figures: $(CLAIMS) ## run every notebook (papermill): figures/, results/, executed copies in build/
+
+report: $(CLAIMS) ## render the run as a static site: $(OUT)/report/index.html opens from disk (runs what is missing first)
+	@$(PY) -m twigma report --out "$(OUT)"
+
+verify: | $(ENV_STAMP) ## check a run's figures and tables against its manifest results/provenance.json [OUT=]
+	@$(PY) -m twigma verify --out "$(OUT)"
 
 validate: $(RELEASE) | $(ENV_STAMP) ## check a release file and build its typed cache
 	@$(PY) -m twigma validate "$(RELEASE)"
@@ -185,8 +194,9 @@ test: $(TEST_STAMP) sample ## run the tests (pytest, notebooks through papermill
 bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release
 	$(PY) bench/release_pipeline.py
 
-clean: ## remove the outputs of make figures (build/, figures/, results/) and caches
-	rm -rf $(BUILD) $(O)figures/*.png $(O)figures/*.pdf $(RESULTS)/*.csv $(RESULTS)/claims data/interim/*.parquet data/interim/cache
+clean: ## remove the outputs of make figures and make report (build/, figures/, results/, report/) and caches
+	rm -rf $(BUILD) $(O)report $(O)figures/*.png $(O)figures/*.pdf $(RESULTS)/*.csv $(RESULTS)/*.json \
+		$(RESULTS)/*/ data/interim/*.parquet data/interim/cache data/interim/hashes
 
 clean-env: ## remove the Python environment (.venv/)
 	rm -rf $(VENV)

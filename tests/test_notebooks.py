@@ -13,6 +13,8 @@ import pytest
 from twigma import paths
 from twigma.runner import NotebookFailed, run_notebook
 
+from repo_copy import repository_copy
+
 NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 TABLES = {  # the issue's seven result files and their required leading columns
     "data_summary.csv": ["metric", "value"],
@@ -374,23 +376,6 @@ def test_a_skipped_notebook_removes_what_an_earlier_run_wrote(tmp_path, small_re
 
 # ------------------------------------------- copies and new notebooks (issue 7) -----------
 
-def _repository_copy(dest):
-    """The tracked files of this checkout copied to ``dest`` (times kept, so make sees the environment
-    as built), with the make-built .venv linked in: a user's checkout with one notebook more."""
-    import os
-    import shutil
-
-    files = subprocess.run(["git", "-C", str(paths.ROOT), "ls-files", "-z"], capture_output=True, text=True,
-                           check=True).stdout.split("\0")
-    for rel in filter(None, files):
-        src = paths.ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    os.symlink(paths.ROOT / ".venv", dest / ".venv")
-    return dest
-
-
 def _snapshot(root):
     return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
             for sub in ("figures", "results", "build") for p in (root / sub).rglob("*") if p.is_file()}
@@ -413,7 +398,7 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(tmp_path, 
     10_portrait_rise with another parameter, create 11_first_look with `make notebook`, run make figures."""
     from twigma.synthetic.release import write_release
 
-    repo = _repository_copy(tmp_path / "repo")
+    repo = repository_copy(tmp_path / "repo")
     release = write_release(raw_small.iloc[:2000], tmp_path / "mine.csv")
     out = tmp_path / "out"
     env = {**__import__("os").environ, "TWIGMA_ROOT": str(repo)}

@@ -13,6 +13,9 @@ rehydrate      tweets and media URLs by tweet id from the X API v2
 images         download the rehydrated photos, named by image_name
 refs           reference sets: MS-COCO 2017 val photographs and a WikiArt sample
 claims         gather results/claims/*.csv into results/claims.csv
+provenance     gather the run's provenance records into results/provenance.json
+report         render a run as a static HTML site (report/index.html)
+verify         check a run's figures and tables against results/provenance.json
 new-notebook   a new numbered notebook from the template (make notebook NAME=NN_topic)
 """
 from __future__ import annotations
@@ -159,9 +162,43 @@ def cmd_claims(a) -> int:
     target = atomic_write(root / "results" / "claims.csv", lambda tmp: table.to_csv(tmp, index=False))
     print(f"wrote {target}")
     for r in table.itertuples(index=False):
-        by = "" if r.notebook in paths.PAPER_NOTEBOOKS else f"  (checked by {r.notebook})"
+        by = "" if not r.notebook or r.notebook in paths.PAPER_NOTEBOOKS else f"  (checked by {r.notebook})"
         print(f"  {r.claim:<4} {r.holds:<10} {r.statement}{by}")
     return 0
+
+
+def cmd_provenance(a) -> int:
+    from . import paths, provenance
+    root = paths.resolve(_abs(a.out), default=paths.ROOT)
+    target = provenance.gather(root, extra_files=["results/claims.csv"])
+    print(f"wrote {target}")
+    return 0
+
+
+def cmd_report(a) -> int:
+    from .report import build_report
+    index = build_report(_abs(a.out) or None, _abs(a.target) or None, quiet=not a.verbose)
+    print(f"wrote {index}\nopen it in a browser: file://{index}")
+    return 0
+
+
+def cmd_verify(a) -> int:
+    from . import paths, provenance
+    root = paths.resolve(_abs(a.out), default=paths.ROOT)
+    try:
+        report = provenance.verify(root)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    labels = {"edited": "edited since the run (bytes differ from the manifest)", "missing": "missing",
+              "stale": "stale (an input changed since the run)", "unrecorded": "not made by the recorded run"}
+    for kind, label in labels.items():
+        for f in report[kind]:
+            print(f"{kind:<10} {f}   <- {label}")
+    bad = sum(len(report[k]) for k in ("edited", "missing", "stale"))
+    print(f"{len(report['ok'])} file(s) match {root / provenance.MANIFEST}; {bad} problem(s)"
+          + (f"; {len(report['unrecorded'])} file(s) not in the manifest" if report["unrecorded"] else ""))
+    return 1 if bad else 0
 
 
 def cmd_new_notebook(a) -> int:
@@ -179,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     from .fetch.http import FetchError
     from .store import StoreError
     from .template import NotebookNameError
+    from .report import ReportError
 
     ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -282,6 +320,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="", help="output root (default: the repository)")
     p.set_defaults(func=cmd_claims)
 
+    p = sub.add_parser("provenance", help="gather the run's provenance records into results/provenance.json")
+    p.add_argument("--out", default="", help="output root (default: the repository)")
+    p.set_defaults(func=cmd_provenance)
+
+    p = sub.add_parser("report", help="render a run's notebooks, claims and figures as a static HTML site")
+    p.add_argument("--out", default="", help="output root of the run (default: the repository)")
+    p.add_argument("--target", default="", help="site folder (default: <out>/report)")
+    p.add_argument("--verbose", action="store_true", help="show Sphinx's messages")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("verify", help="check figures and tables against results/provenance.json")
+    p.add_argument("--out", default="", help="output root (default: the repository)")
+    p.set_defaults(func=cmd_verify)
+
     p = sub.add_parser("new-notebook", help="a new numbered notebook from notebooks/_template.ipynb")
     p.add_argument("name", nargs="?", default="", help="NN_topic, e.g. 10_portrait_rise")
     p.set_defaults(func=cmd_new_notebook)
@@ -293,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         a.seed = SAMPLE_SEED if a.seed is None else a.seed
     try:
         return a.func(a)
-    except (ReleaseError, NotebookFailed, StoreError, EmbedError, FetchError, NotebookNameError) as exc:
+    except (ReleaseError, NotebookFailed, StoreError, EmbedError, FetchError, NotebookNameError, ReportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

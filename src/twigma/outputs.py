@@ -25,7 +25,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from . import paths
+from . import paths, provenance
 from .analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS
 from .files import atomic_write
 from .plots import mark_synthetic
@@ -115,13 +115,16 @@ class Outputs:
         return self.tables / f"{name}.csv"
 
     def figure(self, fig: plt.Figure, name: str) -> list[Path]:
-        """Save ``fig`` as PNG and PDF (see the module's table); mark it if synthetic."""
+        """Save ``fig`` as PNG and PDF (see the module's table); mark it if synthetic. The run's key
+        provenance (notebook, parameters, release SHA-256 and rows, store digest and model, git commit)
+        goes into the files' metadata (:func:`twigma.provenance.figure_metadata`)."""
         if self.synthetic:
             mark_synthetic(fig)
         out = []
         for ext in FIGURE_FORMATS:
+            meta = provenance.figure_metadata(ext, self.notebook, name, provenance.current())
             out.append(atomic_write(self.figure_path(name, ext),
-                                    lambda tmp, ext=ext: fig.savefig(tmp, format=ext)))
+                                    lambda tmp, ext=ext, meta=meta: fig.savefig(tmp, format=ext, metadata=meta)))
         self.written += out
         return out
 

@@ -10,6 +10,7 @@ they were.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -17,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import paths
+from . import paths, provenance
 from .files import atomic_write
 
 
@@ -137,13 +138,15 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
             print(f"{name}: skipped: {reason}", flush=True)
             _remove_outputs(out_root, name)  # outputs of an earlier run on other data must not linger
             (out_root / "results" / "claims" / f"{name}.csv").unlink(missing_ok=True)
+            provenance.remove_record(out_root, name)
             return write_skipped(nb, build / nb.name, reason)
     params.update(parameters or {})
     staging = build / ".staging" / name
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
 
-    kernel_env = _kernel_env(staging, name)
+    record = provenance.describe_run(nb, params, release, embeddings if "EMBEDDINGS" in params else None)
+    kernel_env = {**_kernel_env(staging, name), provenance.ENV: json.dumps(record)}
     saved = {k: os.environ.get(k) for k in kernel_env}
     os.environ.update(kernel_env)
     started = time.time()
@@ -183,7 +186,10 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text("\n".join(sorted(moved)) + "\n")
     target = build / nb.name
-    os.replace(staging / nb.name, target)  # last: the file make tracks
+    os.replace(staging / nb.name, target)
+    record["release"] = provenance.release_record(release)  # its row count, now that the typed cache exists
+    provenance.write_record(out_root, record, moved + [str(target.relative_to(out_root))], time.time() - started)
+    os.utime(target)  # last: the file make tracks is the newest
     shutil.rmtree(staging, ignore_errors=True)
     print(f"{name}: done in {time.time() - started:.1f} s -> {target}", flush=True)
     return target

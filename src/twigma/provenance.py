@@ -1,0 +1,263 @@
+"""Provenance of a run: which data, parameters and code made each figure and table.
+
+``twigma run-notebook`` (what ``make figures`` uses) describes the run of one notebook before it
+starts (:func:`describe_run`: notebook, parameters, release file with its SHA-256 and row count,
+embedding store with its digest and model, git commit and whether the tree had uncommitted
+changes, package versions, date) and hands the description to the kernel through
+``$TWIGMA_PROVENANCE``; :class:`twigma.outputs.Outputs` writes its key fields into every PNG
+and PDF (:func:`figure_metadata`). When the notebook has succeeded, the runner adds the run
+time and the SHA-256 of every file it wrote, and keeps the record in
+``build/.provenance/<notebook>.json``. ``twigma provenance`` (the last step of ``make figures``)
+gathers the records into one manifest per run, ``results/provenance.json``, and
+``twigma verify`` (``make verify``) recomputes every hash against it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from . import paths
+from .files import atomic_write
+
+ENV = "TWIGMA_PROVENANCE"
+MANIFEST = Path("results") / "provenance.json"
+RECORDS = Path("build") / ".provenance"
+PACKAGES = ("twigma", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "matplotlib", "seaborn",
+            "pyarrow", "papermill", "umap-learn", "torch", "open_clip_torch")
+
+
+def sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _cached_sha256(path: Path) -> str:
+    """SHA-256 of a large input, remembered by (path, size, modification time) under the cache folder,
+    so ten notebooks of one run hash an 800,000-row release once."""
+    st = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    memo = paths.resolve(os.environ.get("TWIGMA_CACHE_DIR"), default=paths.INTERIM) / "hashes" / f"{key}.sha256"
+    if memo.exists():
+        value = memo.read_text().strip()
+        if len(value) == 64:
+            return value
+    value = sha256(path)
+    atomic_write(memo, lambda tmp: tmp.write_text(value + "\n"))
+    return value
+
+
+def git_state(root: Path = paths.ROOT) -> dict:
+    """The checkout's commit and whether tracked files differ from it (``None`` values without git)."""
+    def git(*args):
+        r = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.TimeoutExpired):
+        commit = status = None
+    return {"commit": commit, "uncommitted_changes": None if status is None else bool(status)}
+
+
+def versions() -> dict[str, str | None]:
+    out = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def release_record(release: str | os.PathLike | None) -> dict:
+    """Path, SHA-256, size and row count of a release file (rows from its typed cache when there is one)."""
+    from .release import _cache_path, is_synthetic  # the loader's own cache naming
+
+    p = paths.release_file(release)
+    if not p.exists():
+        return {"path": str(p), "exists": False}
+    rows = None
+    cache_dir = paths.resolve(os.environ.get("TWIGMA_CACHE_DIR"), default=paths.INTERIM)
+    cached = _cache_path(p, cache_dir)
+    if cached.exists():
+        import pyarrow.parquet as pq
+
+        rows = pq.ParquetFile(cached).metadata.num_rows
+    return {"path": str(p), "sha256": _cached_sha256(p), "bytes": p.stat().st_size, "rows": rows,
+            "synthetic": is_synthetic(p)}
+
+
+def store_record(root: str | os.PathLike | None) -> dict | None:
+    """Digest and model of an embedding store: SHA-256 over its meta.json and its sources' files."""
+    if root is None:
+        return None
+    root = Path(root)
+    meta_file = root / "meta.json"
+    if not meta_file.exists():
+        return {"path": str(root), "exists": False}
+    meta = json.loads(meta_file.read_text())
+    h = hashlib.sha256(meta_file.read_bytes())
+    for f in sorted(root.glob("*.npy")) + sorted(root.glob("*.ids.csv")):
+        h.update(f.name.encode())
+        h.update(_cached_sha256(f).encode())
+    return {"path": str(root), "digest": h.hexdigest(), "model": meta.get("model"),
+            "pretrained": meta.get("pretrained"), "synthetic": bool(meta.get("synthetic", False)),
+            "sources": {s: v.get("count") for s, v in meta.get("sources", {}).items()}}
+
+
+def describe_run(notebook: str | os.PathLike, parameters: dict, release: str | os.PathLike | None,
+                 embeddings: str | os.PathLike | None) -> dict:
+    """What is known of a notebook's run before it starts (see the module docstring)."""
+    nb = Path(notebook)
+    return {
+        "notebook": nb.stem,
+        "notebook_file": str(nb.resolve().relative_to(paths.ROOT)) if nb.resolve().is_relative_to(paths.ROOT)
+        else str(nb.resolve()),
+        "notebook_sha256": sha256(nb),
+        "parameters": parameters,
+        "release": release_record(release),
+        "embeddings": store_record(paths.embeddings_folder(release, embeddings)) if "EMBEDDINGS" in parameters
+        else None,
+        "git": git_state(),
+        "versions": versions(),
+        "started": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def current() -> dict | None:
+    """The description the runner handed to this kernel, if any."""
+    raw = os.environ.get(ENV)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+
+
+def figure_metadata(fmt: str, notebook: str, figure: str, record: dict | None) -> dict:
+    """Key provenance fields in the form ``Figure.savefig(metadata=...)`` takes for ``fmt``.
+
+    PNG keeps any text key (tEXt chunks); PDF keeps its standard Info keys (Title, Subject,
+    Keywords, Creator).
+    """
+    record = record or {}
+    rel = record.get("release") or {}
+    emb = record.get("embeddings") or {}
+    git = record.get("git") or {}
+    fields = {
+        "notebook": notebook,
+        "parameters": json.dumps(record.get("parameters", {}), sort_keys=True),
+        "release": rel.get("path", ""),
+        "release_sha256": rel.get("sha256", ""),
+        "release_rows": "" if rel.get("rows") is None else str(rel["rows"]),
+        "embeddings_digest": emb.get("digest", ""),
+        "embeddings_model": emb.get("model") or "",
+        "git_commit": git.get("commit") or "",
+        "uncommitted_changes": "" if git.get("uncommitted_changes") is None else str(git["uncommitted_changes"]),
+        "date": record.get("started", ""),
+    }
+    version = (record.get("versions") or {}).get("twigma") or ""
+    if fmt == "png":
+        return {"Title": f"{notebook}: {figure}", "Software": f"twigma {version}".strip(),
+                **{f"twigma:{k}": v for k, v in fields.items()}}
+    if fmt == "pdf":
+        return {"Title": f"{notebook}: {figure}", "Creator": f"twigma {version}".strip(),
+                "Subject": f"notebook {notebook}; parameters {fields['parameters']}",
+                "Keywords": "; ".join(f"{k}={v}" for k, v in fields.items() if k not in ("notebook", "parameters"))}
+    return {}
+
+
+def write_record(out_root: Path, record: dict, files: list[str], seconds: float) -> Path:
+    """Keep a finished run's record (with the SHA-256 of each file it wrote) for :func:`gather`."""
+    record = {**record, "run_seconds": round(seconds, 2),
+              "files": {rel: sha256(out_root / rel) for rel in sorted(files) if (out_root / rel).is_file()}}
+    target = out_root / RECORDS / f"{record['notebook']}.json"
+    return atomic_write(target, lambda tmp: tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n"))
+
+
+def remove_record(out_root: Path, notebook: str) -> None:
+    (out_root / RECORDS / f"{notebook}.json").unlink(missing_ok=True)
+
+
+def gather(out_root: str | os.PathLike, extra_files: list[str] = ()) -> Path:
+    """Write ``results/provenance.json``: one entry per file written by the run, with the record of the
+    notebook that wrote it; ``extra_files`` (such as ``results/claims.csv``) are listed with their
+    hash and the run's common fields."""
+    out_root = Path(out_root)
+    records = {}
+    for f in sorted((out_root / RECORDS).glob("*.json")):
+        try:
+            records[f.stem] = json.loads(f.read_text())
+        except json.JSONDecodeError:
+            continue
+    files = {}
+    for name, rec in records.items():
+        for rel, digest in rec.get("files", {}).items():
+            files[rel] = {"sha256": digest, "notebook": name}
+    for rel in extra_files:
+        if (out_root / rel).is_file():
+            files[rel] = {"sha256": sha256(out_root / rel), "notebook": None}
+    runs = {name: {k: v for k, v in rec.items() if k != "files"} for name, rec in records.items()}
+    manifest = {
+        "made": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "output_root": str(out_root),
+        "notebooks": runs,
+        "files": dict(sorted(files.items())),
+    }
+    target = out_root / MANIFEST
+    return atomic_write(target, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n"))
+
+
+def verify(out_root: str | os.PathLike) -> dict[str, list[str]]:
+    """Check a run's outputs against its manifest.
+
+    Returns lists of files that are ``edited`` (bytes differ from the manifest), ``missing``,
+    ``stale`` (made by a notebook or from a release file that has changed since), ``unrecorded``
+    (in figures/ or results/ but not in the manifest) and ``ok``.
+    """
+    out_root = Path(out_root)
+    manifest_path = out_root / MANIFEST
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path}: no provenance manifest; run `make figures` first "
+                                "(with the same OUT=).")
+    manifest = json.loads(manifest_path.read_text())
+    report = {"edited": [], "missing": [], "stale": [], "unrecorded": [], "ok": []}
+    changed_inputs: dict[str, str] = {}
+    for name, run in manifest.get("notebooks", {}).items():
+        nb = paths.ROOT / run.get("notebook_file", "")
+        if not nb.is_file():
+            changed_inputs[name] = f"its notebook {run.get('notebook_file')} is gone"
+        elif sha256(nb) != run.get("notebook_sha256"):
+            changed_inputs[name] = f"{run.get('notebook_file')} changed since the run"
+        rel = run.get("release") or {}
+        if rel.get("sha256") and (not Path(rel["path"]).is_file() or _cached_sha256(Path(rel["path"])) != rel["sha256"]):
+            changed_inputs.setdefault(name, f"the release file {rel['path']} changed since the run")
+    for rel, entry in manifest.get("files", {}).items():
+        p = out_root / rel
+        if not p.is_file():
+            report["missing"].append(rel)
+        elif sha256(p) != entry["sha256"]:
+            report["edited"].append(rel)
+        elif entry.get("notebook") in changed_inputs:
+            report["stale"].append(f"{rel} ({changed_inputs[entry['notebook']]})")
+        else:
+            report["ok"].append(rel)
+    recorded = set(manifest.get("files", {})) | {str(MANIFEST)}
+    for sub in ("figures", "results"):
+        for p in sorted((out_root / sub).rglob("*")):
+            rel = str(p.relative_to(out_root))
+            if p.is_file() and p.name != "README.md" and rel not in recorded:
+                report["unrecorded"].append(rel)
+    return report
