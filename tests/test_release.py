@@ -319,6 +319,12 @@ QUIRKS = {
     "near duplicates": lambda raw: pd.concat([raw, raw.iloc[[5]].assign(like_count="12.0" if pd.isna(
         raw.loc[5, "like_count"]) else f"{float(raw.loc[5, 'like_count'])}")], ignore_index=True),
     "ids with leading zeros": lambda raw: _mixed(raw, "image_name", ["0001", "00001"]),
+    "image names as file codes": lambda raw: raw.assign(image_name=file_codes(raw)),
+    "image names as file names": lambda raw: raw.assign(image_name=raw["image_name"] + ".jpg"),
+    "image names padded or of mixed forms": lambda raw: _mixed(raw, "image_name", [
+        " 1612345678901234567 ", "\tFrXy7_aWcAE1a2b", "FrXy7.JPG ", "a b", "-_x", "1.6e+18"]),
+    "image names as floats": lambda raw: raw.assign(image_name=[f"{float(v):.15e}" for v in raw["image_name"]]),
+    "image names as floats with a point": lambda raw: raw.assign(image_name=[f"{float(v):.1f}" for v in raw["image_name"]]),
 }
 
 
@@ -384,3 +390,130 @@ def test_parquet_is_read_by_the_reference_path_unchanged(raw, tmp_path):
     p = tmp_path / "r.parquet"
     raw.to_parquet(p, index=False)
     pd.testing.assert_frame_equal(load(p), validate(pd.read_parquet(p), p), check_exact=True)
+
+
+# ---------------------------------------------------------------- image_name ---------------
+# Lenient where the format is not documented: any non-empty token, its form recorded; a float
+# form (digits lost) warns and loads, so the release-only notebooks still run.
+
+def file_codes(raw) -> list[str]:
+    """Photo file codes as X writes them (15 base64url characters), one per row."""
+    return [f"F{'rXy7_-'[i % 6]}{int(v) % 10**9:09d}aW{'cE'[i % 2]}"[:15] for i, v in enumerate(raw["image_name"])]
+
+
+FORMS = {
+    "media_id": lambda raw: raw["image_name"],
+    "file_code": file_codes,
+    "file_name": lambda raw: [f"{c}.jpg" if i % 2 else f"{c}.PNG" for i, c in enumerate(file_codes(raw))],
+}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_each_form_of_image_name_loads_without_a_warning(raw, tmp_path, form, fmt):
+    import warnings
+    raw["image_name"] = list(FORMS[form](raw))
+    p = tmp_path / f"r.{fmt}"
+    raw.to_csv(p, index=False) if fmt == "csv" else raw.to_parquet(p, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df = load(p)
+    assert df.attrs["image_name_form"] == form and df.attrs["image_name_forms"] == {form: len(raw)}
+    assert df["image_name"].tolist() == [str(v) for v in raw["image_name"]]
+
+
+def test_image_names_are_stripped_and_mixed_forms_counted(raw, write_csv):
+    _mixed(raw, "image_name", [" 1612345678901234567 ", "\tFrXy7_aWcAE1a2b", "FrXy7.JPG ", "a b"])
+    df = load(write_csv(raw))
+    assert df["image_name"].tolist()[:4] == ["1612345678901234567", "FrXy7_aWcAE1a2b", "FrXy7.JPG", "a b"]
+    assert df.attrs["image_name_form"] == "mixed"
+    assert df.attrs["image_name_forms"] == {"file_code": 1, "file_name": 1, "media_id": len(raw) - 3, "other": 1}
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_a_missing_image_name_is_an_error_naming_file_column_and_row(raw, write_csv, empty):
+    raw.loc[17, "image_name"] = empty
+    p = write_csv(raw)
+    assert_clear(error_of(p), p, "image_name", 17, "image name is missing")
+
+
+def test_a_missing_image_name_in_a_parquet_float_column_is_an_error(raw, tmp_path):
+    raw["image_name"] = raw["image_name"].astype(float)
+    raw.loc[4, "image_name"] = np.nan
+    p = tmp_path / "r.parquet"
+    raw.to_parquet(p, index=False)
+    assert_clear(error_of(p), p, "image_name", 4, "missing")
+
+
+FLOAT_FORMS = {
+    "scientific": lambda raw: [f"{float(v):.1e}" for v in raw["image_name"]],  # 1.6e+18
+    "with a point": lambda raw: [f"{float(v):.1f}" for v in raw["image_name"]],  # 1609459200000000000.0
+    "rounded through a float": lambda raw: [str(int(float(v))) for v in raw["image_name"]],  # multiples of 256
+}
+
+
+@pytest.mark.parametrize("kind", list(FLOAT_FORMS))
+def test_a_float_image_name_warns_at_the_callers_line_and_still_loads(raw, write_csv, kind, tmp_path):
+    raw["image_name"] = FLOAT_FORMS[kind](raw)
+    p = write_csv(raw)
+    with pytest.warns(UserWarning, match="matching images to rows is not possible") as record:
+        df = load_release(p, cache_dir=tmp_path / "cache")
+    warning = next(w for w in record if "image_name" in str(w.message))
+    assert warning.filename == __file__  # stacklevel: the caller's line, not the loader's
+    msg = str(warning.message)
+    assert str(p) in msg and "What to do:" in msg and "8031785" in msg and "00 to 05" in msg
+    assert df.attrs["image_name_form"] == "float" and len(df) == len(raw)
+    assert df["id"].tolist() == raw["id"].tolist()  # the tweet ids are untouched
+    # the typed cache keeps the table, and every load warns again
+    with pytest.warns(UserWarning, match="matching images to rows is not possible"):
+        again = load_release(p, cache_dir=tmp_path / "cache")
+    assert again.attrs["image_name_form"] == "float"
+    pd.testing.assert_frame_equal(again, df)
+
+
+def test_a_parquet_float_image_name_column_warns_and_loads(raw, tmp_path):
+    raw["image_name"] = raw["image_name"].astype(float)
+    p = tmp_path / "r.parquet"
+    raw.to_parquet(p, index=False)
+    with pytest.warns(UserWarning, match="floating-point") as record:
+        df = load(p)
+    assert next(w for w in record if "image_name" in str(w.message)).filename == __file__
+    assert df.attrs["image_name_form"] == "float" and df["image_name"].iloc[0] == repr(float(raw["image_name"].iloc[0]))
+
+
+def test_some_float_image_names_are_counted_in_the_warning(raw, write_csv):
+    _mixed(raw, "image_name", ["1.6e+18", "1609459200000000000.0"])
+    with pytest.warns(UserWarning, match=f"2 of {len(raw):,} image_name values are written as a floating-point") as rec:
+        df = load(write_csv(raw))
+    assert "data row 0" in str(next(w for w in rec if "image_name" in str(w.message)).message)
+    assert df.attrs["image_name_forms"] == {"float": 2, "media_id": len(raw) - 2}
+
+
+def test_ids_stay_strict_while_image_names_are_lenient(raw, write_csv):
+    raw["image_name"] = file_codes(raw)
+    raw.loc[3, "id"] = "FrXy7_aWcAE1a2b"
+    p = write_csv(raw)
+    assert_clear(error_of(p), p, "id", 3, "not a string of digits")
+
+
+def test_validate_records_the_form_and_warns_at_the_callers_line(raw):
+    raw["image_name"] = [f"{float(v):.1e}" for v in raw["image_name"]]
+    with pytest.warns(UserWarning, match="image_name") as record:
+        df = validate(raw, "mine.csv")
+    assert df.attrs["image_name_form"] == "float"
+    assert next(w for w in record if "image_name" in str(w.message)).filename == __file__
+
+
+def test_a_release_only_notebook_runs_on_a_float_image_name_release(raw_small, tmp_path):
+    import json
+    from twigma.runner import run_notebook
+    raw = raw_small.head(1500).copy()
+    raw["image_name"] = [f"{float(v):.15e}" for v in raw["image_name"]]
+    rel = tmp_path / "float_image_name.csv"
+    raw.to_csv(rel, index=False)
+    out = tmp_path / "out"
+    run_notebook(paths.NOTEBOOKS / "00_data.ipynb", release=rel, out=out)
+    executed = json.loads((out / "build" / "00_data.ipynb").read_text())
+    said = json.dumps([c.get("outputs", []) for c in executed["cells"]])
+    assert "matching images to rows is not possible" in said  # the warning shows in the notebook
+    assert (out / "results" / "data_dictionary.csv").exists()

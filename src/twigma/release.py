@@ -17,7 +17,7 @@ Typed columns (see :data:`COLUMNS`):
 column                    dtype                       meaning
 ========================  ==========================  =========================================
 id                        str (digits)                tweet id (19 digits for 2021-2023)
-image_name                str (digits)                Twitter media id of the image
+image_name                str (any non-empty token)   the image's name: its media id, photo file code or file name
 created_at                datetime64[us, UTC]         tweet creation time
 like_count                Int64 (nullable)            likes, week of 29 May 2023; NA = deleted
 quote_count               Int64 (nullable)            quotes, same week
@@ -28,6 +28,14 @@ possibly_sensitive        boolean (nullable)          Twitter's sensitive-media 
 nsfw_score                float32                     CLIP-based NSFW detector score, [0, 1]
 UMAP_dim_1, UMAP_dim_2    float32                     2-D UMAP of the CLIP image embeddings
 ========================  ==========================  =========================================
+
+``id`` is strict, since results depend on it (tweets are counted and rehydrated by it): plain
+digits only, never a float. ``image_name`` is documented only as "Twitter media id", and only
+the image analyses use it (to match photos and embeddings to rows), so it is lenient: any
+non-empty token is accepted and its form is recorded in ``df.attrs["image_name_form"]``
+(:data:`IMAGE_NAME_FORMS`). A float-formatted ``image_name`` (``1.6e+18``,
+``1609459200000000000.0``, a Parquet float column, or digits rounded through a float) has lost
+digits: it loads with a warning that images cannot be matched to rows, so notebooks 00-05 still run.
 """
 from __future__ import annotations
 
@@ -50,12 +58,12 @@ from . import paths
 from .files import atomic_write
 
 #: Bump when the typed schema or the validation changes: old caches are then ignored.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: image_name accepts any non-empty token (file codes, file names, floats)
 
 #: column -> (dtype after loading, meaning). The order is the release's.
 COLUMNS: dict[str, tuple[str, str]] = {
     "id": ("str", "tweet id, a string of digits (never a float)"),
-    "image_name": ("str", "Twitter media id of the image, a string of digits"),
+    "image_name": ("str", "name of the image: its Twitter media id, photo file code or file name (any non-empty token)"),
     "created_at": ("datetime64[us, UTC]", "tweet creation time, UTC"),
     "like_count": ("Int64", "likes in the week of 29 May 2023; missing when the tweet was deleted"),
     "quote_count": ("Int64", "quotes in the week of 29 May 2023; missing when the tweet was deleted"),
@@ -248,6 +256,156 @@ def _parse_id(col: pd.Series, name: str, path: Path) -> pd.Series:
     return s.astype("str")
 
 
+def _parse_image_name(col: pd.Series, name: str, path: Path) -> pd.Series:
+    """Any non-empty token, stripped; a float column becomes the text of its values (its form is
+    then ``float``, see :func:`image_name_form`). Only a missing or empty value is an error."""
+    if pd.api.types.is_float_dtype(col.dtype):
+        missing = col.isna()
+        if missing.any():
+            pos, _ = _first(missing, col)
+            raise ReleaseError(path, "an image name is missing", column=name, row=pos,
+                               advice="every image needs its image_name; use the release file as published.")
+        return pd.Series([repr(float(v)) for v in col.to_numpy()], index=col.index).astype("str")
+    s = _text(col.astype(str) if not pd.api.types.is_string_dtype(col.dtype) else col).str.strip()
+    missing = s.isna() | (s == "")
+    if missing.any():
+        pos, _ = _first(missing, s)
+        raise ReleaseError(path, "an image name is missing", column=name, row=pos,
+                           advice="every image needs its image_name (the media id, file code or file name of "
+                                  "its photo); use the release file as published.")
+    return s.astype("str")
+
+
+# --------------------------------------------------------------------------------------
+# image_name: what form the release uses, and the key photos and embeddings are matched by
+# --------------------------------------------------------------------------------------
+
+#: The forms of ``image_name`` told apart by :func:`image_name_form` (``mixed``: more than one).
+IMAGE_NAME_FORMS = {
+    "media_id": "Twitter media id, plain digits (the photo's media key is 3_<media id>)",
+    "file_code": "the photo's file code, as in https://pbs.twimg.com/media/<file code>.jpg",
+    "file_name": "a file name: a media id or file code with an image extension (.jpg, .png, ...)",
+    "float": "a media id written as a floating-point number: digits are lost, images cannot be matched",
+    "other": "a token of another shape (spaces, slashes, ...)",
+}
+_FORM_PATTERNS = (  # tried in this order; the first that matches decides
+    ("media_id", r"^[0-9]+$"),
+    ("float", r"^[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?$|^(?i:[+-]?(?:nan|inf|infinity))$"),
+    ("file_name", r"^[^/\\]+\.(?i:jpe?g|png|webp|gif|bmp|tiff?)$"),
+    ("file_code", r"^[A-Za-z0-9_-]+$"),
+)
+IMAGE_EXTENSION = r"\.(?i:jpe?g|png|webp|gif|bmp|tiff?)$"
+_FLOAT_ADVICE = (
+    "the digits a float lost cannot be recovered from this file, so downloaded photos and embeddings "
+    "cannot be matched to its rows: the image analyses (notebooks 06 to 09) will find no match. "
+    "The release-only notebooks (00 to 05) do not use image_name and run as usual. To match images, "
+    f"download the newest version of Zenodo record {ZENODO_RECORD} (https://zenodo.org/records/{ZENODO_RECORD}; "
+    "`make data`, see docs/real-data.md) and point RELEASE at it; if you wrote this file yourself, read "
+    "image_name as text (pandas: dtype=str) before saving."
+)
+
+
+@dataclass(frozen=True)
+class ImageNameForm:
+    """What :func:`image_name_form` finds: the ``form`` of the column (a key of
+    :data:`IMAGE_NAME_FORMS` or ``mixed``), the number of rows of each form in ``counts``, and
+    the first float-formatted row and value (``None`` when there is none)."""
+
+    form: str
+    counts: dict
+    first_float_row: int | None = None
+    first_float_value: str | None = None
+    rounded: bool = False  # digits that all went through a float (every one a multiple of 256)
+
+    @property
+    def n_float(self) -> int:
+        return int(self.counts.get("float", 0))
+
+
+def image_name_form(names: pd.Series) -> ImageNameForm:
+    """The form of a typed ``image_name`` column: ``media_id``, ``file_code``, ``file_name``,
+    ``float``, ``other`` or ``mixed``, with counts per form (vectorised; one pass per form).
+
+    A column of 18-19 digit media ids (at least 20 rows) that are all multiples of 256 went
+    through a float64 (which keeps 53 bits) and is reported as ``float`` with ``rounded=True``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    s = names.astype("str")
+    text = pa.array(s, type=pa.string())
+    labels = [label for label, _ in _FORM_PATTERNS] + ["other"]
+    code = np.full(len(s), len(labels) - 1, dtype=np.int8)  # index into labels
+    left = np.ones(len(s), dtype=bool)
+    for i, (label, pattern) in enumerate(_FORM_PATTERNS):
+        if label == "media_id":  # the usual case, in one fast pass
+            hit = pc.ascii_is_decimal(text).to_numpy(zero_copy_only=False) & (pc.utf8_length(text).to_numpy() > 0)
+        else:
+            where = np.flatnonzero(left)
+            hit = np.zeros(len(s), dtype=bool)
+            hit[where] = pc.match_substring_regex(text.take(pa.array(where)), pattern).to_numpy(zero_copy_only=False)
+        code[hit & left] = i
+        left &= ~hit
+        if not left.any():
+            break
+    rounded = False
+    if len(s) >= 20 and (code == 0).all():
+        lengths = pc.utf8_length(text)
+        # float64 keeps 53 bits: an 18-19 digit id that went through a float is a multiple of 256;
+        # n % 256 depends only on the last 8 digits, since 10**8 is a multiple of 256
+        def multiples_of_256(t) -> bool:
+            return bool((pc.cast(pc.utf8_slice_codeunits(t, -8), pa.int64()).to_numpy() % 256 == 0).all())
+
+        if pc.min(lengths).as_py() >= 18 and pc.max(lengths).as_py() <= 19 and \
+                multiples_of_256(text.slice(0, 1000)) and multiples_of_256(text):  # the first rows decide most
+            code[:] = labels.index("float")
+            rounded = True
+    n = np.bincount(code, minlength=len(labels))
+    counts = {labels[i]: int(n[i]) for i in np.argsort(labels) if n[i]}
+    floats = np.flatnonzero(code == labels.index("float"))
+    first_row = int(s.index[floats[0]]) if len(floats) else None
+    first_value = str(s.iloc[floats[0]]) if len(floats) else None
+    label = next(iter(counts)) if len(counts) == 1 else "mixed"
+    return ImageNameForm(label, counts, first_row, first_value, rounded)
+
+
+def image_keys(names: pd.Series) -> pd.Series:
+    """The key each ``image_name`` is matched by: the name without an image extension
+    (``FrXy7_aWcAE1a2b.jpg`` -> ``FrXy7_aWcAE1a2b``), else the name itself. Downloaded photos
+    are named ``<key>.<ext>`` and embedding ids are file stems, so both compare with this key."""
+    return names.astype("str").str.replace(IMAGE_EXTENSION, "", regex=True)
+
+
+def _caller_stacklevel() -> int:
+    """The stacklevel of the first frame outside this module, for warnings that point at the caller."""
+    import inspect
+
+    frame, level = inspect.currentframe(), 0
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return max(level, 1)
+
+
+def _note_image_name_form(df: pd.DataFrame, path: Path) -> ImageNameForm:
+    """Record the form of ``image_name`` in ``df.attrs`` and warn when some of it is float-formatted."""
+    info = image_name_form(df["image_name"])
+    df.attrs["image_name_form"] = info.form
+    df.attrs["image_name_forms"] = dict(info.counts)
+    if info.n_float:
+        if info.rounded:
+            what = ("every image_name is a multiple of 256: the media ids were rounded through a "
+                    "floating-point number")
+        else:
+            share = "every image_name is" if info.form == "float" else \
+                f"{info.n_float:,} of {len(df):,} image_name values are"
+            what = (f"{share} written as a floating-point number (first at data row {info.first_float_row}: "
+                    f"{info.first_float_value!r})")
+        warnings.warn(f"{path}, column 'image_name': {what}, so matching images to rows is not "
+                      f"possible.\n  What to do: {_FLOAT_ADVICE}",
+                      UserWarning, stacklevel=_caller_stacklevel())
+    return info
+
+
 def _parse_datetime(col: pd.Series, name: str, path: Path) -> pd.Series:
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         out = col.dt.tz_convert("UTC")
@@ -372,7 +530,7 @@ def _parse_captions(col: pd.Series, name: str, path: Path) -> pd.Series:
 
 
 _PARSERS = {
-    "id": _parse_id, "image_name": _parse_id, "created_at": _parse_datetime,
+    "id": _parse_id, "image_name": _parse_image_name, "created_at": _parse_datetime,
     "like_count": _parse_count, "quote_count": _parse_count, "reply_count": _parse_count,
     "all_captions": _parse_captions, "label_10_cluster": _parse_cluster,
     "possibly_sensitive": _parse_bool, "nsfw_score": _parse_unit_score,
@@ -399,7 +557,8 @@ def validate(raw: pd.DataFrame, path: str | os.PathLike = "<table>") -> pd.DataF
     """Check a raw release table and return it typed (see the module's table).
 
     ``raw`` may hold text (as read from CSV) or stored types (as read from Parquet).
-    Raises :class:`ReleaseError` on the first problem found.
+    Raises :class:`ReleaseError` on the first problem found. The form of ``image_name`` is
+    recorded in ``attrs["image_name_form"]``; a float-formatted one warns (see the module's notes).
     """
     path = Path(path)
     raw = _check_columns(raw, path)
@@ -409,7 +568,9 @@ def validate(raw: pd.DataFrame, path: str | os.PathLike = "<table>") -> pd.DataF
     raw = _drop_exact_duplicates(raw.reset_index(drop=True), path)
     typed = {name: _PARSERS[name](raw[name], name, path) for name in REQUIRED}
     extra = {c: raw[c] for c in raw.columns if c not in COLUMNS}
-    return pd.DataFrame({**typed, **extra}).reset_index(drop=True)
+    df = pd.DataFrame({**typed, **extra}).reset_index(drop=True)
+    _note_image_name_form(df, path)
+    return df
 
 
 # --------------------------------------------------------------------------------------
@@ -544,6 +705,13 @@ def _fast_id(col, name: str):
     return col.to_pandas()
 
 
+def _fast_image_name(col, name: str):
+    """Certified when every name is a token of letters, digits and ``._+-`` (nothing to strip)."""
+    if col.null_count or not _all_match(col, r"^[A-Za-z0-9._+-]+$", nulls=False):
+        return None
+    return col.to_pandas()
+
+
 def _fast_datetime(col, name: str):
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -626,7 +794,7 @@ def _fast_captions(col, name: str):
 
 
 _FAST_PARSERS = {
-    "id": _fast_id, "image_name": _fast_id, "created_at": _fast_datetime,
+    "id": _fast_id, "image_name": _fast_image_name, "created_at": _fast_datetime,
     "like_count": _fast_count, "quote_count": _fast_count, "reply_count": _fast_count,
     "all_captions": _fast_captions, "label_10_cluster": _fast_cluster,
     "possibly_sensitive": _fast_bool, "nsfw_score": _fast_unit_score,
@@ -670,6 +838,7 @@ def _read_csv_fast(path: Path) -> pd.DataFrame | None:
         return None
     if dropped:  # given here, once the fast path has succeeded, so a fallback does not repeat it
         warnings.warn(dropped, UserWarning, stacklevel=2)  # the same line as the reference's warning
+    _note_image_name_form(df, path)
     return df
 
 
@@ -729,7 +898,14 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
     -------
     pandas.DataFrame of shape (n_images, 12 + extra columns)
         Columns and dtypes as in :data:`COLUMNS`. ``df.attrs`` holds ``source`` (the file),
-        ``synthetic`` (bool) and ``cache`` (the Parquet copy used, if any).
+        ``synthetic`` (bool), ``cache`` (the Parquet copy used, if any), ``image_name_form``
+        (see :func:`image_name_form`) and ``image_name_forms`` (rows of each form).
+
+    Warns
+    -----
+    UserWarning
+        When ``image_name`` is float-formatted: the table is returned, but images cannot be
+        matched to its rows (notebooks 00 to 05 do not need them).
 
     Raises
     ------
@@ -754,6 +930,9 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
             df = pd.read_parquet(cpath)
         except Exception:  # a damaged cache is rebuilt, never trusted
             df = None
+        else:
+            df.attrs = {}
+            _note_image_name_form(df, p)  # its warning is given at every load, not only the first
     if df is None:
         df = _read_csv_fast(p) if not _is_parquet(p) and p.stat().st_size else None
         if df is None:
@@ -763,7 +942,8 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
             for old in cpath.parent.glob(cpath.name.rsplit("-", 1)[0] + "-*.parquet"):
                 if old != cpath:  # copies of earlier versions of the same file
                     old.unlink(missing_ok=True)
-    df.attrs = {"source": str(p), "synthetic": is_synthetic(p), "cache": str(cpath) if cpath else None}
+    df.attrs = {"source": str(p), "synthetic": is_synthetic(p), "cache": str(cpath) if cpath else None,
+                "image_name_form": df.attrs["image_name_form"], "image_name_forms": df.attrs["image_name_forms"]}
     return df
 
 
