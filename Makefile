@@ -3,6 +3,7 @@
 #   make figures                      run every notebook on the embedded synthetic sample
 #   make figures RELEASE=path OUT=dir run them on another release file, outputs under dir/
 #   make test                         run the tests
+#   make robustness                   re-check the claims over the grid robustness.yml (specification curve)
 #
 # The first target that needs Python builds .venv/ from the lock env/requirements.txt (and rebuilds
 # it when that file changes). PYTHON names the interpreter used to create it (3.11).
@@ -52,7 +53,7 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -l '"EMBEDDINGS = ' 
 EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env lock notebook figures verify report data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
+.PHONY: help env lock notebook figures robustness verify report data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -134,6 +135,41 @@ $(CLAIMS): $(EXECUTED)
 	@$(PY) -m twigma claims --out "$(OUT)"
 	@$(PY) -m twigma provenance --out "$(OUT)"
 
+# Specification curve (docs/robustness.md): every specification of the grid GRID is one target
+# $(ROB)/<group>-<digest>.json, named by its values, so make runs in parallel (-j) only those not yet
+# run; they are listed by a generated fragment, read only when robustness is asked for.
+GRID ?= robustness.yml
+ROB := $(BUILD)/robustness
+ROB_MK := $(ROB)/specs.mk
+ROB_ARGS = --grid "$(GRID)" --release "$(RELEASE)" --out "$(OUT)" $(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
+ROB_SUMMARY := $(RESULTS)/robustness_summary.csv
+ROB_NB := $(BUILD)/12_robustness.ipynb
+ifneq ($(filter robustness,$(MAKECMDGOALS)),)
+-include $(ROB_MK)
+$(ROB_NB): $(ROB_SUMMARY)
+endif
+
+$(ROB_MK): $(GRID) $(EMB_PARAMS) | $(ENV_STAMP)
+	@$(PY) -m twigma robustness makefile --target $@ $(ROB_ARGS) >/dev/null
+
+# a specification needs the release's typed cache, which 00 builds (as for the notebooks)
+$(ROB)/%.json: $(PACKAGE) $(RELEASE) $(PARAMS) $(BUILD)/00_data.ipynb | $(ENV_STAMP)
+	@$(PY) -m twigma robustness run $* $(ROB_ARGS)
+
+$(ROB_IMAGE_SPECS): $(EMB_PARAMS) $(EMB_FILES)
+ifeq ($(EMBEDDINGS),$(SAMPLE_EMB))
+$(ROB_IMAGE_SPECS): $(SAMPLE_EMB)/meta.json
+endif
+
+$(ROB_SUMMARY): $(ROB_SPECS) $(ROB_MK)
+	@$(PY) -m twigma robustness collect $(ROB_ARGS)
+
+# notebook 12 draws the curves; under make figures it reads the summary when there is one
+$(ROB_NB): $(wildcard $(ROB_SUMMARY))
+
+robustness: $(ROB_SUMMARY) $(ROB_NB) ## re-check the claims over every specification of robustness.yml (GRID=): results/robustness*.csv, figures/12_*
+	@$(PY) -m twigma provenance --out "$(OUT)" >/dev/null
+
 notebook: | $(ENV_STAMP) ## new notebook from the template: make notebook NAME=NN_topic (make figures runs it)
 	@$(PY) -m twigma new-notebook "$(NAME)"
 
@@ -150,6 +186,7 @@ validate: $(RELEASE) | $(ENV_STAMP) ## check a release file and build its typed 
 
 TWEETS_DB ?= data/raw/rehydrated.sqlite
 IMAGES_DIR ?= data/raw/twigma_images
+NAME_BY ?= auto
 
 data: | $(ENV_STAMP) ## download the newest release table from Zenodo into data/raw/ and validate it
 	$(PY) -m twigma data
@@ -157,8 +194,8 @@ data: | $(ENV_STAMP) ## download the newest release table from Zenodo into data/
 rehydrate: | $(ENV_STAMP) ## tweets and photo URLs by tweet id from the X API (needs X_BEARER_TOKEN); resumable
 	$(PY) -m twigma rehydrate --release "$(RELEASE)" --store "$(TWEETS_DB)"
 
-images: | $(ENV_STAMP) ## download the rehydrated photos into data/raw/twigma_images/ (named by image_name); resumable
-	$(PY) -m twigma images --store "$(TWEETS_DB)" --dest "$(IMAGES_DIR)"
+images: | $(ENV_STAMP) ## download the rehydrated photos into data/raw/twigma_images/, named as RELEASE's image_name (NAME_BY=auto|media_id|file_code), match rate at the end; resumable
+	$(PY) -m twigma images --store "$(TWEETS_DB)" --dest "$(IMAGES_DIR)" --release "$(RELEASE)" --name-by "$(NAME_BY)"
 
 REF_N ?= 5000
 ART_N ?= 5000
@@ -183,6 +220,17 @@ import-clip-retrieval: | $(ENV_STAMP) ## embeddings made by clip-retrieval into 
 	@test -n "$(CLIP_DIR)" -a -n "$(SOURCE)" -a "$(origin MODEL)" != "file" || { echo "usage: make import-clip-retrieval CLIP_DIR=<clip-retrieval output folder> SOURCE=<twigma|natural|art> MODEL=<open_clip model it ran, e.g. ViT-L-14> [PRETRAINED=openai | WEIGHTS=<file>] [EMBEDDINGS=<store folder>]" >&2; exit 2; }
 	$(PY) -m twigma import-clip-retrieval "$(CLIP_DIR)" --source "$(SOURCE)" --embeddings "$(EMBED_DIR)" --model "$(MODEL)" \
 		$(if $(filter command line environment,$(origin PRETRAINED)),--pretrained "$(PRETRAINED)") $(if $(strip $(WEIGHTS)),--weights "$(WEIGHTS)")
+
+# The query goes to the command through the environment, so that quotes and $ in it reach it unchanged.
+track: $(RELEASE) | $(ENV_STAMP) ## share of images whose captions match a query, per month and cluster, with its trend: make track QUERY=<words or regex> [RELEASE=] [OUT=] [TRACK_ARGS=--regex]
+	@test -n "$$QUERY" || { echo "usage: make track QUERY=<word, phrase or (TRACK_ARGS=--regex) regular expression> [RELEASE=<release file>] [OUT=<output folder>] [TRACK_ARGS='--substring --min-images-per-month 50']" >&2; exit 2; }
+	@$(PY) -m twigma track "$$QUERY" --release "$(RELEASE)" --out "$(OUT)" $(TRACK_ARGS)
+
+K ?= 20
+search: | $(ENV_STAMP) ## images closest to a text (the store's CLIP model) or an image: make search TEXT=<text> or IMAGE=<image_name> EMBEDDINGS=<store> [RELEASE=] [K=20]
+	@test -n "$$TEXT$$IMAGE" || { echo "usage: make search TEXT='a lighthouse at dusk' EMBEDDINGS=<store folder> [RELEASE=<release file>] [K=20] (or IMAGE=<image_name> instead of TEXT)" >&2; exit 2; }
+	@$(PY) -m twigma search $${TEXT:+"$$TEXT"} $${IMAGE:+--image "$$IMAGE"} --k $(K) \
+		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)") --release "$(RELEASE)"
 
 lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's environment
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \

@@ -156,10 +156,22 @@ class FakeX:
                     "period": "Monthly", "scope": "Product", "detail": "Usage cap exceeded: Monthly product cap",
                     "type": "https://api.twitter.com/2/problems/usage-capped"}
 
-    def __init__(self, server, rate_limit_on_call=None, usage_cap_from_call=None):
+    def __init__(self, server, rate_limit_on_call=None, usage_cap_from_call=None,
+                 photo_base="https://pbs.twimg.com/media"):
         self.calls, self.asked, self.rate_limit_on_call = 0, [], rate_limit_on_call
         self.usage_cap_from_call = usage_cap_from_call
+        self.photo_base = photo_base
         server.route("/2/tweets", self)
+
+    @staticmethod
+    def file_code(tweet_id: str) -> str:
+        """A photo's file code as X writes them (15 base64url characters), one per tweet."""
+        n = int(tweet_id) % 1000
+        return f"{'-_'[n % 2]}Fr{n:04d}aWcAE1a{'bB'[n % 2]}"[:15]
+
+    @staticmethod
+    def media_id(tweet_id: str) -> str:
+        return str(int(tweet_id) + 5)
 
     def __call__(self, req):
         self.calls += 1
@@ -186,11 +198,11 @@ class FakeX:
                                "title": "Authorization Error", "resource_type": "tweet", "parameter": "ids",
                                "resource_id": i, "type": "https://api.twitter.com/2/problems/not-authorized-for-resource"})
             else:
-                key = f"3_{int(i) + 5}"
+                key = f"3_{self.media_id(i)}"
                 data.append({"id": i, "text": f"new AI art prompt {n}", "created_at": "2022-11-03T14:22:10.000Z",
                              "public_metrics": {"like_count": n, "quote_count": 0, "reply_count": 1, "retweet_count": 2},
                              "possibly_sensitive": False, "attachments": {"media_keys": [key]}})
-                media.append({"media_key": key, "type": "photo", "url": f"https://pbs.twimg.com/media/{n}.jpg"})
+                media.append({"media_key": key, "type": "photo", "url": f"{self.photo_base}/{self.file_code(i)}.jpg"})
         return Reply.json({"data": data, "includes": {"media": media}, "errors": errors})
 
 
@@ -458,6 +470,142 @@ def test_images_follow_rehydration_names_into_embeddable_files(server, tmp_path)
     images.download_images(media, tmp_path / "imgs", progress=False)
     from twigma.embed import list_images
     assert sorted(p.stem for p in list_images(tmp_path / "imgs")) == sorted(media["image_name"])
+
+
+# ------------------------------------------- photos matched to rows by media id or file code -----
+
+def release_of(ids, image_names):
+    """A release table (one image per tweet) with the given tweet ids and image names."""
+    raw = generate_release(len(ids), seed=5)
+    raw["id"], raw["image_name"] = list(ids), list(image_names)
+    return raw
+
+
+def serve_photos(server, fake, ids, missing=()):
+    """The image host: every photo of ``ids`` at the URL the fake X API gives, but those of ``missing`` (404)."""
+    good = jpeg_bytes()
+    for i in ids:
+        if i not in missing:
+            server.route(f"/media/{fake.file_code(i)}.jpg", Reply(200, good, {"Content-Type": "image/jpeg"}))
+
+
+def expected_matches(ids, missing=()):
+    """Rows whose tweet the fake API returns (not deleted, not withheld) and whose photo the host serves."""
+    return sum(1 for i in ids if int(i) % 1000 % 7 and int(i) % 1000 % 11 and i not in missing)
+
+
+def test_file_code_is_recorded_from_the_photo_url():
+    assert x_api.file_code_of("https://pbs.twimg.com/media/FrXy7_aWcAE1a2b.jpg") == "FrXy7_aWcAE1a2b"
+    assert x_api.file_code_of("https://pbs.twimg.com/media/FrXy7_aWcAE1a2b?format=png&name=large") == "FrXy7_aWcAE1a2b"
+    assert x_api.file_code_of(None) is None
+
+
+@pytest.mark.parametrize("form", ["file_code", "file_name", "media_id"])
+def test_make_images_names_photos_as_the_release_does_and_reports_the_match_rate(server, tmp_path, capsys, form):
+    ids = IDS[:40]
+    fake = FakeX(server, photo_base=f"{server.url}/media")
+    missing = {ids[2], ids[3]}  # photos the host no longer serves
+    serve_photos(server, fake, ids, missing)
+    names = {"file_code": [fake.file_code(i) for i in ids], "file_name": [fake.file_code(i) + ".jpg" for i in ids],
+             "media_id": [fake.media_id(i) for i in ids]}[form]
+    rel = tmp_path / "rel.csv"
+    release_of(ids, names).to_csv(rel, index=False)
+    from twigma.cli import main
+    db, dest = str(tmp_path / "t.sqlite"), tmp_path / "imgs"
+    x_api.rehydrate(ids, db, api=f"{server.url}/2", token=TOKEN, progress=False)
+    assert main(["images", "--store", db, "--dest", str(dest), "--release", str(rel), "--quiet"]) == 0
+    said = capsys.readouterr().out
+    by = "media id" if form == "media_id" else "file code"
+    assert f"naming photos by {by}" in said, said
+    n = expected_matches(ids, missing)
+    assert f"match rate: {n:,} of {len(ids):,} rows of the release ({n / len(ids):.1%})" in said, said
+    stems = {p.stem for p in dest.iterdir() if p.suffix == ".jpg"}
+    keys = {fake.media_id(i) if form == "media_id" else fake.file_code(i) for i in ids}
+    assert len(stems) == n and stems <= keys  # every file is named as a row of the release
+
+    # the embeddings made from those files line up with the release's rows
+    import numpy as np
+    from twigma import store
+    from twigma.release import load_release
+    release = load_release(rel, cache=False)
+    assert release.attrs["image_name_form"] == form
+    emb = store.Embeddings("twigma", pd.Index(sorted(stems)), np.eye(len(stems), 8, dtype="float32"))
+    mask, vectors = store.align(release, emb)
+    assert mask.sum() == n and vectors.shape == (n, 8)
+
+
+def test_name_by_can_be_forced_and_a_mismatch_shows_in_the_match_rate(server, tmp_path, capsys):
+    ids = IDS[:30]
+    fake = FakeX(server, photo_base=f"{server.url}/media")
+    serve_photos(server, fake, ids)
+    rel = tmp_path / "rel.csv"
+    release_of(ids, [fake.file_code(i) for i in ids]).to_csv(rel, index=False)
+    from twigma.cli import main
+    db = str(tmp_path / "t.sqlite")
+    x_api.rehydrate(ids, db, api=f"{server.url}/2", token=TOKEN, progress=False)
+    assert main(["images", "--store", db, "--dest", str(tmp_path / "a"), "--release", str(rel),
+                 "--name-by", "media_id", "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert f"match rate: 0 of {len(ids)} rows of the release (0.0%)" in said, said
+    assert sorted(p.stem for p in (tmp_path / "a").glob("*.jpg")) == sorted(
+        fake.media_id(i) for i in ids if int(i) % 1000 % 7 and int(i) % 1000 % 11)
+    # without a release: media ids, the documented form, and a word on how to get the match rate
+    assert main(["images", "--store", db, "--dest", str(tmp_path / "b"), "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "naming photos by media id" in said and "give RELEASE" in said and "match rate" in said
+
+
+def test_a_float_image_name_warns_and_nothing_can_be_matched(server, tmp_path, capsys):
+    ids = IDS[:30]
+    fake = FakeX(server, photo_base=f"{server.url}/media")
+    serve_photos(server, fake, ids)
+    rel = tmp_path / "rel.csv"
+    release_of(ids, [f"{float(fake.media_id(i)):.15e}" for i in ids]).to_csv(rel, index=False)
+    from twigma.cli import main
+    db = str(tmp_path / "t.sqlite")
+    x_api.rehydrate(ids, db, api=f"{server.url}/2", token=TOKEN, progress=False)
+    with pytest.warns(UserWarning, match="matching images to rows is not possible"):
+        assert main(["images", "--store", db, "--dest", str(tmp_path / "imgs"), "--release", str(rel),
+                     "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "naming photos by media id" in said and "match rate: 0 of 30" in said and "float-formatted" in said
+
+    # the image notebooks' alignment says why nothing matches, rather than a silent 0
+    import numpy as np
+    from twigma import store
+    from twigma.release import load_release
+    with pytest.warns(UserWarning):
+        release = load_release(rel, cache=False)
+    stems = sorted(p.stem for p in (tmp_path / "imgs").glob("*.jpg"))
+    emb = store.Embeddings("twigma", pd.Index(stems), np.eye(len(stems), 8, dtype="float32"))
+    with pytest.raises(store.StoreError, match="floating-point numbers") as info:
+        store.align(release, emb)
+    assert "8031785" in str(info.value) and "no image can be matched" in str(info.value)
+
+
+def test_align_names_both_forms_when_nothing_matches():
+    import numpy as np
+    from twigma import store
+    release = generate_release(40, seed=2)
+    emb = store.Embeddings("twigma", pd.Index([f"FrXy7_aWcAE{i:04d}" for i in range(5)]), np.eye(5, 8, dtype="float32"))
+    with pytest.raises(store.StoreError, match="form media_id .* form file_code"):
+        store.align(release, emb)
+
+
+def test_a_store_written_before_file_codes_were_recorded_is_upgraded(tmp_path):
+    con = sqlite3.connect(tmp_path / "old.sqlite")
+    con.executescript("""CREATE TABLE media (media_key TEXT PRIMARY KEY, tweet_id TEXT NOT NULL,
+                         image_name TEXT NOT NULL, type TEXT, url TEXT, width INTEGER, height INTEGER,
+                         preview_image_url TEXT);""")
+    con.executemany("INSERT INTO media VALUES (?,?,?,?,?,?,?,?)",
+                    [("3_11", "1", "11", "photo", "https://pbs.twimg.com/media/_Ab1-cD2.jpg", 10, 10, None),
+                     ("7_21", "2", "21", "video", None, 10, 10, "https://pbs.twimg.com/ext_tw_video_thumb/21/x.jpg")])
+    con.commit()
+    con.close()
+    media = x_api.media_table(tmp_path / "old.sqlite", name_by="file_code")
+    assert media[["image_name", "media_id", "file_code"]].values.tolist() == [["_Ab1-cD2", "11", "_Ab1-cD2"]]
+    with pytest.raises(ValueError, match="name_by"):
+        x_api.media_table(tmp_path / "old.sqlite", name_by="tweet_id")
 
 
 # ---------------------------------------------------------------- reference sets -----------

@@ -17,6 +17,8 @@ provenance     gather the run's provenance records into results/provenance.json
 report         render a run as a static HTML site (report/index.html)
 verify         check a run's figures and tables against results/provenance.json
 new-notebook   a new numbered notebook from the template (make notebook NAME=NN_topic)
+track          share of images whose captions match a query, per month, by cluster, with its trend
+search         images closest to a text (the store's CLIP model) or to one of the store's images
 """
 from __future__ import annotations
 
@@ -132,11 +134,35 @@ def cmd_rehydrate(a) -> int:
 
 def cmd_images(a) -> int:
     from .fetch import images, x_api
-    media = x_api.media_table(_abs(a.store) or None)
+    from .release import load_release
+    release = load_release(_abs(a.release)) if a.release.strip() else None
+    if release is not None and release.attrs.get("synthetic"):
+        print(f"{a.release} is the synthetic sample: its image names are made up, so there is nothing to match "
+              "photos to; give the real release (make images RELEASE=data/raw/<file>) for the match rate.")
+        release = None
+    name_by = a.name_by
+    if name_by == "auto":
+        if release is None:
+            name_by = "media_id"
+            print("naming photos by media id (the release's documented image_name); give RELEASE to detect what "
+                  "the release uses and to report the match rate")
+        else:
+            name_by, hits = images.choose_name_by(release, x_api.media_table(_abs(a.store) or None))
+            print(f"naming photos by {name_by.replace('_', ' ')}: the release's image_name (form "
+                  f"{release.attrs['image_name_form']}) matches {hits['media_id']:,} media ids and "
+                  f"{hits['file_code']:,} file codes of the rehydrated photos")
+    media = x_api.media_table(_abs(a.store) or None, name_by=name_by)
     counts = images.download_images(media, _abs(a.dest) or None, threads=a.threads, max_bytes=a.max_bytes,
                                     limit=a.limit, progress=not a.quiet)
     print(f"{counts['downloaded']:,} downloaded, {counts['failed']:,} failed (see {images.FAILURES}), "
           f"{counts['already_there']:,} already there, in {counts['folder']}")
+    if release is not None:
+        m = images.match_rate(release, counts["folder"])
+        print(f"match rate: {m['matched']:,} of {m['rows']:,} rows of the release ({m['share']:.1%}) have a "
+              f"downloaded photo, named by {name_by.replace('_', ' ')}")
+        if release.attrs.get("image_name_forms", {}).get("float"):
+            print("  the release's image_name is float-formatted (digits lost): its rows cannot be matched to "
+                  "photos; download the newest release (make data) for the image analyses")
     return 0
 
 
@@ -167,10 +193,36 @@ def cmd_claims(a) -> int:
     return 0
 
 
+def cmd_robustness(a) -> int:
+    from . import robustness as rb
+    kw = {"grid_path": _abs(a.grid) or None, "release": _abs(a.release), "embeddings": _abs(a.embeddings)}
+    try:
+        if a.step == "makefile":
+            print(f"wrote {rb.write_makefile(_abs(a.target), **kw)}")
+        elif a.step == "run":
+            if not a.spec:
+                print("twigma robustness run: give the specification's id (make robustness lists them)", file=sys.stderr)
+                return 2
+            target = rb.run_spec(a.spec, out=_abs(a.out), **kw)
+            print(f"  {a.spec}: {rb.find(rb.read_grid(kw['grid_path']), a.spec).text}", flush=True)
+            return 0 if target.exists() else 1
+        else:
+            table, summary = rb.collect(out=_abs(a.out), **kw)
+            print(f"{len(table)} claim checks over {table['spec_id'].nunique()} specifications:")
+            for r in summary.itertuples(index=False):
+                share = "" if r.n_specifications == 0 else f"{r.n_holds}/{r.n_specifications} hold"
+                print(f"  {r.claim:<4} {share:<12} {r.verdict}" + (f" ({r.depends_on})" if r.depends_on else ""))
+    except rb.GridError as exc:
+        print(f"twigma robustness: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_provenance(a) -> int:
     from . import paths, provenance
     root = paths.resolve(_abs(a.out), default=paths.ROOT)
-    target = provenance.gather(root, extra_files=["results/claims.csv"])
+    target = provenance.gather(root, extra_files=["results/claims.csv", "results/robustness.csv",
+                                                   "results/robustness_summary.csv"])
     print(f"wrote {target}")
     return 0
 
@@ -209,6 +261,71 @@ def cmd_new_notebook(a) -> int:
     return 0
 
 
+def cmd_track(a) -> int:
+    from . import paths
+    from .analysis import track
+    from .release import load_release
+    query = track.compile_query(a.query, regex=a.regex, whole_words=not a.substring)  # a bad query fails first
+    df = load_release(_abs(a.release))
+    root = paths.output_root(_abs(a.out))
+    res = track.track(df, a.query, regex=a.regex, whole_words=not a.substring, alpha=a.alpha,
+                      min_images_per_month=a.min_images_per_month, results_dir=root / "results")
+    written = track.write_outputs(res, root, synthetic=df.attrs["synthetic"], release=df.attrs["source"])
+    t = res.trend.iloc[0]
+    print(f"{query.describe()}: {t['n_matching']:,} of {t['n_images']:,} images ({t['share']:.2%}), "
+          f"{t['first_month']} to {t['last_month']}" + (" (synthetic sample)" if df.attrs["synthetic"] else ""))
+    if t["note"]:
+        print(f"trend: not estimated ({t['note']})")
+    else:
+        print(f"trend of the monthly share ({t['n_months']} months with >= {t['min_images_per_month']} images): "
+              f"{t['slope']:+.3f} log-odds/yr (odds x{t['odds_ratio_per_year']:.2f}/yr, 95% CI "
+              f"{t['ci_low']:+.3f} to {t['ci_high']:+.3f}), p = {t['p_value']:.2g}: {t['direction']} at alpha {a.alpha}")
+    top = res.clusters.sort_values("share_of_matching", ascending=False).iloc[0]
+    e = res.engagement.set_index("group")["mean_log1p_likes_same_months"]
+    print(f"most matches in cluster {top['cluster']} ({top['share_of_matching']:.0%} of them; lift {top['lift']:.2f}); "
+          f"mean log(1+likes), same months: matching {e['matching']:.3f}, other {e['other']:.3f}")
+    for p in written:
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_search(a) -> int:
+    from . import paths
+    from .files import atomic_write
+    from .release import load_release
+    from .search import Searcher, SearchError, file_slug
+    if (a.text is None) == (a.image is None):
+        raise SearchError("give a text to search for, or --image NAME (not both)")
+    release = load_release(_abs(a.release)) if a.release else None
+    s = Searcher(_abs(a.embeddings) or paths.embeddings_folder(a.release, None), release, source=a.source,
+                 model=a.model or None, pretrained=a.pretrained or None, weights=_abs(a.weights) or None,
+                 model_config=_abs(a.model_config) or None, device=a.device)
+    res = s.text(a.text, a.k) if a.text is not None else s.image(a.image, a.k)
+    what = f"text {a.text!r}" if a.text is not None else f"image {a.image}"
+    how = f"model {s.spec.model}" if s.spec is not None else "the image's own embedding"
+    print(f"{len(res)} images of '{a.source}' in {s.root} closest to the {what} (exact cosine; {how}):")
+    with pd_options():
+        cols = [c for c in ("rank", "score", "image_name", "date", "cluster", "likes", "caption", "tweet_url")
+                if c in res.columns]
+        view = res[cols].copy()
+        if "date" in view:
+            view["date"] = view["date"].dt.strftime("%Y-%m-%d")
+        if "caption" in view:
+            view["caption"] = view["caption"].fillna("").str.slice(0, 60)
+        print(view.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    if release is not None and "caption" in res and res["caption"].isna().any():
+        print(f"({int(res['caption'].isna().sum())} of these images are not in {release.attrs['source']})")
+    if a.out:
+        target = paths.output_root(_abs(a.out)) / "results" / f"search_{file_slug(a.text, a.image)}.csv"
+        print(f"wrote {atomic_write(target, lambda tmp: res.to_csv(tmp, index=False))}")
+    return 0
+
+
+def pd_options():
+    import pandas as pd
+    return pd.option_context("display.width", 200, "display.max_colwidth", 80)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .release import ReleaseError
     from .runner import NotebookFailed
@@ -217,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     from .store import StoreError
     from .template import NotebookNameError
     from .report import ReportError
+    from .analysis.track import TrackError
+    from .search import SearchError
 
     ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -298,6 +417,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("images", help="download the rehydrated photos, named by image_name")
     p.add_argument("--store", default="", help="SQLite store of make rehydrate")
     p.add_argument("--dest", default="", help="image folder (default data/raw/twigma_images/)")
+    p.add_argument("--release", default="", help="release file: how its image_name names photos, and the match rate")
+    p.add_argument("--name-by", default="auto", choices=["auto", "media_id", "file_code"],
+                   help="name files by the photo's media id or file code; auto: whichever the release's image_name "
+                        "uses (media id without --release)")
     p.add_argument("--threads", type=int, default=16)
     p.add_argument("--max-bytes", type=int, default=20_000_000, help="largest accepted image")
     p.add_argument("--limit", type=int, default=None)
@@ -320,6 +443,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="", help="output root (default: the repository)")
     p.set_defaults(func=cmd_claims)
 
+    p = sub.add_parser("robustness", help="the specification grid of make robustness (robustness.yml)")
+    p.add_argument("step", choices=["makefile", "run", "collect"],
+                   help="makefile TARGET: list the specifications as make targets; run SPEC_ID: run one; "
+                        "collect: write results/robustness.csv and results/robustness_summary.csv")
+    p.add_argument("spec", nargs="?", default="", help="the specification's id (run)")
+    p.add_argument("--grid", default="", help="grid file (default robustness.yml at the root)")
+    p.add_argument("--release", default="", help="release file (default: the embedded sample)")
+    p.add_argument("--embeddings", default="", help="embedding store folder (default: the sample's, with the sample)")
+    p.add_argument("--out", default="", help="output root (default: the repository)")
+    p.add_argument("--target", default="", help="the make fragment to write (makefile)")
+    p.set_defaults(func=cmd_robustness)
+
     p = sub.add_parser("provenance", help="gather the run's provenance records into results/provenance.json")
     p.add_argument("--out", default="", help="output root (default: the repository)")
     p.set_defaults(func=cmd_provenance)
@@ -338,6 +473,40 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", nargs="?", default="", help="NN_topic, e.g. 10_portrait_rise")
     p.set_defaults(func=cmd_new_notebook)
 
+    p = sub.add_parser("track", help="share of images whose captions match a query, per month, with its trend",
+                       description="Find the images whose captions match QUERY (case-insensitive, whole words), "
+                                   "count them per month, test the trend of their share as notebook 03 does, split "
+                                   "them by cluster and compare their engagement. Writes DIR/results/track_<slug>.csv, "
+                                   "track_<slug>_trend.csv, track_<slug>_by_cluster.csv, track_<slug>_engagement.csv "
+                                   "and DIR/figures/track_<slug>.png/.pdf.")
+    p.add_argument("query", help="a word, a phrase, or with --regex a Python regular expression")
+    p.add_argument("--release", default="", help="release file (default: the embedded sample)")
+    p.add_argument("--out", default="", help="output root (default: the repository)")
+    p.add_argument("--regex", action="store_true", help="read QUERY as a regular expression (e.g. 'cats?|kittens?')")
+    p.add_argument("--substring", action="store_true", help="match inside words too (default: whole words only)")
+    p.add_argument("--alpha", type=float, default=0.01, help="significance level of the trend (default 0.01, as 03)")
+    p.add_argument("--min-images-per-month", type=int, default=20,
+                   help="months with fewer images are left out of the trend fits (default 20, as 03)")
+    p.set_defaults(func=cmd_track)
+
+    p = sub.add_parser("search", help="images closest to a text or to one of the store's images (exact cosine)",
+                       description="Encode TEXT with the open_clip text encoder of the model that made the store "
+                                   "(its meta.json) and list the K images whose embeddings are closest by cosine; "
+                                   "or, with --image NAME, the images closest to that image.")
+    p.add_argument("text", nargs="?", default=None, help="what to look for, e.g. 'a lighthouse at dusk'")
+    p.add_argument("--image", default=None, help="search by this image_name's embedding instead of a text")
+    p.add_argument("--embeddings", default="", help="store folder (default: the sample's, with the sample)")
+    p.add_argument("--release", default="", help="release file: adds caption, cluster, date, likes and tweet link")
+    p.add_argument("--k", type=int, default=20, help="how many images (default 20)")
+    p.add_argument("--source", default="twigma", choices=["twigma", "natural", "art"], help="which set to search")
+    p.add_argument("--model", default="", help="the store's open_clip model, when its meta.json does not record it")
+    p.add_argument("--pretrained", default="", help="its pretrained tag")
+    p.add_argument("--weights", default="", help="or its weights file (e.g. when the recorded file has moved)")
+    p.add_argument("--model-config", default="", help="JSON model configuration to register with open_clip")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+    p.add_argument("--out", default="", help="also write DIR/results/search_<slug>.csv")
+    p.set_defaults(func=cmd_search)
+
     a = ap.parse_args(argv)
     if a.command == "sample":
         from .synthetic.release import SAMPLE_N_IMAGES, SAMPLE_SEED
@@ -345,7 +514,8 @@ def main(argv: list[str] | None = None) -> int:
         a.seed = SAMPLE_SEED if a.seed is None else a.seed
     try:
         return a.func(a)
-    except (ReleaseError, NotebookFailed, StoreError, EmbedError, FetchError, NotebookNameError, ReportError) as exc:
+    except (ReleaseError, NotebookFailed, StoreError, EmbedError, FetchError, NotebookNameError, ReportError,
+            TrackError, SearchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

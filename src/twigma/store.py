@@ -243,12 +243,33 @@ def folder_for(release: str | os.PathLike | None, embeddings: str | os.PathLike 
 def align(release: pd.DataFrame, emb: Embeddings) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``release`` that have a TWIGMA embedding, and those embeddings in release order.
 
-    Returns (mask of shape (n_release,), vectors of shape (mask.sum(), d)). Images without an
-    embedding (say, deleted before download) are left out; the caller reports how many.
+    Rows are matched by their ``image_name`` without an image extension
+    (:func:`twigma.release.image_keys`: a media id, a file code, or a file name's stem), the
+    file stems ``make embeddings`` takes as ids. Returns (mask of shape (n_release,), vectors
+    of shape (mask.sum(), d)). Images without an embedding (say, deleted before download) are
+    left out; the caller reports how many.
+
+    Raises :class:`StoreError` when no row matches, saying why where it can: a float-formatted
+    ``image_name`` (digits lost), or names of another form than the store's ids.
     """
-    pos = emb.ids.get_indexer(release["image_name"].astype(str))
+    from .release import image_keys, image_name_form
+
+    pos = emb.ids.get_indexer(image_keys(release["image_name"]))
     mask = pos >= 0
     if not mask.any():
-        raise StoreError(f"none of the release's image_name values is among the {len(emb)} '{emb.source}' ids; "
-                         "are EMBEDDINGS and RELEASE from the same data?")
+        form = image_name_form(release["image_name"])
+        ids = pd.Series(emb.ids[:1000].astype(str))
+        id_form = image_name_form(ids).form if len(ids) else "none"
+        if form.n_float:
+            why = ("the release's image_name is written as floating-point numbers "
+                   f"(e.g. {form.first_float_value!r}), which lost digits, so no image can be matched to a row. "
+                   "Download the newest version of the release (Zenodo record 8031785, `make data`; see "
+                   "docs/real-data.md) and give it as RELEASE.")
+        else:
+            why = (f"the release's image_name is of form {form.form} (e.g. {str(release['image_name'].iloc[0])!r}) and "
+                   f"the store's ids of form {id_form} (e.g. {str(emb.ids[0]) if len(emb) else ''!r}). "
+                   "Are EMBEDDINGS and RELEASE from the same data? Photos must be named as the release's image_name "
+                   "(`make images RELEASE=<file>` detects whether that is the media id or the file code).")
+        raise StoreError(f"none of the release's {len(release):,} image_name values is among the {len(emb):,} "
+                         f"'{emb.source}' ids: {why}")
     return mask, np.asarray(emb.vectors[np.sort(pos[mask])])[np.argsort(np.argsort(pos[mask]))]

@@ -2,7 +2,14 @@
 
 ``twigma images`` (``make images``) reads the photos of the rehydration store and downloads
 them concurrently into a folder (default ``data/raw/twigma_images/``) as
-``<image_name>.<ext>``, the names ``make embeddings`` uses as ids. Each download has
+``<image_name>.<ext>``, the names ``make embeddings`` uses as ids.
+
+The release documents ``image_name`` only as "Twitter media id"; the store records both names a
+photo may go by, its media id and its file code (see :mod:`twigma.fetch.x_api`). Files are named
+by the one the release uses: ``--name-by auto`` (the default) compares the release's names
+(without an image extension, :func:`twigma.release.image_keys`) with both and takes the one that
+matches more rows (:func:`choose_name_by`); ``--name-by media_id|file_code`` forces it. At the end
+the match rate is reported: the rows of the release that have a downloaded photo (:func:`match_rate`). Each download has
 timeouts, retries on transient errors, a size cap, and a check that the body is an image
 (Pillow must be able to read it). Files are written atomically (``.part`` first), so a
 partial file never has a finished name. Failures go to ``_failures.csv`` in the folder with
@@ -34,8 +41,40 @@ FAILURES = "_failures.csv"
 EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
 
 
+def choose_name_by(release: pd.DataFrame, media: pd.DataFrame) -> tuple[str, dict]:
+    """Which name of the photos (``media_id`` or ``file_code``) the release's ``image_name`` uses.
+
+    ``media`` is :func:`twigma.fetch.x_api.media_table`'s table (columns ``media_id`` and
+    ``file_code``). Returns (choice, rows of the release matched by each). When neither matches
+    a row, the release's form decides (``file_code`` for file codes, else ``media_id``, the
+    documented form).
+    """
+    from ..release import image_keys
+
+    keys = image_keys(release["image_name"])
+    hits = {by: int(keys.isin(set(media[by].dropna().astype(str))).sum()) for by in ("media_id", "file_code")}
+    if hits["media_id"] or hits["file_code"]:
+        return ("file_code" if hits["file_code"] > hits["media_id"] else "media_id"), hits
+    form = release.attrs.get("image_name_form")
+    if form == "file_name":  # the stems decide: digits are media ids
+        form = "media_id" if keys.str.fullmatch(r"[0-9]+").mean() >= 0.5 else "file_code"
+    return ("file_code" if form == "file_code" else "media_id"), hits
+
+
+def match_rate(release: pd.DataFrame, folder: str | os.PathLike) -> dict:
+    """Rows of ``release`` that have a downloaded photo in ``folder`` (by file stem, compared with
+    the release's ``image_name`` without an image extension): ``rows``, ``matched``, ``share``."""
+    from ..release import image_keys
+
+    have = existing(Path(folder)) if Path(folder).is_dir() else set()
+    matched = int(image_keys(release["image_name"]).isin(have).sum())
+    return {"rows": len(release), "matched": matched, "share": matched / len(release) if len(release) else 0.0}
+
+
 def existing(folder: Path) -> set[str]:
-    return {p.stem for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_"))}
+    """Stems of the images in ``folder``: not dot files (writes in progress) nor the failure list; a
+    file code may start with ``_`` or ``-`` (base64url), so such names are images."""
+    return {p.stem for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != FAILURES}
 
 
 def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: int, timeout: tuple,
@@ -92,7 +131,8 @@ def download_images(media: pd.DataFrame, folder: str | os.PathLike | None = None
     for stale in out.glob(".*.tmp*"):  # left by a run that was killed mid-write
         stale.unlink(missing_ok=True)
     have = existing(out)
-    todo = media.drop_duplicates("image_name")
+    todo = media[media["image_name"].notna() & (media["image_name"].astype(str) != "")]
+    todo = todo.drop_duplicates("image_name")
     todo = todo[~todo["image_name"].astype(str).isin(have)]
     if limit is not None:
         todo = todo.head(limit)

@@ -25,8 +25,13 @@ resets.
 Media: ``type`` is ``photo``, ``video`` or ``animated_gif``; only photos have a ``url`` to the
 image itself (videos and GIFs have a ``preview_image_url``, a still thumbnail). Every media
 item is recorded with its type, but only photos go into the list of images to download
-(:func:`media_table`). Each photo is mapped back to the release's ``image_name``: the media
-id, the digits after the underscore of its media key (``3_<media id>``).
+(:func:`media_table`). Each photo is recorded with both names the release's ``image_name`` may
+use: its **media id**, the digits after the underscore of its media key (``3_<media id>``; the
+store's ``image_name`` column, the form the release documents), and its **file code**, the last
+part of its URL without the extension (``https://pbs.twimg.com/media/<file code>.jpg``; the
+``file_code`` column). ``make images`` names the downloaded files by whichever the release uses
+(see :mod:`twigma.fetch.images`). Stores written before the file code was recorded are upgraded
+when opened: the code is derived from the stored URLs.
 
 Twitter's content (tweet text, image URLs) stays on your disk: it is never committed or
 redistributed (X Developer Agreement).
@@ -68,11 +73,16 @@ CREATE TABLE IF NOT EXISTS media (
     tweet_id TEXT NOT NULL,
     image_name TEXT NOT NULL,
     type TEXT, url TEXT, width INTEGER, height INTEGER,
-    preview_image_url TEXT           -- videos and animated GIFs: a still thumbnail, not the media
+    preview_image_url TEXT,          -- videos and animated GIFs: a still thumbnail, not the media
+    file_code TEXT                   -- photos: <file code> of https://pbs.twimg.com/media/<file code>.jpg
 );
 CREATE INDEX IF NOT EXISTS media_image_name ON media(image_name);
 """
-MEDIA_COLUMNS = ("media_key", "tweet_id", "image_name", "type", "url", "width", "height", "preview_image_url")
+# image_name: the media id (the digits of the media key), the form the release documents
+MEDIA_COLUMNS = ("media_key", "tweet_id", "image_name", "type", "url", "width", "height", "preview_image_url",
+                 "file_code")
+#: What ``make images`` can name a photo by: the media id or the file code.
+NAME_BY = ("media_id", "file_code")
 
 
 class AuthError(FetchError):
@@ -116,12 +126,31 @@ def connect(store: str | os.PathLike | None = None) -> sqlite3.Connection:
     if "preview_image_url" not in have:  # a store written before videos were told apart
         with con:
             con.execute("ALTER TABLE media ADD COLUMN preview_image_url TEXT")
+    if "file_code" not in have:  # a store written before file codes were recorded: derived from the URLs
+        with con:
+            con.execute("ALTER TABLE media ADD COLUMN file_code TEXT")
+            rows = con.execute("SELECT media_key, url FROM media WHERE url IS NOT NULL").fetchall()
+            con.executemany("UPDATE media SET file_code = ? WHERE media_key = ?",
+                            [(file_code_of(url), key) for key, url in rows])
+    con.execute("CREATE INDEX IF NOT EXISTS media_file_code ON media(file_code)")
     return con
 
 
 def image_name_of(media_key: str) -> str:
     """The release's image_name of a media key: ``3_1612345678901234567`` -> ``1612345678901234567``."""
     return media_key.split("_", 1)[-1]
+
+
+def file_code_of(url: str | None) -> str | None:
+    """A photo's file code, the last part of its URL without the extension:
+    ``https://pbs.twimg.com/media/FrXy7_aWcAE1a2b.jpg`` (or ``...?format=jpg&name=large``) ->
+    ``FrXy7_aWcAE1a2b``; None when there is no URL."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    code = urlsplit(str(url)).path.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0]
+    return code or None
 
 
 def _countdown(seconds: float, sleep: Callable[[float], None], out=None) -> None:
@@ -220,10 +249,10 @@ def store_batch(con: sqlite3.Connection, ids: list[str], body: dict) -> dict:
             for key in (t.get("attachments") or {}).get("media_keys", []):
                 m = media.get(key, {})
                 kind = m.get("type")
-                con.execute(f"INSERT OR REPLACE INTO media ({','.join(MEDIA_COLUMNS)}) VALUES (?,?,?,?,?,?,?,?)",
-                            (key, str(t["id"]), image_name_of(key), kind,
-                             m.get("url") if kind == "photo" else None,  # only a photo's url is the image
-                             m.get("width"), m.get("height"), m.get("preview_image_url")))
+                url = m.get("url") if kind == "photo" else None  # only a photo's url is the image
+                con.execute(f"INSERT OR REPLACE INTO media ({','.join(MEDIA_COLUMNS)}) VALUES (?,?,?,?,?,?,?,?,?)",
+                            (key, str(t["id"]), image_name_of(key), kind, url,
+                             m.get("width"), m.get("height"), m.get("preview_image_url"), file_code_of(url)))
             seen[str(t["id"])] = "ok"
         for e in body.get("errors") or []:
             tid = str(e.get("resource_id") or e.get("value") or "")
@@ -304,17 +333,23 @@ def tweet_texts(store: str | os.PathLike | None = None) -> pd.DataFrame:
         return pd.read_sql_query("SELECT id, text FROM tweets WHERE status = 'ok' AND text IS NOT NULL", con)
 
 
-def media_table(store: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Photos to download: ``image_name``, ``url``, ``tweet_id``, ``type`` (always ``photo``).
+def media_table(store: str | os.PathLike | None = None, name_by: str = "media_id") -> pd.DataFrame:
+    """Photos to download: ``image_name`` (the name a file gets: the ``media_id`` or the
+    ``file_code``, as ``name_by`` says), ``media_id``, ``file_code``, ``url``, ``tweet_id`` and
+    ``type`` (always ``photo``).
 
     Videos and animated GIFs stay in the store with their type and thumbnail URL but are not
     listed: their thumbnail is not the media (see :func:`media_types`)."""
+    if name_by not in NAME_BY:
+        raise ValueError(f"name_by must be one of {', '.join(NAME_BY)}, not {name_by!r}")
     path = paths.resolve(store, default=paths.ROOT / DEFAULT_STORE)
     if not path.exists():
         raise FetchError(f"{path}: no rehydrated tweets yet; run `make rehydrate` first.")
-    with closing(sqlite3.connect(path)) as con:
-        return pd.read_sql_query("SELECT image_name, url, tweet_id, type FROM media "
-                                 "WHERE type = 'photo' AND url IS NOT NULL", con)
+    with closing(connect(path)) as con:  # connect upgrades a store written before file codes were recorded
+        table = pd.read_sql_query("SELECT image_name AS media_id, file_code, url, tweet_id, type FROM media "
+                                  "WHERE type = 'photo' AND url IS NOT NULL", con)
+    table.insert(0, "image_name", table[name_by])
+    return table
 
 
 def media_types(store: str | os.PathLike | None = None) -> dict:
