@@ -1,0 +1,200 @@
+"""The theme tracker over captions: matching, the monthly share and its trend (checked against a
+binomial GLM fitted by hand with statsmodels), clusters, engagement, and ``twigma track``."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+from twigma.analysis import track
+from twigma.analysis.overview import month_of
+from twigma.analysis.themes import years_since_origin
+from twigma.cli import main as cli
+
+CAPTIONS = pd.Series([
+    "a cat on a sofa", "A CAT.", "catalogue of flowers", "a tomcat", "cats and dogs", "the cat's toy",
+    "un café avec un chat", "a cat in a café", "naïve cat art", "cat\u00a0portrait", "bobcat | a cat",
+    "a black   cat", "a black\tcat", "a black\x0bcat", "a black\u2003cat", "lighthouse at dusk", "Lighthouse At Dusk!",
+    "lighthouses at dusk", "c++ code", "#ai art", "", None, "ſtar", "KELVIN \u212a", "x_cat", "cat1", "résumé",
+], dtype="str")
+
+
+def test_slug_lowercases_and_turns_runs_of_other_characters_into_underscores():
+    assert track.slug("Lighthouse at dusk") == "lighthouse_at_dusk"
+    assert track.slug("cats?|kittens") == "cats_kittens"
+    assert track.slug("  Café -- au lait ") == "_caf_au_lait_"
+
+
+def test_whole_words_case_insensitive_by_default():
+    hit = track.match_captions(CAPTIONS, "cat")
+    expected = {"a cat on a sofa", "A CAT.", "the cat's toy", "a cat in a café", "naïve cat art", "cat\u00a0portrait",
+                "bobcat | a cat", "a black   cat", "a black\tcat", "a black\x0bcat", "a black\u2003cat"}
+    assert set(CAPTIONS[hit]) == expected
+    sub = track.match_captions(CAPTIONS, "cat", whole_words=False)
+    assert {"catalogue of flowers", "a tomcat", "x_cat", "cat1"} <= set(CAPTIONS[sub])
+    phrase = track.match_captions(CAPTIONS, "lighthouse at dusk")
+    assert set(CAPTIONS[phrase]) == {"lighthouse at dusk", "Lighthouse At Dusk!"}
+    assert set(CAPTIONS[track.match_captions(CAPTIONS, "c++")]) == {"c++ code"}
+    assert set(CAPTIONS[track.match_captions(CAPTIONS, "#ai")]) == {"#ai art"}
+    assert set(CAPTIONS[track.match_captions(CAPTIONS, "cats?|dogs", regex=True)]) >= {"cats and dogs", "A CAT."}
+
+
+QUERIES = [("cat", False, True), ("cat", False, False), ("black cat", False, True), ("café", False, True),
+           ("CAT", False, True), ("lighthouse at dusk", False, True), ("c++", False, True), ("star", False, True),
+           (r"cats?\b", True, True), (r"black\s+cat", True, True), (r"cat$", True, False), (r"^a\s", True, False),
+           (r"(?<=black )cat", True, True),  # a look-behind: RE2 has none, Python's re answers
+           (r"(a)\1", True, False),  # a back-reference: likewise
+           (r"[[:alpha:]]at", True, False),  # a POSIX class: Python reads it otherwise than RE2
+           (r"\w+é", True, True), (r"k", True, True), (r"\d", True, False)]
+
+
+@pytest.mark.parametrize("query,regex,whole", QUERIES)
+def test_the_fast_search_gives_python_re_s_answer(query, regex, whole):
+    fast = track.match_captions(CAPTIONS, query, regex=regex, whole_words=whole)
+    reference = track.match_captions(CAPTIONS, query, regex=regex, whole_words=whole, engine="python")
+    q = track.compile_query(query, regex=regex, whole_words=whole)
+    by_hand = np.array([bool(c) and q.pattern.search(c) is not None for c in CAPTIONS.fillna("")])
+    np.testing.assert_array_equal(reference, by_hand)
+    np.testing.assert_array_equal(fast, reference)
+
+
+def test_fast_search_on_the_sample_equals_python_re(small_release):
+    for query in ("portrait", "mountain landscape", "a"):
+        np.testing.assert_array_equal(track.match_captions(small_release["all_captions"], query),
+                                      track.match_captions(small_release["all_captions"], query, engine="python"))
+
+
+@pytest.mark.parametrize("query,regex,needle", [("", False, "empty"), ("   ", False, "empty"),
+                                                 ("(ab", True, "not a valid regular expression"),
+                                                 ("x*", True, "matches an empty caption")])
+def test_bad_queries_are_refused_with_a_message(query, regex, needle):
+    with pytest.raises(track.TrackError, match=needle):
+        track.compile_query(query, regex=regex)
+
+
+def test_a_query_that_matches_nothing_says_so(small_release):
+    with pytest.raises(track.TrackError, match="no caption matches the word 'zyzzyva'.*3,000 images.*--substring"):
+        track.track(small_release, "zyzzyva")
+
+
+def _hand_trend(k, n, t):
+    """Binomial GLM of (k, n - k) on t, fitted by statsmodels with the two-column endog, then the
+    quasi-binomial step written out: Pearson dispersion, scaled standard error, t on m - 2 df."""
+    X = sm.add_constant(t)
+    res = sm.GLM(np.column_stack([k, n - k]), X, family=sm.families.Binomial()).fit()
+    mu = res.fittedvalues
+    dispersion = np.sum((k - n * mu) ** 2 / (n * mu * (1 - mu))) / (len(k) - 2)
+    se = res.bse[1] * np.sqrt(dispersion)
+    p = 2 * stats.t.sf(abs(res.params[1] / se), df=len(k) - 2)
+    q = stats.t.ppf(0.975, df=len(k) - 2)
+    return res.params[1], p, se, res.params[1] - q * se, res.params[1] + q * se, dispersion
+
+
+def test_monthly_share_and_trend_against_pandas_and_a_glm_fitted_by_hand(small_release):
+    df = small_release
+    res = track.track(df, "portrait", min_images_per_month=20)
+    # the monthly table, by a plain groupby
+    month = month_of(df["created_at"])
+    g = pd.DataFrame({"month": month, "hit": res.mask, "t": years_since_origin(df["created_at"])}).groupby("month")
+    expected = pd.DataFrame({"n_images": g.size(), "n_matching": g["hit"].sum(), "t_years": g["t"].mean()})
+    got = res.monthly.set_index("month")
+    assert got.index.tolist() == expected.index.tolist()
+    np.testing.assert_array_equal(got["n_images"], expected["n_images"])
+    np.testing.assert_array_equal(got["n_matching"], expected["n_matching"])
+    np.testing.assert_allclose(got["share"], expected["n_matching"] / expected["n_images"])
+    np.testing.assert_allclose(got["t_years"], expected["t_years"], rtol=1e-12)
+    # the trend, by hand, on the months with >= 20 images
+    fit = expected[expected["n_images"] >= 20]
+    slope, p, se, lo, hi, disp = _hand_trend(fit["n_matching"].to_numpy(float), fit["n_images"].to_numpy(float),
+                                             fit["t_years"].to_numpy())
+    t = res.trend.iloc[0]
+    assert list(res.trend.columns[:4]) == ["query", "slope", "p_value", "direction"] and len(res.trend) == 1
+    np.testing.assert_allclose([t["slope"], t["p_value"], t["std_err"], t["ci_low"], t["ci_high"], t["dispersion"]],
+                               [slope, p, se, lo, hi, disp], rtol=1e-5, atol=1e-6)  # IRLS convergence
+    assert t["n_months"] == len(fit) and t["n_matching"] == res.mask.sum()
+    assert t["direction"] == ("flat" if p >= 0.01 else "up" if slope > 0 else "down")
+
+
+def test_trend_is_flat_with_a_note_when_it_cannot_be_estimated(small_release):
+    res = track.track(small_release, "portrait", min_images_per_month=10**6)
+    t = res.trend.iloc[0]
+    assert np.isnan(t["slope"]) and t["direction"] == "flat" and "month" in t["note"]
+
+
+def test_by_cluster_against_a_crosstab(small_release):
+    df = small_release
+    res = track.track(df, "portrait")
+    tab = pd.crosstab(df["label_10_cluster"], res.mask)
+    cl = res.clusters.set_index("cluster")
+    np.testing.assert_array_equal(cl["n_images"], tab.sum(axis=1))
+    np.testing.assert_array_equal(cl["n_matching"], tab.get(True, 0))
+    np.testing.assert_allclose(cl["share_of_matching"].sum(), 1.0)
+    np.testing.assert_allclose(cl["lift"], (tab[True] / tab.sum(axis=1)) / res.mask.mean())
+    assert set(cl["direction"]) <= {"up", "down", "flat"}
+
+
+def test_engagement_of_matching_and_other_images_against_pandas(small_release):
+    df = small_release
+    res = track.track(df, "portrait")
+    e = res.engagement.set_index("group")
+    assert e.index.tolist() == ["matching", "other"]
+    likes = df["like_count"].astype(float)
+    for g, sel in (("matching", res.mask), ("other", ~res.mask)):
+        assert e.loc[g, "n_images"] == sel.sum() and e.loc[g, "n_tweets"] == df["id"][sel].nunique()
+        np.testing.assert_allclose(e.loc[g, "median_likes"], likes[sel].median())
+        np.testing.assert_allclose(e.loc[g, "mean_log1p_likes"], np.log1p(likes[sel]).mean())
+    # same months: each group's monthly means weighted by the matching images with known likes
+    frame = pd.DataFrame({"month": month_of(df["created_at"]), "hit": res.mask, "y": np.log1p(likes)}).dropna()
+    rows = []
+    for m, sub in frame.groupby("month"):
+        a, b = sub[sub["hit"]], sub[~sub["hit"]]
+        if len(a) and len(b):
+            rows.append((len(a), a["y"].mean(), b["y"].mean()))
+    w, ma, mb = map(np.array, zip(*rows))
+    np.testing.assert_allclose(e.loc["matching", "mean_log1p_likes_same_months"], np.sum(w * ma) / w.sum())
+    np.testing.assert_allclose(e.loc["other", "mean_log1p_likes_same_months"], np.sum(w * mb) / w.sum())
+    np.testing.assert_allclose(res.trend["log1p_likes_diff_same_months"].iloc[0],
+                               np.sum(w * ma) / w.sum() - np.sum(w * mb) / w.sum())
+
+
+def test_examples_are_matching_images(small_release):
+    res = track.track(small_release, "mountain landscape")
+    ex = res.examples(small_release, n=5)
+    assert len(ex) == 5 and ex["all_captions"].str.contains("mountain landscape", case=False).all()
+
+
+def test_cli_writes_the_tables_and_a_marked_figure(small_release_file, tmp_path, capsys, monkeypatch):
+    import twigma.plots
+
+    marked = []
+    real_mark = twigma.plots.mark_synthetic
+    monkeypatch.setattr(twigma.plots, "mark_synthetic", lambda fig, *a: (marked.append(fig), real_mark(fig, *a)))
+    out = tmp_path / "run"
+    assert cli(["track", "Mountain Landscape", "--release", str(small_release_file), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "phrase 'Mountain Landscape'" in printed and "trend of the monthly share" in printed
+    s = "mountain_landscape"
+    monthly = pd.read_csv(out / "results" / f"track_{s}.csv")
+    assert list(monthly.columns) == ["month", "n_images", "n_matching", "share"]
+    assert monthly["n_images"].sum() == 3000
+    trend = pd.read_csv(out / "results" / f"track_{s}_trend.csv")
+    assert len(trend) == 1 and list(trend.columns[:4]) == ["query", "slope", "p_value", "direction"]
+    assert trend["query"].iloc[0] == "Mountain Landscape" and trend["direction"].iloc[0] in ("up", "down", "flat")
+    assert len(pd.read_csv(out / "results" / f"track_{s}_by_cluster.csv")) == 10
+    assert pd.read_csv(out / "results" / f"track_{s}_engagement.csv")["group"].tolist() == ["matching", "other"]
+    for ext in ("png", "pdf"):
+        assert (out / "figures" / f"track_{s}.{ext}").stat().st_size > 1000
+    assert len(marked) == 1  # the synthetic sample's figure says so
+
+
+@pytest.mark.parametrize("args,needle", [(["", ], "the query is empty"),
+                                         (["(ab", "--regex"], "not a valid regular expression"),
+                                         (["zyzzyva"], "no caption matches")])
+def test_cli_refuses_bad_queries_without_a_traceback_or_output(small_release_file, tmp_path, capsys, args, needle):
+    out = tmp_path / "run"
+    assert cli(["track", *args, "--release", str(small_release_file), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and needle in err and "Traceback" not in err
+    assert not out.exists()
