@@ -517,3 +517,17 @@ def test_a_release_only_notebook_runs_on_a_float_image_name_release(raw_small, t
     said = json.dumps([c.get("outputs", []) for c in executed["cells"]])
     assert "matching images to rows is not possible" in said  # the warning shows in the notebook
     assert (out / "results" / "data_dictionary.csv").exists()
+
+
+def test_the_typed_cache_keeps_the_form_of_image_name(raw, write_csv, tmp_path, monkeypatch):
+    raw["image_name"] = file_codes(raw)
+    p = write_csv(raw)
+    first = load_release(p, cache_dir=tmp_path / "cache")
+
+    def refuse(names):
+        raise AssertionError("the form was computed again on a cache hit")
+
+    monkeypatch.setattr(release_module, "image_name_form", refuse)
+    again = load_release(p, cache_dir=tmp_path / "cache")
+    assert again.attrs["cache"] == first.attrs["cache"]
+    assert again.attrs["image_name_form"] == "file_code" and again.attrs["image_name_forms"] == {"file_code": len(raw)}

@@ -931,8 +931,13 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
         except Exception:  # a damaged cache is rebuilt, never trusted
             df = None
         else:
+            forms = df.attrs.get("image_name_forms")  # recorded in the cache's metadata when it was written
             df.attrs = {}
-            _note_image_name_form(df, p)  # its warning is given at every load, not only the first
+            if isinstance(forms, dict) and forms and not forms.get("float"):
+                df.attrs.update(image_name_form=next(iter(forms)) if len(forms) == 1 else "mixed",
+                                image_name_forms=forms)
+            else:  # computed again, and its warning given at every load, not only the first
+                _note_image_name_form(df, p)
     if df is None:
         df = _read_csv_fast(p) if not _is_parquet(p) and p.stat().st_size else None
         if df is None:
