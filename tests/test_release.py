@@ -531,3 +531,14 @@ def test_the_typed_cache_keeps_the_form_of_image_name(raw, write_csv, tmp_path, 
     again = load_release(p, cache_dir=tmp_path / "cache")
     assert again.attrs["cache"] == first.attrs["cache"]
     assert again.attrs["image_name_form"] == "file_code" and again.attrs["image_name_forms"] == {"file_code": len(raw)}
+
+
+def test_make_validate_reports_the_form_of_image_name(raw, write_csv, tmp_path, capsys, monkeypatch):
+    from twigma.cli import main
+    monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "cache"))
+    raw["image_name"] = file_codes(raw)
+    raw.loc[0, "image_name"] = "1.6e+18"
+    with pytest.warns(UserWarning, match="matching images to rows is not possible"):
+        assert main(["validate", write_csv(raw)]) == 0
+    said = capsys.readouterr().out
+    assert f"image_name: mixed ({len(raw) - 1:,} file_code, 1 float); images cannot be matched" in said

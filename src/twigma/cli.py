@@ -48,6 +48,10 @@ def cmd_validate(a) -> int:
     print(f"{df.attrs['source']}: OK, {len(df):,} images, {df['id'].nunique():,} tweets, "
           f"{df['created_at'].min():%Y-%m-%d} to {df['created_at'].max():%Y-%m-%d}"
           + (" (synthetic)" if df.attrs["synthetic"] else ""))
+    forms = df.attrs.get("image_name_forms", {})
+    print(f"image_name: {df.attrs.get('image_name_form')}"
+          + (" (" + ", ".join(f"{v:,} {k}" for k, v in forms.items()) + ")" if len(forms) > 1 else "")
+          + ("; images cannot be matched to rows (see the warning)" if forms.get("float") else ""))
     if df.attrs.get("cache"):
         print(f"typed cache: {df.attrs['cache']}")
     return 0
@@ -326,17 +330,20 @@ def pd_options():
     return pd.option_context("display.width", 200, "display.max_colwidth", 80)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .release import ReleaseError
-    from .runner import NotebookFailed
-    from .embed import EmbedError
-    from .fetch.http import FetchError
-    from .store import StoreError
-    from .template import NotebookNameError
-    from .report import ReportError
-    from .analysis.track import TrackError
-    from .search import SearchError
+#: The errors that carry a message for the user (printed as "error: ...", exit status 1), by module.
+#: They are looked up only in modules already imported: a command that never imported a module
+#: cannot have raised its error, and no command pays for importing the others (nbformat, torch...).
+USER_ERRORS = (("twigma.release", "ReleaseError"), ("twigma.runner", "NotebookFailed"), ("twigma.store", "StoreError"),
+               ("twigma.embed", "EmbedError"), ("twigma.fetch.http", "FetchError"),
+               ("twigma.template", "NotebookNameError"), ("twigma.report", "ReportError"),
+               ("twigma.analysis.track", "TrackError"), ("twigma.search", "SearchError"))
 
+
+def _user_errors() -> tuple:
+    return tuple(getattr(sys.modules[m], name) for m, name in USER_ERRORS if m in sys.modules)
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -514,8 +521,9 @@ def main(argv: list[str] | None = None) -> int:
         a.seed = SAMPLE_SEED if a.seed is None else a.seed
     try:
         return a.func(a)
-    except (ReleaseError, NotebookFailed, StoreError, EmbedError, FetchError, NotebookNameError, ReportError,
-            TrackError, SearchError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
