@@ -49,6 +49,7 @@ def check_committed_notebook(nb_path):
     names = [line.split("=")[0].split(":")[0].strip() for line in params[0].source.splitlines() if "=" in line]
     inferred = pm.inspect_notebook(str(nb_path))  # what `papermill --help-notebook` shows
     assert set(names) == set(inferred), "every parameter line must parse (no '=' or quotes in comments)"
+    assert len(names) == len(set(names)), f"a parameter is defined twice: {sorted(names)}"
     assert {"RELEASE", "OUT"} <= set(names)
     assert all(inferred[n]["help"] for n in names), "every parameter needs a trailing comment"
     untyped = [n for n in names if inferred[n]["inferred_type_name"] in (None, "None")]
