@@ -431,7 +431,14 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(tmp_path, 
     assert ">> 10_portrait_rise" in r.stdout and ">> 11_first_look" in r.stdout and ">> 03_theme_shift" not in r.stdout
     after = _snapshot(out)
     changed = sorted(k for k in before if after.get(k) != before[k])
-    assert changed == ["results/claims.csv"], f"the copy changed files of other notebooks: {changed}"
+    # the run's two ledgers gain the copy's rows; no file of another notebook changes
+    assert changed == ["results/claims.csv", "results/provenance.json"], f"the copy changed: {changed}"
+    prov_before = json.loads(before["results/provenance.json"][0])
+    prov_after = json.loads((out / "results" / "provenance.json").read_text())
+    for rel, entry in prov_before["files"].items():
+        if rel != "results/claims.csv":
+            assert prov_after["files"][rel] == entry, rel
+    assert prov_after["files"]["results/10_portrait_rise/theme_trends.csv"]["notebook"] == "10_portrait_rise"
     claims_after = pd.read_csv(out / "results" / "claims.csv")
     pd.testing.assert_frame_equal(claims_after.iloc[:10], claims_before.iloc[:10])  # the paper's rows stay
     extra = claims_after.iloc[10:]
