@@ -243,6 +243,14 @@ def test_figures_in_raster_and_vector_form(executed):
     assert all((executed / "figures" / f).stat().st_size > 5000 for f in figs)
 
 
+def test_executed_notebooks_carry_no_tool_noise(executed):
+    """No tqdm "IProgress not found" warning (ipywidgets is installed) and no kernel interrupt messages."""
+    for nb in sorted((executed / "build").glob("[0-9][0-9]_*.ipynb")):
+        shown = json.dumps([c.get("outputs", []) for c in nbformat.read(nb, as_version=4).cells])
+        for noise in ("IProgress not found", "KeyboardInterrupt"):
+            assert noise not in shown, f"{nb.name}: {noise}"
+
+
 def test_figures_from_synthetic_data_carry_the_mark(executed):
     nb = nbformat.read(executed / "build" / "00_data.ipynb", as_version=4)
     assert "SYNTHETIC sample" in json.dumps([c.get("outputs", []) for c in nb.cells])
