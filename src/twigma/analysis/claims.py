@@ -88,11 +88,21 @@ def check_c1(summary: pd.DataFrame, target: int = 800_000, tolerance: float = 0.
                        f"{'within' if count_ok else 'outside'}); {span}", count_ok and span_ok)
 
 
-def check_c2(trend: dict, alpha: float = 0.01) -> dict:
-    """C2: Mann-Kendall trend of monthly tweets is positive with p < alpha."""
-    ok = trend["kendall_tau"] > 0 and trend["p_value"] < alpha
-    return claim("C2", f"Kendall tau = {trend['kendall_tau']:.3f}, {p_text(trend['p_value'])} over "
-                       f"{trend['n_months']} months ({trend['first_month']} to {trend['last_month']}); "
+def check_c2(trend: dict, alpha: float = 0.01, test: str = "mann-kendall") -> dict:
+    """C2: the monthly count of tweets grows, significantly at level ``alpha``.
+
+    ``test`` is ``"mann-kendall"`` (Kendall's tau > 0 with p < alpha, the notebooks' choice) or
+    ``"log-linear"`` (the least-squares slope of log(count) on time > 0 with its t-test p < alpha).
+    """
+    if test == "mann-kendall":
+        ok = trend["kendall_tau"] > 0 and trend["p_value"] < alpha
+        lead = f"Kendall tau = {trend['kendall_tau']:.3f}, {p_text(trend['p_value'])}"
+    elif test == "log-linear":
+        ok = trend["growth_per_year"] > 1 and trend["loglinear_p_value"] < alpha
+        lead = f"log-linear slope {p_text(trend['loglinear_p_value'])} (Kendall tau = {trend['kendall_tau']:.3f})"
+    else:
+        raise ValueError(f"C2 test must be 'mann-kendall' or 'log-linear', not {test!r}")
+    return claim("C2", f"{lead} over {trend['n_months']} months ({trend['first_month']} to {trend['last_month']}); "
                        f"log-linear growth x{trend['growth_per_year']:.2f} per year", ok)
 
 
@@ -120,10 +130,21 @@ def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction:
 
 
 def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dict:
-    """C6: exactly two clusters have ``mostly_nsfw`` set."""
-    mostly = nsfw.loc[nsfw["mostly_nsfw"], ["cluster", score_column]]
+    """C6: exactly two clusters have ``mostly_nsfw`` set.
+
+    The rule that set it (``measure``, ``threshold``, ``mostly``) is read from the table's
+    ``attrs``, which :func:`twigma.analysis.nsfw.nsfw_by_cluster` fills in; ``score_column`` is the
+    share listed for the detector.
+    """
+    measure = nsfw.attrs.get("measure", "detector")
+    mostly_cut = nsfw.attrs.get("mostly", 0.5)
+    if measure == "twitter-flag":
+        column, rule = "share_possibly_sensitive", "flagged sensitive by Twitter"
+    else:
+        column, rule = score_column, f"with detector score > {nsfw.attrs.get('threshold', 0.5):g}"
+    mostly = nsfw.loc[nsfw["mostly_nsfw"], ["cluster", column]]
     listed = ", ".join(f"{int(k)} ({s:.0%})" for k, s in mostly.itertuples(index=False)) or "none"
-    return claim("C6", f"{len(mostly)} cluster(s) with a majority of detector scores > 0.5: {listed}",
+    return claim("C6", f"{len(mostly)} cluster(s) with more than {mostly_cut:.0%} of images {rule}: {listed}",
                  len(mostly) == 2)
 
 

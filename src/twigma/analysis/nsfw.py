@@ -52,20 +52,40 @@ def agreement(flag: pd.Series, score: pd.Series, threshold: float = 0.5) -> dict
             "score_only": int(np.sum(~a & b)), "neither": int(np.sum(~a & ~b))}
 
 
-def nsfw_by_cluster(df: pd.DataFrame, threshold: float = 0.5, mostly: float = 0.5) -> pd.DataFrame:
+#: What decides whether an image counts as NSFW in :func:`nsfw_by_cluster`.
+MEASURES = ("detector", "twitter-flag")
+
+
+def nsfw_by_cluster(df: pd.DataFrame, threshold: float = 0.5, mostly: float = 0.5,
+                    measure: str = "detector") -> pd.DataFrame:
     """NSFW measures per cluster.
+
+    Parameters
+    ----------
+    threshold : float
+        Detector score above which an image counts as NSFW.
+    mostly : float
+        A cluster is mostly NSFW when more than this share of its images count as NSFW.
+    measure : {"detector", "twitter-flag"}
+        What counts as NSFW for ``mostly_nsfw``: detector score > ``threshold`` (the notebooks'
+        choice) or Twitter's sensitive-media flag (among images with a known flag).
 
     Returns
     -------
     DataFrame with columns ``cluster``, ``n_images``, ``share_possibly_sensitive``,
     ``share_nsfw_gt_0_5`` (named after ``threshold``), ``mean_nsfw_score``, ``kappa`` (flag vs
-    score within the cluster) and ``mostly_nsfw`` (detector share above ``mostly``).
+    score within the cluster) and ``mostly_nsfw``; ``attrs`` hold ``measure``, ``threshold`` and
+    ``mostly`` (read by :func:`twigma.analysis.claims.check_c6`).
     """
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
     out = nsfw_table(df, df["label_10_cluster"], threshold).rename_axis("cluster").reset_index()
     out["kappa"] = [agreement(df.loc[df["label_10_cluster"] == k, "possibly_sensitive"],
                               df.loc[df["label_10_cluster"] == k, "nsfw_score"], threshold)["kappa"]
                     for k in out["cluster"]]
-    out["mostly_nsfw"] = out[_score_column(threshold)] > mostly
+    share = out["share_possibly_sensitive"] if measure == "twitter-flag" else out[_score_column(threshold)]
+    out["mostly_nsfw"] = share > mostly
+    out.attrs.update({"measure": measure, "threshold": float(threshold), "mostly": float(mostly)})
     return out
 
 

@@ -68,8 +68,9 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
 
     The Mann-Kendall test is Kendall's tau between the count and time (scipy). The growth
     rate is the slope of an ordinary least-squares fit of log(count) on time in years,
-    reported as the factor by which the count multiplies per year. Months with a zero
-    count are left out of the log-linear fit.
+    reported as the factor by which the count multiplies per year, with the fit's t-test
+    p-value (``loglinear_p_value``, a second test of growth). Months with a zero count are
+    left out of the log-linear fit.
     """
     y = monthly[column].to_numpy(dtype=float)
     t = np.arange(len(y)) / 12.0
@@ -83,6 +84,7 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
         "p_value": float(p),
         "growth_per_year": float(np.exp(fit.slope)) if fit else float("nan"),
         "log_intercept": float(fit.intercept) if fit else float("nan"),  # log(count) at the first month
+        "loglinear_p_value": float(fit.pvalue) if fit else float("nan"),  # t-test of the log-linear slope
         "first_month": monthly["month"].iloc[0],
         "last_month": monthly["month"].iloc[-1],
     }

@@ -13,6 +13,13 @@ Pearson dispersion of the monthly points (quasi-binomial; McCullagh & Nelder 198
 section 4.5), with t-based p-values on months - 2 degrees of freedom. The slope is the
 image-level logistic regression's slope on month-level time, in log-odds per year; its
 uncertainty reflects how steadily the share moves from month to month.
+
+Two other trend models are offered for the robustness grid (``make robustness``), through
+``theme_trends(model=...)``: ``"logit-clustered"``, the image-level logistic regression with
+standard errors clustered by tweet (images of one tweet share a prompt; months' bursts are
+not absorbed), and ``"mann-kendall"``, Kendall's tau between the monthly share and time (a
+rank test, no model of the share) with the Theil-Sen slope of the monthly empirical logit as
+its slope in log-odds per year (Sen 1968).
 """
 from __future__ import annotations
 
@@ -80,8 +87,40 @@ def trend_test(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray) -
             "ci_low": float(lo), "ci_high": float(hi), "dispersion": float(res.scale)}
 
 
+def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, groups: np.ndarray) -> dict:
+    """Image-level logistic regression of ``in_cluster`` (0/1 per image) on time in years, with
+    standard errors clustered by ``groups`` (the tweet). Same keys as :func:`trend_test`
+    (``dispersion`` is NaN: no scale is estimated)."""
+    X = sm.add_constant(np.asarray(t_years, dtype=float))
+    codes = pd.factorize(pd.Series(groups))[0]
+    res = sm.GLM(np.asarray(in_cluster, dtype=float), X, family=sm.families.Binomial()).fit(
+        cov_type="cluster", cov_kwds={"groups": codes})
+    lo, hi = res.conf_int(alpha=0.05)[1]
+    return {"slope": float(res.params[1]), "std_err": float(res.bse[1]), "p_value": float(res.pvalues[1]),
+            "ci_low": float(lo), "ci_high": float(hi), "dispersion": float("nan")}
+
+
+def trend_test_mann_kendall(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray) -> dict:
+    """Mann-Kendall test of the monthly share (Kendall's tau of share and time, its p-value) and
+    the Theil-Sen slope of the empirical logit log((y + 1/2) / (n - y + 1/2)) on time, in log-odds
+    per year, with its 95% interval. Same keys as :func:`trend_test`, plus ``kendall_tau``."""
+    from scipy import stats
+
+    y, n, t = (np.asarray(a, dtype=float) for a in (successes, trials, t_years))
+    tau, p = stats.kendalltau(t, y / n)
+    logit = np.log((y + 0.5) / (n - y + 0.5))
+    sen = stats.theilslopes(logit, t, alpha=0.95)
+    return {"slope": float(sen.slope), "std_err": float("nan"), "p_value": float(p),
+            "ci_low": float(sen.low_slope), "ci_high": float(sen.high_slope), "dispersion": float("nan"),
+            "kendall_tau": float(tau)}
+
+
+#: The trend models of :func:`theme_trends`; the first is the notebooks' choice.
+TREND_MODELS = ("quasi-binomial", "logit-clustered", "mann-kendall")
+
+
 def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: int = 1,
-                 cluster_col: str = "label_10_cluster") -> pd.DataFrame:
+                 cluster_col: str = "label_10_cluster", model: str = "quasi-binomial") -> pd.DataFrame:
     """Trend of each cluster's share over time.
 
     Parameters
@@ -90,6 +129,9 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
         Significance level: ``direction`` is ``flat`` when p >= alpha.
     min_images_per_month : int
         Months with fewer images in all are left out (very early months are tiny).
+    model : {"quasi-binomial", "logit-clustered", "mann-kendall"}
+        The trend test (module docstring): :func:`trend_test` (the notebooks' choice),
+        :func:`trend_test_logit_clustered` or :func:`trend_test_mann_kendall`.
 
     Returns
     -------
@@ -97,16 +139,28 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
     ``direction`` (up, down, flat), ``std_err``, ``ci_low``, ``ci_high``, ``dispersion``,
     ``odds_ratio_per_year``, ``n_images``, ``n_months``, ``share_first_year``, ``share_last_year``.
     """
+    if model not in TREND_MODELS:
+        raise ValueError(f"model must be one of {', '.join(TREND_MODELS)}, not {model!r}")
     counts = monthly_cluster_counts(df, cluster_col)
     counts = counts[counts["n_images"] >= min_images_per_month]
     clusters = sorted(c for c in counts.columns if c not in ("n_images", "t_years"))
     t = counts["t_years"].to_numpy()
     n = counts["n_images"].to_numpy()
     first, last = t <= t.min() + 1, t >= t.max() - 1
+    if model == "logit-clustered":  # the images of the months kept
+        kept = month_of(df["created_at"]).isin(counts.index).to_numpy()
+        img_cluster = df[cluster_col].to_numpy()[kept]
+        img_t = years_since_origin(df["created_at"]).to_numpy()[kept]
+        img_tweet = df["id"].to_numpy()[kept]
     rows = []
     for k in clusters:
         y = counts[k].to_numpy()
-        res = trend_test(y, n, t)
+        if model == "quasi-binomial":
+            res = trend_test(y, n, t)
+        elif model == "logit-clustered":
+            res = trend_test_logit_clustered(img_cluster == k, img_t, img_tweet)
+        else:
+            res = trend_test_mann_kendall(y, n, t)
         rows.append({"cluster": k, "slope": res["slope"], "p_value": res["p_value"],
                      "direction": _direction(res["slope"], res["p_value"], alpha),
                      "std_err": res["std_err"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
