@@ -132,7 +132,8 @@ def model_record(model: str, pretrained: str | None, weights: str | None, activa
     when the file is here) and activation, decided as :func:`twigma.embed.resolve` decides it
     (no weights are loaded; an unknown model name or an activation that contradicts the
     weights is an error)."""
-    from .embed import ModelSpec, file_sha256, resolve
+    from .embed import ModelSpec, resolve
+    from .files import sha256
 
     spec = ModelSpec(model=model, pretrained=None if weights else (pretrained or None), weights=weights or None,
                      activation=activation)
@@ -143,7 +144,7 @@ def model_record(model: str, pretrained: str | None, weights: str | None, activa
                               + (f" --pretrained {pretrained}" if pretrained else "")
                               + (f" --weights {weights}" if weights else "") + f"): {exc}") from None
     rec = {k: plan.get(k) for k in ("model", "pretrained", "weights", "weights_format", "activation")}
-    rec["weights_sha256"] = file_sha256(weights) if weights else None
+    rec["weights_sha256"] = sha256(weights) if weights else None
     rec["precision"] = None  # clip-retrieval does not record it (its stored vectors are float16)
     return rec
 

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from . import paths, store
-from .files import atomic_write
+from .files import atomic_write, sha256
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 HUB_HOSTS = ("huggingface.co", "openaipublic.azureedge.net")
@@ -166,14 +166,6 @@ def is_torchscript(path: str | os.PathLike) -> bool:
     except (OSError, zipfile.BadZipFile):
         return False
     return any(n.endswith("/constants.pkl") or "/code/" in n for n in names)
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _openai_sha256(model: str) -> str | None:
@@ -480,7 +472,7 @@ def run_record(spec: ModelSpec, device: str, precision: str) -> dict:
     plan = resolve(spec)
     rec = {k: plan[k] for k in ("model", "pretrained", "weights", "weights_format", "activation")}
     rec["model_config"] = spec.model_config
-    rec["weights_sha256"] = file_sha256(spec.weights) if spec.weights else None
+    rec["weights_sha256"] = sha256(spec.weights) if spec.weights else None
     if rec["weights_sha256"] and rec["weights_sha256"] == _openai_sha256(spec.model):
         rec["weights_known_as"] = "openai"  # the very file of open_clip's openai tag
     for dist, key in (("open_clip_torch", "open_clip"), ("torch", "torch")):

@@ -1,4 +1,6 @@
-"""Atomic file writes: a file either has its final name and is complete, or does not exist.
+"""File helpers: atomic writes, and the SHA-256 of a file.
+
+Atomic writes: a file either has its final name and is complete, or does not exist.
 
 Every writer of the compendium (figures, tables, caches, shards, stores, downloads' side
 tables) goes through :func:`atomic_write`, so an interrupted run or a parallel one never
@@ -6,6 +8,7 @@ leaves a half-written file under a name that looks finished.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -28,3 +31,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file's bytes, as hex (read in chunks: any size of file)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()

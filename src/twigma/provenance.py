@@ -19,26 +19,17 @@ import json
 import os
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from . import paths
-from .files import atomic_write
+from .cache import package_versions
+from .files import atomic_write, sha256
 
 ENV = "TWIGMA_PROVENANCE"
 MANIFEST = Path("results") / "provenance.json"
 RECORDS = Path("build") / ".provenance"
 PACKAGES = ("twigma", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "matplotlib", "seaborn",
             "pyarrow", "papermill", "umap-learn", "torch", "open_clip_torch")
-
-
-def sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """SHA-256 of a file's bytes, as hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _cached_sha256(path: Path) -> str:
@@ -71,13 +62,7 @@ def git_state(root: Path = paths.ROOT) -> dict:
 
 
 def versions() -> dict[str, str | None]:
-    out = {"python": sys.version.split()[0]}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return {"python": sys.version.split()[0], **package_versions(*PACKAGES)}
 
 
 def release_record(release: str | os.PathLike | None) -> dict:
