@@ -130,10 +130,36 @@ def test_likes_regression_against_statsmodels_with_explicit_dummies(small_releas
     assert got["spearman_rho"] == pytest.approx(rho) and got["n"] == small_release["like_count"].notna().sum()
 
 
-def test_binned_means_cover_every_image(small_release):
-    frame = likes.model_frame(small_release, pd.Series(np.arange(len(small_release), dtype=float)))
+def test_binned_means_cover_every_image_and_keep_tweets_together(small_release):
+    rng = np.random.default_rng(9)
+    frame = likes.model_frame(small_release, pd.Series(rng.normal(size=len(small_release))))
     b = likes.binned_means(frame, bins=10)
-    assert b["n"].sum() == len(frame) and (b["ci_low"] <= b["mean_log1p_likes"]).all()
+    assert b["n"].sum() == len(frame) and b["n_tweets"].sum() == frame["tweet"].nunique()
+    assert (b["ci_low"] < b["y_mean"]).all() and b["x_mean"].is_monotonic_increasing
+    bin_of = likes.tweet_bins(frame["sim"], frame["tweet"], 10)
+    assert pd.Series(bin_of).groupby(frame["tweet"].to_numpy()).nunique().eq(1).all()  # a tweet never straddles bins
+    assert frame["tweet"].duplicated().any()  # (the release has tweets of several images, so that was a test)
+    # each bin's mean and its tweet-clustered interval, as statsmodels gives them for an intercept-only OLS
+    for k in (0, 5, 9):
+        part = frame[bin_of == k]
+        fit = sm.OLS(part["log1p_likes"].to_numpy(), np.ones(len(part))).fit(
+            cov_type="cluster", cov_kwds={"groups": pd.factorize(part["tweet"])[0]})
+        row = b.set_index("bin").loc[k]
+        assert row["y_mean"] == pytest.approx(fit.params[0]) and row["se"] == pytest.approx(fit.bse[0], rel=1e-9)
+
+
+def test_residualised_slope_is_the_adjusted_estimate(small_release):
+    """Frisch-Waugh-Lovell: the binned-scatter view's slope equals the regression's coefficient."""
+    rng = np.random.default_rng(10)
+    frame = likes.model_frame(small_release, pd.Series(rng.normal(size=len(small_release))))
+    frame["log1p_likes"] -= 0.3 * frame["sim_z"]
+    got = likes.likes_regression(frame)
+    adj = likes.residualise(frame)
+    slope = np.polyfit(adj["sim_resid"], adj["likes_resid"], 1)[0]
+    assert slope == pytest.approx(got["estimate"], rel=1e-9) and got["estimate"] < -0.2
+    assert abs(adj["sim_resid"].mean()) < 1e-9 and adj["sim_resid"].std() < frame["sim_z"].std()
+    # the residuals are free of the controls: no month explains them any more
+    assert adj.groupby("month")["likes_resid"].mean().abs().max() < 1e-9
 
 
 # ---------------------------------------------------------------- inspiration --------------
@@ -150,6 +176,22 @@ def test_planted_inspirations_are_found(small_release, tmp_path):
     assert (top1.loc[planted["image_name"]].to_numpy() == planted["art_id"].to_numpy()).all()
     best = inspiration.most_art_like(tw.vectors, tw.ids, art.vectors, n=10)
     assert set(best.index) <= set(planted["image_name"])
+
+
+def test_best_matches_give_the_two_closest_artworks_of_every_image():
+    rng = np.random.default_rng(11)
+    X, A = unit(rng.normal(size=(60, 8))), unit(rng.normal(size=(40, 8)))
+    ids, art_ids = [f"t{i}" for i in range(60)], [f"a{j}" for j in range(40)]
+    m = inspiration.best_matches(X, ids, A, art_ids, cache=False)
+    sims = X @ A.T
+    top2 = -np.sort(-sims, axis=1)[:, :2]
+    np.testing.assert_allclose(m[["best", "runner_up"]].to_numpy(), top2, atol=1e-5)
+    assert m["art_id"].tolist() == [art_ids[j] for j in sims.argmax(axis=1)] and m.index.tolist() == ids
+    assert (m["margin"] >= 0).all()
+    pd.testing.assert_series_equal(inspiration.most_art_like(X, ids, A, n=5, cache=False),
+                                   inspiration.most_art_like(X, ids, A, n=5, matches=m))
+    assert inspiration.most_art_like(X, ids, A, n=5, cache=False).index.tolist() == \
+        [ids[i] for i in np.argsort(-top2[:, 0], kind="stable")[:5]]
 
 
 def test_likes_errors_clustered_by_tweet_match_statsmodels(small_release):

@@ -26,13 +26,36 @@ def nearest_artworks(queries: np.ndarray, query_ids, art: np.ndarray, art_ids, k
     })
 
 
+def best_matches(twigma: np.ndarray, twigma_ids, art: np.ndarray, art_ids=None, cache: bool = True,
+                 **kw) -> pd.DataFrame:
+    """The closest and the second-closest artwork of every TWIGMA image.
+
+    A copied or closely imitated artwork stands out as a best match well above the runner-up;
+    a generic likeness of style or subject gives a best match close to it. The search of every
+    TWIGMA image against every artwork is the slow part: with ``cache`` it is kept in
+    :mod:`twigma.cache` (keyed by the rows of both sets and ``kw``).
+
+    Returns
+    -------
+    DataFrame indexed by ``image_name`` with ``best`` and ``runner_up`` (cosines), ``margin``
+    (best - runner_up) and ``art_id`` of the best match (its row number when ``art_ids`` is None),
+    in the order of ``twigma_ids``.
+    """
+    k = min(2, len(art))
+    nb = (cached_topk_cosine if cache else topk_cosine)(twigma, art, k=k, **kw)
+    best = nb.scores[:, 0].astype(float)
+    runner = nb.scores[:, 1].astype(float) if k == 2 else np.full(len(best), np.nan)
+    ids = np.asarray(art_ids).astype(str)[nb.indices[:, 0]] if art_ids is not None else nb.indices[:, 0]
+    return pd.DataFrame({"best": best, "runner_up": runner, "margin": best - runner, "art_id": ids},
+                        index=pd.Index(np.asarray(twigma_ids).astype(str), name="image_name"))
+
+
 def most_art_like(twigma: np.ndarray, twigma_ids, art: np.ndarray, n: int = 12, cache: bool = True,
-                  **kw) -> pd.Series:
+                  matches: pd.DataFrame | None = None, **kw) -> pd.Series:
     """The ``n`` TWIGMA images whose closest artwork is closest (id -> cosine), highest first.
 
-    The search of every TWIGMA image against every artwork is the slow part: with ``cache`` it
-    is kept in :mod:`twigma.cache` (keyed by the rows of both sets and ``kw``).
+    From :func:`best_matches` (pass its result as ``matches`` to reuse a search already made).
     """
-    nb = (cached_topk_cosine if cache else topk_cosine)(twigma, art, k=1, **kw)
-    s = pd.Series(nb.scores[:, 0], index=pd.Index(np.asarray(twigma_ids).astype(str), name="image_name"))
-    return s.sort_values(ascending=False).head(n)
+    if matches is None:
+        matches = best_matches(twigma, twigma_ids, art, cache=cache, **kw)
+    return matches["best"].rename(None).sort_values(ascending=False, kind="stable").head(n)
