@@ -169,9 +169,13 @@ def check_c9(row: dict, alpha: float = 0.01) -> dict:
     clustered by tweet when given), and Spearman's rho is negative too."""
     p_cluster = row.get("p_value_cluster", row["p_value"])
     ok = row["estimate"] < 0 and row["p_value"] < alpha and p_cluster < alpha and row["spearman_rho"] < 0
-    return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity [{row['ci_low']:+.3f}, "
-                       f"{row['ci_high']:+.3f}], {p_text(row['p_value'])} (HC1), {p_text(p_cluster)} (clustered by "
-                       f"tweet); Spearman rho = {row['spearman_rho']:+.3f} (n = {int(row['n']):,})", ok)
+    if "ci_low_cluster" in row:
+        ci = (f"95% CI clustered by tweet [{row['ci_low_cluster']:+.3f}, {row['ci_high_cluster']:+.3f}], "
+              f"{p_text(p_cluster)}; HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], {p_text(row['p_value'])}")
+    else:
+        ci = f"95% CI HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], {p_text(row['p_value'])}"
+    return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity, {ci}; Spearman rho = "
+                       f"{row['spearman_rho']:+.3f} (n = {int(row['n']):,})", ok)
 
 
 def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9) -> dict:
