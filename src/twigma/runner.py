@@ -101,6 +101,16 @@ def needs_embeddings(notebook: str | os.PathLike) -> bool:
     return "EMBEDDINGS" in pm.inspect_notebook(str(notebook))
 
 
+def embeddings_optional(notebook: str | os.PathLike) -> bool:
+    """True when the notebook runs without embeddings too: its metadata says
+    ``"twigma": {"embeddings": "optional"}`` (10_explore: the map needs only the release; its search
+    cells say when there is no store). Such a notebook is never skipped for want of EMBEDDINGS."""
+    import nbformat
+
+    meta = nbformat.read(str(notebook), as_version=4).metadata
+    return str(meta.get("twigma", {}).get("embeddings", "")) == "optional"
+
+
 def write_skipped(nb: Path, target: Path, reason: str) -> Path:
     """Write ``target``: the notebook, unexecuted, headed by a cell saying why it was skipped."""
     import nbformat
@@ -117,7 +127,8 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
 
     A notebook of the image analyses (one with an ``EMBEDDINGS`` parameter) run on a release
     other than the sample without ``embeddings`` is skipped: its executed copy says why, and
-    its claims stay untestable.
+    its claims stay untestable; unless its metadata marks the embeddings optional
+    (:func:`embeddings_optional`).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -131,7 +142,8 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
               "OUT": str(out_root) if out else ""}
     if needs_embeddings(nb):
         params["EMBEDDINGS"] = str(paths.resolve(embeddings)) if embeddings else ""
-        if release and not embeddings and paths.resolve(release) != paths.SAMPLE_RELEASE:
+        if (release and not embeddings and paths.resolve(release) != paths.SAMPLE_RELEASE
+                and not embeddings_optional(nb)):
             reason = (f"RELEASE={params['RELEASE']} was given without EMBEDDINGS, and this notebook needs CLIP "
                       "image embeddings of the release and of the reference sets (see docs/embeddings.md). "
                       "Its claims are reported as untestable.")

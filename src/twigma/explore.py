@@ -1,0 +1,240 @@
+"""The interactive map of notebook 10_explore: every image of a release on the released UMAP.
+
+:func:`map_table` turns the typed release into the table the map shows (one row per image, in
+the release's order): ``x``, ``y`` (``UMAP_dim_1``/``UMAP_dim_2``), ``cluster`` (a categorical
+label "k · name"), ``month``, ``date``, ``likes``, ``nsfw_score``, ``caption``, ``image_name``
+and ``tweet`` (the tweet's link, ``https://twitter.com/i/web/status/<id>``).
+
+:class:`Explorer` draws it with jupyter-scatter (``jscatter``): an anywidget whose points are
+drawn by WebGL (regl-scatterplot) in the browser, so hundreds of thousands of points pan, zoom,
+hover and lasso-select without a round trip to Python; only the hovered point's caption, date,
+likes and NSFW score are fetched from the kernel, on demand. Two ipywidgets controls filter the
+points (clusters; a month range), and a lasso or click selection is shown as a table whose rows
+link to the tweets (:meth:`Explorer.selected`).
+
+Why jupyter-scatter and not datashader + holoviews: datashader re-renders an image in Python on
+every zoom and pan (a round trip to the kernel, and no individual points to hover until one zooms
+far in), and holoviews/bokeh/panel add a large stack of front-end extensions; jupyter-scatter is one
+wheel whose JavaScript ships inside it (nothing fetched from the internet), draws every point
+itself, and gives hover, lasso selection and filtering on the GPU. ``bench/explore_map.py``
+measures time to first render and memory at 800,000 points in headless Chromium.
+
+A notebook run without a browser (papermill, ``make figures``) has no front end to draw the
+widget: there :func:`interactive` is False and the notebook shows the static density map of
+:func:`density_figure` instead, and says so.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from .plots import categorical_density, cluster_label, cluster_palette
+from .search import tweet_url
+
+#: Rows of a selection shown as a table (the whole selection stays available as Explorer.selected()).
+MAX_TABLE_ROWS = 200
+#: Characters of a caption kept for the hover tooltip and the table.
+CAPTION_CHARS = 300
+COLUMNS = ["x", "y", "cluster", "month", "date", "likes", "nsfw_score", "caption", "image_name", "tweet"]
+
+
+def interactive() -> bool:
+    """Whether this kernel has a front end that can draw a widget: it was started by a Jupyter
+    server (JupyterLab, Notebook 7: ``$JPY_SESSION_NAME``) or by VS Code, and not by
+    ``twigma run-notebook``/papermill (``make figures``), which have no browser."""
+    if os.environ.get("TWIGMA_NOTEBOOK", "").strip():
+        return False
+    if os.environ.get("JPY_SESSION_NAME", "").strip():
+        return True
+    try:
+        from IPython import get_ipython
+
+        ns = getattr(get_ipython(), "user_ns", {}) or {}
+    except ImportError:  # pragma: no cover
+        ns = {}
+    return bool(ns.get("__vsc_ipynb_file__"))
+
+
+def cluster_labels(names: pd.Series, clusters) -> list[str]:
+    """The map's cluster labels, "k · name", in cluster order."""
+    return [cluster_label(int(k), names, width=40) for k in sorted(set(int(c) for c in clusters))]
+
+
+def map_table(release: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """The table behind the map: one row per image of ``release`` (same order, index 0..n-1).
+
+    Parameters
+    ----------
+    release : the typed release (:func:`twigma.load_release`), shape (n_images, 12+)
+    names : Series cluster -> name (:func:`twigma.analysis.text.cluster_names`)
+
+    Returns
+    -------
+    DataFrame of shape (n_images, 10) with :data:`COLUMNS`; ``cluster`` is categorical in cluster
+    order, ``x``/``y`` float32.
+    """
+    missing = {"UMAP_dim_1", "UMAP_dim_2", "label_10_cluster", "created_at", "all_captions", "like_count",
+               "nsfw_score", "id", "image_name"} - set(release.columns)
+    if missing:
+        raise KeyError(f"the release has no column(s) {sorted(missing)}: the map needs the typed release of "
+                       "twigma.load_release (UMAP_dim_1/2, label_10_cluster, created_at, all_captions, ...).")
+    xy = release[["UMAP_dim_1", "UMAP_dim_2"]].to_numpy(dtype=np.float32)
+    if not np.isfinite(xy).all():
+        bad = int(np.flatnonzero(~np.isfinite(xy).all(axis=1))[0])
+        raise ValueError(f"UMAP_dim_1/UMAP_dim_2 are missing or not finite in row {bad} (image "
+                         f"{release['image_name'].iloc[bad]}): the map needs coordinates for every image; "
+                         "check the release with `make validate`.")
+    labels = cluster_labels(names, release["label_10_cluster"])
+    by_k = {int(lab.split(" ", 1)[0]): lab for lab in labels}
+    created = release["created_at"]
+    captions = release["all_captions"].astype(str)
+    long = captions.str.len() > CAPTION_CHARS
+    captions = captions.where(~long, captions.str.slice(0, CAPTION_CHARS - 1) + "…")
+    table = pd.DataFrame({
+        "x": xy[:, 0], "y": xy[:, 1],
+        "cluster": pd.Categorical(release["label_10_cluster"].astype(int).map(by_k), categories=labels),
+        "month": created.dt.strftime("%Y-%m").to_numpy(),
+        "date": created.dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
+        "likes": release["like_count"].astype("float64").to_numpy(),  # NaN where the release has none
+        "nsfw_score": release["nsfw_score"].astype("float64").round(3).to_numpy(),
+        "caption": captions.to_numpy(),
+        "image_name": release["image_name"].astype(str).to_numpy(),
+        "tweet": [tweet_url(t) for t in release["id"].astype(str)],
+    })
+    return table
+
+
+def colour_map(table: pd.DataFrame) -> dict:
+    """Cluster label -> hex colour, the compendium's cluster palette (as in notebooks 02-05)."""
+    from matplotlib.colors import to_hex
+
+    palette = cluster_palette(10)
+    return {lab: to_hex(palette[(int(lab.split(" ", 1)[0]) - 1) % len(palette)])
+            for lab in table["cluster"].cat.categories}
+
+
+def density_figure(table: pd.DataFrame, bins: int = 400):
+    """The static stand-in for the widget: every image as a categorical density map of the UMAP
+    (:func:`twigma.plots.categorical_density`), coloured by cluster with a legend of names."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    colours = colour_map(table)
+    cats = list(table["cluster"].cat.categories)
+    fig, ax = plt.subplots(figsize=(10, 7))
+    info = categorical_density(ax, table["x"].to_numpy(), table["y"].to_numpy(), table["cluster"].to_numpy(),
+                               cats, [plt.matplotlib.colors.to_rgb(colours[c]) for c in cats], bins=bins)
+    ax.set(xlabel="UMAP_dim_1", ylabel="UMAP_dim_2",
+           title=f"All {info['points']:,} images on the released UMAP (density, coloured by cluster)")
+    ax.legend(handles=[Patch(color=colours[c], label=c) for c in cats], loc="center left",
+              bbox_to_anchor=(1.01, 0.5), fontsize=8, title="cluster", title_fontsize=8)
+    fig.tight_layout()
+    return fig, info
+
+
+def filter_rows(table: pd.DataFrame, clusters=None, months: tuple[str, str] | None = None) -> np.ndarray:
+    """Row positions of ``table`` in the given clusters (labels; None: all) and month range
+    (inclusive ``("2021-01", "2022-06")``; None: all), ascending."""
+    keep = np.ones(len(table), dtype=bool)
+    if clusters is not None:
+        keep &= table["cluster"].isin(list(clusters)).to_numpy()
+    if months is not None:
+        lo, hi = months
+        m = table["month"].to_numpy()
+        keep &= (m >= lo) & (m <= hi)
+    return np.flatnonzero(keep)
+
+
+def selection_table(table: pd.DataFrame, rows, limit: int = MAX_TABLE_ROWS) -> pd.DataFrame:
+    """The selected images (row positions ``rows``), most liked first, at most ``limit`` of them:
+    image_name, cluster, date, likes, nsfw_score, caption and tweet (link)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    sel = table.iloc[rows][["image_name", "cluster", "date", "likes", "nsfw_score", "caption", "tweet"]]
+    sel = sel.sort_values(["likes", "date"], ascending=[False, True], na_position="last")
+    return sel.head(limit) if limit else sel
+
+
+class Explorer:
+    """The interactive map: a jupyter-scatter widget of ``table`` (:func:`map_table`) with filters by
+    cluster and month range, a hover tooltip (caption, date, likes, NSFW score, tweet link) and the
+    lasso or click selection shown as a table. ``view()`` returns the widget to display.
+
+    Parameters
+    ----------
+    table : DataFrame from :func:`map_table`
+    height : int, the map's height in pixels
+    """
+
+    def __init__(self, table: pd.DataFrame, height: int = 560):
+        import ipywidgets as W
+        import jscatter
+
+        self.table = table
+        self.scatter = jscatter.Scatter(data=table, x="x", y="y", height=height, legend=True,
+                                        axes=False, lasso_initiator=True)
+        self.scatter.color(by="cluster", map=colour_map(table))
+        self.scatter.size(default=2 if len(table) > 100_000 else 4)
+        self.scatter.opacity(default="auto")
+        self.scatter.tooltip(True, properties=["color", "date", "likes", "nsfw_score", "tweet"],
+                             preview="caption", preview_type="text", preview_text_lines=4, size="medium")
+        cats = list(table["cluster"].cat.categories)
+        months = sorted(table["month"].unique())
+        self.clusters = W.SelectMultiple(options=cats, value=tuple(cats), rows=min(10, len(cats)),
+                                         description="clusters", layout=W.Layout(width="420px"))
+        self.months = W.SelectionRangeSlider(options=months, index=(0, len(months) - 1), description="months",
+                                             continuous_update=False, layout=W.Layout(width="520px"))
+        self.status = W.HTML()
+        self.table_out = W.Output()
+        self.clusters.observe(self._refilter, names="value")
+        self.months.observe(self._refilter, names="value")
+        self._widget = None
+        self._update_status(len(table))
+
+    # -- filters
+    def visible(self) -> np.ndarray:
+        """Row positions the filters show now."""
+        every = len(self.clusters.value) == len(self.clusters.options)
+        full = self.months.index == (0, len(self.months.options) - 1)
+        return filter_rows(self.table, None if every else self.clusters.value, None if full else self.months.value)
+
+    def _refilter(self, _change=None):
+        rows = self.visible()
+        self.scatter.filter(None if len(rows) == len(self.table) else rows)
+        self._update_status(len(rows))
+
+    def _update_status(self, n: int):
+        lo, hi = self.months.value
+        self.status.value = (f"<b>{n:,}</b> of {len(self.table):,} images shown ({lo} to {hi}). Hover a point for "
+                             "its caption; lasso (shift + drag, or the lasso button) or click to select: the "
+                             "selection appears as a table below.")
+
+    # -- selection
+    def selected(self, limit: int | None = None) -> pd.DataFrame:
+        """The selected images as a table (see :func:`selection_table`); all of them unless ``limit``."""
+        return selection_table(self.table, self.scatter.selection(), limit=limit or 0)
+
+    def _show_selection(self, _change=None):
+        from IPython.display import HTML, display
+
+        rows = self.scatter.selection()
+        with self.table_out:
+            self.table_out.clear_output(wait=True)
+            if len(rows):
+                sel = selection_table(self.table, rows)
+                more = f", the {len(sel)} most liked shown" if len(rows) > len(sel) else ""
+                display(HTML(f"<p><b>{len(rows):,} images selected</b>{more} (<code>explorer.selected()</code> "
+                             "gives them all as a DataFrame).</p>"
+                             + sel.to_html(index=False, render_links=True, escape=True, na_rep="")))
+
+    def view(self):
+        """The widget: filters, the map, and the selection table under it."""
+        import ipywidgets as W
+
+        if self._widget is None:
+            map_widget = self.scatter.show()
+            self.scatter.widget.observe(self._show_selection, names="selection")
+            self._widget = W.VBox([W.HBox([self.clusters, W.VBox([self.months, self.status])]), map_widget,
+                                   self.table_out])
+        return self._widget
