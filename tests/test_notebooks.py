@@ -154,13 +154,7 @@ def _outputs_in_order(nb):
     return found
 
 
-ISSUE_8_TODO = {"06_distinctness", "07_variability", "08_likes_similarity", "09_inspiration"}
-
-
-@pytest.mark.parametrize("nb_path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="issue 8 for 06-09 not done yet: their figures are "
-                                                                 "not followed by text rendered from the run"))
-    if p.stem in ISSUE_8_TODO else p for p in NOTEBOOKS], ids=lambda p: p.stem)
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_figure_is_followed_by_text_from_its_run(executed, nb_path):
     """Issue 8: no figure without a Markdown text rendered by the run after it (before the next figure),
     a synthetic-data banner near the top, and a Findings section with its table at the end."""
@@ -222,6 +216,10 @@ def test_image_tables_follow_the_embeddings(executed, small_embeddings):
     assert dist["comparison"].tolist() == ["twigma_vs_natural", "twigma_vs_art"] and dist["auc"].between(0, 1).all()
     ls = pd.read_csv(res / "likes_similarity.csv")
     assert ls["term"].iloc[0] == "similarity_to_natural" and ls["n"].iloc[0] < 3000
+    bins = pd.read_csv(res / "likes_similarity_bins.csv")  # 08's figure: both views cover every image and tweet once
+    assert set(bins["view"]) == {"unadjusted", "adjusted"}
+    assert (bins.groupby("view")["n"].sum() == ls["n"].iloc[0]).all()
+    assert (bins.groupby("view")["n_tweets"].sum() == ls["n_tweets"].iloc[0]).all()
     insp = pd.read_csv(res / "inspiration.csv")
     assert insp.groupby("image_name")["rank"].apply(list).map(lambda r: r == [1, 2, 3, 4, 5]).all()
 
