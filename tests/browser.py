@@ -23,16 +23,19 @@ def require_browser():
     pytest.skip(message)
 
 
-def chromium():
-    """A headless Chromium that records the console and every network request."""
+def chromium(webgl: bool = False):
+    """A headless Chromium that records the console and every network request. ``webgl=True`` gives
+    it WebGL in software (SwiftShader through ANGLE) for pages that draw with it (jupyter-scatter)."""
     require_browser()
     os.environ.setdefault("SE_OFFLINE", "true")  # selenium must not try to download a driver
     from selenium import webdriver
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000", "--allow-file-access-from-files"):
+    args = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
+            "--allow-file-access-from-files"]
+    args += ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"] if webgl else ["--disable-gpu"]
+    for arg in args:
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     service = webdriver.ChromeService(executable_path=CHROMEDRIVER)

@@ -26,6 +26,8 @@ widget: there :func:`interactive` is False and the notebook shows the static den
 from __future__ import annotations
 
 import os
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -156,6 +158,15 @@ def selection_table(table: pd.DataFrame, rows, limit: int = MAX_TABLE_ROWS) -> p
     return sel.head(limit) if limit else sel
 
 
+@contextmanager
+def _quiet():
+    """jupyter-scatter 1.0.1 calls DataFrame.set_index(inplace=True) when it loads its font, which pandas 3.1
+    warns about on every map: not the reader's concern."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The inplace keyword", module="jscatter")
+        yield
+
+
 class Explorer:
     """The interactive map: a jupyter-scatter widget of ``table`` (:func:`map_table`) with filters by
     cluster and month range, a hover tooltip (caption, date, likes, NSFW score, tweet link) and the
@@ -172,13 +183,14 @@ class Explorer:
         import jscatter
 
         self.table = table
-        self.scatter = jscatter.Scatter(data=table, x="x", y="y", height=height, legend=True,
+        with _quiet():
+            self.scatter = jscatter.Scatter(data=table, x="x", y="y", height=height, legend=True,
                                         axes=False, lasso_initiator=True)
-        self.scatter.color(by="cluster", map=colour_map(table))
-        self.scatter.size(default=2 if len(table) > 100_000 else 4)
-        self.scatter.opacity(default="auto")
-        self.scatter.tooltip(True, properties=["color", "date", "likes", "nsfw_score", "tweet"],
-                             preview="caption", preview_type="text", preview_text_lines=4, size="medium")
+            self.scatter.color(by="cluster", map=colour_map(table))
+            self.scatter.size(default=2 if len(table) > 100_000 else 4)
+            self.scatter.opacity(default="auto")
+            self.scatter.tooltip(True, properties=["color", "date", "likes", "nsfw_score", "tweet"],
+                                 preview="caption", preview_type="text", preview_text_lines=4, size="medium")
         cats = list(table["cluster"].cat.categories)
         months = sorted(table["month"].unique())
         self.clusters = W.SelectMultiple(options=cats, value=tuple(cats), rows=min(10, len(cats)),
@@ -233,7 +245,8 @@ class Explorer:
         import ipywidgets as W
 
         if self._widget is None:
-            map_widget = self.scatter.show()
+            with _quiet():
+                map_widget = self.scatter.show()
             self.scatter.widget.observe(self._show_selection, names="selection")
             self._widget = W.VBox([W.HBox([self.clusters, W.VBox([self.months, self.status])]), map_widget,
                                    self.table_out])
