@@ -180,10 +180,11 @@ class Explorer:
 
     def __init__(self, table: pd.DataFrame, height: int = 560):
         import ipywidgets as W
-        import jscatter
 
         self.table = table
         with _quiet():
+            import jscatter  # loads its font on import
+
             self.scatter = jscatter.Scatter(data=table, x="x", y="y", height=height, legend=True,
                                         axes=False, lasso_initiator=True)
             self.scatter.color(by="cluster", map=colour_map(table))
