@@ -63,10 +63,9 @@ def test_committed_notebook_is_clean_and_parameterised(nb_path):
     check_committed_notebook(nb_path)
 
 
-#: FOR THE LEAD: numbers planned but not yet written. 12_robustness (issue 12) landed before the notebooks
-#: 10 and 11 that another person is planning; the gap is allowed only while they are missing (a number
-#: here that exists is checked like any other). Empty this set once 10 and 11 are in.
-PLANNED_GAP = {10, 11}
+#: Numbers planned but not yet written (a gap allowed only while they are missing; a number here that
+#: exists is checked like any other). None now: 10_explore and 11_rising_subjects are in.
+PLANNED_GAP: set[int] = set()
 
 
 def test_notebooks_are_numbered_without_gaps():
@@ -409,7 +408,7 @@ def _set_parameter(nb_path, name, value):
 @pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
 def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(tmp_path, raw_small):
     """The README's "add a notebook" path as a user takes it, in a copy of the repository: copy 03 to
-    10_portrait_rise with another parameter, create 11_first_look with `make notebook`, run make figures."""
+    13_portrait_rise with another parameter, create 14_first_look with `make notebook`, run make figures."""
     from twigma.synthetic.release import write_release
 
     repo = repository_copy(tmp_path / "repo")
@@ -426,22 +425,22 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(tmp_path, 
     before = _snapshot(out)
     claims_before = pd.read_csv(out / "results" / "claims.csv")
 
-    copy = repo / "notebooks" / "10_portrait_rise.ipynb"
+    copy = repo / "notebooks" / "13_portrait_rise.ipynb"
     copy.write_bytes((repo / "notebooks" / "03_theme_shift.ipynb").read_bytes())
     _set_parameter(copy, "ALPHA", 0.2)  # the one line its author changed; the name is nowhere in it
-    r = make_in_copy("notebook", "NAME=11_first_look")
+    r = make_in_copy("notebook", "NAME=14_first_look")
     assert r.returncode == 0, r.stdout + r.stderr
-    new = repo / "notebooks" / "11_first_look.ipynb"
+    new = repo / "notebooks" / "14_first_look.ipynb"
     check_committed_notebook(new)  # the notebook checks of make test hold for a new notebook as made
-    assert nbformat.read(new, as_version=4).cells[0].source.startswith("# 11 · First look")
-    r = make_in_copy("notebook", "NAME=11_first_look")
+    assert nbformat.read(new, as_version=4).cells[0].source.startswith("# 14 · First look")
+    r = make_in_copy("notebook", "NAME=14_first_look")
     assert r.returncode != 0 and "exists already" in r.stderr
     r = make_in_copy("notebook", "NAME=Portraits")
-    assert r.returncode != 0 and "NN_topic" in r.stderr and "12" in r.stderr
+    assert r.returncode != 0 and "NN_topic" in r.stderr and "the next free one is 15" in r.stderr
 
     r = make_in_copy("-j2", "figures", f"RELEASE={release}", f"OUT={out}")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert ">> 10_portrait_rise" in r.stdout and ">> 11_first_look" in r.stdout and ">> 03_theme_shift" not in r.stdout
+    assert ">> 13_portrait_rise" in r.stdout and ">> 14_first_look" in r.stdout and ">> 03_theme_shift" not in r.stdout
     after = _snapshot(out)
     changed = sorted(k for k in before if after.get(k) != before[k])
     # the run's two ledgers gain the copy's rows; no file of another notebook changes
@@ -451,22 +450,22 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(tmp_path, 
     for rel, entry in prov_before["files"].items():
         if rel != "results/claims.csv":
             assert prov_after["files"][rel] == entry, rel
-    assert prov_after["files"]["results/10_portrait_rise/theme_trends.csv"]["notebook"] == "10_portrait_rise"
+    assert prov_after["files"]["results/13_portrait_rise/theme_trends.csv"]["notebook"] == "13_portrait_rise"
     claims_after = pd.read_csv(out / "results" / "claims.csv")
     pd.testing.assert_frame_equal(claims_after.iloc[:10], claims_before.iloc[:10])  # the paper's rows stay
     extra = claims_after.iloc[10:]
-    assert extra["claim"].tolist() == ["C4", "C5"] and set(extra["notebook"]) == {"10_portrait_rise"}
+    assert extra["claim"].tolist() == ["C4", "C5"] and set(extra["notebook"]) == {"13_portrait_rise"}
 
-    mine = pd.read_csv(out / "results" / "10_portrait_rise" / "theme_trends.csv")
+    mine = pd.read_csv(out / "results" / "13_portrait_rise" / "theme_trends.csv")
     theirs = pd.read_csv(out / "results" / "theme_trends.csv")
     pd.testing.assert_series_equal(mine["p_value"], theirs["p_value"])  # same data, same fits
     assert (mine["direction"] != "flat").sum() >= (theirs["direction"] != "flat").sum()  # ALPHA 0.2 vs 0.01
     for fig in ("cluster_shares", "theme_trends"):
-        assert (out / "figures" / f"10_portrait_rise_{fig}.png").exists()
-    assert (out / "figures" / "11_first_look_monthly_images.png").exists()
-    monthly = pd.read_csv(out / "results" / "11_first_look" / "monthly_images.csv")
+        assert (out / "figures" / f"13_portrait_rise_{fig}.png").exists()
+    assert (out / "figures" / "14_first_look_monthly_images.png").exists()
+    monthly = pd.read_csv(out / "results" / "14_first_look" / "monthly_images.csv")
     assert monthly["n_images"].sum() == 2000
-    executed = nbformat.read(out / "build" / "11_first_look.ipynb", as_version=4)
+    executed = nbformat.read(out / "build" / "14_first_look.ipynb", as_version=4)
     shown = json.dumps([c.get("outputs", []) for c in executed.cells])
     assert "The busiest month is" in shown and "Traceback" not in shown
 

@@ -20,7 +20,7 @@ from twigma import paths, provenance
 from twigma.cli import main
 from twigma.runner import run_notebook
 
-RUN = ["00_data", "03_theme_shift", "04_nsfw", "07_variability"]  # a run of a few notebooks, one of images
+RUN = ["00_data", "03_theme_shift", "04_nsfw", "07_variability", "10_explore"]  # a few notebooks, one of images, and the map (its widget must not reach the report)
 
 
 @pytest.fixture(scope="module")
