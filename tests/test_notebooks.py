@@ -235,6 +235,10 @@ def test_image_notebooks_are_skipped_without_embeddings(tmp_path, small_release_
     claims = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
     assert (claims.loc[["C7", "C8", "C9", "C10"], "holds"] == "untestable").all()
     assert not (out / "results" / "likes_similarity.csv").exists()
+    # the map needs only the release (its metadata marks EMBEDDINGS optional): it runs, and says there is no search
+    assert (out / "figures" / "10_explore_map.png").exists()
+    explored = json.dumps([c.get("outputs", []) for c in nbformat.read(out / "build" / "10_explore.ipynb", 4).cells])
+    assert "No search in this run" in explored and "Traceback" not in explored
 
 
 def test_figures_in_raster_and_vector_form(executed):
