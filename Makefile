@@ -49,7 +49,7 @@ EXECUTED := $(patsubst notebooks/%,$(BUILD)/%,$(NOTEBOOKS))
 PACKAGE := $(shell find src/twigma -name '*.py') pyproject.toml
 PARAMS := $(BUILD)/.params
 EMB_PARAMS := $(BUILD)/.params-embeddings
-IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -l '"EMBEDDINGS = ' $(NOTEBOOKS) /dev/null))
+IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -lE '"EMBEDDINGS(: [a-z]+)? = ' $(NOTEBOOKS) /dev/null))
 EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 

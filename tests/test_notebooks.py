@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import nbformat
+import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
@@ -347,6 +348,19 @@ def test_make_figures_with_embeddings_follows_them(tmp_path, small_release_file,
     assert var.loc["art", "dispersion"] == pytest.approx(dispersion(store.read(small_embeddings, "art").vectors))
     claims = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
     assert (claims.loc[["C7", "C8", "C9"], "holds"] != "untestable").all()
+
+    # a changed store reruns the image notebooks that read it (make finds them by their EMBEDDINGS parameter)
+    import shutil
+    other = tmp_path / "other_store"
+    shutil.copytree(small_embeddings, other)
+    natural = store.read(other, "natural")
+    store.write(other, "natural", natural.ids[:500], np.asarray(natural.vectors[:500]),
+                meta={k: v for k, v in store.read_meta(other).items() if k != "sources"})
+    r = make(str(out / "build" / "07_variability.ipynb"), f"RELEASE={small_release_file}",
+             f"EMBEDDINGS={other}", f"OUT={out}")
+    assert r.returncode == 0 and ">> 07_variability" in r.stdout, r.stdout + r.stderr
+    assert ">> 00_data" not in r.stdout, "a release-only notebook (07's prerequisite 00) reran for a new store"
+    assert pd.read_csv(out / "results" / "variability.csv").set_index("source").loc["natural", "n"] == 500
 
 
 def test_growth_uses_rehydrated_tweet_text_without_printing_it(tmp_path, small_release_file, small_release):
