@@ -59,3 +59,100 @@ def requested_urls(driver) -> list[str]:
 def broken_images(driver) -> list[str]:
     return driver.execute_script(
         "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src);")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterLab:
+    """`make lab` as a reader starts it, in a copy of the repository (JupyterLab's autosave must never
+    touch the committed notebooks), with a headless Chromium pointed at it. Use it as a context manager."""
+
+    token = "twigma-test-token"
+
+    def __init__(self, tmp_path, webgl: bool = False):
+        self.tmp_path, self.webgl = tmp_path, webgl
+        self.lab = self.driver = None
+
+    def __enter__(self):
+        import socket
+        import subprocess
+        import time
+
+        from repo_copy import repository_copy
+
+        require_browser()
+        self.repo = repository_copy(self.tmp_path / "repo")
+        self.port = _free_port()
+        env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # conftest's Agg would hide the figures
+        env["TWIGMA_ROOT"] = str(self.repo)
+        self.lab = subprocess.Popen(
+            ["make", "--no-print-directory", "-C", str(self.repo), "lab",
+             f"LAB_ARGS=--no-browser --port={self.port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={self.token}"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                assert self.lab.poll() is None, self.lab.stdout.read()
+                time.sleep(1)
+        self.driver = chromium(webgl=self.webgl)
+        return self
+
+    def open_and_run_all(self, notebook: str, timeout: int = 300) -> None:
+        """Open ``notebooks/<notebook>`` and run it with Run > Run All Cells, until every cell has run."""
+        import time
+
+        import nbformat
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as EC
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        d = self.driver
+        d.get(f"http://127.0.0.1:{self.port}/lab/tree/{notebook}?token={self.token}")
+        WebDriverWait(d, 120).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
+        time.sleep(3)  # the kernel starts; cells asked to run before it is ready wait for it
+        next(e for e in d.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel") if e.text == "Run").click()
+        WebDriverWait(d, 10).until(lambda d: next(
+            (e for e in d.find_elements(By.CSS_SELECTOR, ".lm-Menu-itemLabel") if e.text == "Run All Cells"),
+            None)).click()
+        n_code = sum(c.cell_type == "code" for c in nbformat.read(self.repo / "notebooks" / notebook, 4).cells)
+
+        def finished(d):  # cells out of view may show no prompt (JupyterLab renders what is in view)
+            prompts = [p.text.strip() for p in d.find_elements(By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")]
+            return f"[{n_code}]:" in prompts and not any("*" in p or p == "[ ]:" for p in prompts)
+
+        WebDriverWait(d, timeout).until(finished)
+
+    def error_outputs(self) -> list[str]:
+        from selenium.webdriver.common.by import By
+
+        return [e.text[:300] for e in self.driver.find_elements(
+            By.CSS_SELECTOR, '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+            if "Error" in e.text or "Traceback" in e.text]
+
+    def scroll(self, to_top: bool = False) -> bool:
+        """Scroll the notebook down by half a screen (or to the top); False once at the end."""
+        return self.driver.execute_script(
+            "const s = Array.from(document.querySelectorAll('.jp-NotebookPanel *'))"
+            ".filter(e => e.scrollHeight > e.clientHeight + 10).sort((a, b) => b.scrollHeight - a.scrollHeight)[0];"
+            "const before = s.scrollTop; if (arguments[0]) { s.scrollTop = 0; return true; }"
+            "s.scrollTop += s.clientHeight / 2; return s.scrollTop !== before;", to_top)
+
+    def __exit__(self, *exc):
+        if self.driver is not None:
+            self.driver.quit()
+        if self.lab is not None:
+            try:
+                os.killpg(self.lab.pid, 15)
+            except ProcessLookupError:  # it has stopped already
+                pass
+            self.lab.wait(timeout=30)
+        return False

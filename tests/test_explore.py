@@ -3,19 +3,14 @@ static stand-in, and the widget as a reader meets it: JupyterLab in headless Chr
 the map's WebGL canvas drawn, a lasso selection giving rows with tweet links."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import time
 import warnings
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 
-from browser import chromium, console_errors, require_browser
-from repo_copy import repository_copy
+from browser import JupyterLab, console_errors
 from twigma import explore, paths
 from twigma.analysis.text import cluster_names
 
@@ -101,60 +96,18 @@ def test_interactive_only_with_a_front_end(monkeypatch):
 
 # ------------------------------------------------------------------ JupyterLab ---------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
 def test_the_map_renders_in_jupyterlab_and_a_lasso_gives_rows(tmp_path):
     """`make lab`, 10_explore run to its end: the map's WebGL canvas is drawn, a lasso over it selects
     points, and the selection appears as a table with tweet links; no error output."""
-    require_browser()
-    repo = repository_copy(tmp_path / "repo")
-    port, token = _free_port(), "twigma-test-token"
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    env["TWIGMA_ROOT"] = str(repo)
-    lab = subprocess.Popen(["make", "--no-print-directory", "-C", str(repo), "lab",
-                            f"LAB_ARGS=--no-browser --port={port} --ServerApp.ip=127.0.0.1 "
-                            f"--IdentityProvider.token={token}"],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    driver = None
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert lab.poll() is None, lab.stdout.read()
-                time.sleep(1)
-        driver = chromium(webgl=True)
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as EC
-        from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
-        driver.get(f"http://127.0.0.1:{port}/lab/tree/10_explore.ipynb?token={token}")
-        WebDriverWait(driver, 120).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
-        time.sleep(3)
-        next(e for e in driver.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel") if e.text == "Run").click()
-        WebDriverWait(driver, 10).until(lambda d: next(
-            (e for e in d.find_elements(By.CSS_SELECTOR, ".lm-Menu-itemLabel") if e.text == "Run All Cells"),
-            None)).click()
-
-        n_code = sum(c.cell_type == "code" for c in nbformat.read(repo / "notebooks" / "10_explore.ipynb", 4).cells)
-
-        def finished(d):  # cells out of view may show no prompt (JupyterLab renders what is in view)
-            prompts = [p.text.strip() for p in d.find_elements(By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")]
-            return f"[{n_code}]:" in prompts and not any("*" in p or p == "[ ]:" for p in prompts)
-
-        WebDriverWait(driver, 300).until(finished)
-        errors = [e.text[:300] for e in driver.find_elements(
-            By.CSS_SELECTOR, '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-            if "Error" in e.text or "Traceback" in e.text]
-        assert not errors, errors
+    with JupyterLab(tmp_path, webgl=True) as lab:
+        driver = lab.driver
+        lab.open_and_run_all("10_explore.ipynb")
+        assert not lab.error_outputs(), lab.error_outputs()
         # the map: scroll to it and wait for its canvas (WebGL, drawn by regl-scatterplot)
         canvas = None
         for _ in range(60):
@@ -163,10 +116,7 @@ def test_the_map_renders_in_jupyterlab_and_a_lasso_gives_rows(tmp_path):
             if canvases:
                 canvas = canvases[0]
                 break
-            driver.execute_script(
-                "const s = Array.from(document.querySelectorAll('.jp-NotebookPanel *'))"
-                ".filter(e => e.scrollHeight > e.clientHeight + 10).sort((a, b) => b.scrollHeight - a.scrollHeight)[0];"
-                "s.scrollTop += s.clientHeight / 3;")
+            lab.scroll()
             time.sleep(0.5)
         assert canvas is not None, "the map's canvas was not drawn"
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
@@ -197,11 +147,3 @@ def test_the_map_renders_in_jupyterlab_and_a_lasso_gives_rows(tmp_path):
         assert any(u.startswith("https://twitter.com/i/web/status/") for u in links)
         severe = [e for e in console_errors(driver) if "favicon" not in e]
         assert not [e for e in severe if "jscatter" in e.lower() or "webgl" in e.lower()], severe
-    finally:
-        if driver is not None:
-            driver.quit()
-        try:
-            os.killpg(lab.pid, 15)
-        except ProcessLookupError:
-            pass
-        lab.wait(timeout=30)

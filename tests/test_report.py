@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,8 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from browser import broken_images, chromium, console_errors, require_browser, requested_urls
-from repo_copy import repository_copy
+from browser import JupyterLab, broken_images, chromium, console_errors, requested_urls
 from twigma import paths, provenance
 from twigma.cli import main
 from twigma.runner import run_notebook
@@ -168,94 +165,34 @@ def test_report_opens_from_disk_and_every_page_is_reachable(site, run):
 
 # ------------------------------------------------------------------ JupyterLab ---------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
 def test_jupyterlab_runs_a_notebook_to_its_end(tmp_path):
-    """`make lab` as a reader starts it (in a copy of the repository, so that JupyterLab's autosave never
-    touches the committed notebooks), one notebook run to its end: figures rendered, no error output,
+    """`make lab` as a reader starts it, one notebook run to its end: figures rendered, no error output,
     the outputs named after the notebook, and no news pop-up."""
-    require_browser()
-    import os
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
-    repo = repository_copy(tmp_path / "repo")
-    port, token = _free_port(), "twigma-test-token"
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # conftest's Agg would hide the figures
-    env["TWIGMA_ROOT"] = str(repo)
-    lab = subprocess.Popen(["make", "--no-print-directory", "-C", str(repo), "lab",
-                            f"LAB_ARGS=--no-browser --port={port} --ServerApp.ip=127.0.0.1 "
-                            f"--IdentityProvider.token={token}"],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    driver = None
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert lab.poll() is None, lab.stdout.read()
-                time.sleep(1)
-        driver = chromium()
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.common.keys import Keys
-        from selenium.webdriver.support import expected_conditions as EC
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        driver.get(f"http://127.0.0.1:{port}/lab/tree/04_nsfw.ipynb?token={token}")
-        wait = WebDriverWait(driver, 120)
-        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
-        time.sleep(3)  # the kernel starts; cells asked to run before it is ready wait for it
-        run_menu = next(e for e in driver.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel") if e.text == "Run")
-        run_menu.click()
-        item = WebDriverWait(driver, 10).until(lambda d: next(
-            (e for e in d.find_elements(By.CSS_SELECTOR, ".lm-Menu-itemLabel") if e.text == "Run All Cells"), None))
-        item.click()
-
-        def finished(d):
-            prompts = [p.text for p in d.find_elements(By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")]
-            return prompts and all(p.strip().startswith("[") and "*" not in p and p.strip() != "[ ]:" for p in prompts)
-
-        WebDriverWait(driver, 300).until(finished)
-        errors = [e.text[:300] for e in driver.find_elements(
-            By.CSS_SELECTOR, '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-            if "Error" in e.text or "Traceback" in e.text]
-        assert not errors, errors
+    with JupyterLab(tmp_path) as lab:
+        lab.open_and_run_all("04_nsfw.ipynb")
+        assert not lab.error_outputs(), lab.error_outputs()
         # JupyterLab renders only the cells in view: scroll through and look at every figure as it shows
         seen = 0
-        scroller = driver.execute_script(  # the notebook's scrolling element: the tallest one in its panel
-            "return Array.from(document.querySelectorAll('.jp-NotebookPanel *'))"
-            ".filter(e => e.scrollHeight > e.clientHeight + 10)"
-            ".sort((a, b) => b.scrollHeight - a.scrollHeight)[0];")
-        driver.execute_script("arguments[0].scrollTop = 0", scroller)
+        lab.scroll(to_top=True)
         for _ in range(200):
             time.sleep(0.5)  # JupyterLab renders the cells that come into view
-            seen = max(seen, len(driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output img")))
-            assert not broken_images(driver)
-            if driver.execute_script("const e = arguments[0]; const before = e.scrollTop; "
-                                     "e.scrollTop += e.clientHeight / 2; return e.scrollTop === before;", scroller):
+            seen = max(seen, len(lab.driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output img")))
+            assert not broken_images(lab.driver)
+            if not lab.scroll():
                 break
         assert seen > 0, "no figure was rendered"
-        # and what the reader saves holds every output: figures, no error
-        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.CONTROL, "s")
+        assert "receive official Jupyter news" not in lab.driver.find_element(By.TAG_NAME, "body").text
+        # what the reader saves holds every output: figures, no error
+        lab.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.CONTROL, "s")
         time.sleep(2)
-        saved = nbformat.read(repo / "notebooks" / "04_nsfw.ipynb", as_version=4)
+        saved = nbformat.read(lab.repo / "notebooks" / "04_nsfw.ipynb", as_version=4)
         outputs = [o for c in saved.cells if c.cell_type == "code" for o in c.get("outputs", [])]
         assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
         assert not [o for o in outputs if o.get("output_type") == "error"]
-        assert "receive official Jupyter news" not in driver.find_element(By.TAG_NAME, "body").text
         # run in JupyterLab, the notebook still knows its name: its figures have the paper's names
-        assert (repo / "figures" / "04_nsfw_by_cluster.png").exists()
-    finally:
-        if driver is not None:
-            driver.quit()
-        try:
-            os.killpg(lab.pid, 15)
-        except ProcessLookupError:  # it has stopped already
-            pass
-        lab.wait(timeout=30)
+        assert (lab.repo / "figures" / "04_nsfw_by_cluster.png").exists()
