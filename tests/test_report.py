@@ -122,6 +122,12 @@ def site(run):
     return build_report(run)
 
 
+def test_report_leaves_nothing_outside_report_and_build(site, run):
+    assert site == run / "report" / "index.html" and site.exists()
+    assert not (run / "jupyter_execute").exists() and not (run / ".jupyter_cache").exists()
+    assert not list(run.glob(".report*"))
+
+
 def test_report_without_a_run_says_what_to_do(tmp_path, capsys):
     assert main(["report", "--out", str(tmp_path)]) == 1
     assert "make figures" in capsys.readouterr().err

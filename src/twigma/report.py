@@ -243,8 +243,10 @@ def build_report(out: str | os.PathLike | None = None, target: str | os.PathLike
     (src / "conf.py").write_text(_conf(synthetic))
     (src / "index.md").write_text(_index(claims, manifest, pages, synthetic, robustness))
     (src / "gallery.md").write_text(_gallery(manifest, out_root, pages))
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    # MyST-NB writes its working folders beside the output folder: build the site inside build/ and
+    # move it into place when it is complete
+    tmp = out_root / "build" / "report-html" / "site"
+    shutil.rmtree(tmp.parent, ignore_errors=True)
     args = ["-b", "html", "-E", "-a", str(src), str(tmp)] + (["-q"] if quiet else [])
     code = build_main(args)
     if code != 0:
@@ -252,5 +254,7 @@ def build_report(out: str | os.PathLike | None = None, target: str | os.PathLike
         raise ReportError(f"Sphinx could not build the report from {src} (exit code {code}); see the messages above.")
     shutil.rmtree(tmp / ".doctrees", ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)  # the old site goes only once the new one is complete
-    os.replace(tmp, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(tmp), str(target))
+    shutil.rmtree(tmp.parent, ignore_errors=True)
     return target / "index.html"
