@@ -125,7 +125,10 @@ class JupyterLab:
             None)).click()
         n_code = sum(c.cell_type == "code" for c in nbformat.read(self.repo / "notebooks" / notebook, 4).cells)
 
-        def finished(d):  # cells out of view may show no prompt (JupyterLab renders what is in view)
+        def finished(d):
+            # JupyterLab renders only the cells in view, and a tall output (the map) can leave the view anywhere:
+            # look at the end of the notebook, where the last cell shows [n_code]: once everything has run
+            self.scroll(to_end=True)
             prompts = [p.text.strip() for p in d.find_elements(By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")]
             return f"[{n_code}]:" in prompts and not any("*" in p or p == "[ ]:" for p in prompts)
 
@@ -138,13 +141,15 @@ class JupyterLab:
             By.CSS_SELECTOR, '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
             if "Error" in e.text or "Traceback" in e.text]
 
-    def scroll(self, to_top: bool = False) -> bool:
-        """Scroll the notebook down by half a screen (or to the top); False once at the end."""
+    def scroll(self, to_top: bool = False, to_end: bool = False) -> bool:
+        """Scroll the notebook down by half a screen (or to the top, or to the end); False once at the end."""
         return self.driver.execute_script(
             "const s = Array.from(document.querySelectorAll('.jp-NotebookPanel *'))"
             ".filter(e => e.scrollHeight > e.clientHeight + 10).sort((a, b) => b.scrollHeight - a.scrollHeight)[0];"
+            "if (!s) { return false; }"
             "const before = s.scrollTop; if (arguments[0]) { s.scrollTop = 0; return true; }"
-            "s.scrollTop += s.clientHeight / 2; return s.scrollTop !== before;", to_top)
+            "if (arguments[1]) { s.scrollTop = s.scrollHeight; return true; }"
+            "s.scrollTop += s.clientHeight / 2; return s.scrollTop !== before;", to_top, to_end)
 
     def __exit__(self, *exc):
         if self.driver is not None:
