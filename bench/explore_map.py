@@ -33,13 +33,11 @@ import nbformat
 import numpy as np
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import chromium  # noqa: E402
 from twigma.release import load_release  # noqa: E402
-from twigma.synthetic.release import make_sample  # noqa: E402
 
 
 def _free_port() -> int:
@@ -61,11 +59,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
 
-    work = ROOT / "bench" / "out"
-    work.mkdir(parents=True, exist_ok=True)
-    release = work / f"twigma_synthetic_{a.n_images}.csv.gz"
-    if not release.exists():
-        make_sample(release, n_images=a.n_images, seed=a.seed)
+    release = benchmark_release(a.n_images, a.seed)
+    work = release.parent
     cache = work / "track_cache"
     load_release(release, cache_dir=cache)  # the typed cache, once
 

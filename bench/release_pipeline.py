@@ -36,11 +36,9 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
 
 from twigma.release import _read_raw, load_release, validate  # noqa: E402
-from twigma.synthetic.release import make_sample  # noqa: E402
 
 
 def tree_rss(proc: psutil.Process) -> int:
@@ -84,13 +82,8 @@ def main() -> int:
     ap.add_argument("--no-figures", action="store_true", help="time the loads only, not make figures")
     a = ap.parse_args()
 
-    work = ROOT / "bench" / "out"
-    work.mkdir(parents=True, exist_ok=True)
-    release = work / f"twigma_synthetic_{a.n_images}.csv.gz"
-    if not release.exists():
-        t = time.perf_counter()
-        make_sample(release, n_images=a.n_images, seed=a.seed)
-        print(f"generated {release} in {time.perf_counter() - t:.1f} s")
+    release = benchmark_release(a.n_images, a.seed)
+    work = release.parent
 
     def timed(fn) -> float:
         t = time.perf_counter()

@@ -27,11 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
 
 from twigma import robustness as rb  # noqa: E402
-from twigma.synthetic.release import make_sample  # noqa: E402
 
 
 def main() -> int:
@@ -41,13 +39,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
 
-    work = ROOT / "bench" / "out"
-    work.mkdir(parents=True, exist_ok=True)
-    release = work / f"twigma_synthetic_{a.n_images}.csv.gz"
-    if not release.exists():
-        t = time.perf_counter()
-        make_sample(release, n_images=a.n_images, seed=a.seed)
-        print(f"generated {release} in {time.perf_counter() - t:.1f} s")
+    release = benchmark_release(a.n_images, a.seed)
+    work = release.parent
     out = work / "robustness_run"
     shutil.rmtree(out, ignore_errors=True)
     specs = rb.specifications(rb.read_grid(), images=False)
