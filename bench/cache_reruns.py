@@ -62,7 +62,7 @@ def search_phase(files: dict[str, str], result: str, precision: str) -> None:
     """One process: the two searches as notebooks 08 and 09 make them; timings to ``result``."""
     t_proc = time.perf_counter()
     from twigma.analysis import inspiration, likes
-    from twigma.neighbors import set_threads
+    from twigma.embeddings.neighbors import set_threads
 
     set_threads()
     X = {k: np.load(v, mmap_mode="r") for k, v in files.items()}

@@ -5,7 +5,7 @@ trained weights) on a folder of JPEGs cut from the real photographs that ship wi
 scikit-image, scikit-learn and matplotlib. Compares, over the same files:
 
 * a plain loop: open, preprocess and embed one image at a time, float32;
-* the compendium's pipeline (:func:`twigma.embed.embed_files`): batches, decoding in
+* the compendium's pipeline (:func:`twigma.embeddings.embed.embed_files`): batches, decoding in
   DataLoader worker processes, float32;
 * the same pipeline with bfloat16 autocast (CPUs with AVX512-BF16 or AMX), and its effect on
   the embeddings: cosine between the float32 and bfloat16 vectors of each image, and whether
@@ -68,7 +68,7 @@ def main() -> int:
     import open_clip
     from PIL import Image
 
-    from twigma.embed import embed_files
+    from twigma.embeddings.embed import embed_files
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n-images", type=int, default=256)

@@ -2,7 +2,7 @@
 
 Opens JupyterLab (this repository's .venv) on a generated notebook that loads the 800,000-row synthetic
 release of ``bench/release_pipeline.py`` (generated here if missing) and shows
-``twigma.explore.Explorer`` on it, in headless Chromium (Debian's chromium and chromium-driver through
+``twigma.present.explore.Explorer`` on it, in headless Chromium (Debian's chromium and chromium-driver through
 selenium; WebGL in software, SwiftShader, since the machine has no GPU), and measures:
 
 1. ``python``: in the kernel, load from the typed cache, cluster names, ``map_table``, ``Explorer``;
@@ -70,7 +70,8 @@ def main() -> int:
     nb.cells = [nbformat.v4.new_code_cell(f"""import time, warnings
 warnings.simplefilter("ignore")
 t0 = time.perf_counter()
-from twigma import explore, load_release
+from twigma import load_release
+from twigma.present import explore
 from twigma.analysis.text import cluster_names
 release = load_release({str(release)!r}, cache_dir={str(cache)!r})
 t1 = time.perf_counter()

@@ -10,7 +10,7 @@ process whose peak memory is sampled:
 3. the top-5 artworks of 1,000 TWIGMA images (exact).
 
 Then side-by-side on subsets both can handle: scikit-learn's NearestNeighbors (brute,
-cosine) against :func:`twigma.neighbors.topk_cosine`, and scipy's pdist (cosine) against
+cosine) against :func:`twigma.embeddings.neighbors.topk_cosine`, and scipy's pdist (cosine) against
 the dispersion formula, checking that the answers agree.
 
 Run: ``.venv/bin/python bench/image_analyses.py`` (about 10 minutes with data generation).
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from twigma.analysis.variability import dispersion  # noqa: E402
-from twigma.neighbors import set_threads, topk_cosine  # noqa: E402
+from twigma.embeddings.neighbors import set_threads, topk_cosine  # noqa: E402
 
 
 def make_set(path: Path, n: int, concepts: np.ndarray, noise: float, shift: np.ndarray, seed: int) -> None:

@@ -38,7 +38,7 @@ import psutil
 
 from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
 
-from twigma.release import _read_raw, load_release, validate  # noqa: E402
+from twigma.release import read_raw, load_release, validate  # noqa: E402
 
 
 def tree_rss(proc: psutil.Process) -> int:
@@ -100,7 +100,7 @@ def main() -> int:
         rounds["second"].append(timed(lambda: load_release(release, cache_dir=cache)))
     plain, first, second = (statistics.median(rounds[k]) for k in ("plain", "first", "second"))
     ref = {}
-    reference = timed(lambda: ref.setdefault("df", validate(_read_raw(release), release)))
+    reference = timed(lambda: ref.setdefault("df", validate(read_raw(release), release)))
     fresh = load_release(release, cache=False)  # the fast path, without the cache
     pd.testing.assert_frame_equal(fresh, ref["df"], check_exact=True)  # same dtypes, same values
     pd.testing.assert_frame_equal(load_release(release, cache_dir=cache), ref["df"], check_exact=True)

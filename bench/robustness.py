@@ -29,7 +29,7 @@ from pathlib import Path
 
 from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
 
-from twigma import robustness as rb  # noqa: E402
+from twigma.analysis import robustness as rb  # noqa: E402
 
 
 def main() -> int:

@@ -251,7 +251,7 @@ def test_a_copied_notebooks_claims_never_replace_the_papers(tmp_path):
 # ---------------------------------------------------------------- narrative ----------------
 
 def test_p_values_are_never_printed_as_zero():
-    from twigma.narrative import fmt_p, p_text
+    from twigma.present.narrative import fmt_p, p_text
 
     assert fmt_p(0.0) == "< 1e-300" and p_text(0.0) == "p < 1e-300"
     assert fmt_p(5e-310) == "< 1e-300"
@@ -262,7 +262,7 @@ def test_p_values_are_never_printed_as_zero():
 
 
 def test_odds_ratio_text_reads_a_slope_per_year():
-    from twigma.narrative import odds_ratio_text
+    from twigma.present.narrative import odds_ratio_text
 
     assert odds_ratio_text(np.log(0.5)) == "odds x0.50 per year (50% lower each year)"
     assert odds_ratio_text(np.log(2.0), ci=(np.log(1.5), np.log(3.0))) == \
@@ -270,7 +270,7 @@ def test_odds_ratio_text_reads_a_slope_per_year():
 
 
 def test_banner_and_findings(small_release):
-    from twigma.narrative import banner, findings
+    from twigma.present.narrative import banner, findings
 
     text = banner(small_release, show=False)
     assert "SYNTHETIC sample" in text and "3,000-row" in text and "by construction" in text

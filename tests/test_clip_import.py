@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twigma import store
-from twigma.clip_import import ClipImportError, image_id, import_clip_retrieval, partitions
+from twigma.embeddings import store
+from twigma.embeddings.clip_import import ClipImportError, image_id, import_clip_retrieval, partitions
 from twigma.cli import main
 
 MODEL = {"model": "ViT-B-32", "pretrained": "openai"}

@@ -18,7 +18,7 @@ import pytest
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 
-from twigma import embed, store  # noqa: E402
+from twigma.embeddings import embed, store  # noqa: E402
 from twigma.cli import main as cli  # noqa: E402
 
 TINY = {"embed_dim": 32,

@@ -1,4 +1,4 @@
-"""The interactive map of notebook 10_explore (twigma.explore): its table, filters and selection, the
+"""The interactive map of notebook 10_explore (twigma.present.explore): its table, filters and selection, the
 static stand-in, and the widget as a reader meets it: JupyterLab in headless Chromium, the notebook run,
 the map's WebGL canvas drawn, a lasso selection giving rows with tweet links."""
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from browser import JupyterLab, console_errors
-from twigma import explore, paths
+from twigma import paths
+from twigma.present import explore
 from twigma.analysis.text import cluster_names
 
 

@@ -400,7 +400,7 @@ def test_the_token_never_reaches_logs_files_or_output(server, tmp_path, monkeypa
                  "--api", f"{server.url}/2", "--quiet"]) == 1
     # the rehydrated store feeds notebook 01, run with the token in the kernel's environment
     from twigma import paths
-    from twigma.runner import run_notebook
+    from twigma.run.runner import run_notebook
     run_notebook(paths.NOTEBOOKS / "01_growth.ipynb", release=rel, out=tmp_path / "out",
                  parameters={"TWEETS": str(tmp_path / "t.sqlite")})
     assert (tmp_path / "out" / "results" / "tweet_top_words.csv").exists()
@@ -468,7 +468,7 @@ def test_images_follow_rehydration_names_into_embeddable_files(server, tmp_path)
         server.route("/" + u.rsplit("/", 1)[1], Reply(200, good))
     media["url"] = [f"{server.url}/{u.rsplit('/', 1)[1]}" for u in media["url"]]
     images.download_images(media, tmp_path / "imgs", progress=False)
-    from twigma.embed import list_images
+    from twigma.embeddings.embed import list_images
     assert sorted(p.stem for p in list_images(tmp_path / "imgs")) == sorted(media["image_name"])
 
 
@@ -525,7 +525,7 @@ def test_make_images_names_photos_as_the_release_does_and_reports_the_match_rate
 
     # the embeddings made from those files line up with the release's rows
     import numpy as np
-    from twigma import store
+    from twigma.embeddings import store
     from twigma.release import load_release
     release = load_release(rel, cache=False)
     assert release.attrs["image_name_form"] == form
@@ -572,7 +572,7 @@ def test_a_float_image_name_warns_and_nothing_can_be_matched(server, tmp_path, c
 
     # the image notebooks' alignment says why nothing matches, rather than a silent 0
     import numpy as np
-    from twigma import store
+    from twigma.embeddings import store
     from twigma.release import load_release
     with pytest.warns(UserWarning):
         release = load_release(rel, cache=False)
@@ -585,7 +585,7 @@ def test_a_float_image_name_warns_and_nothing_can_be_matched(server, tmp_path, c
 
 def test_align_names_both_forms_when_nothing_matches():
     import numpy as np
-    from twigma import store
+    from twigma.embeddings import store
     release = generate_release(40, seed=2)
     emb = store.Embeddings("twigma", pd.Index([f"FrXy7_aWcAE{i:04d}" for i in range(5)]), np.eye(5, 8, dtype="float32"))
     with pytest.raises(store.StoreError, match="form media_id .* form file_code"):

@@ -8,7 +8,7 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.spatial.distance import pdist
 
-from twigma import store
+from twigma.embeddings import store
 from twigma.analysis import distinctness, inspiration, likes, variability
 from twigma.synthetic.embeddings import generate_embeddings, make_sample_embeddings
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
-from twigma.neighbors import faiss_available, screening_error_bound, topk_cosine
+from twigma.embeddings.neighbors import faiss_available, screening_error_bound, topk_cosine
 
 
 def unit(x):
@@ -89,7 +89,7 @@ def test_reference_sets_smaller_than_k_plus_extra(precision, n_refs, ref_batch):
 def _fp32_settings():
     import torch
 
-    from twigma.neighbors import FP32_PRECISION_SETTINGS, _backend
+    from twigma.embeddings.neighbors import FP32_PRECISION_SETTINGS, _backend
 
     flags = {"bf16_reduction": torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction}
     if hasattr(torch.backends.cuda.matmul, "fp32_precision"):  # torch >= 2.9
@@ -103,7 +103,7 @@ def tf32_everywhere():
     """Global settings that allow TF32 (and bfloat16 on oneDNN) for float32 products, put back afterwards."""
     import torch
 
-    from twigma.neighbors import FP32_PRECISION_SETTINGS, _backend
+    from twigma.embeddings.neighbors import FP32_PRECISION_SETTINGS, _backend
 
     new_api = hasattr(torch.backends.cuda.matmul, "fp32_precision")
     saved = _fp32_settings()
@@ -126,7 +126,7 @@ def tf32_everywhere():
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16-screened"])
 def test_float32_passes_run_in_ieee_float32_and_restore_the_settings(data, precision, tf32_everywhere, monkeypatch):
-    from twigma import neighbors
+    from twigma.embeddings import neighbors
 
     before = tf32_everywhere
     assert before["cuda.matmul"] in ("tf32", True) and before["bf16_reduction"]

@@ -12,7 +12,7 @@ import papermill as pm
 import pytest
 
 from twigma import paths
-from twigma.runner import NotebookFailed, run_notebook
+from twigma.run.runner import NotebookFailed, run_notebook
 
 from repo_copy import repository_copy
 
@@ -203,7 +203,7 @@ def test_example_images_per_cluster(tmp_path, small_release_file, small_release)
 
 
 def test_image_tables_follow_the_embeddings(executed, small_embeddings):
-    from twigma import store
+    from twigma.embeddings import store
     from twigma.analysis.variability import dispersion
 
     res = executed / "results"
@@ -263,9 +263,9 @@ def test_executed_notebooks_carry_no_tool_noise(executed):
 def test_figures_from_synthetic_data_carry_the_mark(executed):
     nb = nbformat.read(executed / "build" / "00_data.ipynb", as_version=4)
     assert "SYNTHETIC sample" in json.dumps([c.get("outputs", []) for c in nb.cells])
-    from twigma.plots import SYNTHETIC_MARK
+    from twigma.present.plots import SYNTHETIC_MARK
     import matplotlib.pyplot as plt
-    from twigma.outputs import Outputs
+    from twigma.present.outputs import Outputs
     fig, _ = plt.subplots()
     Outputs(executed, synthetic=True, notebook="99_probe").figure(fig, "probe")
     assert any(t.get_text() == SYNTHETIC_MARK for t in fig.texts)
@@ -337,7 +337,7 @@ def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_wh
 
 @pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
 def test_make_figures_with_embeddings_follows_them(tmp_path, small_release_file, small_embeddings):
-    from twigma import store
+    from twigma.embeddings import store
     from twigma.analysis.variability import dispersion
 
     out = tmp_path / "out"
@@ -489,7 +489,7 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(tmp_path, 
 
 
 def test_notebook_name_is_found_where_each_runner_puts_it(monkeypatch):
-    from twigma.outputs import NotebookNameUnknown, notebook_name
+    from twigma.present.outputs import NotebookNameUnknown, notebook_name
 
     for var in ("TWIGMA_NOTEBOOK", "JPY_SESSION_NAME"):
         monkeypatch.delenv(var, raising=False)
@@ -525,7 +525,7 @@ def test_kernels_are_shut_down_without_an_interrupt(tmp_path):
     import asyncio
     import signal
 
-    from twigma.runner import _kernel_manager_class
+    from twigma.run.runner import _kernel_manager_class
 
     async def scenario():
         km = _kernel_manager_class(str(tmp_path))(kernel_name="python3")

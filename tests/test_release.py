@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import time
 
 import numpy as np
@@ -263,11 +264,11 @@ def test_error_rows_count_dropped_duplicates(raw, write_csv):
 
 
 # ---------------------------------------------------------------- fast CSV path -----------
-# load_release reads CSV and CSV.gz with pyarrow and vectorised checks (release._read_csv_fast)
-# and falls back, per column or for the whole file, to the reference path (validate(_read_raw)).
+# load_release reads CSV and CSV.gz with pyarrow and vectorised checks (release.read_csv_fast)
+# and falls back, per column or for the whole file, to the reference path (validate(read_raw)).
 # Both must give the same table, value for value and dtype for dtype.
 
-from twigma import release as release_module  # noqa: E402
+from twigma.release import fast as release_fast, forms as release_forms, parse as release_parse  # noqa: E402
 
 
 def fast_and_reference(path):
@@ -275,10 +276,10 @@ def fast_and_reference(path):
     import warnings
     with warnings.catch_warnings(record=True) as fast_warnings:
         warnings.simplefilter("always")
-        fast = release_module._read_csv_fast(release_module.Path(path))
+        fast = release_fast.read_csv_fast(Path(path))
     with warnings.catch_warnings(record=True) as ref_warnings:
         warnings.simplefilter("always")
-        ref = validate(release_module._read_raw(release_module.Path(path)), path)
+        ref = validate(release_parse.read_raw(Path(path)), path)
     assert [str(w.message) for w in fast_warnings] == [str(w.message) for w in ref_warnings]
     return fast, ref
 
@@ -369,13 +370,13 @@ def test_the_embedded_sample_takes_the_fast_path_in_every_column(monkeypatch):
     sample = paths.SAMPLE_RELEASE
     if not sample.exists():
         pytest.skip("the embedded sample is made by `make sample`")
-    ref = validate(release_module._read_raw(sample), sample)
+    ref = validate(release_parse.read_raw(sample), sample)
 
     def refuse(col, name, path):
         raise AssertionError(f"column {name} left the fast path")
 
-    monkeypatch.setattr(release_module, "_PARSERS", {name: refuse for name in COLUMNS})
-    fast = release_module._read_csv_fast(sample)
+    monkeypatch.setattr(release_fast, "PARSERS", {name: refuse for name in COLUMNS})
+    fast = release_fast.read_csv_fast(sample)
     assert fast is not None
     pd.testing.assert_frame_equal(fast, ref, check_exact=True)
 
@@ -383,7 +384,7 @@ def test_the_embedded_sample_takes_the_fast_path_in_every_column(monkeypatch):
 def test_every_bad_csv_leaves_the_fast_path(raw, write_csv):
     raw["nsfw_score"] = raw["nsfw_score"].astype(str)
     raw.loc[9, "nsfw_score"] = "73"
-    assert release_module._read_csv_fast(release_module.Path(write_csv(raw))) is None
+    assert release_fast.read_csv_fast(Path(write_csv(raw))) is None
 
 
 def test_parquet_is_read_by_the_reference_path_unchanged(raw, tmp_path):
@@ -506,7 +507,7 @@ def test_validate_records_the_form_and_warns_at_the_callers_line(raw):
 
 def test_a_release_only_notebook_runs_on_a_float_image_name_release(raw_small, tmp_path):
     import json
-    from twigma.runner import run_notebook
+    from twigma.run.runner import run_notebook
     raw = raw_small.head(1500).copy()
     raw["image_name"] = [f"{float(v):.15e}" for v in raw["image_name"]]
     rel = tmp_path / "float_image_name.csv"
@@ -527,7 +528,7 @@ def test_the_typed_cache_keeps_the_form_of_image_name(raw, write_csv, tmp_path, 
     def refuse(names):
         raise AssertionError("the form was computed again on a cache hit")
 
-    monkeypatch.setattr(release_module, "image_name_form", refuse)
+    monkeypatch.setattr(release_forms, "image_name_form", refuse)
     again = load_release(p, cache_dir=tmp_path / "cache")
     assert again.attrs["cache"] == first.attrs["cache"]
     assert again.attrs["image_name_form"] == "file_code" and again.attrs["image_name_forms"] == {"file_code": len(raw)}

@@ -13,9 +13,10 @@ import pytest
 from PIL import Image
 
 from browser import JupyterLab, broken_images, chromium, console_errors, requested_urls
-from twigma import paths, provenance
+from twigma import paths
+from twigma.run import provenance
 from twigma.cli import main
-from twigma.runner import run_notebook
+from twigma.run.runner import run_notebook
 
 RUN = ["00_data", "03_theme_shift", "04_nsfw", "07_variability", "10_explore"]  # a few notebooks, one of images, and the map (its widget must not reach the report)
 
@@ -117,7 +118,7 @@ def test_verify_without_a_run_says_what_to_do(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def site(run):
-    from twigma.report import build_report
+    from twigma.run.report import build_report
 
     return build_report(run)
 

@@ -1,4 +1,4 @@
-"""The specification curve (make robustness, twigma.robustness): the grid file, the specifications,
+"""The specification curve (make robustness, twigma.analysis.robustness): the grid file, the specifications,
 the verdicts on releases where a claim is planted robust or made to flip with one choice, and make."""
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from twigma import paths, robustness as rb
+from twigma import paths
+from twigma.analysis import robustness as rb
 from twigma.analysis import claims, nsfw, overview, themes
 
 NSFW_GRID = """

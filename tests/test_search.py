@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 
-from twigma import search, store  # noqa: E402
+from twigma.embeddings import search, store  # noqa: E402
 from twigma.cli import main as cli  # noqa: E402
 from twigma.synthetic.release import generate_release, write_release  # noqa: E402
 

@@ -112,7 +112,7 @@ def test_readers_never_generate_the_sample(tmp_path):
     """An empty RELEASE or EMBEDDINGS with no sample made gives a clear error and writes nothing."""
     code = textwrap.dedent("""
         from twigma.release import load_release, ReleaseError
-        from twigma.store import folder_for, StoreError
+        from twigma.embeddings.store import folder_for, StoreError
         try:
             load_release("")
         except ReleaseError as e:
@@ -130,7 +130,7 @@ def test_readers_never_generate_the_sample(tmp_path):
 
 
 def test_readers_do_not_import_the_generators():
-    code = ("import sys, twigma.release, twigma.store, twigma.neighbors, twigma.outputs\n"
+    code = ("import sys, twigma.release, twigma.embeddings.store, twigma.embeddings.neighbors, twigma.present.outputs\n"
             "print(sorted(m for m in sys.modules if m.startswith('twigma.synthetic')))")
     r = _run_python(code, paths.ROOT)
     assert r.returncode == 0, r.stderr
@@ -163,10 +163,10 @@ def _package_imports() -> dict[str, set[str]]:
 
 def test_the_package_has_no_import_circles():
     graph = _package_imports()
-    assert {"twigma.release", "twigma.store"} <= graph["twigma.synthetic.embeddings"]  # generators sit above readers
+    assert {"twigma.release", "twigma.embeddings.store"} <= graph["twigma.synthetic.embeddings"]  # generators sit above readers
     try:
         list(graphlib.TopologicalSorter(graph).static_order())
     except graphlib.CycleError as exc:
         pytest.fail(f"import circle: {' -> '.join(exc.args[1])}")
-    for reader in ("twigma.release", "twigma.store"):
+    for reader in ("twigma.release", "twigma.embeddings.store"):
         assert not any(t.startswith("twigma.synthetic") for t in graph[reader])

@@ -166,11 +166,11 @@ def test_examples_are_matching_images(small_release):
 
 
 def test_cli_writes_the_tables_and_a_marked_figure(small_release_file, tmp_path, capsys, monkeypatch):
-    import twigma.plots
+    import twigma.present.plots
 
     marked = []
-    real_mark = twigma.plots.mark_synthetic
-    monkeypatch.setattr(twigma.plots, "mark_synthetic", lambda fig, *a: (marked.append(fig), real_mark(fig, *a)))
+    real_mark = twigma.present.plots.mark_synthetic
+    monkeypatch.setattr(twigma.present.plots, "mark_synthetic", lambda fig, *a: (marked.append(fig), real_mark(fig, *a)))
     out = tmp_path / "run"
     assert cli(["track", "Mountain Landscape", "--release", str(small_release_file), "--out", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -2,10 +2,10 @@
 
 The package holds the reusable code behind the numbered notebooks: the release loader
 (:mod:`twigma.release`), the generators of the synthetic sample (:mod:`twigma.synthetic`, run by
-``make sample``), the analyses (:mod:`twigma.analysis`), plotting (:mod:`twigma.plots`) and output writing
-(:mod:`twigma.outputs`). Folders are in :mod:`twigma.paths`.
+``make sample``), the analyses (:mod:`twigma.analysis`), plotting (:mod:`twigma.present.plots`) and output writing
+(:mod:`twigma.present.outputs`). Folders are in :mod:`twigma.paths`.
 """
-from .release import ReleaseError, load_release
+from twigma.release import ReleaseError, load_release
 
 __all__ = ["ReleaseError", "load_release"]
 __version__ = "0.1.0"

@@ -35,7 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from twigma import paths
 
 #: Bump when the layout of an entry changes: every older entry is then a miss.
 FORMAT = 1

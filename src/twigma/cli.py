@@ -34,14 +34,14 @@ def _abs(p: str | None) -> str | None:
 
 
 def cmd_sample(a) -> int:
-    from .synthetic.release import make_sample
+    from twigma.synthetic.release import make_sample
     path = make_sample(_abs(a.path), n_images=a.n_images, seed=a.seed)
     print(f"wrote {path} ({a.n_images:,} synthetic images, seed {a.seed})")
     return 0
 
 
 def cmd_validate(a) -> int:
-    from .release import load_release
+    from twigma.release import load_release
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         df = load_release(_abs(a.release), cache=not a.no_cache)
@@ -58,21 +58,21 @@ def cmd_validate(a) -> int:
 
 
 def cmd_run_notebook(a) -> int:
-    from .runner import run_notebook
+    from twigma.run.runner import run_notebook
     run_notebook(a.notebook, release=_abs(a.release), out=_abs(a.out), embeddings=_abs(a.embeddings),
                  timeout=a.timeout)
     return 0
 
 
 def cmd_sample_embeddings(a) -> int:
-    from .synthetic.embeddings import make_sample_store
+    from twigma.synthetic.embeddings import make_sample_store
     root = make_sample_store()
     print(f"synthetic embeddings of the sample in {root}")
     return 0
 
 
 def cmd_embed(a) -> int:
-    from .embed import ModelSpec, dry_run, embed_folder
+    from twigma.embeddings.embed import ModelSpec, dry_run, embed_folder
     spec = ModelSpec(model=a.model, pretrained=None if a.weights else (a.pretrained or None),
                      weights=_abs(a.weights) or None, model_config=_abs(a.model_config) or None,
                      activation=a.activation)
@@ -103,7 +103,7 @@ def cmd_embed(a) -> int:
 
 
 def cmd_import_clip_retrieval(a) -> int:
-    from .clip_import import import_clip_retrieval
+    from twigma.embeddings.clip_import import import_clip_retrieval
     s = import_clip_retrieval(_abs(a.folder), a.source, _abs(a.embeddings) or None, model=a.model,
                               pretrained=a.pretrained or None, weights=_abs(a.weights) or None,
                               activation=a.activation, dtype=a.dtype)
@@ -114,14 +114,14 @@ def cmd_import_clip_retrieval(a) -> int:
 
 
 def cmd_data(a) -> int:
-    from .fetch.zenodo import fetch_release
+    from twigma.fetch.zenodo import fetch_release
     path = fetch_release(_abs(a.dest) or None, record=a.record, api=a.api or None, progress=not a.quiet)
     print(f"release table: {path}\nnext: make figures RELEASE={path}")
     return 0
 
 
 def cmd_rehydrate(a) -> int:
-    from .fetch import x_api
+    from twigma.fetch import x_api
     ids = x_api.release_ids(_abs(a.release))
     counts = x_api.rehydrate(ids, _abs(a.store) or None, api=a.api or None, limit=a.limit, progress=not a.quiet)
     print(f"asked {counts['asked']:,} tweets: {counts['ok']:,} found, {counts['not_found']:,} deleted, "
@@ -137,8 +137,8 @@ def cmd_rehydrate(a) -> int:
 
 
 def cmd_images(a) -> int:
-    from .fetch import images, x_api
-    from .release import load_release
+    from twigma.fetch import images, x_api
+    from twigma.release import load_release
     release = load_release(_abs(a.release)) if a.release.strip() else None
     if release is not None and release.attrs.get("synthetic"):
         print(f"{a.release} is the synthetic sample: its image names are made up, so there is nothing to match "
@@ -171,7 +171,7 @@ def cmd_images(a) -> int:
 
 
 def cmd_refs(a) -> int:
-    from .fetch import references
+    from twigma.fetch import references
     if a.which in ("natural", "both"):
         out = references.fetch_coco(_abs(a.dest) or None, n=a.n_natural, seed=a.seed, base=a.coco_base or None,
                                     progress=not a.quiet)
@@ -184,9 +184,9 @@ def cmd_refs(a) -> int:
 
 
 def cmd_claims(a) -> int:
-    from . import paths
-    from .analysis.claims import combine
-    from .files import atomic_write
+    from twigma import paths
+    from twigma.analysis.claims import combine
+    from twigma.files import atomic_write
     root = paths.resolve(_abs(a.out), default=paths.ROOT)
     table = combine(root / "results" / "claims")
     target = atomic_write(root / "results" / "claims.csv", lambda tmp: table.to_csv(tmp, index=False))
@@ -198,7 +198,7 @@ def cmd_claims(a) -> int:
 
 
 def cmd_robustness(a) -> int:
-    from . import robustness as rb
+    from twigma.analysis import robustness as rb
     kw = {"grid_path": _abs(a.grid) or None, "release": _abs(a.release), "embeddings": _abs(a.embeddings)}
     try:
         if a.step == "makefile":
@@ -223,7 +223,8 @@ def cmd_robustness(a) -> int:
 
 
 def cmd_provenance(a) -> int:
-    from . import paths, provenance
+    from twigma import paths
+    from twigma.run import provenance
     root = paths.resolve(_abs(a.out), default=paths.ROOT)
     target = provenance.gather(root, extra_files=["results/claims.csv", "results/robustness.csv",
                                                    "results/robustness_summary.csv"])
@@ -232,14 +233,15 @@ def cmd_provenance(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from .report import build_report
+    from twigma.run.report import build_report
     index = build_report(_abs(a.out) or None, _abs(a.target) or None, quiet=not a.verbose)
     print(f"wrote {index}\nopen it in a browser: file://{index}")
     return 0
 
 
 def cmd_verify(a) -> int:
-    from . import paths, provenance
+    from twigma import paths
+    from twigma.run import provenance
     root = paths.resolve(_abs(a.out), default=paths.ROOT)
     try:
         report = provenance.verify(root)
@@ -258,7 +260,7 @@ def cmd_verify(a) -> int:
 
 
 def cmd_new_notebook(a) -> int:
-    from .template import new_notebook
+    from twigma.run.template import new_notebook
     path = new_notebook(a.name)
     print(f"wrote {path}\nnext: open it in JupyterLab (make lab), write its question, and run make figures; "
           f"its outputs are named after it")
@@ -266,9 +268,9 @@ def cmd_new_notebook(a) -> int:
 
 
 def cmd_track(a) -> int:
-    from . import paths
-    from .analysis import track
-    from .release import load_release
+    from twigma import paths
+    from twigma.analysis import track
+    from twigma.release import load_release
     query = track.compile_query(a.query, regex=a.regex, whole_words=not a.substring)  # a bad query fails first
     df = load_release(_abs(a.release))
     root = paths.output_root(_abs(a.out))
@@ -294,10 +296,10 @@ def cmd_track(a) -> int:
 
 
 def cmd_search(a) -> int:
-    from . import paths
-    from .files import atomic_write
-    from .release import load_release
-    from .search import Searcher, SearchError, file_slug
+    from twigma import paths
+    from twigma.files import atomic_write
+    from twigma.release import load_release
+    from twigma.embeddings.search import Searcher, SearchError, file_slug
     if (a.text is None) == (a.image is None):
         raise SearchError("give a text to search for, or --image NAME (not both)")
     release = load_release(_abs(a.release)) if a.release else None
@@ -333,10 +335,10 @@ def pd_options():
 #: The errors that carry a message for the user (printed as "error: ...", exit status 1), by module.
 #: They are looked up only in modules already imported: a command that never imported a module
 #: cannot have raised its error, and no command pays for importing the others (nbformat, torch...).
-USER_ERRORS = (("twigma.release", "ReleaseError"), ("twigma.runner", "NotebookFailed"), ("twigma.store", "StoreError"),
-               ("twigma.embed", "EmbedError"), ("twigma.fetch.http", "FetchError"),
-               ("twigma.template", "NotebookNameError"), ("twigma.report", "ReportError"),
-               ("twigma.analysis.track", "TrackError"), ("twigma.search", "SearchError"))
+USER_ERRORS = (("twigma.release", "ReleaseError"), ("twigma.run.runner", "NotebookFailed"), ("twigma.embeddings.store", "StoreError"),
+               ("twigma.embeddings.embed", "EmbedError"), ("twigma.fetch.http", "FetchError"),
+               ("twigma.run.template", "NotebookNameError"), ("twigma.run.report", "ReportError"),
+               ("twigma.analysis.track", "TrackError"), ("twigma.embeddings.search", "SearchError"))
 
 
 def _user_errors() -> tuple:
@@ -516,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
 
     a = ap.parse_args(argv)
     if a.command == "sample":
-        from .synthetic.release import SAMPLE_N_IMAGES, SAMPLE_SEED
+        from twigma.synthetic.release import SAMPLE_N_IMAGES, SAMPLE_SEED
         a.n_images = SAMPLE_N_IMAGES if a.n_images is None else a.n_images
         a.seed = SAMPLE_SEED if a.seed is None else a.seed
     try:

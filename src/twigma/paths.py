@@ -29,7 +29,7 @@ EMBEDDINGS = DATA / "embeddings"
 
 #: The notebooks that reproduce the paper. Their outputs keep fixed names, the results contract
 #: (``results/theme_trends.csv``, ``figures/03_cluster_shares.png``, ...); any other notebook, a
-#: copy or a new one, writes under its own name (see :class:`twigma.outputs.Outputs`).
+#: copy or a new one, writes under its own name (see :class:`twigma.present.outputs.Outputs`).
 PAPER_NOTEBOOKS = ("00_data", "01_growth", "02_themes_map", "03_theme_shift", "04_nsfw", "05_engagement",
                    "06_distinctness", "07_variability", "08_likes_similarity", "09_inspiration")
 

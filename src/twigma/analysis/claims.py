@@ -1,12 +1,12 @@
 """The paper's claims (spec section 4), checked against the analysis tables.
 
-Each notebook checks the claims it can and writes them with :meth:`twigma.outputs.Outputs.claims`
+Each notebook checks the claims it can and writes them with :meth:`twigma.present.outputs.Outputs.claims`
 to ``results/claims/<notebook>.csv``; ``twigma claims`` (run by make) gathers them into
 ``results/claims.csv`` with one row per claim C1..C10 (the paper's notebooks' checks), marking
 those no notebook checked as untestable with the reason, followed by the checks of any other
 notebook. Columns: :data:`LEDGER_COLUMNS` (the claim, our short statement of it, what was
 observed, ``holds``, the notebook that checked it and the claim as the paper words it).
-P-values are written by :func:`twigma.narrative.p_text` (never "0"); slopes carry their units.
+P-values are written by :func:`twigma.present.narrative.p_text` (never "0"); slopes carry their units.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..narrative import odds_ratio, p_text
+from twigma.present.narrative import odds_ratio, p_text
 
 CLAIMS: dict[str, str] = {
     "C1": "about 800,000 images, January 2021 to March 2023",
@@ -204,7 +204,7 @@ def combine(claims_dir: str | Path) -> pd.DataFrame:
     parameters, a new notebook) follow, each with its ``notebook``: they never replace the
     paper notebooks' rows.
     """
-    from ..paths import PAPER_NOTEBOOKS
+    from twigma.paths import PAPER_NOTEBOOKS
 
     claims_dir = Path(claims_dir)
     parts = []

@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .. import cache as _cache
+from twigma import cache as _cache
 
 
 def balanced_sample(n_a: int, n_b: int, max_per_class: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .overview import month_of
+from twigma.analysis.overview import month_of
 
 METRICS = ["like_count", "quote_count", "reply_count"]
 

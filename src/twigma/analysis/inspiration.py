@@ -1,7 +1,7 @@
 """Which artworks are closest to a TWIGMA image? (claim C10, "inspiration")
 
 The k nearest artworks by cosine similarity of CLIP embeddings, exact
-(:func:`twigma.neighbors.topk_cosine`). A close match is a candidate for a human work that
+(:func:`twigma.embeddings.neighbors.topk_cosine`). A close match is a candidate for a human work that
 inspired (or was imitated by) the generated image; the notebook shows the pairs so a person
 can judge.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..neighbors import cached_topk_cosine, topk_cosine
+from twigma.embeddings.neighbors import cached_topk_cosine, topk_cosine
 
 
 def nearest_artworks(queries: np.ndarray, query_ids, art: np.ndarray, art_ids, k: int = 5, **kw) -> pd.DataFrame:

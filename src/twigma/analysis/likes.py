@@ -1,7 +1,7 @@
 """Is similarity to natural photographs related to likes? (claim C9)
 
 For every TWIGMA image: its maximum and mean top-10 cosine similarity to the natural set
-(:func:`twigma.neighbors.topk_cosine`, exact). Then the Spearman correlation with likes, and
+(:func:`twigma.embeddings.neighbors.topk_cosine`, exact). Then the Spearman correlation with likes, and
 an OLS regression of log(1 + likes) on the standardised similarity with month and cluster
 fixed effects and Twitter's sensitive flag, with heteroskedasticity-robust (HC1) standard
 errors. Likes belong to tweets and a tweet can carry up to four images, so the same model is
@@ -20,8 +20,8 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from ..neighbors import cached_topk_cosine, topk_cosine
-from .overview import month_of
+from twigma.embeddings.neighbors import cached_topk_cosine, topk_cosine
+from twigma.analysis.overview import month_of
 
 
 def similarity_to_reference(X: np.ndarray, R: np.ndarray, k: int = 10, cache: bool = True, **kw) -> pd.DataFrame:

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from .overview import month_of
+from twigma.analysis.overview import month_of
 
 
 def _score_column(threshold: float) -> str:

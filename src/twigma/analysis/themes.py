@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from .overview import month_of
+from twigma.analysis.overview import month_of
 
 ORIGIN = pd.Timestamp("2021-01-01", tz="UTC")
 SECONDS_PER_YEAR = 365.25 * 86_400

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .engagement import engagement_table
-from .themes import _direction, trend_test, years_since_origin
+from twigma.analysis.engagement import engagement_table
+from twigma.analysis.themes import _direction, trend_test, years_since_origin
 
 #: Captions that hold anything but printable ASCII are searched with Python's ``re`` (regular expressions).
 _NOT_PRINTABLE_ASCII = r"[^\x20-\x7e]"
@@ -444,8 +444,8 @@ def figure(tracked: Tracked, names: pd.Series | None = None):
     its 95% band over the fitted months) and by cluster (bars, the overall share as a line)."""
     import matplotlib.pyplot as plt
 
-    from ..plots import cluster_label, cluster_palette, monthly_axis, set_style
-    from .themes import fitted_shares
+    from twigma.present.plots import cluster_label, cluster_palette, monthly_axis, set_style
+    from twigma.analysis.themes import fitted_shares
 
     set_style()
     mon, tr = tracked.monthly, tracked.trend.iloc[0]
@@ -513,9 +513,9 @@ def write_outputs(tracked: Tracked, root, *, synthetic: bool, release: str = "")
     """
     import matplotlib.pyplot as plt
 
-    from .. import provenance
-    from ..files import atomic_write
-    from ..plots import mark_synthetic
+    from twigma.run import provenance
+    from twigma.files import atomic_write
+    from twigma.present.plots import mark_synthetic
 
     where = output_paths(root, tracked.slug)
     fig = figure(tracked)

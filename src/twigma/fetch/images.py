@@ -32,9 +32,9 @@ from pathlib import Path
 import pandas as pd
 import requests
 
-from .. import paths
-from ..files import atomic_write
-from .http import RETRY_STATUS, USER_AGENT
+from twigma import paths
+from twigma.files import atomic_write
+from twigma.fetch.http import RETRY_STATUS, USER_AGENT
 
 DEFAULT_DIR = "data/raw/twigma_images"
 FAILURES = "_failures.csv"
@@ -49,7 +49,7 @@ def choose_name_by(release: pd.DataFrame, media: pd.DataFrame) -> tuple[str, dic
     a row, the release's form decides (``file_code`` for file codes, else ``media_id``, the
     documented form).
     """
-    from ..release import image_keys
+    from twigma.release import image_keys
 
     keys = image_keys(release["image_name"])
     hits = {by: int(keys.isin(set(media[by].dropna().astype(str))).sum()) for by in ("media_id", "file_code")}
@@ -64,7 +64,7 @@ def choose_name_by(release: pd.DataFrame, media: pd.DataFrame) -> tuple[str, dic
 def match_rate(release: pd.DataFrame, folder: str | os.PathLike) -> dict:
     """Rows of ``release`` that have a downloaded photo in ``folder`` (by file stem, compared with
     the release's ``image_name`` without an image extension): ``rows``, ``matched``, ``share``."""
-    from ..release import image_keys
+    from twigma.release import image_keys
 
     have = existing(Path(folder)) if Path(folder).is_dir() else set()
     matched = int(image_keys(release["image_name"]).isin(have).sum())

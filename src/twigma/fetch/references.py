@@ -45,9 +45,9 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from .. import paths
-from ..files import atomic_write
-from .http import MAGIC, FetchError, check_magic, download, file_checksum, matches, parse_checksum
+from twigma import paths
+from twigma.files import atomic_write
+from twigma.fetch.http import MAGIC, FetchError, check_magic, download, file_checksum, matches, parse_checksum
 
 MANIFEST = Path(__file__).with_name("sources.json")
 META = "_meta.csv"

@@ -48,8 +48,8 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 import requests
 
-from .. import paths
-from .http import FetchError, session
+from twigma import paths
+from twigma.fetch.http import FetchError, session
 
 X_API = "https://api.x.com/2"
 TOKEN_ENV = "X_BEARER_TOKEN"
@@ -313,7 +313,7 @@ def rehydrate(ids: Iterable[str], store: str | os.PathLike | None = None, *, api
 
 def release_ids(release: str | os.PathLike) -> list[str]:
     """The distinct tweet ids of a release file (refusing the synthetic sample, whose ids are made up)."""
-    from ..release import load_release
+    from twigma.release import load_release
 
     if release is None or not str(release).strip():
         raise FetchError("give the release file whose tweets to look up: make rehydrate RELEASE=data/raw/<file>")

@@ -27,9 +27,9 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .. import paths
-from ..release import ZENODO_RECORD
-from .http import FetchError, download, get, matches, session
+from twigma import paths
+from twigma.release import ZENODO_RECORD
+from twigma.fetch.http import FetchError, download, get, matches, session
 
 ZENODO_API = "https://zenodo.org/api"
 TABLE_PATTERN = r"\.(csv|csv\.gz|parquet)$"
@@ -136,7 +136,7 @@ def fetch_release(dest_dir: str | os.PathLike | None = None, *, record: str = ZE
         download(url, dest, checksum=checksum, sess=sess, progress=progress,
                  desc=f"{f['key']} (record {rec.get('id', record)}, version {rec.get('metadata', {}).get('version', '?')})")
     if validate:
-        from ..release import load_release
+        from twigma.release import load_release
         df = load_release(dest)
         print(f"{dest}: valid release table, {len(df):,} images")
     return dest

@@ -3,7 +3,7 @@
 Real CLIP embeddings of TWIGMA and of the reference sets cannot ship with the compendium
 (images are not redistributable, and computing them needs the images). For ``make figures``
 to run the image analyses out of the box, this module writes an embedding store
-(:mod:`twigma.store`) for the three sources, built so that the analyses have something to
+(:mod:`twigma.embeddings.store`) for the three sources, built so that the analyses have something to
 find, and marked synthetic:
 
 * ``twigma``: one vector per image of the sample release (ids = its ``image_name``), drawn
@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import paths, store
-from ..release import load_release
+from twigma import paths
+from twigma.embeddings import store
+from twigma.release import load_release
 
 EMBED_VERSION = 1
 EMBED_SEED = 20231210

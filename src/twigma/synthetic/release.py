@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import paths
-from ..files import atomic_write
+from twigma import paths
+from twigma.files import atomic_write
 
 #: Version of the generator's recipe: bump when the output changes, so samples are remade.
 GENERATOR_VERSION = 1

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import paths
-from .files import atomic_write
+from twigma import paths
+from twigma.files import atomic_write
 
 SOURCES = ("twigma", "natural", "art")
 META = "meta.json"
@@ -252,7 +252,7 @@ def align(release: pd.DataFrame, emb: Embeddings) -> tuple[np.ndarray, np.ndarra
     Raises :class:`StoreError` when no row matches, saying why where it can: a float-formatted
     ``image_name`` (digits lost), or names of another form than the store's ids.
     """
-    from .release import image_keys, image_name_form
+    from twigma.release import image_keys, image_name_form
 
     pos = emb.ids.get_indexer(image_keys(release["image_name"]))
     mask = pos >= 0

@@ -44,8 +44,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from . import paths
-from .files import atomic_write
+from twigma import paths
+from twigma.files import atomic_write
 
 #: The grid's default file.
 GRID = paths.ROOT / "robustness.yml"
@@ -195,7 +195,7 @@ class Inputs:
     @property
     def release(self) -> pd.DataFrame:
         if self._release is None:
-            from .release import load_release
+            from twigma.release import load_release
             self._release = load_release(self.release_arg)
         return self._release
 
@@ -203,7 +203,7 @@ class Inputs:
         return df if window == "all" else df[df["created_at"] >= _window_start(window)].reset_index(drop=True)
 
     def store(self):
-        from . import store
+        from twigma.embeddings import store
         root = store.folder_for(self.release_arg, self.embeddings_arg)
         mask, X = store.align(self.release, store.read(root, "twigma"))
         return root, mask, X
@@ -224,7 +224,7 @@ def _no_rows(what: str, window: str) -> ValueError:
 
 
 def _run_growth(p: dict, data: Inputs) -> list[dict]:
-    from .analysis import claims, overview
+    from twigma.analysis import claims, overview
     df = data.window(data.release, p["window"])
     if len(df) == 0:
         raise _no_rows("images", p["window"])
@@ -236,7 +236,7 @@ def _run_growth(p: dict, data: Inputs) -> list[dict]:
 
 
 def _run_words(p: dict, data: Inputs) -> list[dict]:
-    from .analysis import claims, text
+    from twigma.analysis import claims, text
     df = data.window(data.release, p["window"])
     if len(df) == 0:
         raise _no_rows("images", p["window"])
@@ -248,7 +248,7 @@ def _run_words(p: dict, data: Inputs) -> list[dict]:
 
 
 def _run_themes(p: dict, data: Inputs) -> list[dict]:
-    from .analysis import claims, themes
+    from twigma.analysis import claims, themes
     df = data.window(data.release, p["window"])
     if len(df) == 0:
         raise _no_rows("images", p["window"])
@@ -273,7 +273,7 @@ def _run_themes(p: dict, data: Inputs) -> list[dict]:
 
 
 def _run_nsfw(p: dict, data: Inputs) -> list[dict]:
-    from .analysis import claims, nsfw
+    from twigma.analysis import claims, nsfw
     threshold = 0.5 if p["threshold"] is None else p["threshold"]
     table = nsfw.nsfw_by_cluster(data.release, threshold=threshold, mostly=float(Fraction(p["mostly"])),
                                  measure=p["measure"])
@@ -289,8 +289,8 @@ def _subsample(X: np.ndarray, n, seed: int = 0) -> np.ndarray:
 
 
 def _run_distinctness(p: dict, data: Inputs) -> list[dict]:
-    from . import store
-    from .analysis import claims, distinctness
+    from twigma.embeddings import store
+    from twigma.analysis import claims, distinctness
     root, _, X = data.store()
     rows = []
     for name, ref in (("twigma_vs_natural", store.read(root, "natural").vectors),
@@ -304,8 +304,8 @@ def _run_distinctness(p: dict, data: Inputs) -> list[dict]:
 
 
 def _run_variability(p: dict, data: Inputs) -> list[dict]:
-    from . import store
-    from .analysis import claims, variability
+    from twigma.embeddings import store
+    from twigma.analysis import claims, variability
     root, _, X = data.store()
     refs = {s: _subsample(store.read(root, s).vectors, p["reference_n"], p["seed"]) for s in ("natural", "art")}
     if p["twigma_n"] == "matched":
@@ -322,8 +322,8 @@ def _run_variability(p: dict, data: Inputs) -> list[dict]:
 
 
 def _run_likes(p: dict, data: Inputs) -> list[dict]:
-    from . import store
-    from .analysis import claims, likes
+    from twigma.embeddings import store
+    from twigma.analysis import claims, likes
     root, mask, X = data.store()
     rel = data.release[mask].reset_index(drop=True)
     natural = _subsample(store.read(root, "natural").vectors, p["reference_n"])
@@ -547,7 +547,7 @@ def summarise(table: pd.DataFrame, not_run: dict[str, str] | None = None) -> pd.
     split the verdicts most (the largest difference in the share that holds between its values;
     ties are all named) and ``detail`` gives the share that holds at each of its values.
     """
-    from .analysis.claims import CLAIMS
+    from twigma.analysis.claims import CLAIMS
 
     out = []
     for cid, part in table.groupby("claim", sort=False):

@@ -282,7 +282,7 @@ def cached_topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, **kw) 
     """
     import sys
 
-    from . import cache
+    from twigma import cache
 
     return cache.call(topk_cosine, (queries, refs), {"k": k, **kw}, code=[sys.modules[__name__]],
                       versions=cache.package_versions(*LIBRARIES))

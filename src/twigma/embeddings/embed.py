@@ -3,7 +3,7 @@
 ``twigma embed IMAGES --source twigma`` (or ``make embeddings IMAGES=... SOURCE=...``) embeds
 every image file under IMAGES with an open_clip model (default ``ViT-L-14`` with OpenAI's
 weights, the paper's model) and writes ``<source>.npy`` and ``<source>.ids.csv`` into the
-store folder (:mod:`twigma.store`). An image's id is its file name without extension (for
+store folder (:mod:`twigma.embeddings.store`). An image's id is its file name without extension (for
 TWIGMA: the release's ``image_name``).
 
 How it runs
@@ -59,8 +59,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import paths, store
-from .files import atomic_write, sha256
+from twigma import paths
+from twigma.embeddings import store
+from twigma.files import atomic_write, sha256
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 HUB_HOSTS = ("huggingface.co", "openaipublic.azureedge.net")
@@ -464,7 +465,7 @@ def _shard_task(spec: dict, images: str, files: list[str], k: int, work: str, de
 
 
 def run_record(spec: ModelSpec, device: str, precision: str) -> dict:
-    """What the store records of a run, per source (see :mod:`twigma.store`): the model, its
+    """What the store records of a run, per source (see :mod:`twigma.embeddings.store`): the model, its
     tag or weights file with the file's SHA-256, the activation, the versions of open_clip and
     torch, and the precision. Decided without loading weights; raises on an activation mismatch."""
     from importlib.metadata import PackageNotFoundError, version

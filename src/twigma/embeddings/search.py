@@ -2,7 +2,7 @@
 
 ``twigma search "a lighthouse at dusk" --embeddings STORE`` encodes the text with the open_clip
 text encoder of the model the store was made with, and returns the ``k`` images whose
-embeddings are closest by cosine (:func:`twigma.neighbors.topk_cosine`, exact). ``--image NAME``
+embeddings are closest by cosine (:func:`twigma.embeddings.neighbors.topk_cosine`, exact). ``--image NAME``
 searches with the embedding of one of the store's images instead (no model needed). With a
 release, each result carries its caption, cluster, date, likes and the tweet's link.
 
@@ -11,7 +11,7 @@ Which model
 CLIP's text and image embeddings are comparable only when one model made both. The model is
 read from the store's ``meta.json`` (the record of the searched source: ``model``, its
 ``pretrained`` tag or ``weights`` file with SHA-256, ``model_config``, ``activation``; see
-:mod:`twigma.store`) and built as ``twigma embed`` built it (:func:`twigma.embed.load_model`).
+:mod:`twigma.embeddings.store`) and built as ``twigma embed`` built it (:func:`twigma.embeddings.embed.load_model`).
 A model given by hand (``model=``, ``pretrained=`` or ``weights=``) must be the store's (same
 architecture, weights and activation; a weights file counts by its SHA-256, so a moved file is
 fine); it is needed only when the store does not record its model or the recorded weights file
@@ -21,7 +21,7 @@ store's, and for a model whose embedding width differs from the store's.
 
 In a notebook::
 
-    from twigma.search import Searcher
+    from twigma.embeddings.search import Searcher
     s = Searcher(EMBEDDINGS, release=release)      # release: load_release(RELEASE), optional
     s.text("a lighthouse at dusk", k=20)          # DataFrame: rank, image_name, score, caption, ...
     s.image("1624427235875720116", k=20)           # the image itself first, score 1
@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import embed, paths, store
+from twigma import paths
+from twigma.embeddings import embed, store
 
 TWEET_URL = "https://twitter.com/i/web/status/{}"
 #: What the synthetic generator records as the model of its stores.
@@ -67,7 +68,7 @@ def _describe(record: dict) -> str:
 
 def model_for_store(root, source: str = "twigma", *, model: str | None = None, pretrained: str | None = None,
                     weights: str | None = None, model_config: str | None = None) -> embed.ModelSpec:
-    """The open_clip model that made ``source`` of the store ``root``, as a :class:`~twigma.embed.ModelSpec`.
+    """The open_clip model that made ``source`` of the store ``root``, as a :class:`~twigma.embeddings.embed.ModelSpec`.
 
     Without ``model``/``pretrained``/``weights`` it is read from the store's record; with them, they
     must describe the store's model (see the module docstring). Nothing is loaded here except,
@@ -190,7 +191,7 @@ class Searcher:
         return out
 
     def _search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        from .neighbors import topk_cosine
+        from twigma.embeddings.neighbors import topk_cosine
 
         k = max(1, min(int(k), len(self.emb)))
         nb = topk_cosine(np.asarray(query, dtype=np.float32)[None, :], self.emb.vectors, k=k,
@@ -247,7 +248,7 @@ def search(embeddings, text: str | None = None, *, image: str | None = None, k: 
 
 
 def file_slug(text: str | None, image: str | None) -> str:
-    from .analysis.track import slug
+    from twigma.analysis.track import slug
 
     return slug(text) if text is not None else f"image_{slug(image)}"
 

@@ -17,7 +17,7 @@ by the file name (``img_emb_10`` comes after ``img_emb_9``).
 its ``image_path`` (the file name without its image extension: the same id ``twigma embed``
 gives the file), checks everything it can (pairs complete, row counts equal, one dimension,
 finite values, ids present and unique), and writes the source through
-:func:`twigma.store.write`, which renormalises the rows. clip-retrieval does not record which
+:func:`twigma.embeddings.store.write`, which renormalises the rows. clip-retrieval does not record which
 model it ran, so the model is what the user states (``--model``, ``--pretrained`` or
 ``--weights``), with its activation decided as ``twigma embed`` decides it (clip-retrieval's
 ``--clip_model ViT-L/14`` is OpenAI's weights: ``--model ViT-L-14 --pretrained openai``, QuickGELU;
@@ -35,9 +35,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from . import paths, store
-from .files import atomic_write
-from .store import StoreError
+from twigma import paths
+from twigma.embeddings import store
+from twigma.files import atomic_write
+from twigma.embeddings.store import StoreError
 
 NPY = re.compile(r"^img_emb_(\d+)\.npy$")
 PARQUET = re.compile(r"^metadata_(\d+)\.parquet$")
@@ -129,11 +130,11 @@ def read_partition(npy: Path, parquet: Path) -> tuple[list[str], np.ndarray]:
 
 def model_record(model: str, pretrained: str | None, weights: str | None, activation: str = "auto") -> dict:
     """What the store records of the stated model: name, tag or weights file (with its SHA-256
-    when the file is here) and activation, decided as :func:`twigma.embed.resolve` decides it
+    when the file is here) and activation, decided as :func:`twigma.embeddings.embed.resolve` decides it
     (no weights are loaded; an unknown model name or an activation that contradicts the
     weights is an error)."""
-    from .embed import ModelSpec, resolve
-    from .files import sha256
+    from twigma.embeddings.embed import ModelSpec, resolve
+    from twigma.files import sha256
 
     spec = ModelSpec(model=model, pretrained=None if weights else (pretrained or None), weights=weights or None,
                      activation=activation)

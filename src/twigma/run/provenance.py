@@ -4,7 +4,7 @@
 starts (:func:`describe_run`: notebook, parameters, release file with its SHA-256 and row count,
 embedding store with its digest and model, git commit and whether the tree had uncommitted
 changes, package versions, date) and hands the description to the kernel through
-``$TWIGMA_PROVENANCE``; :class:`twigma.outputs.Outputs` writes its key fields into every PNG
+``$TWIGMA_PROVENANCE``; :class:`twigma.present.outputs.Outputs` writes its key fields into every PNG
 and PDF (:func:`figure_metadata`). When the notebook has succeeded, the runner adds the run
 time and the SHA-256 of every file it wrote, and keeps the record in
 ``build/.provenance/<notebook>.json``. ``twigma provenance`` (the last step of ``make figures``)
@@ -21,9 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import paths
-from .cache import package_versions
-from .files import atomic_write, sha256
+from twigma import paths
+from twigma.cache import package_versions
+from twigma.files import atomic_write, sha256
 
 ENV = "TWIGMA_PROVENANCE"
 MANIFEST = Path("results") / "provenance.json"
@@ -67,14 +67,14 @@ def versions() -> dict[str, str | None]:
 
 def release_record(release: str | os.PathLike | None) -> dict:
     """Path, SHA-256, size and row count of a release file (rows from its typed cache when there is one)."""
-    from .release import _cache_path, is_synthetic  # the loader's own cache naming
+    from twigma.release import cache_path, is_synthetic  # the loader's own cache naming
 
     p = paths.release_file(release)
     if not p.exists():
         return {"path": str(p), "exists": False}
     rows = None
     cache_dir = paths.resolve(os.environ.get("TWIGMA_CACHE_DIR"), default=paths.INTERIM)
-    cached = _cache_path(p, cache_dir)
+    cached = cache_path(p, cache_dir)
     if cached.exists():
         import pyarrow.parquet as pq
 

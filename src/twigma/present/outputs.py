@@ -25,10 +25,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from . import paths, provenance
-from .analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS
-from .files import atomic_write
-from .plots import mark_synthetic
+from twigma import paths
+from twigma.run import provenance
+from twigma.analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS
+from twigma.files import atomic_write
+from twigma.present.plots import mark_synthetic
 
 FIGURE_FORMATS = ("png", "pdf")
 
@@ -117,7 +118,7 @@ class Outputs:
     def figure(self, fig: plt.Figure, name: str) -> list[Path]:
         """Save ``fig`` as PNG and PDF (see the module's table); mark it if synthetic. The run's key
         provenance (notebook, parameters, release SHA-256 and rows, store digest and model, git commit)
-        goes into the files' metadata (:func:`twigma.provenance.figure_metadata`)."""
+        goes into the files' metadata (:func:`twigma.run.provenance.figure_metadata`)."""
         if self.synthetic:
             mark_synthetic(fig)
         out = []

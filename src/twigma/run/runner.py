@@ -18,8 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import paths, provenance
-from .files import atomic_write
+from twigma import paths
+from twigma.run import provenance
+from twigma.files import atomic_write
 
 
 class NotebookFailed(RuntimeError):

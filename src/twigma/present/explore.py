@@ -32,8 +32,8 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from .plots import categorical_density, cluster_label, cluster_palette
-from .search import tweet_url
+from twigma.present.plots import categorical_density, cluster_label, cluster_palette
+from twigma.embeddings.search import tweet_url
 
 #: Rows of a selection shown as a table (the whole selection stays available as Explorer.selected()).
 MAX_TABLE_ROWS = 200
@@ -119,7 +119,7 @@ def colour_map(table: pd.DataFrame) -> dict:
 
 def density_figure(table: pd.DataFrame, bins: int = 400):
     """The static stand-in for the widget: every image as a categorical density map of the UMAP
-    (:func:`twigma.plots.categorical_density`), coloured by cluster with a legend of names."""
+    (:func:`twigma.present.plots.categorical_density`), coloured by cluster with a legend of names."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 

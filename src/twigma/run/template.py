@@ -2,7 +2,7 @@
 
 The template has what every notebook of the compendium has: a header cell (question, what it
 reproduces, method, inputs, outputs), a typed ``parameters`` cell, loading, an
-:class:`~twigma.outputs.Outputs` object, a first figure followed by text rendered from the run,
+:class:`~twigma.present.outputs.Outputs` object, a first figure followed by text rendered from the run,
 and a Findings section. ``make figures`` runs a new notebook at once; its outputs carry its name.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
-from .files import atomic_write
+from twigma import paths
+from twigma.files import atomic_write
 
 TEMPLATE = paths.NOTEBOOKS / "_template.ipynb"
 NAME_PATTERN = r"\d\d_[a-z0-9]+(?:_[a-z0-9]+)*"

@@ -1,0 +1,8 @@
+"""Image embeddings: the store that holds them, the open_clip run that makes them, and the searches over them.
+
+- :mod:`~twigma.embeddings.store`: the embedding store (shards written once, read with memory maps).
+- :mod:`~twigma.embeddings.embed`: open_clip loading, image decoding, batched and resumable embedding.
+- :mod:`~twigma.embeddings.clip_import`: embeddings made by clip-retrieval, imported into a store.
+- :mod:`~twigma.embeddings.neighbors`: exact nearest neighbours and maximum similarity.
+- :mod:`~twigma.embeddings.search`: images found by a text (the store's CLIP model) or by an image.
+"""

@@ -1,0 +1,145 @@
+"""The public loader: :func:`load_release`, its typed Parquet cache, and the data dictionary.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from twigma import paths
+from twigma.files import atomic_write
+from twigma.release.fast import read_csv_fast
+from twigma.release.forms import note_image_name_form
+from twigma.release.parse import is_parquet, read_raw, validate
+from twigma.release.schema import COLUMNS, COUNT_COLUMNS, SCHEMA_VERSION, ReleaseError
+
+# --------------------------------------------------------------------------------------
+# the public loader and its cache
+# --------------------------------------------------------------------------------------
+
+def cache_path(path: Path, cache_dir: Path) -> Path:
+    """``<stem>-<hash of the path>-<hash of size, mtime, schema>.parquet``."""
+    st = path.stat()
+    where = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+    version = hashlib.sha1(f"{st.st_size}|{st.st_mtime_ns}|v{SCHEMA_VERSION}".encode()).hexdigest()[:8]
+    stem = path.name.split(".")[0]
+    return cache_dir / f"{stem}-{where}-{version}.parquet"
+
+
+def _write_cache(df: pd.DataFrame, path: Path) -> None:
+    """The typed table as Parquet, written for speed: LZ4, dictionaries only where values repeat."""
+    repeat = ["all_captions", "label_10_cluster", "possibly_sensitive", *COUNT_COLUMNS]
+    df.to_parquet(path, index=False, compression="lz4", write_statistics=False,
+                  use_dictionary=[c for c in repeat if c in df.columns])
+
+
+def provenance(path: str | os.PathLike) -> dict:
+    """Sidecar metadata of a release file (``<file>.meta.json``), if any.
+
+    The sample generator writes one with ``"synthetic": true``; the real release has none.
+    """
+    side = Path(str(path) + ".meta.json")
+    if side.exists():
+        return json.loads(side.read_text())
+    return {}
+
+
+def is_synthetic(path: str | os.PathLike) -> bool:
+    """True when the file was made by the sample generator (so figures must say so)."""
+    return bool(provenance(path).get("synthetic", False))
+
+
+def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
+                 cache_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Load a TWIGMA release file into a typed, validated table.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A CSV, CSV.gz or Parquet file in the release's format. Relative paths are taken from
+        the repository root. Empty or None reads the embedded synthetic sample (which
+        ``make sample`` writes; this function never generates data).
+    cache : bool, default True
+        Keep a typed Parquet copy under ``cache_dir`` and reuse it while the file's path, size
+        and modification time are unchanged.
+    cache_dir : path-like, optional
+        Where the typed copies live (default ``$TWIGMA_CACHE_DIR``, else ``data/interim/``).
+
+    Returns
+    -------
+    pandas.DataFrame of shape (n_images, 12 + extra columns)
+        Columns and dtypes as in :data:`COLUMNS`. ``df.attrs`` holds ``source`` (the file),
+        ``synthetic`` (bool), ``cache`` (the Parquet copy used, if any), ``image_name_form``
+        (see :func:`image_name_form`) and ``image_name_forms`` (rows of each form).
+
+    Warns
+    -----
+    UserWarning
+        When ``image_name`` is float-formatted: the table is returned, but images cannot be
+        matched to its rows (notebooks 00 to 05 do not need them).
+
+    Raises
+    ------
+    ReleaseError
+        If the file is missing, unreadable or not in the release's format.
+    """
+    p = paths.release_file(path)
+    if not p.exists():
+        if p == paths.SAMPLE_RELEASE:
+            raise ReleaseError(p, "the embedded synthetic sample has not been made yet", advice=paths.MAKE_SAMPLE_ADVICE)
+        raise ReleaseError(p, "no such file",
+                           advice="download the release (see docs/real-data.md) or give the right path.")
+    if p.is_dir():
+        raise ReleaseError(p, "this is a folder, not a release file",
+                           advice="give the path of the CSV, CSV.gz or Parquet file inside it.")
+
+    cache_dir = cache_dir or os.environ.get("TWIGMA_CACHE_DIR")
+    cpath = cache_path(p, paths.resolve(cache_dir, default=paths.INTERIM)) if cache else None
+    df = None
+    if cpath is not None and cpath.exists():
+        try:
+            df = pd.read_parquet(cpath)
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            df = None
+        else:
+            forms = df.attrs.get("image_name_forms")  # recorded in the cache's metadata when it was written
+            df.attrs = {}
+            if isinstance(forms, dict) and forms and not forms.get("float"):
+                df.attrs.update(image_name_form=next(iter(forms)) if len(forms) == 1 else "mixed",
+                                image_name_forms=forms)
+            else:  # computed again, and its warning given at every load, not only the first
+                note_image_name_form(df, p)
+    if df is None:
+        df = read_csv_fast(p) if not is_parquet(p) and p.stat().st_size else None
+        if df is None:
+            df = validate(read_raw(p), p)
+        if cpath is not None:
+            atomic_write(cpath, lambda tmp: _write_cache(df, tmp))  # parallel notebooks never see half a cache
+            for old in cpath.parent.glob(cpath.name.rsplit("-", 1)[0] + "-*.parquet"):
+                if old != cpath:  # copies of earlier versions of the same file
+                    old.unlink(missing_ok=True)
+    df.attrs = {"source": str(p), "synthetic": is_synthetic(p), "cache": str(cpath) if cpath else None,
+                "image_name_form": df.attrs["image_name_form"], "image_name_forms": df.attrs["image_name_forms"]}
+    return df
+
+
+def data_dictionary(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per release column: dtype, non-missing count and share, range or example, meaning."""
+    rows = []
+    for name, (_, meaning) in COLUMNS.items():
+        col = df[name]
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            rng = f"{col.min()} .. {col.max()}"
+        elif isinstance(col.dtype, pd.DatetimeTZDtype):
+            rng = f"{col.min():%Y-%m-%d %H:%M} .. {col.max():%Y-%m-%d %H:%M} UTC"
+        elif pd.api.types.is_bool_dtype(col.dtype):
+            rng = f"True: {int((col == True).sum())}, False: {int((col == False).sum())}, missing: {int(col.isna().sum())}"  # noqa: E712
+        else:
+            example = col.dropna().iloc[0] if col.notna().any() else ""
+            rng = f"e.g. {str(example)[:60]!r}"
+        rows.append({"column": name, "dtype": str(col.dtype), "non_missing": int(col.notna().sum()),
+                     "share_missing": float(col.isna().mean()), "range_or_example": rng, "meaning": meaning})
+    return pd.DataFrame(rows)

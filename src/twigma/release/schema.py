@@ -1,0 +1,97 @@
+"""The release's schema: its columns and their types, and the error a bad release raises.
+
+Typed columns (see :data:`COLUMNS`):
+
+Typed columns (see :data:`COLUMNS`):
+
+========================  ==========================  =========================================
+column                    dtype                       meaning
+========================  ==========================  =========================================
+id                        str (digits)                tweet id (19 digits for 2021-2023)
+image_name                str (any non-empty token)   the image's name: its media id, photo file code or file name
+created_at                datetime64[us, UTC]         tweet creation time
+like_count                Int64 (nullable)            likes, week of 29 May 2023; NA = deleted
+quote_count               Int64 (nullable)            quotes, same week
+reply_count               Int64 (nullable)            replies, same week
+all_captions              str                         BLIP caption(s); several joined by " | "
+label_10_cluster          int8                        k-means cluster (k = 10), 1..10
+possibly_sensitive        boolean (nullable)          Twitter's sensitive-media flag
+nsfw_score                float32                     CLIP-based NSFW detector score, [0, 1]
+UMAP_dim_1, UMAP_dim_2    float32                     2-D UMAP of the CLIP image embeddings
+========================  ==========================  =========================================
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+
+
+#: Bump when the typed schema or the validation changes: old caches are then ignored.
+SCHEMA_VERSION = 2  # 2: image_name accepts any non-empty token (file codes, file names, floats)
+
+#: column -> (dtype after loading, meaning). The order is the release's.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "id": ("str", "tweet id, a string of digits (never a float)"),
+    "image_name": ("str", "name of the image: its Twitter media id, photo file code or file name (any non-empty token)"),
+    "created_at": ("datetime64[us, UTC]", "tweet creation time, UTC"),
+    "like_count": ("Int64", "likes in the week of 29 May 2023; missing when the tweet was deleted"),
+    "quote_count": ("Int64", "quotes in the week of 29 May 2023; missing when the tweet was deleted"),
+    "reply_count": ("Int64", "replies in the week of 29 May 2023; missing when the tweet was deleted"),
+    "all_captions": ("str", "BLIP caption(s) of the image; several captions are joined by ' | '"),
+    "label_10_cluster": ("int8", "k-means cluster (k = 10) of the CLIP ViT-L/14 image embedding, 1..10"),
+    "possibly_sensitive": ("boolean", "Twitter's sensitive-media flag"),
+    "nsfw_score": ("float32", "CLIP-based NSFW detector score in [0, 1]"),
+    "UMAP_dim_1": ("float32", "first coordinate of the 2-D UMAP of the CLIP image embeddings"),
+    "UMAP_dim_2": ("float32", "second coordinate of the 2-D UMAP of the CLIP image embeddings"),
+}
+REQUIRED = list(COLUMNS)
+COUNT_COLUMNS = ["like_count", "quote_count", "reply_count"]
+N_CLUSTERS = 10
+CAPTION_SEPARATOR = " | "
+
+ZENODO_RECORD = "8031785"
+FLOAT_ID_ADVICE = (
+    "Versions of the TWIGMA release before May 2024 stored the tweet id column as a floating-point "
+    "number, which loses digits (a 19-digit id cannot be held exactly by a float). The newest version "
+    f"of Zenodo record {ZENODO_RECORD} (May 2024) fixed this: download it again "
+    f"(https://zenodo.org/records/{ZENODO_RECORD}; see docs/real-data.md) and point RELEASE at the new "
+    "file. If you wrote this file yourself, read the ids as text (pandas: dtype=str) before saving."
+)
+
+
+class ReleaseError(ValueError):
+    """A release file that cannot be used as it is.
+
+    Attributes name the ``file``, the ``column`` and the first offending ``row`` (0-based data
+    row; the file line is ``row + 2`` for a CSV with a header) where they apply.
+    """
+
+    def __init__(self, file, problem: str, *, column: str | None = None, row: int | None = None,
+                 value=None, advice: str = ""):
+        self.file = str(file)
+        self.column = column
+        self.row = row
+        self.value = value
+        self.problem = problem
+        self.advice = advice
+        where = [f"{self.file}"]
+        if column is not None:
+            where.append(f"column '{column}'")
+        if row is not None:
+            where.append(f"data row {row} (line {row + 2} of a CSV with a header)")
+        msg = ", ".join(where) + f": {problem}"
+        if value is not None:
+            msg += f" (value: {value!r})"
+        if advice:
+            msg += f"\n  What to do: {advice}"
+        super().__init__(msg)
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    path: Path
+    hit: bool
+
+
