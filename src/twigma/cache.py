@@ -39,7 +39,7 @@ from twigma import paths
 
 #: Bump when the layout of an entry changes: every older entry is then a miss.
 FORMAT = 1
-ENV_DIR = "TWIGMA_CACHE_DIR"
+ENV_DIR = paths.CACHE_ENV
 ENV_LIMIT = "TWIGMA_CACHE_LIMIT"
 DEFAULT_LIMIT = "20G"
 
@@ -52,7 +52,7 @@ class CacheWarning(UserWarning):
 
 def location() -> Path:
     """The cache folder: ``$TWIGMA_CACHE_DIR/cache`` or ``data/interim/cache``."""
-    return paths.resolve(os.environ.get(ENV_DIR), default=paths.INTERIM) / "cache"
+    return paths.cache_root() / "cache"
 
 
 def package_versions(*names: str) -> dict[str, str | None]:

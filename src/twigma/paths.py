@@ -10,6 +10,7 @@ Set ``TWIGMA_ROOT`` to point the package at another checkout (rarely needed).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(os.environ.get("TWIGMA_ROOT") or Path(__file__).resolve().parents[2])
@@ -96,3 +97,112 @@ def output_root(out: str | os.PathLike | None = None) -> Path:
     if staging:
         return Path(staging)
     return resolve(out, default=ROOT)
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The folders and files of one run of the compendium, under one output root.
+
+    This is the one place their names are spelled; code asks a layout for a folder instead of
+    joining ``"results"`` or ``"build"`` itself::
+
+        run = RunLayout.of(out)          # out empty: the repository itself
+        run.results / "theme_trends.csv"
+        run.figure("03_cluster_shares", "png")
+
+    ``RunLayout.of`` honours a notebook's staging folder (see :func:`output_root`);
+    ``RunLayout.published(out)`` is the final place, whatever the staging.
+    """
+
+    root: Path
+
+    @classmethod
+    def of(cls, out: str | os.PathLike | None = None) -> "RunLayout":
+        """The layout outputs are written to now (a running notebook's staging folder, else ``out``)."""
+        return cls(output_root(out))
+
+    @classmethod
+    def published(cls, out: str | os.PathLike | None = None) -> "RunLayout":
+        """The layout of the run's final outputs under ``out`` (never the staging folder)."""
+        return cls(resolve(out, default=ROOT))
+
+    # what a reader keeps
+    @property
+    def results(self) -> Path:
+        """Tables (``results/<table>.csv``), the claims ledger and the provenance manifest."""
+        return self.root / "results"
+
+    @property
+    def figures(self) -> Path:
+        """Figures (``figures/<NN>_<figure>.png`` and ``.pdf``)."""
+        return self.root / "figures"
+
+    @property
+    def report(self) -> Path:
+        """The static site of the run (``make report``)."""
+        return self.root / "report"
+
+    @property
+    def claims_dir(self) -> Path:
+        """Each notebook's claim checks, ``results/claims/<notebook>.csv``."""
+        return self.results / "claims"
+
+    @property
+    def claims_csv(self) -> Path:
+        """The claims ledger gathered from :attr:`claims_dir` (``results/claims.csv``)."""
+        return self.results / "claims.csv"
+
+    @property
+    def manifest(self) -> Path:
+        """The provenance manifest of every figure and table (``results/provenance.json``)."""
+        return self.results / "provenance.json"
+
+    # working folders of the run
+    @property
+    def build(self) -> Path:
+        """Executed notebooks and the run's working files (``build/``)."""
+        return self.root / "build"
+
+    @property
+    def failed(self) -> Path:
+        """Partly executed copies of notebooks that failed (``build/failed/``)."""
+        return self.build / "failed"
+
+    @property
+    def records(self) -> Path:
+        """Provenance records of each notebook's run, gathered into :attr:`manifest` (``build/.provenance/``)."""
+        return self.build / ".provenance"
+
+    @property
+    def written_lists(self) -> Path:
+        """The list of files each notebook wrote (``build/.outputs/<notebook>.txt``)."""
+        return self.build / ".outputs"
+
+    @property
+    def robustness(self) -> Path:
+        """One JSON file per specification of ``make robustness`` (``build/robustness/``)."""
+        return self.build / "robustness"
+
+    def figure(self, name: str, fmt: str = "png") -> Path:
+        """``figures/<name>.<fmt>``."""
+        return self.figures / f"{name}.{fmt}"
+
+    def table(self, name: str) -> Path:
+        """``results/<name>.csv`` (``name`` may hold a sub-folder: ``11_rising_subjects/subject_trends``)."""
+        return self.results / f"{name}.csv"
+
+    def outputs(self) -> tuple[Path, Path]:
+        """The two folders every output lives in, figures then results."""
+        return self.figures, self.results
+
+
+#: Environment variable naming the folder of caches (the typed release copies, cached intermediates).
+CACHE_ENV = "TWIGMA_CACHE_DIR"
+
+
+def cache_root() -> Path:
+    """The folder of caches: ``$TWIGMA_CACHE_DIR``, else ``data/interim/``. The one reader of that variable.
+
+    Under it: the typed Parquet copies of releases, ``cache/`` (intermediate results) and ``hashes/``.
+    """
+    return resolve(os.environ.get(CACHE_ENV), default=INTERIM)

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from twigma import paths
+from twigma.errors import UserError
 from twigma.files import atomic_write
 
 #: The grid's default file.
@@ -60,7 +61,7 @@ SUMMARY_COLUMNS = ["claim", "statement", "n_specifications", "n_holds", "share_h
 VERDICT_YES, VERDICT_NO, VERDICT_DEPENDS = "robust: yes", "robust: no", "depends on the specification"
 
 
-class GridError(ValueError):
+class GridError(UserError, ValueError):
     """The grid file is malformed: the message names the file, the group, the choice and what to do."""
 
 
@@ -289,8 +290,8 @@ def _subsample(X: np.ndarray, n, seed: int = 0) -> np.ndarray:
 
 
 def _run_distinctness(p: dict, data: Inputs) -> list[dict]:
-    from twigma.embeddings import store
     from twigma.analysis import claims, distinctness
+    from twigma.embeddings import store
     root, _, X = data.store()
     rows = []
     for name, ref in (("twigma_vs_natural", store.read(root, "natural").vectors),
@@ -304,8 +305,8 @@ def _run_distinctness(p: dict, data: Inputs) -> list[dict]:
 
 
 def _run_variability(p: dict, data: Inputs) -> list[dict]:
-    from twigma.embeddings import store
     from twigma.analysis import claims, variability
+    from twigma.embeddings import store
     root, _, X = data.store()
     refs = {s: _subsample(store.read(root, s).vectors, p["reference_n"], p["seed"]) for s in ("natural", "art")}
     if p["twigma_n"] == "matched":
@@ -322,8 +323,8 @@ def _run_variability(p: dict, data: Inputs) -> list[dict]:
 
 
 def _run_likes(p: dict, data: Inputs) -> list[dict]:
-    from twigma.embeddings import store
     from twigma.analysis import claims, likes
+    from twigma.embeddings import store
     root, mask, X = data.store()
     rel = data.release[mask].reset_index(drop=True)
     natural = _subsample(store.read(root, "natural").vectors, p["reference_n"])

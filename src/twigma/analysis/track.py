@@ -36,6 +36,7 @@ import pandas as pd
 
 from twigma.analysis.engagement import engagement_table
 from twigma.analysis.themes import _direction, trend_test, years_since_origin
+from twigma.errors import UserError
 
 #: Captions that hold anything but printable ASCII are searched with Python's ``re`` (regular expressions).
 _NOT_PRINTABLE_ASCII = r"[^\x20-\x7e]"
@@ -44,7 +45,7 @@ _RE2_ASCII_SPACE = r"[\t-\r\x1c-\x20]+"
 MATCHING, OTHER = "matching", "other"
 
 
-class TrackError(ValueError):
+class TrackError(UserError, ValueError):
     """A query that cannot be tracked (empty, not a valid regular expression, matches nothing...)."""
 
 
@@ -444,8 +445,8 @@ def figure(tracked: Tracked, names: pd.Series | None = None):
     its 95% band over the fitted months) and by cluster (bars, the overall share as a line)."""
     import matplotlib.pyplot as plt
 
-    from twigma.present.plots import cluster_label, cluster_palette, monthly_axis, set_style
     from twigma.analysis.themes import fitted_shares
+    from twigma.present.plots import cluster_label, cluster_palette, monthly_axis, set_style
 
     set_style()
     mon, tr = tracked.monthly, tracked.trend.iloc[0]
@@ -513,9 +514,9 @@ def write_outputs(tracked: Tracked, root, *, synthetic: bool, release: str = "")
     """
     import matplotlib.pyplot as plt
 
-    from twigma.run import provenance
     from twigma.files import atomic_write
     from twigma.present.plots import mark_synthetic
+    from twigma.run import provenance
 
     where = output_paths(root, tracked.slug)
     fig = figure(tracked)

@@ -61,13 +61,14 @@ import pandas as pd
 
 from twigma import paths
 from twigma.embeddings import store
+from twigma.errors import UserError
 from twigma.files import atomic_write, sha256
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 HUB_HOSTS = ("huggingface.co", "openaipublic.azureedge.net")
 
 
-class EmbedError(RuntimeError):
+class EmbedError(UserError, RuntimeError):
     """A problem that stops an embedding run, with what to do about it."""
 
 

@@ -35,13 +35,14 @@ import pandas as pd
 
 from twigma import paths
 from twigma.embeddings import embed, store
+from twigma.errors import UserError
 
 TWEET_URL = "https://twitter.com/i/web/status/{}"
 #: What the synthetic generator records as the model of its stores.
 NO_MODEL = "synthetic (no model)"
 
 
-class SearchError(ValueError):
+class SearchError(UserError, ValueError):
     """A search that cannot be made as asked, with what to do about it."""
 
 

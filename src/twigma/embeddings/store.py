@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from twigma import paths
+from twigma.errors import UserError
 from twigma.files import atomic_write
 
 SOURCES = ("twigma", "natural", "art")
@@ -44,7 +45,7 @@ SOURCE_KEYS = ("model", "pretrained", "weights", "weights_sha256", "weights_form
 SOFT_KEYS = ("precision", "open_clip", "torch", "preprocess")
 
 
-class StoreError(ValueError):
+class StoreError(UserError, ValueError):
     """An embedding store folder that cannot be used as it is."""
 
 

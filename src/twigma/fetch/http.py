@@ -17,11 +17,13 @@ from pathlib import Path
 import requests
 import urllib3
 
+from twigma.errors import UserError
+
 USER_AGENT = "twigma-compendium/0.1 (+https://zenodo.org/records/8031785)"
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
-class FetchError(RuntimeError):
+class FetchError(UserError, RuntimeError):
     """A download or API call that failed for good, with what to do."""
 
 

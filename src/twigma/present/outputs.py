@@ -26,15 +26,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from twigma import paths
-from twigma.run import provenance
 from twigma.analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS
+from twigma.errors import UserError
 from twigma.files import atomic_write
 from twigma.present.plots import mark_synthetic
+from twigma.run import provenance
 
 FIGURE_FORMATS = ("png", "pdf")
 
 
-class NotebookNameUnknown(RuntimeError):
+class NotebookNameUnknown(UserError, RuntimeError):
     """The running notebook's file name could not be found."""
 
 

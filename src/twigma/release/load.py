@@ -96,8 +96,7 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
         raise ReleaseError(p, "this is a folder, not a release file",
                            advice="give the path of the CSV, CSV.gz or Parquet file inside it.")
 
-    cache_dir = cache_dir or os.environ.get("TWIGMA_CACHE_DIR")
-    cpath = cache_path(p, paths.resolve(cache_dir, default=paths.INTERIM)) if cache else None
+    cpath = cache_path(p, paths.resolve(cache_dir) if cache_dir else paths.cache_root()) if cache else None
     df = None
     if cpath is not None and cpath.exists():
         try:

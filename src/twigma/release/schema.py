@@ -25,8 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
-
+from twigma.errors import UserError
 
 #: Bump when the typed schema or the validation changes: old caches are then ignored.
 SCHEMA_VERSION = 2  # 2: image_name accepts any non-empty token (file codes, file names, floats)
@@ -61,7 +60,7 @@ FLOAT_ID_ADVICE = (
 )
 
 
-class ReleaseError(ValueError):
+class ReleaseError(UserError, ValueError):
     """A release file that cannot be used as it is.
 
     Attributes name the ``file``, the ``column`` and the first offending ``row`` (0-based data

@@ -37,7 +37,7 @@ def _cached_sha256(path: Path) -> str:
     so ten notebooks of one run hash an 800,000-row release once."""
     st = path.stat()
     key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    memo = paths.resolve(os.environ.get("TWIGMA_CACHE_DIR"), default=paths.INTERIM) / "hashes" / f"{key}.sha256"
+    memo = paths.cache_root() / "hashes" / f"{key}.sha256"
     if memo.exists():
         value = memo.read_text().strip()
         if len(value) == 64:
@@ -73,8 +73,7 @@ def release_record(release: str | os.PathLike | None) -> dict:
     if not p.exists():
         return {"path": str(p), "exists": False}
     rows = None
-    cache_dir = paths.resolve(os.environ.get("TWIGMA_CACHE_DIR"), default=paths.INTERIM)
-    cached = cache_path(p, cache_dir)
+    cached = cache_path(p, paths.cache_root())
     if cached.exists():
         import pyarrow.parquet as pq
 

@@ -25,6 +25,7 @@ import nbformat
 import pandas as pd
 
 from twigma import paths
+from twigma.errors import UserError
 
 VERDICT_CLASS = {"yes": "verdict-yes", "no": "verdict-no", "untestable": "verdict-untestable"}
 SYNTHETIC_BANNER = ("Synthetic sample data: every number on these pages describes the sample's generator, "
@@ -46,7 +47,7 @@ CSS = """
 """
 
 
-class ReportError(RuntimeError):
+class ReportError(UserError, RuntimeError):
     """A run that cannot be turned into a report as it is."""
 
 

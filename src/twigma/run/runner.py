@@ -19,11 +19,12 @@ import time
 from pathlib import Path
 
 from twigma import paths
-from twigma.run import provenance
+from twigma.errors import UserError
 from twigma.files import atomic_write
+from twigma.run import provenance
 
 
-class NotebookFailed(RuntimeError):
+class NotebookFailed(UserError, RuntimeError):
     pass
 
 

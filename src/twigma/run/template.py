@@ -13,13 +13,14 @@ from pathlib import Path
 import nbformat
 
 from twigma import paths
+from twigma.errors import UserError
 from twigma.files import atomic_write
 
 TEMPLATE = paths.NOTEBOOKS / "_template.ipynb"
 NAME_PATTERN = r"\d\d_[a-z0-9]+(?:_[a-z0-9]+)*"
 
 
-class NotebookNameError(ValueError):
+class NotebookNameError(UserError, ValueError):
     """A name that ``make notebook`` cannot use."""
 
 
