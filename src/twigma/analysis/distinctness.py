@@ -1,15 +1,24 @@
 """Are TWIGMA images distinct from natural photographs and from artwork? (claim C7)
 
-Two views: a joint 2-D UMAP of the three sources (fit on a sample, the rest transformed),
-and a linear probe: a cross-validated logistic regression that tells TWIGMA embeddings from
-those of a reference set, scored by ROC AUC (0.5 = indistinguishable, 1 = perfectly apart).
+Two views: a linear probe, a cross-validated logistic regression that tells TWIGMA embeddings
+from those of a reference set, scored by ROC AUC (0.5 = indistinguishable, 1 = perfectly
+apart), and a joint 2-D UMAP of the three sources drawn on a subsample per source.
+
+Tweets are the unit of the probe: a tweet's up to four images usually share one prompt and
+embed close together, so folds that split a tweet put near-copies of a test image in training
+and lift the AUC even when the sources do not differ. With ``groups_a`` (the tweet id of each
+TWIGMA image) the folds keep each tweet whole (scikit-learn's ``StratifiedGroupKFold``); the
+reference sets' images are their own groups.
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -24,86 +33,192 @@ def balanced_sample(n_a: int, n_b: int, max_per_class: int | None, seed: int) ->
 
 
 def probe_auc(A: np.ndarray, B: np.ndarray, folds: int = 5, max_per_class: int | None = 20000,
-              C: float = 1.0, seed: int = 0, cache: bool = True) -> dict:
+              C: float = 1.0, seed: int = 0, cache: bool = True, groups_a=None, groups_b=None) -> dict:
     """Cross-validated AUC of a linear probe separating rows of A from rows of B.
 
     Classes are balanced by subsampling the larger one (at most ``max_per_class`` each);
-    features are standardised inside each fold (a scikit-learn pipeline). With ``cache``, the
-    result is kept in :mod:`twigma.cache`, keyed by the rows of A and B, the parameters and
-    the scikit-learn version.
+    features are standardised inside each fold (a scikit-learn pipeline). ``groups_a`` and
+    ``groups_b`` (one label per row, e.g. the tweet id of each TWIGMA image; None: each row is
+    its own group) keep every group in one fold (``StratifiedGroupKFold``): no tweet has images
+    in training and test at once. Without any groups the folds are ``StratifiedKFold`` over rows.
+    With ``cache``, the result is kept in :mod:`twigma.cache`, keyed by the rows of A and B,
+    the groups, the parameters and the scikit-learn version.
 
     Returns
     -------
-    dict with ``auc`` (mean over folds), ``auc_sd`` (standard deviation over folds), ``folds``
-    (list of fold AUCs), ``n_per_class``.
+    dict with ``auc`` (mean over folds), ``auc_sd`` (standard deviation over folds: a spread of
+    the folds, not an uncertainty of the AUC), ``auc_min`` and ``auc_max`` (the lowest and highest
+    fold), ``folds`` (list of fold AUCs), ``n_per_class``, ``grouped`` (whether folds kept groups
+    whole), ``n_groups`` (groups among the probe's rows).
     """
-    params = {"folds": folds, "max_per_class": max_per_class, "C": C, "seed": seed}
+    for tag, g, n in (("a", groups_a, len(A)), ("b", groups_b, len(B))):
+        if g is not None and len(g) != n:
+            raise ValueError(f"groups_{tag} has {len(g)} labels for {n} rows: give one group (tweet id) per row")
+    params = {"folds": folds, "max_per_class": max_per_class, "C": C, "seed": seed,
+              "groups_a": None if groups_a is None else np.asarray(groups_a),
+              "groups_b": None if groups_b is None else np.asarray(groups_b)}
     if cache:
-        return _cache.call(_probe_auc, (A, B), params, code=[balanced_sample],
+        return _cache.call(_probe_auc, (A, B), params, code=[balanced_sample, _fold_groups],
                            versions=_cache.package_versions("scikit-learn", "numpy", "scipy"))
     return _probe_auc(A, B, **params)
 
 
-def _probe_auc(A: np.ndarray, B: np.ndarray, folds: int, max_per_class: int | None, C: float, seed: int) -> dict:
+def _fold_groups(ga, gb, n_a: int, n_b: int) -> np.ndarray:
+    """One integer group per row of [A; B]: the given labels (A's and B's kept apart), each row
+    its own group where none are given."""
+    parts = []
+    for tag, g, n in (("a", ga, n_a), ("b", gb, n_b)):
+        labels = np.arange(n).astype(str) if g is None else np.asarray(g).astype(str)
+        if len(labels) != n:
+            raise ValueError(f"groups_{tag} has {len(labels)} labels for {n} rows: give one group (tweet id) per row")
+        parts.append(np.char.add(f"{tag}:", labels))
+    return pd.factorize(np.concatenate(parts))[0]
+
+
+def _probe_auc(A: np.ndarray, B: np.ndarray, folds: int, max_per_class: int | None, C: float, seed: int,
+               groups_a=None, groups_b=None) -> dict:
     ia, ib = balanced_sample(len(A), len(B), max_per_class, seed)
     X = np.vstack([np.asarray(A[ia], np.float32), np.asarray(B[ib], np.float32)])
     y = np.r_[np.ones(len(ia)), np.zeros(len(ib))]
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = cross_val_score(model, X, y, cv=cv, scoring="roc_auc")
-    return {"auc": float(scores.mean()), "auc_sd": float(scores.std(ddof=1)), "folds": scores.tolist(),
-            "n_per_class": int(len(ia))}
+    grouped = groups_a is not None or groups_b is not None
+    groups = _fold_groups(None if groups_a is None else np.asarray(groups_a)[ia],
+                          None if groups_b is None else np.asarray(groups_b)[ib], len(ia), len(ib))
+    if grouped:
+        splits = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y, groups)
+    else:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y)
+    scores = []
+    for train, test in splits:
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+        model.fit(X[train], y[train])
+        scores.append(roc_auc_score(y[test], model.decision_function(X[test])))
+    scores = np.asarray(scores)
+    return {"auc": float(scores.mean()), "auc_sd": float(scores.std(ddof=1)), "auc_min": float(scores.min()),
+            "auc_max": float(scores.max()), "folds": scores.tolist(), "n_per_class": int(len(ia)),
+            "grouped": bool(grouped), "n_groups": int(groups.max() + 1)}
+
+
+def probe_table(X: np.ndarray, tweets, references: dict[str, np.ndarray], folds: int = 5,
+                max_per_class: int | None = 20000, seed: int = 0, cache: bool = True) -> pd.DataFrame:
+    """The probe of TWIGMA (rows ``X``, tweet id of each row in ``tweets``) against each
+    reference set, folds grouped by tweet: one row per comparison ``twigma_vs_<name>`` with
+    ``auc``, ``auc_sd``, ``auc_min``, ``auc_max`` (fold spread), ``folds``, ``n_per_class``,
+    ``n_tweets`` (TWIGMA tweets among the probe's rows) and ``grouping`` ("tweet")."""
+    rows = []
+    for name, ref in references.items():
+        res = probe_auc(X, ref, folds=folds, max_per_class=max_per_class, seed=seed, cache=cache,
+                        groups_a=np.asarray(tweets))
+        rows.append({"comparison": f"twigma_vs_{name}", "auc": res["auc"], "auc_sd": res["auc_sd"],
+                     "auc_min": res["auc_min"], "auc_max": res["auc_max"], "folds": folds,
+                     "n_per_class": res["n_per_class"], "n_tweets": res["n_groups"] - res["n_per_class"],
+                     "grouping": "tweet"})
+    return pd.DataFrame(rows)
+
+
+def fold_spread_text(row) -> str:
+    """A probe's folds as a spread, e.g. ``"folds 0.981 to 0.993"`` (never a ± interval: the folds'
+    spread is not a confidence interval of the AUC). Three decimals, more when they would print
+    the same."""
+    lo, hi = float(row["auc_min"]), float(row["auc_max"])
+    digits = 3
+    while digits < 6 and f"{lo:.{digits}f}" == f"{hi:.{digits}f}" and lo != hi:
+        digits += 1
+    return f"folds {lo:.{digits}f} to {hi:.{digits}f}"
 
 
 #: Distributions whose versions key the cached UMAP (read from metadata: umap is not imported).
 UMAP_LIBRARIES = ("umap-learn", "pynndescent", "numba", "scikit-learn", "numpy")
 
 
-def joint_umap(sources: dict[str, np.ndarray], fit_size: int = 5000, pca_dims: int = 50,
+def joint_umap(sources: dict[str, np.ndarray], fit_size: int = 3000, pca_dims: int = 50,
                n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0, cache: bool = True) -> pd.DataFrame:
-    """2-D UMAP of several embedding sets together.
+    """2-D UMAP of several embedding sets together, on a random subsample of each.
 
-    PCA (to ``pca_dims``) and UMAP are fit on a balanced random sample of at most ``fit_size``
-    rows per source; every other row is then placed with ``transform`` (as for a million points).
-    With ``cache``, the result is kept in :mod:`twigma.cache`, keyed by the sources (names,
-    order and rows), the parameters and the versions of :data:`UMAP_LIBRARIES`; a rerun with
-    the same key reads it back without importing umap.
+    At most ``fit_size`` rows are drawn per source (without replacement, seeded); PCA (to
+    ``pca_dims``) and UMAP are fitted on exactly the rows drawn, and those are the rows returned:
+    every point of the map was part of its fit, none is placed afterwards with ``transform``
+    (the slow path that 220 s of a cold run went to). UMAP is given its neighbour graph, an exact
+    k-nearest-neighbour search in the PCA space (scikit-learn, brute force), instead of building
+    an approximate one (``precomputed_knn``). With ``cache``, the result is kept in
+    :mod:`twigma.cache`, keyed by the sources (names, order and rows), the parameters and the
+    versions of :data:`UMAP_LIBRARIES`; a rerun with the same key reads it back without importing
+    umap.
 
     Returns
     -------
-    DataFrame with ``source``, ``row`` (index within its source), ``x``, ``y``, ``in_fit``.
+    DataFrame with ``source``, ``row`` (index within its source), ``x``, ``y``, one row per point
+    drawn, sources in the order given, rows increasing within a source.
     """
     params = {"fit_size": fit_size, "pca_dims": pca_dims, "n_neighbors": n_neighbors, "min_dist": min_dist,
               "seed": seed}
     pairs = list(sources.items())  # the order of the sources matters (sampling, rows): a list keeps it in the key
     if cache:
-        return _cache.call(_joint_umap, (pairs,), params, versions=_cache.package_versions(*UMAP_LIBRARIES))
+        return _cache.call(_joint_umap, (pairs,), params, code=[exact_knn],
+                           versions=_cache.package_versions(*UMAP_LIBRARIES))
     return _joint_umap(pairs, **params)
+
+
+def exact_knn(Z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and euclidean distances of each row's ``k`` nearest rows of Z, itself first (exact)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    dist, idx = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(Z).kneighbors(Z)
+    # a duplicate row may come before the row itself: put the row itself first, as UMAP expects
+    own = np.arange(len(Z))
+    for r in np.flatnonzero(idx[:, 0] != own):
+        j = np.flatnonzero(idx[r] == r)
+        pos = j[0] if len(j) else k - 1
+        idx[r, 1:pos + 1], idx[r, 0] = idx[r, :pos].copy(), r
+        dist[r, 1:pos + 1] = dist[r, :pos].copy()
+    dist[:, 0] = 0.0  # a point's distance to itself (brute force leaves rounding of ~1e-8 there)
+    return idx.astype(np.int32), dist.astype(np.float32)
 
 
 def _joint_umap(pairs: list[tuple[str, np.ndarray]], fit_size: int, pca_dims: int, n_neighbors: int,
                 min_dist: float, seed: int) -> pd.DataFrame:
-    import umap
     from sklearn.decomposition import PCA
 
     rng = np.random.default_rng(seed)
-    parts, fit_mask = [], []
+    names, rows, parts = [], [], []
     for name, X in pairs:
-        X = np.asarray(X, dtype=np.float32)
-        fit = np.zeros(len(X), dtype=bool)
-        fit[rng.choice(len(X), min(fit_size, len(X)), replace=False)] = True
-        parts.append((name, X))
-        fit_mask.append(fit)
-    all_x = np.vstack([x for _, x in parts])
-    fit = np.concatenate(fit_mask)
-    pca = PCA(n_components=min(pca_dims, all_x.shape[1]), random_state=seed).fit(all_x[fit])
-    reducer = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, metric="euclidean")
-    xy = np.empty((len(all_x), 2), dtype=np.float32)
-    xy[fit] = reducer.fit_transform(pca.transform(all_x[fit]))
-    if (~fit).any():
-        xy[~fit] = reducer.transform(pca.transform(all_x[~fit]))
-    return pd.DataFrame({
-        "source": np.concatenate([[name] * len(x) for name, x in parts]),
-        "row": np.concatenate([np.arange(len(x)) for _, x in parts]),
-        "x": xy[:, 0], "y": xy[:, 1], "in_fit": fit,
-    })
+        pick = np.sort(rng.choice(len(X), min(fit_size, len(X)), replace=False))
+        names.append(np.full(len(pick), name, dtype=object))
+        rows.append(pick)
+        parts.append(np.asarray(X[pick], dtype=np.float32))
+    Z = np.vstack(parts)
+    Z = PCA(n_components=min(pca_dims, *Z.shape), random_state=seed).fit_transform(Z)
+    k = min(n_neighbors, len(Z) - 1)
+    idx, dist = exact_knn(Z, k)
+    import umap
+
+    with warnings.catch_warnings():  # no search index is passed: transform is not used, as the warning says
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")
+        warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+        reducer = umap.UMAP(n_neighbors=k, min_dist=min_dist, random_state=seed, metric="euclidean",
+                            precomputed_knn=(idx, dist))
+        xy = reducer.fit_transform(Z)
+    return pd.DataFrame({"source": np.concatenate(names), "row": np.concatenate(rows),
+                         "x": xy[:, 0].astype(np.float32), "y": xy[:, 1].astype(np.float32)})
+
+
+def map_purity(xy: pd.DataFrame, k: int = 15) -> pd.DataFrame:
+    """How often a map point's ``k`` nearest neighbours in the 2-D map come from its own source.
+
+    Returns one row per source (in order of appearance): ``source``, ``n`` (points), ``own_share``
+    (mean share of own-source points among each point's k nearest others) and ``chance`` (the
+    source's share of the points: what ``own_share`` would be if the sources were mixed at random).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    pts = xy[["x", "y"]].to_numpy(dtype=float)
+    src = xy["source"].to_numpy()
+    k = min(k, len(pts) - 1)
+    _, nn = NearestNeighbors(n_neighbors=k + 1).fit(pts).kneighbors(pts)
+    own = nn[:, 0] == np.arange(len(pts))
+    others = np.where(own[:, None], nn[:, 1:], nn[:, :k])  # leave the point itself out
+    same = (src[others] == src[:, None]).mean(axis=1)
+    order = pd.unique(src)
+    out = pd.DataFrame({"source": src, "same": same}).groupby("source", sort=False)["same"].agg(["size", "mean"])
+    out = out.loc[order].reset_index().rename(columns={"size": "n", "mean": "own_share"})
+    out["chance"] = out["n"] / out["n"].sum()
+    return out

@@ -81,3 +81,93 @@ def dispersion_table(X: np.ndarray, groups, n_boot: int = 200, seed: int = 0,
         est, lo, hi = dispersion_ci(X[np.sort(idx)], n_boot=n_boot, seed=seed)
         rows.append({"group": g, "n": int(len(idx)), "dispersion": est, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows, columns=["group", "n", "dispersion", "ci_low", "ci_high"])
+
+
+# ------------------------------------------------------- tweets as the unit of the bootstrap --
+
+def cluster_counts(groups, n_boot: int, seed: int = 0) -> np.ndarray:
+    """Bootstrap counts that resample whole groups (tweets): shape (n_boot, n), float32.
+
+    Each replicate draws as many groups as there are, uniformly with replacement
+    (``rng.integers``); every row counts as often as its group was drawn, so the images of one
+    tweet always enter a replicate together (a cluster bootstrap; Davison & Hinkley 1997,
+    section 3.8). With every row its own group this is the ordinary bootstrap over rows.
+    """
+    codes, uniques = pd.factorize(np.asarray(groups))
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(uniques), size=(n_boot, len(uniques)))
+    per_group = np.stack([np.bincount(d, minlength=len(uniques)) for d in draws]).astype(np.float32)
+    return per_group[:, codes]
+
+
+def cluster_replicates(X: np.ndarray, groups=None, n_boot: int = 200, seed: int = 0,
+                       chunk: int = 65536) -> np.ndarray:
+    """Dispersion of ``n_boot`` resamples of X that draw whole groups (``groups``: one label per
+    row, e.g. the tweet id; None: each row its own group), over pairs of distinct images
+    (:func:`bootstrap_replicates`)."""
+    groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+    if len(groups) != len(X):
+        raise ValueError(f"groups has {len(groups)} labels for {len(X)} rows: give one group (tweet id) per row")
+    return bootstrap_replicates(X, cluster_counts(groups, n_boot, seed), chunk=chunk)
+
+
+def compare_sources(sets: dict[str, np.ndarray], groups: dict | None = None, base: str = "twigma",
+                    n_boot: int = 200, level: float = 0.95, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Dispersion of each set with a bootstrap interval, and ``base`` minus each other set.
+
+    ``groups`` maps a set's name to one group label per row (TWIGMA: the tweet id, so a tweet's
+    images are resampled together); a set without groups is resampled by rows (the reference
+    sets' images are their own groups). Each set gets its own random stream (child seeds of
+    ``seed``), so the sets are resampled independently, and a difference's replicate is the
+    difference of the two sets' replicates; intervals are percentile intervals at ``level``.
+
+    Returns
+    -------
+    by_source : ``source``, ``n`` (images), ``units`` (tweets or images resampled), ``unit``
+        (``"tweet"`` or ``"image"``), ``dispersion``, ``ci_low``, ``ci_high``
+    differences : ``comparison`` (``"<base>_minus_<other>"``), ``difference`` (D of base minus D of
+        other), ``ci_low``, ``ci_high``, ``below`` (True when the whole interval lies below 0: the
+        base set is less varied than the other beyond the bootstrap's uncertainty)
+    """
+    groups = groups or {}
+    if base not in sets:
+        raise KeyError(f"compare_sources needs the base set {base!r} among {sorted(sets)}")
+    seeds = np.random.SeedSequence(seed).generate_state(len(sets))
+    alpha = (1 - level) / 2
+    rows, reps = [], {}
+    for (name, X), s in zip(sets.items(), seeds):
+        g = groups.get(name)
+        reps[name] = cluster_replicates(X, g, n_boot=n_boot, seed=int(s))
+        rows.append({"source": name, "n": len(X), "units": int(len(pd.unique(np.asarray(g)))) if g is not None
+                     else len(X), "unit": "tweet" if g is not None else "image", "dispersion": dispersion(X),
+                     "ci_low": float(np.quantile(reps[name], alpha)),
+                     "ci_high": float(np.quantile(reps[name], 1 - alpha))})
+    by_source = pd.DataFrame(rows)
+    d = by_source.set_index("source")["dispersion"]
+    diffs = []
+    for name in sets:
+        if name == base:
+            continue
+        delta = reps[base] - reps[name]
+        lo, hi = float(np.quantile(delta, alpha)), float(np.quantile(delta, 1 - alpha))
+        diffs.append({"comparison": f"{base}_minus_{name}", "difference": float(d[base] - d[name]),
+                      "ci_low": lo, "ci_high": hi, "below": bool(hi < 0)})
+    return by_source, pd.DataFrame(diffs, columns=["comparison", "difference", "ci_low", "ci_high", "below"])
+
+
+def grouped_dispersion_table(X: np.ndarray, by, tweets, n_boot: int = 200, seed: int = 0,
+                             min_size: int = 2) -> pd.DataFrame:
+    """:func:`dispersion_table` with the bootstrap resampling tweets within each group (``by``:
+    month or cluster of each row; ``tweets``: its tweet id): columns ``group``, ``n``,
+    ``n_tweets``, ``dispersion``, ``ci_low``, ``ci_high``."""
+    by, tweets = pd.Series(np.asarray(by)), np.asarray(tweets)
+    rows = []
+    for g, idx in by.groupby(by, sort=True).indices.items():
+        if len(idx) < min_size:
+            continue
+        idx = np.sort(idx)
+        reps = cluster_replicates(X[idx], tweets[idx], n_boot=n_boot, seed=seed)
+        rows.append({"group": g, "n": int(len(idx)), "n_tweets": int(len(pd.unique(tweets[idx]))),
+                     "dispersion": dispersion(X[idx]), "ci_low": float(np.nanquantile(reps, 0.025)),
+                     "ci_high": float(np.nanquantile(reps, 0.975))})
+    return pd.DataFrame(rows, columns=["group", "n", "n_tweets", "dispersion", "ci_low", "ci_high"])
