@@ -5,6 +5,7 @@ Commands
 sample         write a synthetic release-format file (the embedded sample by default)
 sample-embeddings  write the synthetic embedding store that goes with the embedded sample
 validate       load a release file, report problems or a short summary, build its typed cache
+croissant      Croissant 1.1 metadata (JSON-LD, with Responsible-AI fields) of a release file
 run-notebook   execute one notebook with papermill, atomically (what make figures uses)
 embed          CLIP embeddings of a folder of images into the embedding store
 import-clip-retrieval  embeddings made by clip-retrieval (img_emb/, metadata/) into the store
@@ -54,6 +55,20 @@ def cmd_validate(a) -> int:
           + ("; images cannot be matched to rows (see the warning)" if forms.get("float") else ""))
     if df.attrs.get("cache"):
         print(f"typed cache: {df.attrs['cache']}")
+    return 0
+
+
+def cmd_croissant(a) -> int:
+    import json
+
+    from twigma.release import croissant
+    target = croissant.write_croissant(_abs(a.release), _abs(a.target) or None, out=_abs(a.out),
+                                       content_url=a.content_url or None, version=a.version or None, typed=a.typed)
+    doc = json.loads(target.read_text())
+    print(f"wrote {target} (Croissant 1.1: {doc['name']}, {len(doc['recordSet'][0]['field'])} fields)")
+    for note in doc["rai:dataLimitations"]:
+        if note.startswith("Croissant readers: "):
+            print("  note:", note.removeprefix("Croissant readers: "))
     return 0
 
 
@@ -227,7 +242,8 @@ def cmd_provenance(a) -> int:
     from twigma.run import provenance
     root = paths.resolve(_abs(a.out), default=paths.ROOT)
     target = provenance.gather(root, extra_files=["results/claims.csv", "results/robustness.csv",
-                                                   "results/robustness_summary.csv"])
+                                                   "results/robustness_summary.csv", "results/croissant.json",
+                                                   "results/croissant.typed.parquet"])
     print(f"wrote {target}")
     return 0
 
@@ -359,6 +375,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("release", nargs="?", default="", help="release file; default: the embedded sample")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the typed Parquet cache")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("croissant", help="Croissant 1.1 metadata (JSON-LD, Responsible-AI fields) of a release file")
+    p.add_argument("--release", default="", help="release file (default: the embedded sample)")
+    p.add_argument("--out", default="", help="output root: writes OUT/results/croissant.json (default: the repository)")
+    p.add_argument("--target", default="", help="the JSON-LD file to write instead")
+    p.add_argument("--content-url", default="", help="where others download the file (e.g. its Zenodo link); "
+                                                   "default: its path relative to the JSON-LD")
+    p.add_argument("--version", default="", help="the release's version (default 4.0.0, the newest Zenodo version)")
+    p.add_argument("--typed", action="store_true", help="also write the loader's typed table as Parquet beside it "
+                                                       "and describe that as the records' source")
+    p.set_defaults(func=cmd_croissant)
 
     p = sub.add_parser("run-notebook", help="execute one notebook with papermill")
     p.add_argument("notebook")
