@@ -53,7 +53,7 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -lE '"EMBEDDINGS(: [
 EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env lock notebook figures robustness verify report data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
+.PHONY: help env lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -183,6 +183,10 @@ verify: | $(ENV_STAMP) ## check a run's figures and tables against its manifest 
 
 validate: $(RELEASE) | $(ENV_STAMP) ## check a release file and build its typed cache
 	@$(PY) -m twigma validate "$(RELEASE)"
+
+croissant: $(RELEASE) | $(ENV_STAMP) ## Croissant 1.1 metadata (JSON-LD, Responsible-AI fields) of RELEASE: results/croissant.json, listed in the run's manifest [OUT=] [CROISSANT_ARGS=--typed]
+	@$(PY) -m twigma croissant --release "$(RELEASE)" --out "$(OUT)" $(CROISSANT_ARGS)
+	@$(PY) -m twigma provenance --out "$(OUT)" >/dev/null
 
 TWEETS_DB ?= data/raw/rehydrated.sqlite
 IMAGES_DIR ?= data/raw/twigma_images
