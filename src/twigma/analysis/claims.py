@@ -5,8 +5,12 @@ to ``results/claims/<notebook>.csv``; ``twigma claims`` (run by make) gathers th
 ``results/claims.csv`` with one row per claim C1..C10 (the paper's notebooks' checks), marking
 those no notebook checked as untestable with the reason, followed by the checks of any other
 notebook. Columns: :data:`LEDGER_COLUMNS` (the claim, our short statement of it, what was
-observed, ``holds``, the notebook that checked it and the claim as the paper words it).
-P-values are written by :func:`twigma.present.narrative.p_text` (never "0"); slopes carry their units.
+observed, ``holds``, the notebook that checked it, the claim as the paper words it and ``data``:
+what the verdict rests on, ``synthetic sample`` or ``release``, from the loaded table's
+``attrs["synthetic"]``, written by :meth:`~twigma.present.outputs.Outputs.claims`; empty for a
+claim no notebook checked). ``holds`` is ``yes``, ``no``, ``untestable`` or ``partly testable``
+(the part of the claim that this data can test holds, the rest cannot be tested on it: C1's
+count on the synthetic sample). P-values are written by :func:`twigma.present.narrative.p_text` (never "0"); slopes carry their units.
 """
 from __future__ import annotations
 
@@ -53,16 +57,27 @@ UNTESTED_REASON: dict[str, str] = {
 }
 #: The leading columns of every claims table (tests and other tools read them in this order).
 COLUMNS = ["claim", "statement", "observed", "holds"]
-#: The columns of results/claims.csv: COLUMNS, the notebook that checked the claim, the paper's wording.
-LEDGER_COLUMNS = [*COLUMNS, "notebook", "paper_says"]
+#: The columns of results/claims.csv: COLUMNS, the notebook that checked the claim, the paper's wording,
+#: and the data the verdict rests on (:data:`DATA_VALUES`).
+LEDGER_COLUMNS = [*COLUMNS, "notebook", "paper_says", "data"]
+#: The values of the ledger's ``data`` column, by ``attrs["synthetic"]`` of the release read.
+DATA_VALUES = {True: "synthetic sample", False: "release"}
+#: The values of ``holds``.
+HOLDS = ("yes", "no", "untestable", "partly testable")
+
+
+def data_label(synthetic: bool) -> str:
+    """The ledger's ``data`` value for a release whose ``attrs["synthetic"]`` is ``synthetic``."""
+    return DATA_VALUES[bool(synthetic)]
 
 
 def claim(cid: str, observed: str, holds: bool | str) -> dict:
-    """A claims row; ``holds`` is True/False, or ``"untestable"`` (explain why in ``observed``)."""
+    """A claims row; ``holds`` is True/False, ``"untestable"`` or ``"partly testable"`` (explain
+    why in ``observed``)."""
     if isinstance(holds, (bool, np.bool_)):
         holds = "yes" if bool(holds) else "no"
-    if holds not in ("yes", "no", "untestable"):
-        raise ValueError(f"holds must be yes, no or untestable, not {holds!r}")
+    if holds not in HOLDS:
+        raise ValueError(f"holds must be one of {', '.join(HOLDS)}, not {holds!r}")
     return {"claim": cid, "statement": CLAIMS[cid], "observed": observed, "holds": holds,
             "paper_says": PAPER_SAYS[cid]}
 
@@ -72,7 +87,8 @@ def check_c1(summary: pd.DataFrame, target: int = 800_000, tolerance: float = 0.
     """C1: the image count is within ``tolerance`` of ``target`` and the dates span Jan 2021 - Mar 2023.
 
     On a ``synthetic`` sample the count says nothing about the release (the sample is small by
-    design): only the span is checked, and the count is reported as not applicable.
+    design): only the span is checked and the count is reported as not applicable, so the verdict
+    is ``partly testable`` when the span matches (``no`` when it does not).
     """
     v = summary.set_index("metric")["value"]
     n = int(v["n_images"])
@@ -83,27 +99,42 @@ def check_c1(summary: pd.DataFrame, target: int = 800_000, tolerance: float = 0.
             f"({'matches' if span_ok else 'does not match'} January 2021 to March 2023)")
     if synthetic:
         return claim("C1", f"{span}; image count: not applicable ({n:,} images in a synthetic sample, small by "
-                           f"design; the paper's {target:,} +/- {tolerance:.0%} is checked on the release)", span_ok)
+                           f"design; the paper's {target:,} +/- {tolerance:.0%} is checked on the release)",
+                     "partly testable" if span_ok else "no")
     return claim("C1", f"{n:,} images (target {target:,} +/- {tolerance:.0%}: "
                        f"{'within' if count_ok else 'outside'}); {span}", count_ok and span_ok)
+
+
+def count_gap(n: int, target: int) -> float:
+    """How far an image count is from the paper's: (n - target) / target (signed)."""
+    return (n - target) / target
 
 
 def check_c2(trend: dict, alpha: float = 0.01, test: str = "mann-kendall") -> dict:
     """C2: the monthly count of tweets grows, significantly at level ``alpha``.
 
-    ``test`` is ``"mann-kendall"`` (Kendall's tau > 0 with p < alpha, the notebooks' choice) or
-    ``"log-linear"`` (the least-squares slope of log(count) on time > 0 with its t-test p < alpha).
+    ``test`` is ``"mann-kendall"`` (Kendall's tau > 0 with the Hamed & Rao (1998)
+    autocorrelation-corrected Mann-Kendall p < alpha, the notebooks' choice; ``trend`` from
+    :func:`twigma.analysis.overview.growth_trend`) or ``"log-linear"`` (the least-squares slope of
+    log(count) on time > 0 with its t-test p < alpha). The growth factor is stated for the whole
+    period only when one rate fits both halves; otherwise per half.
     """
     if test == "mann-kendall":
         ok = trend["kendall_tau"] > 0 and trend["p_value"] < alpha
-        lead = f"Kendall tau = {trend['kendall_tau']:.3f}, {p_text(trend['p_value'])}"
+        lead = (f"Kendall tau = {trend['kendall_tau']:.3f}, Mann-Kendall {p_text(trend['p_value'])} corrected for "
+                f"autocorrelation (Hamed & Rao 1998; uncorrected {p_text(trend['p_value_naive'])})")
     elif test == "log-linear":
         ok = trend["growth_per_year"] > 1 and trend["loglinear_p_value"] < alpha
         lead = f"log-linear slope {p_text(trend['loglinear_p_value'])} (Kendall tau = {trend['kendall_tau']:.3f})"
     else:
         raise ValueError(f"C2 test must be 'mann-kendall' or 'log-linear', not {test!r}")
+    if trend.get("one_growth_rate", True):
+        growth = f"log-linear growth x{trend['growth_per_year']:.2f} per year"
+    else:
+        growth = (f"log-linear growth x{trend['growth_first_half']:.2f} per year in the first half and "
+                  f"x{trend['growth_second_half']:.2f} in the second (no single rate fits the period)")
     return claim("C2", f"{lead} over {trend['n_months']} months ({trend['first_month']} to {trend['last_month']}); "
-                       f"log-linear growth x{trend['growth_per_year']:.2f} per year", ok)
+                       f"{growth}", ok)
 
 
 def check_c3(top: pd.DataFrame, words=("painting", "woman", "man", "hair")) -> dict:
@@ -113,8 +144,19 @@ def check_c3(top: pd.DataFrame, words=("painting", "woman", "man", "hair")) -> d
     return claim("C3", f"ranks among the top {len(top)} caption words: {found}", all(w in rank for w in words))
 
 
-def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction: str) -> dict:
-    """C4/C5: every listed cluster has the given trend direction."""
+def direction_words(direction: str, alpha: float | None = None) -> str:
+    """A trend direction of :func:`twigma.analysis.themes.theme_trends` in words: ``up``, ``down``,
+    and ``flat`` as "not significant at alpha 0.01" (a non-significant slope is not a flat share)."""
+    if direction != "flat":
+        return direction
+    return "not significant" + (f" at alpha {alpha:g}" if alpha is not None else "")
+
+
+def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction: str,
+                 alpha: float | None = None) -> dict:
+    """C4/C5: every listed cluster has the given trend direction (``alpha``, for the words, is
+    read from ``trends.attrs`` when not given)."""
+    alpha = trends.attrs.get("alpha") if alpha is None else alpha
     t = trends.set_index("cluster")
     parts, ok = [], True
     for k in clusters:
@@ -123,7 +165,7 @@ def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction:
             ok = False
             continue
         r = t.loc[k]
-        parts.append(f"cluster {k}: {r['direction']} (slope {r['slope']:+.2f} log-odds/yr, odds ratio "
+        parts.append(f"cluster {k}: {direction_words(r['direction'], alpha)} (slope {r['slope']:+.2f} log-odds/yr, odds ratio "
                      f"x{odds_ratio(r['slope']):.2f}/yr, {p_text(r['p_value'])})")
         ok &= r["direction"] == direction
     return claim(cid, "; ".join(parts), ok)
@@ -144,7 +186,8 @@ def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dic
         column, rule = score_column, f"with detector score > {nsfw.attrs.get('threshold', 0.5):g}"
     mostly = nsfw.loc[nsfw["mostly_nsfw"], ["cluster", column]]
     listed = ", ".join(f"{int(k)} ({s:.0%})" for k, s in mostly.itertuples(index=False)) or "none"
-    return claim("C6", f"{len(mostly)} cluster(s) with more than {mostly_cut:.0%} of images {rule}: {listed}",
+    noun = "cluster" if len(mostly) == 1 else "clusters"
+    return claim("C6", f"{len(mostly)} {noun} with more than {mostly_cut:.0%} of images {rule}: {listed}",
                  len(mostly) == 2)
 
 
@@ -233,14 +276,16 @@ def combine(claims_dir: str | Path) -> pd.DataFrame:
         parts.append(part)
     found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*COLUMNS, "notebook"])
     found["paper_says"] = found["claim"].map(PAPER_SAYS).fillna("")  # the wording comes from here, not the files
+    if "data" not in found.columns:  # files written before the ledger had a data column
+        found["data"] = ""
     paper = found[found["notebook"].isin(PAPER_NOTEBOOKS)].drop_duplicates("claim", keep="last").set_index("claim")
     rows = []
     for cid, statement in CLAIMS.items():
         if cid in paper.index:
             r = paper.loc[cid]
             rows.append({"claim": cid, "statement": statement, "observed": r["observed"], "holds": r["holds"],
-                         "notebook": r["notebook"], "paper_says": PAPER_SAYS[cid]})
+                         "notebook": r["notebook"], "paper_says": PAPER_SAYS[cid], "data": r["data"]})
         else:
-            rows.append({**claim(cid, UNTESTED_REASON[cid], "untestable"), "notebook": ""})
+            rows.append({**claim(cid, UNTESTED_REASON[cid], "untestable"), "notebook": "", "data": ""})
     others = found[~found["notebook"].isin(PAPER_NOTEBOOKS)][LEDGER_COLUMNS]
     return pd.concat([pd.DataFrame(rows, columns=LEDGER_COLUMNS), others], ignore_index=True)

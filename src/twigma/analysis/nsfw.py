@@ -89,9 +89,59 @@ def nsfw_by_cluster(df: pd.DataFrame, threshold: float = 0.5, mostly: float = 0.
     return out
 
 
-def nsfw_by_month(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
-    """NSFW measures per calendar month (columns as :func:`nsfw_table`, plus ``month``)."""
-    return nsfw_table(df, month_of(df["created_at"]), threshold).rename_axis("month").reset_index()
+def nsfw_by_month(df: pd.DataFrame, threshold: float = 0.5, level: float = 0.95) -> pd.DataFrame:
+    """NSFW measures per calendar month: the columns of :func:`nsfw_table` with ``month``, then
+    the tweet-level columns of :func:`tweet_level_intervals` (the flag's share of tweets and both
+    measures' ``level`` intervals, with tweets as the unit)."""
+    month = month_of(df["created_at"])
+    table = nsfw_table(df, month, threshold).rename_axis("month").reset_index()
+    tweets = tweet_level_intervals(df, month, threshold, level).rename_axis("month").reset_index()
+    return table.merge(tweets, on="month", how="left")
+
+
+def tweet_level_intervals(df: pd.DataFrame, by: pd.Series, threshold: float = 0.5,
+                          level: float = 0.95) -> pd.DataFrame:
+    """Intervals for the NSFW shares of groups with the tweet as the unit.
+
+    Twitter's flag is set per tweet and repeated on each of its images, and a tweet's images
+    usually share a prompt, so images are not independent draws. Per group (a tweet must lie in
+    one group: months, not clusters):
+
+    - the flag: ``n_tweets_flag_known`` tweets with a known flag, ``share_tweets_flagged`` of them
+      flagged, and its Wilson interval over tweets (``flag_ci_low``, ``flag_ci_high``);
+    - the detector, which scores each image: the share of images above ``threshold`` (as in
+      :func:`nsfw_table`) with a Wilson interval at the effective sample size of a cluster sample
+      (Korn & Graubard 1998): n_eff = n / deff, where the design effect deff is the tweet-clustered
+      variance of the share (the ratio estimator's, G / (G - 1) sum_g (y_g - p m_g)^2 / n^2 over
+      the G tweets) over the binomial one, floored at 1 (``score_n_eff``, ``score_ci_low``,
+      ``score_ci_high``); with a share of 0 or 1, n_eff is the number of tweets.
+    """
+    flag = df["possibly_sensitive"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    score = df["nsfw_score"].to_numpy(dtype=float)
+    img = pd.DataFrame({"group": by.to_numpy(), "id": df["id"].to_numpy(), "flag": flag,
+                        "known": np.isfinite(score).astype(float),
+                        "above": np.where(np.isfinite(score), score > threshold, 0.0)})
+    tw = img.groupby(["group", "id"], sort=True).agg(flag=("flag", "max"), m=("known", "sum"), y=("above", "sum"))
+    rows = {}
+    for g, part in tw.groupby(level="group", sort=True):
+        known = part["flag"].dropna()
+        n_t, k_t = len(known), float(known.sum())
+        part = part[part["m"] > 0]
+        n, y, m = part["m"].sum(), part["y"].to_numpy(), part["m"].to_numpy()
+        n_eff = float("nan")
+        if n > 0:
+            p, G = y.sum() / n, len(part)
+            if 0 < p < 1 and G > 1:
+                clustered = G / (G - 1) * np.sum((y - p * m) ** 2) / n**2
+                n_eff = n / max(1.0, clustered / (p * (1 - p) / n))
+            else:
+                n_eff = float(G)
+        f_lo, f_hi = wilson_interval(k_t, n_t, level)
+        s_lo, s_hi = wilson_interval(y.sum() / n * n_eff if n > 0 else 0.0, n_eff, level)
+        rows[g] = {"n_tweets_flag_known": n_t, "share_tweets_flagged": k_t / n_t if n_t else float("nan"),
+                   "flag_ci_low": float(f_lo), "flag_ci_high": float(f_hi), "score_n_eff": n_eff,
+                   "score_ci_low": float(s_lo), "score_ci_high": float(s_hi)}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -105,3 +155,62 @@ def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.n
         centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
     return centre - half, centre + half
+
+
+def overall_shares(df: pd.DataFrame, threshold: float = 0.5) -> dict:
+    """Over all images: ``flagged`` (share flagged by Twitter, among known flags) and ``above``
+    (share with detector score > ``threshold``, among known scores)."""
+    flag = df["possibly_sensitive"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    score = df["nsfw_score"].to_numpy(dtype=float)
+    return {"flagged": float(np.nanmean(flag)), "above": float(np.mean(score[np.isfinite(score)] > threshold))}
+
+
+#: Landis & Koch (1977, p. 165): the upper end of each band of kappa and its name.
+LANDIS_KOCH = ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial"),
+               (1.0, "almost perfect"))
+
+
+def landis_koch(kappa: float) -> str:
+    """Landis & Koch's (1977) word for a kappa: below 0 poor, up to 0.20 slight, 0.21-0.40 fair,
+    0.41-0.60 moderate, 0.61-0.80 substantial, 0.81-1 almost perfect; ``"undefined"`` for NaN."""
+    if not np.isfinite(kappa):
+        return "undefined"
+    k = round(float(kappa), 2)  # the bands are stated to two decimals
+    for upper, word in LANDIS_KOCH:
+        if (k < upper) if upper == 0.0 else (k <= upper):
+            return word
+    return LANDIS_KOCH[-1][1]
+
+
+def kappa_summary(overall: dict, by_cluster: pd.DataFrame) -> dict:
+    """The overall kappa against the kappas within clusters (from :func:`agreement` and
+    :func:`nsfw_by_cluster`): ``kappa``, ``band`` (:func:`landis_koch`), ``within_min`` and
+    ``within_max`` (over clusters with a defined kappa), ``within_band`` (the band of
+    ``within_max``) and ``between_clusters``: True when the overall kappa's band is above every
+    within-cluster band, i.e. the agreement comes from both measures concentrating in the same
+    clusters rather than from agreeing on images within a cluster."""
+    within = by_cluster["kappa"].to_numpy(dtype=float)
+    within = within[np.isfinite(within)]
+    k = float(overall["kappa"])
+    words = [w for _, w in LANDIS_KOCH]
+    band = landis_koch(k)
+    top = float(within.max()) if len(within) else float("nan")
+    return {"kappa": k, "band": band, "within_min": float(within.min()) if len(within) else float("nan"),
+            "within_max": top, "within_band": landis_koch(top), "n_within": int(len(within)),
+            "between_clusters": bool(len(within) and band != "undefined"
+                                     and words.index(band) > words.index(landis_koch(top)))}
+
+
+def early_late_nsfw(by_month: pd.DataFrame, threshold: float = 0.5, n_months: int = 12) -> pd.DataFrame:
+    """:func:`nsfw_by_month` pooled over the first and the last ``n_months`` months
+    (:func:`twigma.analysis.overview.early_late`): ``share_tweets_flagged`` over the tweets with a
+    known flag (the flag's unit) and the detector's share over the images with a known score."""
+    from twigma.analysis.overview import early_late
+
+    return early_late(by_month, {"share_tweets_flagged": "n_tweets_flag_known",
+                                 _score_column(threshold): "n_score_known"}, n_months)
+
+
+def score_column(threshold: float) -> str:
+    """The name of the detector-share column for ``threshold``: ``share_nsfw_gt_0_5`` for 0.5."""
+    return _score_column(threshold)

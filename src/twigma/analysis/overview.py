@@ -1,5 +1,9 @@
-"""Counts of the release and its growth over time (paper Figure 1b; claims C1, C2)."""
+"""Counts of the release and its growth over time (paper Figure 1b; claims C1, C2), and the
+helpers every notebook uses to compare the first and the last months of the period
+(:func:`early_late_months`, :func:`pooled`, :func:`early_late`)."""
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,28 +67,187 @@ def monthly_counts(df: pd.DataFrame) -> pd.DataFrame:
     return out.astype({"n_tweets": "int64", "n_images": "int64"})
 
 
+def multi_image_shares(per_tweet: pd.DataFrame) -> dict:
+    """From :func:`images_per_tweet`: ``single_tweet_share`` (tweets with one image),
+    ``multi_image_image_share`` (images that sit in a tweet with two or more) and ``max_images``."""
+    n, k = per_tweet["n_images_in_tweet"].to_numpy(), per_tweet["n_tweets"].to_numpy()
+    images = n * k
+    return {"single_tweet_share": float(k[n == 1].sum() / k.sum()),
+            "multi_image_image_share": float(images[n > 1].sum() / images.sum()),
+            "max_images": int(n.max())}
+
+
+# ---------------------------------------------------------------- first and last months ----
+
+def early_late_months(months: Sequence[str] | pd.Series | pd.DataFrame, n_months: int = 12
+                      ) -> tuple[list[str], list[str]]:
+    """The first and the last ``n_months`` calendar months of a period: the one definition of
+    "early" and "late" that every notebook's comparison of the two ends uses.
+
+    Parameters
+    ----------
+    months : sequence of ``YYYY-MM`` text, or a DataFrame with a ``month`` column
+        The months of the period (each once; any order: they are sorted).
+    n_months : int
+        Months at each end. When the period has fewer than ``2 * n_months`` months, each end gets
+        ``len // 2`` months, so the two ends never share a month.
+
+    Returns
+    -------
+    (early, late) : two lists of month labels, each in calendar order.
+    """
+    if isinstance(months, pd.DataFrame):
+        if "month" not in months.columns:
+            raise KeyError(f"early_late_months needs a 'month' column; the table has {list(months.columns)}")
+        months = months["month"]
+    labels = sorted(pd.unique(pd.Series(list(months), dtype=str)))
+    if n_months < 1:
+        raise ValueError(f"n_months must be at least 1, not {n_months}")
+    k = min(n_months, len(labels) // 2)
+    if k == 0:
+        raise ValueError(f"a period of {len(labels)} month(s) has no separate first and last months")
+    return labels[:k], labels[-k:]
+
+
+def pooled(table: pd.DataFrame, value: str, weight: str) -> float:
+    """The pooled value of rows of a table: sum(value * weight) / sum(weight).
+
+    With a per-group share and its denominator (``share_possibly_sensitive`` and ``n_flag_known``)
+    this is the share over all units of the groups together; with a per-group mean and its
+    count, the mean over all units. Rows with a missing value or weight are left out.
+    """
+    v, w = table[value].to_numpy(dtype=float), table[weight].to_numpy(dtype=float)
+    ok = np.isfinite(v) & np.isfinite(w)
+    total = w[ok].sum()
+    return float((v[ok] * w[ok]).sum() / total) if total > 0 else float("nan")
+
+
+def early_late(table: pd.DataFrame, values: dict[str, str], n_months: int = 12) -> pd.DataFrame:
+    """A monthly table's values pooled over its first and its last months (:func:`early_late_months`).
+
+    Parameters
+    ----------
+    table : DataFrame with a ``month`` column, one row per month
+    values : dict
+        ``{value column: weight column}``: each value is pooled with its weight (:func:`pooled`).
+
+    Returns
+    -------
+    DataFrame indexed by ``period`` (``early``, ``late``) with ``first_month``, ``last_month``,
+    ``n_months`` and one column per value.
+    """
+    ends = early_late_months(table, n_months)
+    rows = []
+    for period, months in zip(("early", "late"), ends):
+        part = table[table["month"].astype(str).isin(months)]
+        rows.append({"period": period, "first_month": months[0], "last_month": months[-1],
+                     "n_months": len(months), **{v: pooled(part, v, w) for v, w in values.items()}})
+    return pd.DataFrame(rows).set_index("period")
+
+
+# ---------------------------------------------------------------- growth (C2) --------------
+
+def mann_kendall_hamed_rao(y: np.ndarray) -> dict:
+    """Mann-Kendall trend test with Hamed & Rao's (1998) variance correction for autocorrelation.
+
+    The series is detrended by its Sen slope, the autocorrelations of the ranks of what is left
+    are estimated, and those significant at 5% (Hamed & Rao's choice) inflate the variance of
+    the Mann-Kendall score S by n / n*; computed by ``pymannkendall.hamed_rao_modification_test``.
+    The two-sided p-value is recomputed from z with the normal survival function (exact far into
+    the tail, where pymannkendall's ``1 - cdf`` rounds to 0).
+
+    Returns ``s``, ``var_s`` (corrected), ``z``, ``p_value`` and ``variance_inflation`` (n / n*);
+    ``p_value`` is NaN when the corrected variance is not positive.
+    """
+    import pymannkendall
+
+    y = np.asarray(y, dtype=float)
+    naive_var = pymannkendall.original_test(y).var_s
+    res = pymannkendall.hamed_rao_modification_test(y, alpha=0.05)
+    ok = np.isfinite(res.var_s) and res.var_s > 0
+    return {"s": float(res.s), "var_s": float(res.var_s), "z": float(res.z) if ok else float("nan"),
+            "p_value": float(2 * stats.norm.sf(abs(res.z))) if ok else float("nan"),
+            "variance_inflation": float(res.var_s / naive_var) if naive_var > 0 else float("nan")}
+
+
+def _loglinear(y: np.ndarray, t: np.ndarray):
+    pos = y > 0
+    return stats.linregress(t[pos], np.log(y[pos])) if pos.sum() >= 3 else None
+
+
 def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
     """Trend of a monthly count: Mann-Kendall test and log-linear growth rate.
 
-    The Mann-Kendall test is Kendall's tau between the count and time (scipy). The growth
-    rate is the slope of an ordinary least-squares fit of log(count) on time in years,
-    reported as the factor by which the count multiplies per year, with the fit's t-test
-    p-value (``loglinear_p_value``, a second test of growth). Months with a zero count are
-    left out of the log-linear fit.
+    ``kendall_tau`` is Kendall's tau-b between the count and time (scipy). ``p_value`` is the
+    Mann-Kendall test corrected for autocorrelation (Hamed & Rao 1998,
+    :func:`mann_kendall_hamed_rao`): monthly counts are serially correlated, and the naive
+    p-value (``p_value_naive``, scipy's, which assumes independent months) is optimistic. The
+    growth rate is the slope of an ordinary least-squares fit of log(count) on time in years,
+    reported as the factor by which the count multiplies per year, with the fit's t-test p-value
+    (``loglinear_p_value``, a second test of growth). Months with a zero count are left out of
+    the log-linear fit. The same fit on each half of the months gives ``growth_first_half`` and
+    ``growth_second_half`` (NaN when a half has fewer than 3 months) and ``one_growth_rate``: True
+    when the two halves' factors are within a factor of 2 of each other, i.e. one exponential
+    rate describes the period; only then is ``growth_per_year`` a fair summary of it.
     """
     y = monthly[column].to_numpy(dtype=float)
     t = np.arange(len(y)) / 12.0
-    tau, p = stats.kendalltau(t, y)
-    pos = y > 0
-    fit = stats.linregress(t[pos], np.log(y[pos])) if pos.sum() >= 3 else None
+    tau, p_naive = stats.kendalltau(t, y)
+    mk = mann_kendall_hamed_rao(y) if len(y) >= 3 else {"z": float("nan"), "p_value": float("nan"),
+                                                         "variance_inflation": float("nan")}
+    fit = _loglinear(y, t)
+    half = len(y) // 2
+    g1, g2 = (_loglinear(y[a:b], t[a:b] - t[a]) if b - a >= 3 else None for a, b in ((0, half), (half, len(y))))
+    g1, g2 = (float(np.exp(g.slope)) if g else float("nan") for g in (g1, g2))
     return {
         "column": column,
         "n_months": int(len(y)),
         "kendall_tau": float(tau),
-        "p_value": float(p),
+        "p_value": mk["p_value"],  # Hamed & Rao
+        "mk_z": mk["z"],
+        "mk_variance_inflation": mk["variance_inflation"],
+        "p_value_naive": float(p_naive),
         "growth_per_year": float(np.exp(fit.slope)) if fit else float("nan"),
         "log_intercept": float(fit.intercept) if fit else float("nan"),  # log(count) at the first month
         "loglinear_p_value": float(fit.pvalue) if fit else float("nan"),  # t-test of the log-linear slope
+        "growth_first_half": g1,
+        "growth_second_half": g2,
+        "one_growth_rate": bool(np.isfinite(g1) and np.isfinite(g2) and 0.5 < g2 / g1 < 2),
         "first_month": monthly["month"].iloc[0],
         "last_month": monthly["month"].iloc[-1],
+        "half_split": monthly["month"].iloc[half] if half < len(y) else "",  # first month of the second half
     }
+
+
+def growth_summary(monthly: pd.DataFrame, trend: dict, last_created_at: pd.Timestamp, k: int = 3) -> dict:
+    """The numbers notebook 01's text states about the monthly tweet counts.
+
+    Returns ``k`` (months averaged at each end: ``k``, or a third of the months if fewer),
+    ``first_mean`` and ``last_mean`` (mean tweets per month over the first and the last ``k``),
+    ``rises`` (month-to-month steps up) of ``steps``, ``peak_month`` and ``peak``, ``min_month``
+    (the smallest monthly count), ``doubling_months`` (12 log 2 / log growth; inf without growth),
+    ``images_per_tweet`` (all images over all tweets), ``last_day`` and ``last_month_partial``
+    (the data end more than a day before the end of their last month).
+    """
+    n = monthly["n_tweets"].to_numpy()
+    k = min(k, len(n) // 3) or 1
+    g = trend["growth_per_year"]
+    last_day = pd.Timestamp(last_created_at)
+    return {"k": int(k), "first_mean": float(n[:k].mean()), "last_mean": float(n[-k:].mean()),
+            "rises": int((np.diff(n) > 0).sum()), "steps": int(len(n) - 1),
+            "peak_month": str(monthly.loc[monthly["n_tweets"].idxmax(), "month"]), "peak": int(n.max()),
+            "min_month": int(n.min()),
+            "doubling_months": float(12 * np.log(2) / np.log(g)) if g > 1 else float("inf"),
+            "images_per_tweet": float(monthly["n_images"].sum() / max(n.sum(), 1)),
+            "last_day": last_day.strftime("%Y-%m-%d"),
+            "last_month_partial": bool(last_day.day < last_day.days_in_month - 1)}
+
+
+def steady_growth(trend: dict, alpha: float) -> dict:
+    """What notebook 01 tests the paper's "steady growth" as, from :func:`growth_trend`:
+    ``monotone``, a rising trend significant at ``alpha`` by the Hamed & Rao Mann-Kendall test
+    (C2's test), and ``one_rate``, one exponential rate fitting both halves of the period.
+    ``steady`` is both."""
+    monotone = bool(trend["kendall_tau"] > 0 and trend["p_value"] < alpha)
+    return {"monotone": monotone, "one_rate": bool(trend["one_growth_rate"]),
+            "steady": monotone and bool(trend["one_growth_rate"])}

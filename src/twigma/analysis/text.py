@@ -168,3 +168,26 @@ def cluster_names(results_dir, release: pd.DataFrame, cluster_col: str = "label_
                   stacklevel=2)
     names = group_names(distinctive_words(release["all_captions"], release[cluster_col]))
     return names.reindex(sizes.index).fillna(pd.Series({k: f"cluster {k}" for k in sizes.index})).astype(str)
+
+
+def word_markers(words: pd.DataFrame) -> dict:
+    """What notebook 02 says about :func:`distinctive_words`: ``best`` (the row of the highest
+    z-score of any cluster), ``weakest`` (the rank-1 row of the cluster whose top word scores
+    lowest) and ``weak_name``: True when that top score is under half the median of the
+    clusters' top scores (its short name is then the least reliable)."""
+    firsts = words[words["rank"] == 1]
+    weakest = firsts.sort_values("score", kind="stable").iloc[0]
+    return {"best": words.loc[words["score"].idxmax()], "weakest": weakest,
+            "weak_name": bool(weakest["score"] < 0.5 * firsts["score"].median())}
+
+
+def word_ranks(words: pd.DataFrame, wanted) -> list[dict]:
+    """Where each wanted word is distinctive (:func:`distinctive_words`): one dict per word with
+    ``word``, ``cluster`` and ``rank`` of its best-ranked cluster, or ``cluster = None`` when it
+    is in no cluster's list."""
+    out = []
+    for w in wanted:
+        hit = words[words["word"] == w].sort_values(["rank", "cluster"], kind="stable")
+        out.append({"word": w, "cluster": int(hit["cluster"].iloc[0]) if len(hit) else None,
+                    "rank": int(hit["rank"].iloc[0]) if len(hit) else None})
+    return out

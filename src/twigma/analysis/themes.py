@@ -10,9 +10,19 @@ and fashions come in bursts). We therefore fit the same logistic model to the mo
 counts (a binomial GLM: images in cluster k out of all images in the month, on the
 month's mean time in years since 2021-01-01) and let the variance be inflated by the
 Pearson dispersion of the monthly points (quasi-binomial; McCullagh & Nelder 1989,
-section 4.5), with t-based p-values on months - 2 degrees of freedom. The slope is the
+section 4.5), with t-based p-values on months - 2 degrees of freedom. The scale is floored
+at 1: a Pearson dispersion below 1 (months closer to the fit than binomial sampling allows)
+is more likely chance in ~25 months than under-dispersion of images that share prompts, and
+an unfloored scale would give standard errors below the binomial ones. The slope is the
 image-level logistic regression's slope on month-level time, in log-odds per year; its
 uncertainty reflects how steadily the share moves from month to month.
+
+The quasi-binomial scale absorbs extra variance, not serial correlation: months that sit
+above the trend in runs make even the scaled p-value optimistic. :func:`trend_test` therefore
+also reports the lag-1 autocorrelation of the monthly Pearson residuals and the Ljung-Box
+test of their first :data:`LJUNG_BOX_LAGS` autocorrelations (Ljung & Box 1978; statsmodels'
+``acorr_ljungbox``); a small Ljung-Box p-value says the trend's p-value should not be taken at
+face value.
 
 Two other trend models are offered for the robustness grid (``make robustness``), through
 ``theme_trends(model=...)``: ``"logit-clustered"``, the image-level logistic regression with
@@ -27,7 +37,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from twigma.analysis.overview import month_of
+from twigma.analysis.overview import early_late_months, month_of
 
 ORIGIN = pd.Timestamp("2021-01-01", tz="UTC")
 SECONDS_PER_YEAR = 365.25 * 86_400
@@ -65,26 +75,62 @@ def monthly_shares(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> p
     return long
 
 
+#: Autocorrelations of the monthly Pearson residuals tested by Ljung-Box (at most a quarter of the months).
+LJUNG_BOX_LAGS = 6
+
+
 def _direction(slope: float, p: float, alpha: float) -> str:
     if not np.isfinite(p) or p >= alpha:
         return "flat"
     return "up" if slope > 0 else "down"
 
 
-def trend_test(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray) -> dict:
-    """Quasi-binomial logistic trend of successes/trials on time (see module docstring).
-
-    Returns slope (log-odds per year), std_err, p_value, ci_low, ci_high (95%), dispersion.
-    """
+def _quasi_binomial_fit(successes, trials, t_years):
+    """The binomial GLM of successes/trials on time, its Pearson dispersion, and the fit with
+    the scale floored at 1 (see module docstring)."""
     X = sm.add_constant(np.asarray(t_years, dtype=float))
     trials = np.asarray(trials, dtype=float)
     # Proportions with the trials as variance weights: the same fit as a two-column
     # (successes, failures) endog, but statsmodels' Pearson scale is only right this way.
-    res = sm.GLM(np.asarray(successes, dtype=float) / trials, X, family=sm.families.Binomial(),
-                 var_weights=trials).fit(scale="X2", use_t=True)
+    model = sm.GLM(np.asarray(successes, dtype=float) / trials, X, family=sm.families.Binomial(),
+                   var_weights=trials)
+    res = model.fit(scale="X2", use_t=True)
+    dispersion = float(res.scale)
+    if dispersion < 1:
+        res = model.fit(scale=1.0, use_t=True)
+    return res, dispersion
+
+
+def residual_autocorrelation(resid: np.ndarray, lags: int = LJUNG_BOX_LAGS) -> dict:
+    """Serial correlation of residuals in time order: ``resid_acf1`` (lag-1 autocorrelation) and
+    the Ljung-Box test of the first ``min(lags, n // 4)`` autocorrelations (``ljung_box_lags``,
+    ``ljung_box_stat``, ``ljung_box_p``; statsmodels' ``acorr_ljungbox``). NaN with fewer than 8 points."""
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.tsa.stattools import acf
+
+    r = np.asarray(resid, dtype=float)
+    k = min(lags, len(r) // 4)
+    if len(r) < 8 or k < 1 or np.allclose(r, r[0]):
+        return {"resid_acf1": float("nan"), "ljung_box_lags": 0, "ljung_box_stat": float("nan"),
+                "ljung_box_p": float("nan")}
+    lb = acorr_ljungbox(r, lags=[k], return_df=True)
+    return {"resid_acf1": float(acf(r, nlags=1)[1]), "ljung_box_lags": int(k),
+            "ljung_box_stat": float(lb["lb_stat"].iloc[0]), "ljung_box_p": float(lb["lb_pvalue"].iloc[0])}
+
+
+def trend_test(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray) -> dict:
+    """Quasi-binomial logistic trend of successes/trials on time (see module docstring); the
+    points must be in time order for the residual check.
+
+    Returns slope (log-odds per year), std_err, p_value, ci_low, ci_high (95%), dispersion (the
+    Pearson estimate), scale (the one used: the dispersion floored at 1) and the residual
+    autocorrelation check of :func:`residual_autocorrelation` (on the Pearson residuals).
+    """
+    res, dispersion = _quasi_binomial_fit(successes, trials, t_years)
     lo, hi = res.conf_int(alpha=0.05)[1]
     return {"slope": float(res.params[1]), "std_err": float(res.bse[1]), "p_value": float(res.pvalues[1]),
-            "ci_low": float(lo), "ci_high": float(hi), "dispersion": float(res.scale)}
+            "ci_low": float(lo), "ci_high": float(hi), "dispersion": dispersion, "scale": float(res.scale),
+            **residual_autocorrelation(res.resid_pearson)}
 
 
 def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, groups: np.ndarray) -> dict:
@@ -137,7 +183,12 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
     -------
     DataFrame with columns ``cluster``, ``slope`` (change in log-odds per year), ``p_value``,
     ``direction`` (up, down, flat), ``std_err``, ``ci_low``, ``ci_high``, ``dispersion``,
-    ``odds_ratio_per_year``, ``n_images``, ``n_months``, ``share_first_year``, ``share_last_year``.
+    ``odds_ratio_per_year``, ``n_images``, ``n_months``, ``share_first_year``, ``share_last_year``
+    (the cluster's share pooled over the images of the first and of the last 12 months kept:
+    :func:`twigma.analysis.overview.early_late_months`), then ``scale`` (the dispersion floored at
+    1, the one used), ``resid_acf1``, ``ljung_box_lags`` and ``ljung_box_p`` (the residual check of
+    :func:`trend_test`; NaN for the other models). ``direction`` ``flat`` means "not significant at
+    ``alpha``", not a shown absence of trend.
     """
     if model not in TREND_MODELS:
         raise ValueError(f"model must be one of {', '.join(TREND_MODELS)}, not {model!r}")
@@ -146,7 +197,8 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
     clusters = sorted(c for c in counts.columns if c not in ("n_images", "t_years"))
     t = counts["t_years"].to_numpy()
     n = counts["n_images"].to_numpy()
-    first, last = t <= t.min() + 1, t >= t.max() - 1
+    early, late = early_late_months(counts.index.tolist())
+    first, last = counts.index.isin(early), counts.index.isin(late)
     if model == "logit-clustered":  # the images of the months kept
         kept = month_of(df["created_at"]).isin(counts.index).to_numpy()
         img_cluster = df[cluster_col].to_numpy()[kept]
@@ -167,8 +219,12 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
                      "dispersion": res["dispersion"], "odds_ratio_per_year": float(np.exp(res["slope"])),
                      "n_images": int(y.sum()), "n_months": int(len(y)),
                      "share_first_year": float(y[first].sum() / n[first].sum()),
-                     "share_last_year": float(y[last].sum() / n[last].sum())})
-    return pd.DataFrame(rows)
+                     "share_last_year": float(y[last].sum() / n[last].sum()),
+                     **{key: res.get(key, float("nan")) for key in
+                        ("scale", "resid_acf1", "ljung_box_lags", "ljung_box_p")}})
+    out = pd.DataFrame(rows)
+    out.attrs["alpha"] = float(alpha)
+    return out
 
 
 def fitted_shares(trends: pd.DataFrame, counts: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -178,17 +234,84 @@ def fitted_shares(trends: pd.DataFrame, counts: pd.DataFrame, level: float = 0.9
     Returns
     -------
     Long table ``month``, ``cluster``, ``fitted``, ``ci_low``, ``ci_high``: the fitted share and
-    its pointwise ``level`` confidence band (Pearson-scaled, on the logit scale and mapped back).
+    its pointwise ``level`` confidence band (Pearson-scaled with the scale floored at 1, on the
+    logit scale and mapped back).
     """
     t = counts["t_years"].to_numpy()
     X = sm.add_constant(t)
     rows = []
     for k in trends["cluster"]:
-        n = counts["n_images"].to_numpy(dtype=float)
-        res = sm.GLM(counts[k].to_numpy(dtype=float) / n, X, family=sm.families.Binomial(),
-                     var_weights=n).fit(scale="X2", use_t=True)
+        res, _ = _quasi_binomial_fit(counts[k].to_numpy(), counts["n_images"].to_numpy(), t)
         band = res.get_prediction(X).summary_frame(alpha=1 - level)
         rows.append(pd.DataFrame({"month": counts.index, "cluster": k, "fitted": res.predict(X),
                                   "ci_low": band["mean_ci_lower"].to_numpy(),
                                   "ci_high": band["mean_ci_upper"].to_numpy()}))
     return pd.concat(rows, ignore_index=True)
+
+
+# ---------------------------------------------------------------- what 03's text states ----
+
+def largest_share_changes(trends: pd.DataFrame) -> dict:
+    """The clusters whose pooled share changed most between the first and the last year of
+    :func:`theme_trends` (``share_last_year - share_first_year``): ``gain`` and ``loss``, each the
+    cluster's row of ``trends`` (a Series with ``cluster``, ``share_first_year``, ``share_last_year``)."""
+    change = (trends["share_last_year"] - trends["share_first_year"]).to_numpy()
+    return {"gain": trends.iloc[int(np.argmax(change))], "loss": trends.iloc[int(np.argmin(change))]}
+
+
+def against_paper(trends: pd.DataFrame, declining: list[int], rising: list[int], alpha: float) -> dict:
+    """How :func:`theme_trends` meets the paper's lists (C4, C5): ``n_declining`` of the
+    ``declining`` clusters go down, ``n_rising`` of the ``rising`` go up, ``unnamed`` (clusters that
+    move significantly without being named), ``bonferroni`` (alpha / number of clusters) and
+    ``fragile`` (significant at ``alpha`` but not after the Bonferroni correction)."""
+    t = trends.set_index("cluster")
+    moving = t[t["direction"] != "flat"]
+    strict = alpha / len(t)
+    return {"n_declining": int(sum(t.loc[k, "direction"] == "down" for k in declining if k in t.index)),
+            "n_rising": int(sum(t.loc[k, "direction"] == "up" for k in rising if k in t.index)),
+            "unnamed": sorted(int(k) for k in moving.index if k not in set(declining) | set(rising)),
+            "bonferroni": float(strict),
+            "fragile": sorted(int(k) for k in moving.index[moving["p_value"] >= strict])}
+
+
+def dispersion_range(trends: pd.DataFrame, alpha: float) -> dict:
+    """The quasi-binomial scale and residual check over the clusters of :func:`theme_trends`:
+    ``dispersion_min``/``_max`` (Pearson estimates), ``sd_factor_max`` (the largest standard-error
+    inflation, sqrt of the largest scale used), ``n_floored`` (clusters whose dispersion was below
+    1 and floored), ``autocorrelated`` (clusters whose Ljung-Box p < ``alpha``) and
+    ``acf1_min``/``_max`` (the lag-1 autocorrelations of their residuals)."""
+    return {"dispersion_min": float(trends["dispersion"].min()), "dispersion_max": float(trends["dispersion"].max()),
+            "sd_factor_max": float(np.sqrt(trends["scale"].max())),
+            "n_floored": int((trends["dispersion"] < 1).sum()),
+            "autocorrelated": [int(k) for k in trends.loc[trends["ljung_box_p"] < alpha, "cluster"]],
+            "acf1_min": float(trends["resid_acf1"].min()), "acf1_max": float(trends["resid_acf1"].max())}
+
+
+# ---------------------------------------------------------------- what 02's text states ----
+
+def cluster_sizes(df: pd.DataFrame, names: pd.Series, cluster_col: str = "label_10_cluster") -> pd.DataFrame:
+    """One row per cluster: ``cluster``, ``name`` (from ``names``), ``n_images`` and ``share`` of all images."""
+    sizes = df[cluster_col].value_counts().sort_index()
+    return pd.DataFrame({"cluster": sizes.index, "name": names.reindex(sizes.index).to_numpy(),
+                         "n_images": sizes.to_numpy(), "share": sizes.to_numpy() / len(df)})
+
+
+def size_range(sizes: pd.DataFrame) -> dict:
+    """From :func:`cluster_sizes`: ``largest`` and ``smallest`` (rows) and ``ratio`` of their sizes."""
+    big, small = sizes.loc[sizes["share"].idxmax()], sizes.loc[sizes["share"].idxmin()]
+    return {"largest": big, "smallest": small, "ratio": float(big["n_images"] / small["n_images"])}
+
+
+def map_compactness(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> dict:
+    """How separate the clusters are on the released UMAP: each image is assigned to the cluster
+    whose median position is nearest. Returns ``by_cluster`` (Series: share of each cluster's
+    images nearest their own cluster's median), ``overall`` (the same share over all images),
+    ``most_mixed`` and ``most_compact`` (clusters) and ``centres`` (the medians, one row per cluster)."""
+    centres = df.groupby(cluster_col)[["UMAP_dim_1", "UMAP_dim_2"]].median()
+    xy = df[["UMAP_dim_1", "UMAP_dim_2"]].to_numpy(dtype=float)
+    c = centres.to_numpy(dtype=float)
+    d = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+    own = pd.Series(centres.index.to_numpy()[d.argmin(1)] == df[cluster_col].to_numpy())
+    by = own.groupby(df[cluster_col].to_numpy()).mean()
+    return {"by_cluster": by, "overall": float(own.mean()), "most_mixed": int(by.idxmin()),
+            "most_compact": int(by.idxmax()), "centres": centres}

@@ -4,7 +4,11 @@ The notebooks say what each figure shows in words computed from the run's number
 (``display(Markdown(f"..."))``); the words themselves stay in the notebooks. What lives
 here is what every notebook formats the same way:
 
-- :func:`fmt_p`: a p-value, never printed as 0 ("< 1e-300");
+- :func:`fmt_p`: a p-value, never printed as 0: below 1e-16 (where a double's p-value is no
+  longer resolved next to 1, and tail approximations stop being trustworthy) it reads "< 1e-16";
+- :func:`plural`, :func:`count`: "1 cluster", "2 clusters" (no "cluster(s)" template);
+- :func:`compared`: a number and its comparison with a threshold rendered from the same value,
+  so that "1.5 (under 1.5)" cannot happen;
 - :func:`odds_ratio_text`: a logistic slope (log-odds per year) as an odds ratio per year;
 - :func:`banner`: the one-line call that opens every notebook and, on the synthetic sample,
   says in a visible box that the verdicts hold by construction;
@@ -18,12 +22,13 @@ import math
 import numpy as np
 import pandas as pd
 
-#: Below this a p-value is shown as "< 1e-300" (doubles underflow to 0 a little further down).
-P_FLOOR = 1e-300
+#: Below this a p-value is shown as "< 1e-16": about double precision's epsilon (2.2e-16), under
+#: which test statistics, not p-values, carry the evidence (R's format.pval does the same).
+P_FLOOR = 1e-16
 
 
 def fmt_p(p: float | None) -> str:
-    """A p-value as text: ``"< 1e-300"`` for 0 or anything below it, two significant digits
+    """A p-value as text: ``"< 1e-16"`` for 0 or anything below it, two significant digits
     otherwise (``"0.034"``, ``"3.2e-12"``), ``"n/a"`` when missing."""
     if p is None or (isinstance(p, float) and math.isnan(p)) or pd.isna(p):
         return "n/a"
@@ -38,7 +43,7 @@ def fmt_p(p: float | None) -> str:
 
 
 def p_text(p: float) -> str:
-    """``"p = 0.034"`` or ``"p < 1e-300"``: the p-value with its relation sign."""
+    """``"p = 0.034"`` or ``"p < 1e-16"``: the p-value with its relation sign."""
     s = fmt_p(p)
     return f"p {s}" if s.startswith("<") else f"p = {s}"
 
@@ -57,6 +62,34 @@ def odds_ratio_text(slope: float, ci: tuple[float, float] | None = None, unit: s
     if ci is not None:
         text += f"; 95% CI x{odds_ratio(ci[0]):.2f} to x{odds_ratio(ci[1]):.2f}"
     return text + ")"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``one`` when ``n`` is 1, else ``many`` (default ``one + "s"``): verbs too,
+    ``plural(n, "moves", "move")``."""
+    return one if int(n) == 1 else (many if many is not None else one + "s")
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``"1 cluster"``, ``"2 clusters"``, ``"1,204 images"``."""
+    return f"{int(n):,} {plural(n, one, many)}"
+
+
+def compared(value: float, threshold: float, digits: int = 1, max_digits: int = 6) -> tuple[str, bool]:
+    """A number rendered so that it reads on the same side of ``threshold`` as it is.
+
+    Returns ``(text, below)``: ``text`` is ``value`` with ``digits`` decimals, or more until the
+    rounded number and the value agree on ``value < threshold`` (1.465 against 1.5 gives
+    ``("1.47", True)``, never "1.5" beside "under 1.5"); ``below`` is ``value < threshold``.
+    Words for the two cases stay in the notebook.
+    """
+    value, threshold = float(value), float(threshold)
+    below = value < threshold
+    for d in range(digits, max_digits + 1):
+        text = f"{value:.{d}f}"
+        if (float(text) < threshold) == below:
+            return text, below
+    return f"{value:.{max_digits}g}", below
 
 
 def pct(x: float, digits: int = 0) -> str:
@@ -108,8 +141,10 @@ def display_markdown(text: str) -> None:
 
 def verdict(holds: str, synthetic: bool = False) -> str:
     """A claims-ledger ``holds`` value in words, marked when the data are synthetic."""
-    words = {"yes": "**holds**", "no": "**does not hold**", "untestable": "untestable here"}.get(holds, holds)
-    return words + (" (by construction: synthetic sample)" if synthetic and holds in ("yes", "no") else "")
+    words = {"yes": "**holds**", "no": "**does not hold**", "untestable": "untestable here",
+             "partly testable": "**partly testable** (the part this data can test holds)"}.get(holds, holds)
+    return words + (" (by construction: synthetic sample)"
+                    if synthetic and holds in ("yes", "no", "partly testable") else "")
 
 
 def _cell(text) -> str:

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from twigma import paths
-from twigma.analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS
+from twigma.analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS, data_label
 from twigma.errors import UserError
 from twigma.files import atomic_write
 from twigma.present.plots import mark_synthetic
@@ -142,6 +142,7 @@ class Outputs:
         df = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
         df["notebook"] = self.notebook
         df["paper_says"] = df["claim"].map(PAPER_SAYS).fillna("")
+        df["data"] = data_label(self.synthetic)  # what the verdict rests on (the ledger's data column)
         if self.synthetic:  # a claim "holds" on the sample only because the generator was built so
             df["observed"] = "[synthetic sample] " + df["observed"].astype(str)
         p = atomic_write(self.results / "claims" / f"{self.notebook}.csv", lambda tmp: df.to_csv(tmp, index=False))

@@ -125,13 +125,21 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
     return df
 
 
+def _rounded(x) -> str:
+    """A range end as a reader reads it: integers as they are, other numbers to 4 significant digits."""
+    if pd.isna(x):
+        return "n/a"
+    return str(int(x)) if float(x).is_integer() else f"{float(x):.4g}"
+
+
 def data_dictionary(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per release column: dtype, non-missing count and share, range or example, meaning."""
+    """One row per release column: dtype, non-missing count and share, range (numbers rounded to 4
+    significant digits) or example, meaning."""
     rows = []
     for name, (_, meaning) in COLUMNS.items():
         col = df[name]
         if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-            rng = f"{col.min()} .. {col.max()}"
+            rng = f"{_rounded(col.min())} .. {_rounded(col.max())}"
         elif isinstance(col.dtype, pd.DatetimeTZDtype):
             rng = f"{col.min():%Y-%m-%d %H:%M} .. {col.max():%Y-%m-%d %H:%M} UTC"
         elif pd.api.types.is_bool_dtype(col.dtype):
