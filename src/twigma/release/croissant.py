@@ -215,8 +215,9 @@ def _rai(m: dict, synthetic: bool, notes: list[str]) -> dict:
         "rai:machineAnnotationTools": facts.items("preprocessing")[:5],
         "rai:dataBiases": facts.items("biases"),
         "rai:dataLimitations": facts.items("limitations") + [f"Croissant readers: {n}" for n in notes],
-        "rai:personalSensitiveInformation": [facts.text("people"), facts.text("offensive"),
-                                             facts.text("confidential")],
+        "rai:personalSensitiveInformation": [f"People: {facts.text('people')}",
+                                             f"Sensitive content: {facts.text('offensive')}",
+                                             f"Confidential data: {facts.text('confidential')}"],
         "rai:dataUseCases": [f"Intended: {u}" for u in facts.items("uses_intended")]
         + [f"Out of scope: {u}" for u in facts.items("uses_out_of_scope")],
         "rai:dataSocialImpact": facts.text("social_impact"),
