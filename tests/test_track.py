@@ -1,5 +1,6 @@
 """The theme tracker over captions: matching, the monthly share and its trend (checked against a
-binomial GLM fitted by hand with statsmodels), clusters, engagement, and ``twigma track``."""
+binomial GLM fitted by hand with statsmodels), clusters, engagement, its figure and files
+(twigma.present.figures), and ``twigma track``."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,6 +13,7 @@ from twigma.analysis import track
 from twigma.analysis.overview import month_of
 from twigma.analysis.themes import years_since_origin
 from twigma.cli import main as cli
+from twigma.present import figures
 
 CAPTIONS = pd.Series([
     "a cat on a sofa", "A CAT.", "catalogue of flowers", "a tomcat", "cats and dogs", "the cat's toy",
@@ -86,7 +88,7 @@ def _hand_trend(k, n, t):
     res = sm.GLM(np.column_stack([k, n - k]), X, family=sm.families.Binomial()).fit()
     mu = res.fittedvalues
     dispersion = np.sum((k - n * mu) ** 2 / (n * mu * (1 - mu))) / (len(k) - 2)
-    se = res.bse[1] * np.sqrt(dispersion)
+    se = res.bse[1] * np.sqrt(max(dispersion, 1.0))  # the scale is floored at 1 (notebook 03)
     p = 2 * stats.t.sf(abs(res.params[1] / se), df=len(k) - 2)
     q = stats.t.ppf(0.975, df=len(k) - 2)
     return res.params[1], p, se, res.params[1] - q * se, res.params[1] + q * se, dispersion
@@ -115,6 +117,21 @@ def test_monthly_share_and_trend_against_pandas_and_a_glm_fitted_by_hand(small_r
                                [slope, p, se, lo, hi, disp], rtol=1e-5, atol=1e-6)  # IRLS convergence
     assert t["n_months"] == len(fit) and t["n_matching"] == res.mask.sum()
     assert t["direction"] == ("flat" if p >= 0.01 else "up" if slope > 0 else "down")
+    assert t["scale"] == pytest.approx(max(disp, 1.0), rel=1e-5)
+
+
+def test_a_dispersion_below_one_is_floored_to_the_binomial_errors():
+    """Months closer to the trend than binomial sampling allows: the Pearson dispersion is below 1,
+    the standard error is the binomial one (the scale used is 1)."""
+    n = np.full(12, 1000.0)
+    t = np.arange(12) / 12
+    k = np.round(n / (1 + np.exp(-(-1 + 0.5 * t))))  # the fitted share, rounded: almost no scatter
+    monthly = pd.DataFrame({"month": [f"2021-{m:02d}" for m in range(1, 13)], "n_images": n.astype(int),
+                            "n_matching": k.astype(int), "share": k / n, "t_years": t})
+    tr = track._trend(monthly, alpha=0.01, min_images_per_month=20)
+    binomial = sm.GLM(np.column_stack([k, n - k]), sm.add_constant(t), family=sm.families.Binomial()).fit()
+    assert tr["dispersion"] < 1 and tr["scale"] == 1.0
+    np.testing.assert_allclose(tr["std_err"], binomial.bse[1], rtol=1e-6)
 
 
 def test_trend_is_flat_with_a_note_when_it_cannot_be_estimated(small_release):
@@ -135,6 +152,39 @@ def test_by_cluster_against_a_crosstab(small_release):
     assert set(cl["direction"]) <= {"up", "down", "flat"}
 
 
+def test_cluster_names_are_given_not_read(small_release, tmp_path):
+    names = pd.Series({k: f"name {k}" for k in range(1, 11)})
+    res = track.track(small_release, "portrait", names=names)
+    assert res.clusters.set_index("cluster")["name"].to_dict() == names.to_dict()
+    assert "name" not in track.track(small_release, "portrait").clusters  # nothing is read from disk
+    # the reader the CLI uses: notebook 02's file only when it was made from this release
+    sizes = small_release["label_10_cluster"].value_counts().sort_index()
+    table = pd.DataFrame({"cluster": sizes.index, "name": [f"n{k}" for k in sizes.index], "n_images": sizes.values})
+    table.to_csv(tmp_path / "cluster_names.csv", index=False)
+    assert figures.stored_cluster_names(tmp_path, small_release).tolist() == table["name"].tolist()
+    table.assign(n_images=table["n_images"] + 1).to_csv(tmp_path / "cluster_names.csv", index=False)
+    assert figures.stored_cluster_names(tmp_path, small_release) is None  # another release's names
+    assert figures.stored_cluster_names(tmp_path / "nothing", small_release) is None
+
+
+def test_a_trend_not_significant_is_never_called_flat_in_words():
+    assert figures.direction_text("flat", 0.01) == "not significant at alpha 0.01"
+    assert figures.direction_text("up", 0.05) == "rising at alpha 0.05"
+    assert figures.direction_text("down", 0.01) == "falling at alpha 0.01"
+
+
+def test_the_figure_labels_the_trend_with_its_call_in_words(small_release):
+    import matplotlib.pyplot as plt
+
+    res = track.track(small_release, "portrait", alpha=1e-300)  # nothing is significant at this level
+    assert res.trend["direction"].iloc[0] == "flat"
+    fig = figures.track_figure(res)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert any("not significant at alpha 1e-300" in t for t in labels), labels
+    assert not any("(flat)" in t for t in labels)
+
+
 def test_engagement_of_matching_and_other_images_against_pandas(small_release):
     df = small_release
     res = track.track(df, "portrait")
@@ -148,7 +198,7 @@ def test_engagement_of_matching_and_other_images_against_pandas(small_release):
     # same months: each group's monthly means weighted by the matching images with known likes
     frame = pd.DataFrame({"month": month_of(df["created_at"]), "hit": res.mask, "y": np.log1p(likes)}).dropna()
     rows = []
-    for m, sub in frame.groupby("month"):
+    for _month, sub in frame.groupby("month"):
         a, b = sub[sub["hit"]], sub[~sub["hit"]]
         if len(a) and len(b):
             rows.append((len(a), a["y"].mean(), b["y"].mean()))
@@ -172,6 +222,10 @@ def test_cli_writes_the_tables_and_a_marked_figure(small_release_file, tmp_path,
     real_mark = twigma.present.plots.mark_synthetic
     monkeypatch.setattr(twigma.present.plots, "mark_synthetic", lambda fig, *a: (marked.append(fig), real_mark(fig, *a)))
     out = tmp_path / "run"
+    sizes = pd.read_csv(small_release_file)["label_10_cluster"].value_counts().sort_index()
+    (out / "results").mkdir(parents=True)
+    pd.DataFrame({"cluster": sizes.index, "name": [f"theme {k}" for k in sizes.index], "n_images": sizes.values}).to_csv(
+        out / "results" / "cluster_names.csv", index=False)  # notebook 02's names of this release
     assert cli(["track", "Mountain Landscape", "--release", str(small_release_file), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "phrase 'Mountain Landscape'" in printed and "trend of the monthly share" in printed
@@ -182,7 +236,8 @@ def test_cli_writes_the_tables_and_a_marked_figure(small_release_file, tmp_path,
     trend = pd.read_csv(out / "results" / f"track_{s}_trend.csv")
     assert len(trend) == 1 and list(trend.columns[:4]) == ["query", "slope", "p_value", "direction"]
     assert trend["query"].iloc[0] == "Mountain Landscape" and trend["direction"].iloc[0] in ("up", "down", "flat")
-    assert len(pd.read_csv(out / "results" / f"track_{s}_by_cluster.csv")) == 10
+    by_cluster = pd.read_csv(out / "results" / f"track_{s}_by_cluster.csv")
+    assert len(by_cluster) == 10 and by_cluster["name"].tolist() == [f"theme {k}" for k in sizes.index]
     assert pd.read_csv(out / "results" / f"track_{s}_engagement.csv")["group"].tolist() == ["matching", "other"]
     for ext in ("png", "pdf"):
         assert (out / "figures" / f"track_{s}.{ext}").stat().st_size > 1000

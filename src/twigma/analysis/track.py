@@ -231,7 +231,7 @@ def _trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> di
     NaN (direction flat) with a ``note`` where the trend cannot be estimated."""
     fit = monthly[monthly["n_images"] >= min_images_per_month]
     nan = {"slope": np.nan, "p_value": np.nan, "std_err": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-           "dispersion": np.nan}
+           "dispersion": np.nan, "scale": np.nan}
     k, n = fit["n_matching"].to_numpy(dtype=float), fit["n_images"].to_numpy(dtype=float)
     note = ""
     if len(fit) < 3:
@@ -254,29 +254,9 @@ def _trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> di
             res, note = nan, f"the trend model could not be fitted ({type(exc).__name__}: {exc})"
         if not note and not np.isfinite([res["slope"], res["p_value"]]).all():
             res, note = nan, "the trend model did not give finite estimates (too few matches, or complete separation)"
-    return {**res, "direction": _direction(res["slope"], res["p_value"], alpha),
+    return {**res, "scale": res.get("scale", np.nan), "direction": _direction(res["slope"], res["p_value"], alpha),
             "odds_ratio_per_year": float(np.exp(res["slope"])) if np.isfinite(res["slope"]) else np.nan,
             "n_months": int(len(fit)), "note": note}
-
-
-def _stored_cluster_names(results_dir, df: pd.DataFrame) -> pd.Series | None:
-    """Cluster names from notebook 02's ``cluster_names.csv`` when it was made from this release
-    (same cluster sizes), else None: they are never recomputed here (that takes minutes at scale)."""
-    from pathlib import Path
-
-    if results_dir is None:
-        return None
-    path = Path(results_dir) / "cluster_names.csv"
-    if not path.exists():
-        return None
-    table = pd.read_csv(path)
-    if not {"cluster", "name", "n_images"} <= set(table.columns):
-        return None
-    sizes = df["label_10_cluster"].value_counts().sort_index()
-    stored = table.set_index("cluster")["n_images"].sort_index()
-    if stored.index.tolist() != sizes.index.tolist() or (stored.to_numpy() != sizes.to_numpy()).any():
-        return None
-    return table.set_index("cluster")["name"].astype(str)
 
 
 def by_cluster(df: pd.DataFrame, mask: np.ndarray, *, alpha: float = 0.01, min_images_per_month: int = 20,
@@ -387,20 +367,23 @@ class Tracked:
 
 
 def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: bool = True, alpha: float = 0.01,
-          min_images_per_month: int = 20, results_dir=None) -> Tracked:
+          min_images_per_month: int = 20, names: pd.Series | None = None) -> Tracked:
     """Track a caption query through a typed release table.
 
     Parameters
     ----------
     df : the typed release (:func:`twigma.load_release`), shape (n_images, 12+)
     query, regex, whole_words : see :func:`compile_query`
-    alpha : float, significance level; ``direction`` is ``flat`` when p >= alpha (notebook 03's 0.01)
+    alpha : float, significance level; ``direction`` is ``flat`` when p >= alpha (notebook 03's 0.01):
+        "not significant at alpha", not a shown absence of trend
     min_images_per_month : int
         Months with fewer images are left out of the trend fits (notebook 03's default, 20); they
         stay in the monthly table.
-    results_dir : path, optional
-        A ``results/`` folder whose ``cluster_names.csv`` (notebook 02) names the clusters, when
-        it was made from this release.
+    names : Series, optional
+        Cluster names (cluster -> name) for the ``name`` column of :attr:`Tracked.clusters`;
+        the caller reads them (notebook 02's ``cluster_names.csv``:
+        :func:`twigma.present.figures.stored_cluster_names` or
+        :func:`twigma.analysis.text.cluster_names`). Nothing is read from disk here.
 
     Returns
     -------
@@ -426,7 +409,7 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
     trend = pd.DataFrame([{
         "query": q.text, "slope": tr["slope"], "p_value": tr["p_value"], "direction": tr["direction"],
         "odds_ratio_per_year": tr["odds_ratio_per_year"], "std_err": tr["std_err"], "ci_low": tr["ci_low"],
-        "ci_high": tr["ci_high"], "dispersion": tr["dispersion"], "alpha": alpha,
+        "ci_high": tr["ci_high"], "dispersion": tr["dispersion"], "scale": tr["scale"], "alpha": alpha,
         "n_matching": n_match, "n_images": int(len(df)), "share": n_match / len(df),
         "n_months": tr["n_months"], "min_images_per_month": int(min_images_per_month),
         "first_month": monthly["month"].iloc[0], "last_month": monthly["month"].iloc[-1],
@@ -434,107 +417,5 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
                                               - m.loc[OTHER, "mean_log1p_likes_same_months"]),
         "regex": q.regex, "whole_words": q.whole_words, "pattern": q.pattern.pattern, "note": tr["note"]}])
     clusters = by_cluster(df, mask, alpha=alpha, min_images_per_month=min_images_per_month,
-                          names=_stored_cluster_names(results_dir, df), _months=months)
+                          names=names, _months=months)
     return Tracked(q, mask, monthly, trend, clusters, eng, alpha, int(min_images_per_month))
-
-
-# ------------------------------------------------------------------------------- figure ---
-
-def figure(tracked: Tracked, names: pd.Series | None = None):
-    """Share of matching images per month (points sized by the month's images, the fitted trend and
-    its 95% band over the fitted months) and by cluster (bars, the overall share as a line)."""
-    import matplotlib.pyplot as plt
-
-    from twigma.analysis.themes import fitted_shares
-    from twigma.present.plots import cluster_label, cluster_palette, monthly_axis, set_style
-
-    set_style()
-    mon, tr = tracked.monthly, tracked.trend.iloc[0]
-    fig, (ax, axc) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [2.2, 1]})
-    x = np.arange(len(mon))
-    sizes = 8 + 60 * np.sqrt(mon["n_images"] / mon["n_images"].max())
-    fit = mon["n_images"] >= tracked.min_images_per_month
-    ax.scatter(x[fit], 100 * mon["share"][fit], s=sizes[fit], color="C0", alpha=0.8,
-               label="share of the month's images")
-    if (~fit).any():
-        ax.scatter(x[~fit], 100 * mon["share"][~fit], s=sizes[~fit], facecolors="none", edgecolors="C0",
-                   label=f"months with < {tracked.min_images_per_month} images (not fitted)")
-    if np.isfinite(tr["slope"]):
-        counts = mon[fit].set_index("month")[["n_matching", "n_images", "t_years"]].rename(
-            columns={"n_matching": "match"})
-        band = fitted_shares(pd.DataFrame({"cluster": ["match"]}), counts)
-        xf = x[fit.to_numpy()]
-        ax.plot(xf, 100 * band["fitted"], color="C3", lw=1.5,
-                label=f"trend: odds x{tr['odds_ratio_per_year']:.2f}/yr, p = {tr['p_value']:.2g} ({tr['direction']})")
-        ax.fill_between(xf, 100 * band["ci_low"], 100 * band["ci_high"], color="C3", alpha=0.15, lw=0)
-    else:
-        ax.plot([], [], " ", label=f"no trend: {tr['note']}")
-    ax.set_ylabel("matching images (% of the month's)")
-    ax.set_title(f"Captions matching {tracked.query.text!r}: {tr['n_matching']:,} of {tr['n_images']:,} images")
-    monthly_axis(ax, mon["month"], every=max(1, len(mon) // 12))
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, loc="best")
-
-    cl = tracked.clusters
-    colors = cluster_palette(max(10, int(cl["cluster"].max())))
-    labels = [cluster_label(int(c), names if names is not None else
-                            (cl.set_index("cluster")["name"] if "name" in cl else None), width=28)
-              for c in cl["cluster"]]
-    axc.barh(np.arange(len(cl)), 100 * cl["share"], color=[colors[int(c) - 1] for c in cl["cluster"]])
-    axc.axvline(100 * tr["share"], color="k", ls="--", lw=1, label=f"all images: {100 * tr['share']:.2g}%")
-    axc.set_yticks(np.arange(len(cl)))
-    axc.set_yticklabels(labels, fontsize=8)
-    axc.invert_yaxis()
-    axc.set_xlabel("matching images (% of the cluster's)")
-    axc.set_title("By cluster")
-    axc.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-# ------------------------------------------------------------------------------- files ----
-
-def output_paths(root, query_slug: str) -> dict:
-    """Where :func:`write_outputs` puts each table and the figure under an output root ``root``."""
-    from pathlib import Path
-
-    res, fig = Path(root) / "results", Path(root) / "figures"
-    return {"monthly": res / f"track_{query_slug}.csv", "trend": res / f"track_{query_slug}_trend.csv",
-            "clusters": res / f"track_{query_slug}_by_cluster.csv",
-            "engagement": res / f"track_{query_slug}_engagement.csv",
-            "png": fig / f"track_{query_slug}.png", "pdf": fig / f"track_{query_slug}.pdf"}
-
-
-def write_outputs(tracked: Tracked, root, *, synthetic: bool, release: str = "") -> list:
-    """Write the tables and the figure of ``tracked`` under the output root ``root`` (see
-    :func:`output_paths`); the figure is marked when the release is synthetic. Everything is
-    computed and drawn before the first file is written, and each file is written atomically.
-
-    Returns the paths written.
-    """
-    import matplotlib.pyplot as plt
-
-    from twigma.files import atomic_write
-    from twigma.present.plots import mark_synthetic
-    from twigma.run import provenance
-
-    where = output_paths(root, tracked.slug)
-    fig = figure(tracked)
-    if synthetic:
-        mark_synthetic(fig)
-    record = {"parameters": {"query": tracked.query.text, "regex": tracked.query.regex,
-                             "whole_words": tracked.query.whole_words, "alpha": tracked.alpha,
-                             "min_images_per_month": tracked.min_images_per_month},
-              "release": {"path": str(release), "rows": int(tracked.trend["n_images"].iloc[0])}}
-    tables = {"monthly": tracked.monthly[["month", "n_images", "n_matching", "share"]], "trend": tracked.trend,
-              "clusters": tracked.clusters, "engagement": tracked.engagement}
-    written = []
-    try:
-        for key, table in tables.items():
-            written.append(atomic_write(where[key], lambda tmp, t=table: t.to_csv(tmp, index=False)))
-        for ext in ("png", "pdf"):
-            meta = provenance.figure_metadata(ext, "twigma track", tracked.slug, record)
-            written.append(atomic_write(where[ext], lambda tmp, e=ext, m=meta: fig.savefig(tmp, format=e, metadata=m)))
-    finally:
-        plt.close(fig)
-    return written

@@ -29,10 +29,10 @@ from twigma import paths
 from twigma.analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS, data_label
 from twigma.errors import UserError
 from twigma.files import atomic_write
-from twigma.present.plots import mark_synthetic
+from twigma.present.figures import FIGURE_FORMATS, save_figure
 from twigma.run import provenance
 
-FIGURE_FORMATS = ("png", "pdf")
+__all__ = ["FIGURE_FORMATS", "NotebookNameUnknown", "Outputs", "notebook_name"]
 
 
 class NotebookNameUnknown(UserError, RuntimeError):
@@ -120,13 +120,8 @@ class Outputs:
         """Save ``fig`` as PNG and PDF (see the module's table); mark it if synthetic. The run's key
         provenance (notebook, parameters, release SHA-256 and rows, store digest and model, git commit)
         goes into the files' metadata (:func:`twigma.run.provenance.figure_metadata`)."""
-        if self.synthetic:
-            mark_synthetic(fig)
-        out = []
-        for ext in FIGURE_FORMATS:
-            meta = provenance.figure_metadata(ext, self.notebook, name, provenance.current())
-            out.append(atomic_write(self.figure_path(name, ext),
-                                    lambda tmp, ext=ext, meta=meta: fig.savefig(tmp, format=ext, metadata=meta)))
+        out = save_figure(fig, self.figure_path(name, "png").with_suffix(""), source=self.notebook, name=name,
+                          record=provenance.current(), synthetic=self.synthetic)
         self.written += out
         return out
 

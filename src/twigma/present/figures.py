@@ -1,0 +1,223 @@
+"""The figures of the theme tracker and of the specification curve, and the one way a figure is saved.
+
+- :func:`save_figure`: a figure as PNG and PDF with its provenance in the files' metadata and, on
+  synthetic data, the red mark; :meth:`twigma.present.outputs.Outputs.figure` and
+  :func:`write_track` both call it.
+- :func:`track_figure`, :func:`write_track`, :func:`track_paths`, :func:`stored_cluster_names`:
+  what ``twigma track`` (``make track``) and notebook 10 show of a :class:`twigma.analysis.track.Tracked`.
+- :func:`robustness_curve`: one claim's specification curve (notebook 12).
+- :func:`direction_text`: a trend's call in words ("not significant at alpha 0.01", never "flat").
+
+The numbers drawn are computed in :mod:`twigma.analysis`; nothing here computes a statistic.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from twigma.paths import RunLayout
+
+FIGURE_FORMATS = ("png", "pdf")
+
+
+def save_figure(fig: plt.Figure, stem: str | os.PathLike, *, source: str, name: str, record: dict | None,
+                synthetic: bool) -> list[Path]:
+    """Write ``fig`` to ``<stem>.png`` and ``<stem>.pdf``, each atomically.
+
+    ``source`` (the notebook or command that made it), ``name`` and the run's provenance
+    ``record`` go into the files' metadata (:func:`twigma.run.provenance.figure_metadata`); a
+    figure made from ``synthetic`` data is marked first (:func:`twigma.present.plots.mark_synthetic`).
+    Returns the paths written.
+    """
+    from twigma.files import atomic_write
+    from twigma.present.plots import mark_synthetic
+    from twigma.run import provenance
+
+    if synthetic:
+        mark_synthetic(fig)
+    stem = Path(stem)
+    written = []
+    for ext in FIGURE_FORMATS:
+        meta = provenance.figure_metadata(ext, source, name, record)
+        written.append(atomic_write(stem.with_name(f"{stem.name}.{ext}"),
+                                    lambda tmp, e=ext, m=meta: fig.savefig(tmp, format=e, metadata=m)))
+    return written
+
+
+def direction_text(direction: str, alpha: float) -> str:
+    """A trend's ``direction`` (up, down, flat) in words: ``"rising at alpha 0.01"``, ``"falling
+    at alpha 0.01"``, or ``"not significant at alpha 0.01"`` (a slope whose p-value is not below
+    alpha has not been shown to be zero: it is never called flat)."""
+    words = {"up": "rising", "down": "falling"}.get(direction, "not significant")
+    return f"{words} at alpha {alpha:g}"
+
+
+# ------------------------------------------------------------------------------- track ----
+
+def stored_cluster_names(results_dir: str | os.PathLike | None, release: pd.DataFrame) -> pd.Series | None:
+    """Cluster names from notebook 02's ``cluster_names.csv`` in ``results_dir`` when it was made
+    from this release (the same cluster sizes), else None. They are never recomputed here (that
+    takes minutes at scale; :func:`twigma.analysis.text.cluster_names` does, with a warning)."""
+    if results_dir is None:
+        return None
+    path = Path(results_dir) / "cluster_names.csv"
+    if not path.exists():
+        return None
+    table = pd.read_csv(path)
+    if not {"cluster", "name", "n_images"} <= set(table.columns):
+        return None
+    sizes = release["label_10_cluster"].value_counts().sort_index()
+    stored = table.set_index("cluster")["n_images"].sort_index()
+    if stored.index.tolist() != sizes.index.tolist() or (stored.to_numpy() != sizes.to_numpy()).any():
+        return None
+    return table.set_index("cluster")["name"].astype(str)
+
+
+def _monthly_panel(ax: plt.Axes, tracked) -> None:
+    from twigma.analysis.themes import fitted_shares
+    from twigma.present.plots import monthly_axis
+
+    mon, tr = tracked.monthly, tracked.trend.iloc[0]
+    x = np.arange(len(mon))
+    sizes = 8 + 60 * np.sqrt(mon["n_images"] / mon["n_images"].max())
+    fit = mon["n_images"] >= tracked.min_images_per_month
+    ax.scatter(x[fit], 100 * mon["share"][fit], s=sizes[fit], color="C0", alpha=0.8,
+               label="share of the month's images")
+    if (~fit).any():
+        ax.scatter(x[~fit], 100 * mon["share"][~fit], s=sizes[~fit], facecolors="none", edgecolors="C0",
+                   label=f"months with < {tracked.min_images_per_month} images (not fitted)")
+    if np.isfinite(tr["slope"]):
+        counts = mon[fit].set_index("month")[["n_matching", "n_images", "t_years"]].rename(
+            columns={"n_matching": "match"})
+        band = fitted_shares(pd.DataFrame({"cluster": ["match"]}), counts)
+        xf = x[fit.to_numpy()]
+        ax.plot(xf, 100 * band["fitted"], color="C3", lw=1.5,
+                label=f"trend: odds x{tr['odds_ratio_per_year']:.2f}/yr, p = {tr['p_value']:.2g} "
+                      f"({direction_text(tr['direction'], tracked.alpha)})")
+        ax.fill_between(xf, 100 * band["ci_low"], 100 * band["ci_high"], color="C3", alpha=0.15, lw=0,
+                        label="95% band of the trend")
+    else:
+        ax.plot([], [], " ", label=f"no trend: {tr['note']}")
+    ax.set_ylabel("matching images (% of the month's)")
+    ax.set_title(f"Captions matching {tracked.query.text!r}: {tr['n_matching']:,} of {tr['n_images']:,} images")
+    monthly_axis(ax, mon["month"], every=max(1, len(mon) // 12))
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, loc="best")
+
+
+def _cluster_panel(ax: plt.Axes, tracked, names: pd.Series | None) -> None:
+    from twigma.present.plots import cluster_label, cluster_palette
+
+    cl, share = tracked.clusters, tracked.trend["share"].iloc[0]
+    if names is None and "name" in cl:
+        names = cl.set_index("cluster")["name"]
+    colors = cluster_palette(max(10, int(cl["cluster"].max())))
+    ax.barh(np.arange(len(cl)), 100 * cl["share"], color=[colors[int(c) - 1] for c in cl["cluster"]])
+    ax.axvline(100 * share, color="k", ls="--", lw=1, label=f"all images: {100 * share:.2g}%")
+    ax.set_yticks(np.arange(len(cl)))
+    ax.set_yticklabels([cluster_label(int(c), names, width=28) for c in cl["cluster"]], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("matching images (% of the cluster's)")
+    ax.set_title("By cluster")
+    ax.legend(fontsize=8, loc="lower right")
+
+
+def track_figure(tracked, names: pd.Series | None = None) -> plt.Figure:
+    """Share of matching images per month (points sized by the month's images, the fitted trend and
+    its 95% band over the fitted months) and by cluster (bars, the overall share as a line).
+
+    ``tracked`` is a :class:`twigma.analysis.track.Tracked`; ``names`` labels the clusters (by
+    default the ``name`` column of ``tracked.clusters`` when there is one).
+    """
+    from twigma.present.plots import set_style
+
+    set_style()
+    fig, (ax, axc) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [2.2, 1]})
+    _monthly_panel(ax, tracked)
+    _cluster_panel(axc, tracked, names)
+    fig.tight_layout()
+    return fig
+
+
+def track_paths(out: str | os.PathLike | None, query_slug: str) -> dict[str, Path]:
+    """Where :func:`write_track` puts each table and the figure under the output root ``out``
+    (``results/track_<slug>*.csv``, ``figures/track_<slug>.png`` and ``.pdf``)."""
+    run = RunLayout.of(out)
+    return {"monthly": run.table(f"track_{query_slug}"), "trend": run.table(f"track_{query_slug}_trend"),
+            "clusters": run.table(f"track_{query_slug}_by_cluster"),
+            "engagement": run.table(f"track_{query_slug}_engagement"),
+            "png": run.figure(f"track_{query_slug}", "png"), "pdf": run.figure(f"track_{query_slug}", "pdf")}
+
+
+def write_track(tracked, out: str | os.PathLike | None, *, synthetic: bool, release: str = "") -> list[Path]:
+    """Write the tables and the figure of ``tracked`` under the output root ``out`` (see
+    :func:`track_paths`); the figure is marked when the release is synthetic. Everything is
+    computed and drawn before the first file is written, and each file is written atomically.
+
+    Returns the paths written.
+    """
+    from twigma.files import atomic_write
+
+    where = track_paths(out, tracked.slug)
+    fig = track_figure(tracked)
+    record = {"parameters": {"query": tracked.query.text, "regex": tracked.query.regex,
+                             "whole_words": tracked.query.whole_words, "alpha": tracked.alpha,
+                             "min_images_per_month": tracked.min_images_per_month},
+              "release": {"path": str(release), "rows": int(tracked.trend["n_images"].iloc[0])}}
+    tables = {"monthly": tracked.monthly[["month", "n_images", "n_matching", "share"]], "trend": tracked.trend,
+              "clusters": tracked.clusters, "engagement": tracked.engagement}
+    written = []
+    try:
+        for key, table in tables.items():
+            written.append(atomic_write(where[key], lambda tmp, t=table: t.to_csv(tmp, index=False)))
+        written += save_figure(fig, where["png"].with_suffix(""), source="twigma track", name=tracked.slug,
+                               record=record, synthetic=synthetic)
+    finally:
+        plt.close(fig)
+    return written
+
+
+# ------------------------------------------------------------------------------- robustness ---
+
+def robustness_curve(table: pd.DataFrame, claim: str) -> plt.Figure:
+    """Specification curve of one claim (Simonsohn, Simmons and Nelson 2020): the estimate under
+    every specification, sorted, marked by whether the claim holds (top), and the choices each
+    specification made (bottom: one row per choice value, a mark where the specification used it).
+
+    ``table`` is ``results/robustness.csv`` (:func:`twigma.run.robustness.collect`).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    from twigma.analysis.robustness import GROUPS, value_text
+
+    part = table[table["claim"] == claim].sort_values("estimate", kind="stable").reset_index(drop=True)
+    group = GROUPS[part["group"].iloc[0]]
+    shown = {c: part[c].map(value_text) for c in group.choices if c in part}
+    rows = [(c, v) for c, vals in shown.items() if vals.nunique() > 1 for v in vals.unique()]
+    x = np.arange(len(part))
+    holds = part["holds"].eq("yes").to_numpy()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6.5, 0.18 * len(part) + 3), 2.6 + 0.22 * len(rows)),
+                                      sharex=True, height_ratios=[2.2, max(1, 0.22 * len(rows))])
+    top.scatter(x[holds], part["estimate"][holds], color="C2", s=18, label="claim holds", zorder=3)
+    top.scatter(x[~holds], part["estimate"][~holds], color="C3", s=18, marker="x", label="claim fails", zorder=3)
+    default = part["default"].astype(bool).to_numpy()
+    top.scatter(x[default], part["estimate"][default], s=90, facecolors="none", edgecolors="black",
+                label="notebooks' default", zorder=4)
+    top.set(ylabel="estimate", title=f"{claim}: the claim holds in {holds.sum()} of {len(part)} specifications "
+                                     f"({holds.mean():.0%})\nestimate: {part['estimate_is'].iloc[0]}")
+    top.title.set_fontsize(9)
+    top.legend(fontsize=7, loc="best")
+    for i, (c, v) in enumerate(rows):
+        used = shown[c].eq(v).to_numpy()
+        bottom.scatter(x[used], np.full(used.sum(), i), s=10, color=np.where(holds[used], "C2", "C3"), marker="s")
+    bottom.set_yticks(range(len(rows)), [f"{c} = {v}" for c, v in rows], fontsize=7)
+    bottom.set_ylim(len(rows) - 0.5, -0.5)
+    bottom.set_xlabel("specification, sorted by the estimate")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    bottom.grid(False)
+    fig.tight_layout()
+    return fig
