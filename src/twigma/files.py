@@ -1,4 +1,4 @@
-"""File helpers: atomic writes, and the SHA-256 of a file.
+"""File helpers: atomic writes, the SHA-256 of a file, and what counts as an image file.
 
 Atomic writes: a file either has its final name and is complete, or does not exist.
 
@@ -10,9 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+#: The one list of image file extensions (lower case, with the dot): the files ``twigma embed``
+#: embeds, that clip-retrieval's ids drop, that ``image_name`` may end in, that ``make refs`` keeps
+#: and that the notebooks show as thumbnails.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+
+#: A regular expression matching an image extension at the end of a name, case-insensitive.
+IMAGE_SUFFIX_PATTERN = r"(?i:" + "|".join(re.escape(s) for s in IMAGE_SUFFIXES) + r")$"
+
+
+def is_image_name(name: str | os.PathLike) -> bool:
+    """True when ``name`` ends in one of :data:`IMAGE_SUFFIXES` (any case)."""
+    return os.path.splitext(str(name))[1].lower() in IMAGE_SUFFIXES
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:

@@ -37,12 +37,11 @@ import pandas as pd
 
 from twigma import paths
 from twigma.embeddings import store
-from twigma.files import atomic_write
 from twigma.embeddings.store import StoreError
+from twigma.files import IMAGE_SUFFIXES, atomic_write
 
 NPY = re.compile(r"^img_emb_(\d+)\.npy$")
 PARQUET = re.compile(r"^metadata_(\d+)\.parquet$")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
 class ClipImportError(StoreError):
@@ -130,10 +129,10 @@ def read_partition(npy: Path, parquet: Path) -> tuple[list[str], np.ndarray]:
 
 def model_record(model: str, pretrained: str | None, weights: str | None, activation: str = "auto") -> dict:
     """What the store records of the stated model: name, tag or weights file (with its SHA-256
-    when the file is here) and activation, decided as :func:`twigma.embeddings.embed.resolve` decides it
+    when the file is here) and activation, decided as :func:`twigma.embeddings.models.resolve` decides it
     (no weights are loaded; an unknown model name or an activation that contradicts the
     weights is an error)."""
-    from twigma.embeddings.embed import ModelSpec, resolve
+    from twigma.embeddings.models import ModelSpec, resolve
     from twigma.files import sha256
 
     spec = ModelSpec(model=model, pretrained=None if weights else (pretrained or None), weights=weights or None,

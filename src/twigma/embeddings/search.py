@@ -11,7 +11,7 @@ Which model
 CLIP's text and image embeddings are comparable only when one model made both. The model is
 read from the store's ``meta.json`` (the record of the searched source: ``model``, its
 ``pretrained`` tag or ``weights`` file with SHA-256, ``model_config``, ``activation``; see
-:mod:`twigma.embeddings.store`) and built as ``twigma embed`` built it (:func:`twigma.embeddings.embed.load_model`).
+:mod:`twigma.embeddings.store`) and built as ``twigma embed`` built it (:func:`twigma.embeddings.models.load_model`).
 A model given by hand (``model=``, ``pretrained=`` or ``weights=``) must be the store's (same
 architecture, weights and activation; a weights file counts by its SHA-256, so a moved file is
 fine); it is needed only when the store does not record its model or the recorded weights file
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from twigma import paths
-from twigma.embeddings import embed, store
+from twigma.embeddings import models, store
 from twigma.errors import UserError
 
 TWEET_URL = "https://twitter.com/i/web/status/{}"
@@ -68,8 +68,8 @@ def _describe(record: dict) -> str:
 
 
 def model_for_store(root, source: str = "twigma", *, model: str | None = None, pretrained: str | None = None,
-                    weights: str | None = None, model_config: str | None = None) -> embed.ModelSpec:
-    """The open_clip model that made ``source`` of the store ``root``, as a :class:`~twigma.embeddings.embed.ModelSpec`.
+                    weights: str | None = None, model_config: str | None = None) -> models.ModelSpec:
+    """The open_clip model that made ``source`` of the store ``root``, as a :class:`~twigma.embeddings.models.ModelSpec`.
 
     Without ``model``/``pretrained``/``weights`` it is read from the store's record; with them, they
     must describe the store's model (see the module docstring). Nothing is loaded here except,
@@ -109,10 +109,10 @@ def model_for_store(root, source: str = "twigma", *, model: str | None = None, p
         if cfg and not Path(cfg).exists():
             raise SearchError(f"EMBEDDINGS={root}: the model configuration {cfg} recorded for {recorded} is not there "
                               "any more; give it with --model-config <file.json>.")
-        spec = embed.ModelSpec(model=recorded, pretrained=None if w else rec.get("pretrained"), weights=w or None,
+        spec = models.ModelSpec(model=recorded, pretrained=None if w else rec.get("pretrained"), weights=w or None,
                                model_config=cfg or None, activation=rec.get("activation") or "auto")
     else:
-        spec = embed.ModelSpec(model=model or recorded or "ViT-L-14",
+        spec = models.ModelSpec(model=model or recorded or "ViT-L-14",
                                pretrained=None if weights else (pretrained or None), weights=weights or None,
                                model_config=model_config or (rec.get("model_config") if (model or recorded) == recorded else None),
                                activation=(rec.get("activation") or "auto") if recorded else "auto")
@@ -120,13 +120,13 @@ def model_for_store(root, source: str = "twigma", *, model: str | None = None, p
             raise SearchError("give --pretrained <tag> or --weights <file> with --model: random weights are not the "
                               "model that made the store.")
         if recorded:
-            mine = embed.run_record(spec, "cpu", "fp32")
+            mine = models.run_record(spec, "cpu", "fp32")
             if store.model_identity(mine) != store.model_identity(rec):
                 raise SearchError(f"EMBEDDINGS={root}: the '{source}' embeddings were made by {_describe(rec)}, but "
                                   f"the search was asked to use {_describe(mine)}. Text and image embeddings are "
                                   "comparable only when one model made both: leave out --model/--pretrained/--weights "
                                   "to use the store's model, or search a store made with this one.")
-    cfg = embed._register(spec)  # noqa: SLF001 - the same registration twigma embed does
+    cfg = models.register(spec)  # the same registration twigma embed does
     width = cfg.get("embed_dim")
     if dim is not None and width is not None and int(width) != int(dim):
         raise SearchError(f"EMBEDDINGS={root}: the '{source}' embeddings have {dim} dimensions, but {spec.model} "
@@ -160,9 +160,9 @@ class Searcher:
         self.emb = store.read(root, source)
         self.release = release
         self._given = {"model": model, "pretrained": pretrained, "weights": weights, "model_config": model_config}
-        self.device = embed.pick_device(device)
+        self.device = models.pick_device(device)
         self._model = self._tokenizer = None
-        self.spec: embed.ModelSpec | None = None
+        self.spec: models.ModelSpec | None = None
         self._info = None
 
     # -- the model, loaded on first text search
@@ -171,7 +171,7 @@ class Searcher:
             import open_clip
 
             self.spec = model_for_store(self.root, self.source, **self._given)
-            model, _ = embed.load_model(self.spec, device=self.device)
+            model, _ = models.load_model(self.spec, device=self.device)
             if not hasattr(model, "encode_text"):
                 raise SearchError(f"{self.spec.model} has no text tower (no encode_text): it cannot embed a text.")
             self._model, self._tokenizer = model, open_clip.get_tokenizer(self.spec.model)

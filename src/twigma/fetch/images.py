@@ -38,6 +38,8 @@ from twigma.fetch.http import RETRY_STATUS, USER_AGENT
 
 DEFAULT_DIR = "data/raw/twigma_images"
 FAILURES = "_failures.csv"
+#: The extension a downloaded photo is written with, by the format Pillow reads in its bytes
+#: (each one of :data:`twigma.files.IMAGE_SUFFIXES`, so that the image analyses find the photo).
 EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
 
 

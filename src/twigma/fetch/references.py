@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 
 from twigma import paths
-from twigma.files import atomic_write
 from twigma.fetch.http import MAGIC, FetchError, check_magic, download, file_checksum, matches, parse_checksum
+from twigma.files import atomic_write, is_image_name
 
 MANIFEST = Path(__file__).with_name("sources.json")
 META = "_meta.csv"
@@ -336,7 +336,7 @@ def fetch_wikiart(dest: str | os.PathLike | None = None, n: int = 5000, seed: in
     """
     archives = sources if sources is not None else wikiart_sources(url, checksum)
     archive, used = fetch_first(archives, progress=progress, retries=retries, backoff=backoff)
-    names = sorted(m for m in list_members(archive, used.format) if m.lower().endswith((".jpg", ".jpeg", ".png")))
+    names = sorted(m for m in list_members(archive, used.format) if is_image_name(m))
     if not names:
         raise FetchError(f"{archive} holds no images")
     rng = np.random.default_rng(seed)

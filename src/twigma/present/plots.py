@@ -89,13 +89,12 @@ def ccdf(ax: plt.Axes, values, label: str | None = None, **kw) -> None:
     ax.set_yscale("log", base=10)
 
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
-
-
 def images_by_name(folder) -> dict:
     """Image files of ``folder`` (and its subfolders) by file name without extension, which for
     TWIGMA's downloaded photos (``make images``) is the release's ``image_name``."""
     from pathlib import Path
+
+    from twigma.files import IMAGE_SUFFIXES
 
     folder = Path(folder)
     if not folder.is_dir():

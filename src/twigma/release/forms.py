@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twigma.files import IMAGE_SUFFIX_PATTERN
 from twigma.release.schema import ZENODO_RECORD
 
 # --------------------------------------------------------------------------------------
@@ -34,10 +35,10 @@ IMAGE_NAME_FORMS = {
 _FORM_PATTERNS = (  # tried in this order; the first that matches decides
     ("media_id", r"^[0-9]+$"),
     ("float", r"^[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?$|^(?i:[+-]?(?:nan|inf|infinity))$"),
-    ("file_name", r"^[^/\\]+\.(?i:jpe?g|png|webp|gif|bmp|tiff?)$"),
+    ("file_name", r"^[^/\\]+" + IMAGE_SUFFIX_PATTERN),
     ("file_code", r"^[A-Za-z0-9_-]+$"),
 )
-IMAGE_EXTENSION = r"\.(?i:jpe?g|png|webp|gif|bmp|tiff?)$"
+IMAGE_EXTENSION = IMAGE_SUFFIX_PATTERN  # twigma.files.IMAGE_SUFFIXES, as a regular expression
 _FLOAT_ADVICE = (
     "the digits a float lost cannot be recovered from this file, so downloaded photos and embeddings "
     "cannot be matched to its rows: the image analyses (notebooks 06 to 09) will find no match. "
