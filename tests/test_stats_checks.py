@@ -297,3 +297,17 @@ def test_data_dictionary_ranges_are_rounded(small_release):
     assert len(hi.replace("0.", "").lstrip("0")) <= 4 and float(hi) == pytest.approx(
         small_release["nsfw_score"].max(), rel=1e-3)
     assert d["like_count"] == f"{int(small_release['like_count'].min())} .. {int(small_release['like_count'].max())}"
+
+
+def test_fitted_growth_draws_one_line_or_one_per_half():
+    y = np.r_[np.round(10 * 1.05 ** np.arange(12)), np.round(18 * 1.3 ** np.arange(12))]
+    monthly = pd.DataFrame({"month": [f"{2021 + i // 12}-{i % 12 + 1:02d}" for i in range(24)], "n_tweets": y})
+    g = overview.growth_trend(monthly)
+    lines = overview.fitted_growth(monthly, g)
+    assert lines["segment"].unique().tolist() == ["first half", "second half"] and len(lines) == 24
+    second = lines[lines["segment"] == "second half"]
+    fit = np.polyfit(np.arange(12) / 12, np.log(y[12:]), 1)
+    np.testing.assert_allclose(second["fitted"], np.exp(np.polyval(fit, np.arange(12) / 12)), rtol=1e-8)
+    steady = pd.DataFrame({"month": monthly["month"], "n_tweets": np.round(10 * 1.2 ** np.arange(24))})
+    one = overview.fitted_growth(steady, overview.growth_trend(steady))
+    assert one["segment"].unique().tolist() == ["whole period"]

@@ -197,8 +197,9 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
                                                          "variance_inflation": float("nan")}
     fit = _loglinear(y, t)
     half = len(y) // 2
-    g1, g2 = (_loglinear(y[a:b], t[a:b] - t[a]) if b - a >= 3 else None for a, b in ((0, half), (half, len(y))))
-    g1, g2 = (float(np.exp(g.slope)) if g else float("nan") for g in (g1, g2))
+    fits = [_loglinear(y[a:b], t[a:b] - t[a]) if b - a >= 3 else None for a, b in ((0, half), (half, len(y)))]
+    g1, g2 = (float(np.exp(f.slope)) if f else float("nan") for f in fits)
+    i1, i2 = (float(f.intercept) if f else float("nan") for f in fits)
     return {
         "column": column,
         "n_months": int(len(y)),
@@ -215,8 +216,33 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
         "one_growth_rate": bool(np.isfinite(g1) and np.isfinite(g2) and 0.5 < g2 / g1 < 2),
         "first_month": monthly["month"].iloc[0],
         "last_month": monthly["month"].iloc[-1],
+        "log_intercept_first_half": i1,  # log(count) at the first month of each half
+        "log_intercept_second_half": i2,
+        "first_half_last_month": monthly["month"].iloc[half - 1] if half >= 1 else "",
         "half_split": monthly["month"].iloc[half] if half < len(y) else "",  # first month of the second half
     }
+
+
+def fitted_growth(monthly: pd.DataFrame, trend: dict) -> pd.DataFrame:
+    """The log-linear fit of :func:`growth_trend` at each month, for drawing: one line over the
+    whole period when one rate fits it (``one_growth_rate``), else one line per half.
+
+    Returns columns ``x`` (month number from 0), ``month``, ``fitted`` (count) and ``segment``
+    (``whole period``, ``first half``, ``second half``) and ``growth_per_year`` of the segment.
+    """
+    n, half = len(monthly), len(monthly) // 2
+    if trend["one_growth_rate"] or not np.isfinite(trend["growth_first_half"]):
+        parts = [("whole period", 0, n, trend["log_intercept"], trend["growth_per_year"])]
+    else:
+        parts = [("first half", 0, half, trend["log_intercept_first_half"], trend["growth_first_half"]),
+                 ("second half", half, n, trend["log_intercept_second_half"], trend["growth_second_half"])]
+    rows = []
+    for name, a, b, intercept, g in parts:
+        x = np.arange(a, b)
+        rows.append(pd.DataFrame({"x": x, "month": monthly["month"].iloc[a:b].to_numpy(),
+                                  "fitted": np.exp(intercept) * g ** ((x - a) / 12), "segment": name,
+                                  "growth_per_year": g}))
+    return pd.concat(rows, ignore_index=True)
 
 
 def growth_summary(monthly: pd.DataFrame, trend: dict, last_created_at: pd.Timestamp, k: int = 3) -> dict:
