@@ -276,3 +276,69 @@ def test_twigma_croissant_writes_results_croissant_json_listed_in_the_manifest(s
     entry = manifest["files"]["results/croissant.json"]
     assert entry["sha256"] == __import__("hashlib").sha256(target.read_bytes()).hexdigest()
     assert not issues(target).errors
+
+
+# -------------------------------------------------------------------------------- datasheet ----
+
+def _run_tables(release: pd.DataFrame, root, synthetic: bool):
+    """A run's results as notebooks 00 and 04 write them (the same package calls, default parameters)."""
+    from twigma.analysis import nsfw, overview
+
+    results = root / "results"
+    results.mkdir(parents=True)
+    overview.data_summary(release).to_csv(results / "data_summary.csv", index=False)
+    overall = nsfw.agreement(release["possibly_sensitive"], release["nsfw_score"], threshold=0.5)
+    pd.DataFrame([{"scope": "all", "threshold": 0.5, **overall}]).to_csv(results / "nsfw_agreement.csv", index=False)
+    nsfw.nsfw_by_cluster(release, threshold=0.5, mostly=0.5).to_csv(results / "nsfw_by_cluster.csv", index=False)
+    manifest = {"notebooks": {"00_data": {"release": {"path": release.attrs.get("source"), "synthetic": synthetic}}}}
+    (results / "provenance.json").write_text(json.dumps(manifest))
+    return root
+
+
+def test_the_datasheet_states_the_runs_counts_and_the_facts(small_release, tmp_path):
+    from twigma.present import datasheet
+
+    text = datasheet.render(_run_tables(small_release, tmp_path / "run", synthetic=False))
+    df = small_release
+    # independent counts from the table itself
+    flag = df["possibly_sensitive"].dropna().astype(bool)
+    both = df["possibly_sensitive"].notna()
+    above = (df.loc[both, "nsfw_score"] > 0.5).mean()
+    shares = df.assign(hot=df["nsfw_score"] > 0.5).groupby("label_10_cluster")["hot"].mean()
+    mostly = sorted(int(c) for c in shares[shares > 0.5].index)
+    assert f"*Measured:* {len(df):,} images in {df['id'].nunique():,} tweets" in text
+    assert f"the like count is missing for {df['like_count'].isna().mean():.1%} of images" in text
+    assert f"{flag.mean():.1%} of images are flagged sensitive by Twitter" in text
+    assert f"{above:.1%} have a detector score above 0.5" in text
+    assert f"{len(mostly)} of the 10 clusters are mostly NSFW" in text
+    assert f"from {df['created_at'].min():%Y-%m-%d} to {df['created_at'].max():%Y-%m-%d}" in text
+    assert "synthetic" not in text.lower().split("## motivation")[0]
+    # one source of the facts: the Croissant file's RAI texts are the datasheet's answers
+    for key in ("collection", "people", "maintenance"):
+        assert facts.text(key) in text or all(item in text for item in facts.items(key))
+    for item in facts.items("uses_out_of_scope"):
+        assert f"- {item}" in text
+    sections = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    assert sections == ["Motivation", "Composition", "Collection process", "Preprocessing, cleaning, labeling",
+                        "Uses", "Distribution", "Maintenance"]
+
+
+def test_the_datasheet_of_a_run_without_tables_says_not_measured(tmp_path):
+    from twigma.present import datasheet
+
+    text = datasheet.render(tmp_path)
+    assert "not measured in this run (results/data_summary.csv is missing: run notebook 00_data)" in text
+    assert "not measured in this run (results/nsfw_agreement.csv is missing: run notebook 04_nsfw)" in text
+
+
+def test_docs_datasheet_is_the_datasheet_of_the_embedded_samples_run(tmp_path):
+    from twigma.present import datasheet
+
+    if not paths.SAMPLE_RELEASE.exists():
+        pytest.skip("the embedded sample is made by `make sample` (make test runs it first)")
+    run = _run_tables(loaded(paths.SAMPLE_RELEASE), tmp_path / "run", synthetic=True)
+    expected = datasheet.render(run)
+    assert "Synthetic sample" in expected
+    assert (paths.ROOT / "docs" / "datasheet.md").read_text() == expected, (
+        "docs/datasheet.md is out of date: run the sample (make figures) and "
+        "`.venv/bin/python -m twigma.present.datasheet --out <run> --target docs/datasheet.md`")
