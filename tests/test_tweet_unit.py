@@ -163,3 +163,17 @@ def test_grouped_dispersion_table_resamples_tweets_within_each_group():
     assert t.index.tolist() == ["m1", "m2"] and t.loc["m1", "n_tweets"] == 30
     assert t.loc["m2", "dispersion"] == pytest.approx(variability.dispersion(X[60:110]))
     assert (t["ci_low"] <= t["dispersion"]).all() and (t["dispersion"] <= t["ci_high"]).all()
+
+
+def test_month_ends_and_cluster_extremes_say_what_the_tables_hold():
+    m = pd.DataFrame({"month": [f"2022-{i:02d}" for i in range(1, 9)], "n": [40, 50, 60, 70, 80, 90, 100, 110],
+                      "dispersion": [0.5, 0.4, 0.45, 0.42, 0.41, 0.43, 0.44, 0.3]})
+    m["ci_low"], m["ci_high"] = m["dispersion"] - [0.1, 0.1, 0.1, 0.1, 0.02, 0.02, 0.02, 0.02], m["dispersion"] + 0.02
+    e = variability.month_ends(m)
+    assert e["k"] == 4 and e["early_mean"] == pytest.approx(np.mean([0.5, 0.4, 0.45, 0.42]))
+    assert e["late_mean"] == pytest.approx(np.mean([0.41, 0.43, 0.44, 0.3])) and e["widen"] == pytest.approx(3.0)
+    assert (e["min_month"], e["max_month"], e["early_n_min"], e["early_n_max"]) == ("2022-08", "2022-01", 40, 70)
+    assert e["trend"] == pytest.approx(np.corrcoef(np.arange(8), m["dispersion"])[0, 1])
+    c = pd.DataFrame({"cluster": [0, 1, 2], "dispersion": [0.2, 0.5, 0.3]})
+    x = variability.cluster_extremes(c, overall=0.4)
+    assert x["low"]["cluster"] == 0 and x["high"]["cluster"] == 1 and x["n_below"] == 2 and x["not_below"] == [1]

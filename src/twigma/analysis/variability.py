@@ -171,3 +171,32 @@ def grouped_dispersion_table(X: np.ndarray, by, tweets, n_boot: int = 200, seed:
                      "dispersion": dispersion(X[idx]), "ci_low": float(np.nanquantile(reps, 0.025)),
                      "ci_high": float(np.nanquantile(reps, 0.975))})
     return pd.DataFrame(rows, columns=["group", "n", "n_tweets", "dispersion", "ci_low", "ci_high"])
+
+
+def month_ends(by_month: pd.DataFrame, k: int | None = None) -> dict:
+    """What 07 says of its by-month table (``month``, ``n``, ``dispersion``, ``ci_low``, ``ci_high``,
+    in time order): ``k`` months compared at each end (default: half the months, at most 6, at
+    least 1), ``early_mean`` and ``late_mean`` (mean D of the first and last k months),
+    ``early_n_min``/``early_n_max`` (images in the early months), ``widen`` (mean interval width
+    of the early months over the late months'), ``min``/``max`` and the months they fall in,
+    ``trend`` (Pearson correlation of D with the month's position; NaN under 3 months)."""
+    m = by_month.reset_index(drop=True)
+    k = max(1, min(6, len(m) // 2)) if k is None else int(k)
+    early, late = m.iloc[:k], m.iloc[-k:]
+    width = lambda t: float((t["ci_high"] - t["ci_low"]).mean())  # noqa: E731
+    return {"k": k, "early_mean": float(early["dispersion"].mean()), "late_mean": float(late["dispersion"].mean()),
+            "early_n_min": int(early["n"].min()), "early_n_max": int(early["n"].max()),
+            "widen": width(early) / width(late) if width(late) > 0 else float("nan"),
+            "min": float(m["dispersion"].min()), "min_month": m.loc[m["dispersion"].idxmin(), "month"],
+            "max": float(m["dispersion"].max()), "max_month": m.loc[m["dispersion"].idxmax(), "month"],
+            "trend": float(np.corrcoef(np.arange(len(m)), m["dispersion"])[0, 1]) if len(m) > 2 else float("nan")}
+
+
+def cluster_extremes(by_cluster: pd.DataFrame, overall: float) -> dict:
+    """What 07 says of its by-cluster table: ``low`` and ``high`` (the rows of the least and most
+    varied cluster), ``n_below`` (clusters whose D lies below ``overall``, TWIGMA's D as a whole),
+    ``n`` (clusters) and ``not_below`` (the clusters at or above it)."""
+    t = by_cluster.reset_index(drop=True)
+    below = t["dispersion"] < overall
+    return {"low": t.loc[t["dispersion"].idxmin()], "high": t.loc[t["dispersion"].idxmax()],
+            "n_below": int(below.sum()), "n": len(t), "not_below": t.loc[~below, "cluster"].tolist()}
