@@ -342,3 +342,13 @@ def test_docs_datasheet_is_the_datasheet_of_the_embedded_samples_run(tmp_path):
     assert (paths.ROOT / "docs" / "datasheet.md").read_text() == expected, (
         "docs/datasheet.md is out of date: run the sample (make figures) and "
         "`.venv/bin/python -m twigma.present.datasheet --out <run> --target docs/datasheet.md`")
+
+
+def test_a_description_with_a_download_link_reads_a_local_copy_through_a_mapping(raw, tmp_path):
+    """A description meant for others points at Zenodo; mlcroissant then reads a local copy offline."""
+    path = tmp_path / "twigma.csv.gz"
+    raw.to_csv(path, index=False, compression="gzip")
+    target = write(path, tmp_path, content_url="https://zenodo.org/records/8031785/files/twigma.csv.gz")
+    ds = mlc.Dataset(jsonld=str(target), mapping={croissant.FILE_ID: str(path)})
+    got = [r["images/id"].decode() for r in ds.records(record_set=croissant.RECORD_SET)]
+    assert got == loaded(path)["id"].tolist()
