@@ -311,3 +311,11 @@ def test_fitted_growth_draws_one_line_or_one_per_half():
     steady = pd.DataFrame({"month": monthly["month"], "n_tweets": np.round(10 * 1.2 ** np.arange(24))})
     one = overview.fitted_growth(steady, overview.growth_trend(steady))
     assert one["segment"].unique().tolist() == ["whole period"]
+
+
+def test_month_sizes(small_release):
+    counts = themes.monthly_cluster_counts(small_release)
+    got = themes.month_sizes(counts, 100)
+    per_month = small_release["created_at"].dt.strftime("%Y-%m").value_counts().sort_index()
+    assert got["smallest"] == per_month.min() and got["largest"] == per_month.max()
+    assert got["n_small"] == int((per_month < 100).sum()) and got["first_k"] == per_month.iloc[:3].sum()

@@ -315,3 +315,12 @@ def map_compactness(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> 
     by = own.groupby(df[cluster_col].to_numpy()).mean()
     return {"by_cluster": by, "overall": float(own.mean()), "most_mixed": int(by.idxmin()),
             "most_compact": int(by.idxmax()), "centres": centres}
+
+
+def month_sizes(counts: pd.DataFrame, min_images: int, k: int = 3) -> dict:
+    """From :func:`monthly_cluster_counts`: ``smallest`` and ``largest`` month (images),
+    ``n_small`` (months under ``min_images``, left out of the trend fits) and ``first_k``
+    (images in the first ``k`` months together)."""
+    n = counts["n_images"].to_numpy()
+    return {"smallest": int(n.min()), "largest": int(n.max()), "n_small": int((n < min_images).sum()),
+            "first_k": int(n[:k].sum()), "k": int(min(k, len(n)))}
