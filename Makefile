@@ -248,7 +248,7 @@ bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row syntheti
 
 clean: ## remove the outputs of make figures and make report (build/, figures/, results/, report/) and caches
 	rm -rf $(BUILD) $(O)report $(O)figures/*.png $(O)figures/*.pdf $(RESULTS)/*.csv $(RESULTS)/*.json \
-		$(RESULTS)/*/ data/interim/*.parquet data/interim/cache data/interim/hashes
+		$(RESULTS)/*.parquet $(RESULTS)/*/ data/interim/*.parquet data/interim/cache data/interim/hashes
 
 clean-env: ## remove the Python environment (.venv/)
 	rm -rf $(VENV)

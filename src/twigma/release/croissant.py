@@ -338,5 +338,7 @@ def write_croissant(release: str | os.PathLike | None = None, target: str | os.P
         df = df.copy()
         df.attrs = {}
         atomic_write(typed_table_path(target), lambda tmp: df.to_parquet(tmp, index=False))
+    else:  # a typed copy left by an earlier --typed run would no longer be described
+        typed_table_path(target).unlink(missing_ok=True)
     doc = describe(release, target=target, content_url=content_url, version=version, typed=typed)
     return atomic_write(target, lambda tmp: tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n"))
