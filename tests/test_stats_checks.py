@@ -319,3 +319,13 @@ def test_month_sizes(small_release):
     per_month = small_release["created_at"].dt.strftime("%Y-%m").value_counts().sort_index()
     assert got["smallest"] == per_month.min() and got["largest"] == per_month.max()
     assert got["n_small"] == int((per_month < 100).sum()) and got["first_k"] == per_month.iloc[:3].sum()
+
+
+def test_cluster_contrast(small_release):
+    by = nsfw.nsfw_by_cluster(small_release)
+    c = nsfw.cluster_contrast(by)
+    rest = by[~by["mostly_nsfw"]]
+    assert len(c["mostly"]) == by["mostly_nsfw"].sum() and c["n_rest"] == len(rest)
+    assert c["rest_score_max"] == rest["share_nsfw_gt_0_5"].max()
+    assert c["rest_flag_min"] == rest["share_possibly_sensitive"].min()
+    assert c["flag_spread"] == (rest["share_possibly_sensitive"].mean() > 3 * rest["share_nsfw_gt_0_5"].mean())

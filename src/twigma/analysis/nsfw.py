@@ -214,3 +214,20 @@ def early_late_nsfw(by_month: pd.DataFrame, threshold: float = 0.5, n_months: in
 def score_column(threshold: float) -> str:
     """The name of the detector-share column for ``threshold``: ``share_nsfw_gt_0_5`` for 0.5."""
     return _score_column(threshold)
+
+
+def cluster_contrast(by_cluster: pd.DataFrame, threshold: float = 0.5) -> dict:
+    """From :func:`nsfw_by_cluster`: ``mostly`` (the rows of the mostly-NSFW clusters), and over
+    the other clusters the range of the detector's share (``rest_score_min``/``_max``) and of
+    the flag's (``rest_flag_min``/``_max``), and ``flag_spread``: True when the flag's mean share
+    over them is more than three times the detector's (the flag is spread over all clusters,
+    the detector concentrates on few)."""
+    col = _score_column(threshold)
+    rest = by_cluster[~by_cluster["mostly_nsfw"]]
+    out = {"mostly": by_cluster[by_cluster["mostly_nsfw"]], "n_rest": int(len(rest))}
+    if len(rest):
+        out.update({"rest_score_min": float(rest[col].min()), "rest_score_max": float(rest[col].max()),
+                    "rest_flag_min": float(rest["share_possibly_sensitive"].min()),
+                    "rest_flag_max": float(rest["share_possibly_sensitive"].max()),
+                    "flag_spread": bool(rest["share_possibly_sensitive"].mean() > 3 * rest[col].mean())})
+    return out
