@@ -91,7 +91,8 @@ def test_the_sample_description_validates_and_says_what_the_file_is(small_releas
     assert not found.errors, found.report()
     # the only warning: the date the record was first published, which the paper's material does not give
     assert [w for w in found.warnings if "datePublished" not in w] == []
-    assert doc["conformsTo"] == "http://mlcommons.org/croissant/1.1"
+    assert doc["conformsTo"] == ["http://mlcommons.org/croissant/1.1", "http://mlcommons.org/croissant/RAI/1.0"]
+    assert dataset(target).metadata.ctx.is_v1_1()
     assert doc["@context"]["rai"] == "http://mlcommons.org/croissant/RAI/"
     assert "synthetic" in doc["name"].lower() and doc["description"].startswith("SYNTHETIC SAMPLE")
     (file,) = doc["distribution"]
@@ -126,9 +127,14 @@ def test_mlcroissant_reads_the_responsible_ai_fields(small_release_file, tmp_pat
     # the numbers come from the release described (computed, not written in the facts)
     ref = loaded(small_release_file)
     share = ref["like_count"].isna().mean()
-    assert f"like counts missing for {share:.1%} of images" in m.data_collection_missing_data
-    assert f"{len(ref):,} images in {ref['id'].nunique():,} tweets" in m.data_collection_missing_data
+    assert f"like counts are missing for {share:.1%} of the {len(ref):,} images" in m.data_collection_missing_data
     assert "synthetic sample" in m.data_collection_missing_data
+    flagged = ref["possibly_sensitive"].dropna().astype(bool).mean()
+    above = (ref["nsfw_score"] > 0.5).mean()
+    assert any(f"{flagged:.1%} of images are flagged sensitive by Twitter (among known flags) and {above:.1%} have "
+               "an NSFW score above 0.5" in p for p in m.personal_sensitive_information)
+    (rs,) = m.record_sets
+    assert f"{len(ref):,} images in {ref['id'].nunique():,} tweets" in rs.description
 
 
 def test_the_facts_say_not_known_where_the_paper_is_silent():

@@ -37,7 +37,8 @@ from twigma.release.load import load_release, provenance
 from twigma.release.parse import is_gzip, is_parquet
 from twigma.release.schema import COLUMNS
 
-CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
+#: Croissant 1.1, and its Responsible-AI vocabulary, whose specification asks for its own conformsTo entry.
+CONFORMS_TO = ["http://mlcommons.org/croissant/1.1", "http://mlcommons.org/croissant/RAI/1.0"]
 #: The JSON-LD context of a Croissant 1.1 file (that of the specification's Appendix 1 with the terms
 #: mlcroissant 1.1 expects, so that it reads the file without a "context is not standard" warning).
 CONTEXT = {
@@ -198,26 +199,31 @@ def _encoding(path: Path) -> str:
     return "application/x-parquet" if is_parquet(path) else "text/csv"
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def _rai(m: dict, synthetic: bool, notes: list[str]) -> dict:
-    measured_here = (f"This release file: {m['n_images']:,} images in {m['n_tweets']:,} tweets from {m['first']} "
-                     f"to {m['last']}; like counts missing for {m['share_likes_missing']:.1%} of images; "
-                     f"{m['share_possibly_sensitive']:.1%} of images flagged sensitive by Twitter (among known "
-                     f"flags); {m['share_nsfw_score_gt_0_5']:.1%} with an NSFW score above 0.5"
-                     + (" (synthetic sample: these numbers describe the generator, not Twitter)." if synthetic
-                        else "."))
+    mark = " (synthetic sample: the numbers describe the generator, not Twitter)" if synthetic else ""
+    missing_here = (f"In this file, like counts are missing for {m['share_likes_missing']:.1%} of the "
+                    f"{m['n_images']:,} images{mark}.")
+    sensitive_here = (f"In this file, {m['share_possibly_sensitive']:.1%} of images are flagged sensitive by "
+                      f"Twitter (among known flags) and {m['share_nsfw_score_gt_0_5']:.1%} have an NSFW score "
+                      f"above 0.5{mark}.")
     return {
         "rai:dataCollection": facts.text("collection"),
         "rai:dataCollectionType": facts.items("collection_type"),
-        "rai:dataCollectionMissingData": facts.text("missing") + " " + measured_here,
+        "rai:dataCollectionMissingData": f"{facts.text('missing')} {missing_here}",
         "rai:dataCollectionRawData": facts.text("external"),
         "rai:dataPreprocessingProtocol": facts.items("preprocessing"),
         "rai:dataAnnotationProtocol": facts.text("labels"),
-        "rai:machineAnnotationTools": facts.items("preprocessing")[:5],
+        "rai:machineAnnotationTools": facts.items("annotation_tools"),
         "rai:dataBiases": facts.items("biases"),
         "rai:dataLimitations": facts.items("limitations") + [f"Croissant readers: {n}" for n in notes],
-        "rai:personalSensitiveInformation": [f"People: {facts.text('people')}",
-                                             f"Sensitive content: {facts.text('offensive')}",
-                                             f"Confidential data: {facts.text('confidential')}"],
+        "rai:personalSensitiveInformation": [f"People: {_lower_first(facts.text('people'))}",
+                                             f"Sensitive content: {_lower_first(facts.text('offensive'))} "
+                                             + sensitive_here,
+                                             f"Confidential data: {_lower_first(facts.text('confidential'))}"],
         "rai:dataUseCases": [f"Intended: {u}" for u in facts.items("uses_intended")]
         + [f"Out of scope: {u}" for u in facts.items("uses_out_of_scope")],
         "rai:dataSocialImpact": facts.text("social_impact"),
@@ -305,7 +311,9 @@ def describe(release: str | os.PathLike | None = None, *, target: str | os.PathL
         "distribution": [{k: v for k, v in f.items() if v is not None} for f in files],
         "recordSet": [{"@type": "cr:RecordSet", "@id": RECORD_SET, "name": RECORD_SET,
                        "description": ("One record per image (a row of the release); a tweet can carry several "
-                                       "images, so records that share an id belong to one tweet."),
+                                       "images, so records that share an id belong to one tweet. This file: "
+                                       f"{m['n_images']:,} images in {m['n_tweets']:,} tweets from {m['first']} "
+                                       f"to {m['last']}" + (" (synthetic)." if synthetic else ".")),
                        "field": fields}],
         **_rai(m, synthetic, notes),
     }

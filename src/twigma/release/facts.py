@@ -98,12 +98,12 @@ FACTS: dict[str, str | tuple[str, ...]] = {
         "No private data is known to be included: the rows describe public tweets. No raw Twitter content "
         "(images, tweet text, user data) is released."),
     "offensive": (
-        "Yes. No NSFW filtering was applied: a substantial share of the images is flagged sensitive by "
+        "Yes: no NSFW filtering was applied, and a substantial share of the images is flagged sensitive by "
         "Twitter and by the CLIP-based detector, and an earlier version of the authors' site said two of "
         "the ten clusters are mostly NSFW."),
     "people": (
-        "Indirectly: each tweet id links to a public tweet and through it to the account that posted it, "
-        "so the table is pseudonymous, not anonymous. Whether images depict real, identifiable people is "
+        "Not directly, but each tweet id links to a public tweet and through it to the account that posted "
+        "it, so the table is pseudonymous, not anonymous. Whether images depict real, identifiable people is "
         "not known. No demographic attribute of users or depicted people is given."),
     "collection": (
         "Tweets posted on Twitter from January 2021 to March 2023 that carry AI-generated images were "
@@ -127,6 +127,11 @@ FACTS: dict[str, str | tuple[str, ...]] = {
         "An NSFW score from a CLIP-based detector, most likely LAION's CLIP-based NSFW detector (inferred).",
         "No NSFW filtering.",
         "May 2024: the id column was fixed (earlier versions stored it as a float, losing digits)."),
+    "annotation_tools": (
+        "BLIP (Li et al. 2022) for the captions; variant not known.",
+        "CLIP ViT-L/14 image embeddings, most likely OpenAI's weights (inferred), for the clusters and the UMAP.",
+        "k-means (k = 10) for the clusters; UMAP (parameters not known) for the 2-D coordinates.",
+        "A CLIP-based NSFW detector, most likely LAION's (inferred), for the NSFW score."),
     "raw_kept": (
         "The raw tweets and images are not part of the release; whether the authors keep them is not "
         "known."),
