@@ -259,6 +259,20 @@ def test_quirks_mlcroissant_reads_differently_are_noted_and_typed_reads_right(ra
     assert_same_as_loader(path, typed)
 
 
+def test_text_columns_of_a_parquet_release_are_noted_and_typed_reads_right(raw, tmp_path):
+    path = tmp_path / "t.parquet"
+    edited = _mixed(raw, "all_captions", ["['a painting of a cat', 'a cat on a table']"])
+    edited = edited.assign(possibly_sensitive=np.resize(["True", "False"], len(raw)))  # stored as text
+    edited.to_parquet(path, index=False)
+    ref = loaded(path)
+    notes = croissant.reader_notes(path, ref)
+    assert len(notes) == 2 and "list literals" in notes[0] and "Python's bool" in notes[1], notes
+    recs = records(write(path, tmp_path))
+    assert sorted(differences(ref, recs)) == ["all_captions", "possibly_sensitive"]
+    assert recs["possibly_sensitive"].eq(True).all()  # bool("False") is True
+    assert_same_as_loader(path, write(path, tmp_path, typed=True))
+
+
 def test_exact_duplicates_are_kept_by_mlcroissant_and_noted(raw, tmp_path):
     path = tmp_path / "dup.csv"
     pd.concat([raw, raw.iloc[[5, 6]]], ignore_index=True).to_csv(path, index=False)

@@ -132,55 +132,74 @@ def measured(df: pd.DataFrame) -> dict:
     }
 
 
-def reader_notes(path: str | os.PathLike, df: pd.DataFrame) -> list[str]:
-    """Where a Croissant reader (mlcroissant 1.1) reads this file's text differently from
-    :func:`load_release`, found by looking at the raw text (CSV only; a Parquet file keeps its types).
-
-    Checked: exact duplicate rows (the loader drops them), captions written as list literals (the
-    loader joins them with " | ") or empty (the loader gives "", a reader gives no value), times
-    without an offset (the loader reads them as UTC, a reader gives a time without a zone), booleans
-    spelt both as numbers and as words in one column (a reader casts text with Python's ``bool``, so
-    "0" becomes True), and digit-only image names with leading zeros (a reader's type guessing makes
-    them integers and drops the zeros).
-    """
-    path = Path(path)
+def _text_columns(path: Path, names: list[str]) -> tuple[pd.DataFrame, bool]:
+    """The columns ``names`` as text ("" for missing) and whether the file is Parquet; of a Parquet file
+    only the columns stored as text (the others keep their types for a reader too)."""
     if is_parquet(path):
-        return []
+        stored = pd.read_parquet(path, columns=[c for c in names if c in _header(path)])
+        text = {c: v.astype("string").fillna("") for c, v in stored.items()
+                if pd.api.types.is_string_dtype(v.dtype) or v.dtype == object}
+        return pd.DataFrame(text, index=stored.index), True
     cols = {c.strip().lstrip("\ufeff"): c for c in _header(path)}
-    want = [cols[c] for c in ("all_captions", "created_at", "possibly_sensitive", "image_name") if c in cols]
-    raw = pd.read_csv(path, usecols=want, dtype=str, keep_default_na=False,
+    raw = pd.read_csv(path, usecols=[cols[c] for c in names if c in cols], dtype=str, keep_default_na=False,
                       compression="gzip" if is_gzip(path) else None, encoding="utf-8")
     raw.columns = [c.strip().lstrip("\ufeff") for c in raw.columns]
+    return raw, False
+
+
+def reader_notes(path: str | os.PathLike, df: pd.DataFrame) -> list[str]:
+    """Where a Croissant reader (mlcroissant 1.1) reads this file differently from :func:`load_release`,
+    found by looking at the file's text (of a Parquet file, the columns it stores as text).
+
+    Checked: exact duplicate rows (the loader drops them), captions written as list literals (the
+    loader joins them with " | ") or empty or missing (the loader gives "", a reader of a CSV gives no
+    value), times written without an offset (the loader reads them as UTC, a reader gives a time
+    without a zone), booleans a reader casts wrongly (it applies Python's ``bool`` to text, so "0" and
+    "false" become True: in a CSV only a column of true/false alone or of 1/0 alone is read right,
+    because pandas' type guessing turns it into numbers or booleans first; in Parquet, text booleans
+    never are), and, in a CSV, digit-only image names with leading zeros (type guessing makes them
+    integers and drops the zeros).
+    """
+    path = Path(path)
+    raw, parquet = _text_columns(path, ["all_captions", "created_at", "possibly_sensitive", "image_name"])
     notes = []
-    n_raw = len(raw)
+    if is_parquet(path):
+        n_raw = len(pd.read_parquet(path, columns=[_header(path)[0]]))
+    else:
+        n_raw = len(raw)
     if n_raw != len(df):
         notes.append(f"{n_raw - len(df):,} exact duplicate row(s): the loader drops them, a Croissant reader "
                      "keeps them.")
-    cap = raw["all_captions"].str.strip()
-    n_list = int((cap.str.startswith("[") & cap.str.endswith("]")).sum())
-    if n_list:
-        notes.append(f"{n_list:,} caption(s) written as list literals: the loader joins their captions with "
-                     "' | ', a Croissant reader returns the literal as written.")
-    n_empty = int((cap == "").sum())
-    if n_empty:
-        notes.append(f"{n_empty:,} empty caption(s): the loader gives '', a Croissant reader gives no value.")
-    times = raw["created_at"].str.strip()
-    n_naive = int((~times.str.contains(r"(?:Z|[+-]\d\d:?\d\d)(?:\s+\d{4})?$", regex=True)).sum())
-    if n_naive:
-        notes.append(f"{n_naive:,} creation time(s) without a UTC offset: the loader reads them as UTC, a "
-                     "Croissant reader returns times without a zone (they are UTC).")
-    flags = set(raw["possibly_sensitive"].str.strip().str.lower()) - {"", "nan", "na", "none", "null"}
-    if flags & {"1", "0", "1.0", "0.0"} and flags - {"1", "0", "1.0", "0.0"} or flags - {
-            "true", "false", "1", "0", "1.0", "0.0"}:
-        notes.append(f"possibly_sensitive is spelt {', '.join(sorted(flags))}: a Croissant reader casts the "
-                     "text with Python's bool, so any non-empty word, '0' and 'false' included, reads as "
-                     "True; only a column of true/false alone or of 1/0 alone reads right.")
-    names = raw["image_name"].str.strip()
-    if names.str.fullmatch(r"\d+").all():
-        n_zero = int(names.str.match(r"0\d").sum())
-        if n_zero:
-            notes.append(f"{n_zero:,} image name(s) with leading zeros: a Croissant reader reads the digits "
-                         "as an integer and drops the zeros.")
+    if "all_captions" in raw:
+        cap = raw["all_captions"].str.strip()
+        n_list = int((cap.str.startswith("[") & cap.str.endswith("]")).sum())
+        if n_list:
+            notes.append(f"{n_list:,} caption(s) written as list literals: the loader joins their captions with "
+                         "' | ', a Croissant reader returns the literal as written.")
+        n_empty = 0 if parquet else int((cap == "").sum())
+        if n_empty:
+            notes.append(f"{n_empty:,} empty caption(s): the loader gives '', a Croissant reader gives no value.")
+    if "created_at" in raw:
+        times = raw["created_at"].str.strip()
+        n_naive = int((~times.str.contains(r"(?:Z|[+-]\d\d:?\d\d)(?:\s+\d{4})?$", regex=True)).sum())
+        if n_naive:
+            notes.append(f"{n_naive:,} creation time(s) without a UTC offset: the loader reads them as UTC, a "
+                         "Croissant reader returns times without a zone (they are UTC).")
+    if "possibly_sensitive" in raw:
+        flags = set(raw["possibly_sensitive"].str.strip().str.lower()) - {"", "nan", "na", "none", "null"}
+        numbers = {"1", "0", "1.0", "0.0"}
+        wrong = (flags - {"true", "1", "1.0"}) if parquet else (
+            (flags & numbers and flags - numbers) or flags - numbers - {"true", "false"})
+        if wrong:
+            notes.append(f"possibly_sensitive is written as text ({', '.join(sorted(flags))}) that a Croissant "
+                         "reader casts with Python's bool, so '0' and 'false' read as True.")
+    if "image_name" in raw and not parquet:
+        names = raw["image_name"].str.strip()
+        if names.str.fullmatch(r"\d+").all():
+            n_zero = int(names.str.match(r"0\d").sum())
+            if n_zero:
+                notes.append(f"{n_zero:,} image name(s) with leading zeros: a Croissant reader reads the digits "
+                             "as an integer and drops the zeros.")
     return notes
 
 
