@@ -9,6 +9,7 @@ Offline: every file is local.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pytest
 from twigma import paths
 from twigma.release import COLUMNS, ReleaseError, croissant, facts, load_release
 
-mlc = pytest.importorskip("mlcroissant")
+mlc = pytest.importorskip("mlcroissant", reason="mlcroissant is in env/requirements-test.txt (make test installs it)")
 
 
 # ------------------------------------------------------------------------------ helpers ---------
@@ -31,8 +32,7 @@ def write(release, tmp_path, **kw):
 
 
 def dataset(target):
-    ds = mlc.Dataset(jsonld=str(target))
-    return ds
+    return mlc.Dataset(jsonld=str(target))
 
 
 def issues(target):
@@ -97,7 +97,7 @@ def test_the_sample_description_validates_and_says_what_the_file_is(small_releas
     assert "synthetic" in doc["name"].lower() and doc["description"].startswith("SYNTHETIC SAMPLE")
     (file,) = doc["distribution"]
     assert file["@type"] == "cr:FileObject" and file["encodingFormat"] == "text/csv"
-    assert file["sha256"] == __import__("hashlib").sha256(open(small_release_file, "rb").read()).hexdigest()
+    assert file["sha256"] == hashlib.sha256(open(small_release_file, "rb").read()).hexdigest()
     assert file["contentSize"] == f"{small_release_file.stat().st_size} B"
     assert (target.parent / file["contentUrl"]).resolve() == small_release_file.resolve()
     (rs,) = doc["recordSet"]
@@ -294,7 +294,7 @@ def test_twigma_croissant_writes_results_croissant_json_listed_in_the_manifest(s
     subprocess.run([*run, "provenance", "--out", str(tmp_path)], capture_output=True, check=True)
     manifest = json.loads((tmp_path / "results" / "provenance.json").read_text())
     entry = manifest["files"]["results/croissant.json"]
-    assert entry["sha256"] == __import__("hashlib").sha256(target.read_bytes()).hexdigest()
+    assert entry["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
     assert not issues(target).errors
 
 
