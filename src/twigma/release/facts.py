@@ -98,7 +98,7 @@ FACTS: dict[str, str | tuple[str, ...]] = {
         "No private data is known to be included: the rows describe public tweets. No raw Twitter content "
         "(images, tweet text, user data) is released."),
     "offensive": (
-        "Yes: no NSFW filtering was applied, and a substantial share of the images is flagged sensitive by "
+        "Yes. No NSFW filtering was applied: a substantial share of the images is flagged sensitive by "
         "Twitter and by the CLIP-based detector, and an earlier version of the authors' site said two of "
         "the ten clusters are mostly NSFW."),
     "people": (
