@@ -25,11 +25,13 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
 
 from twigma.analysis import robustness as rb  # noqa: E402
+from twigma.files import atomic_write  # noqa: E402
+from twigma.paths import RunLayout  # noqa: E402
+from twigma.run import robustness as runrb  # noqa: E402
 
 
 def main() -> int:
@@ -43,7 +45,7 @@ def main() -> int:
     work = release.parent
     out = work / "robustness_run"
     shutil.rmtree(out, ignore_errors=True)
-    specs = rb.specifications(rb.read_grid(), images=False)
+    specs = rb.specifications(runrb.read_grid(), images=False)
     cmd = ["make", "--no-print-directory", "-C", str(ROOT), f"-j{a.jobs}", "robustness", f"RELEASE={release}",
            f"OUT={out}"]
     load = os.getloadavg()
@@ -53,11 +55,14 @@ def main() -> int:
     if r.returncode:
         print(r.stdout[-3000:], r.stderr[-3000:], file=sys.stderr)
         return 1
-    stamps = {f.name: f.stat().st_mtime_ns for f in (out / "build" / "robustness").glob("*.json")}
+    specs_dir = RunLayout.published(out).robustness
+    stamps = {f.name: f.stat().st_mtime_ns for f in specs_dir.glob("*.json")}
     t = time.perf_counter()
-    r2 = subprocess.run(cmd, capture_output=True, text=True)
+    if subprocess.run(cmd, capture_output=True, text=True).returncode:
+        print("the second make robustness failed", file=sys.stderr)
+        return 1
     again = time.perf_counter() - t
-    rerun = [f.name for f in (out / "build" / "robustness").glob("*.json") if f.stat().st_mtime_ns != stamps.get(f.name)]
+    rerun = [f.name for f in specs_dir.glob("*.json") if f.stat().st_mtime_ns != stamps.get(f.name)]
     per_group = {}
     for group in dict.fromkeys(s.group for s in specs):
         one = next(s for s in specs if s.group == group)
@@ -82,7 +87,7 @@ def main() -> int:
         "load_average_before": [round(x, 1) for x in load], "load_average_after": [round(x, 1) for x in os.getloadavg()],
         "summary": r.stdout.strip().splitlines()[-12:],
     }
-    (work / "robustness.json").write_text(json.dumps(result, indent=1))
+    atomic_write(work / "robustness.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
     print(json.dumps(result, indent=1))
     return 0
 

@@ -11,8 +11,8 @@ import papermill as pm
 import pytest
 
 from twigma import paths
-from twigma.analysis import robustness as rb
-from twigma.analysis import claims, nsfw, overview, themes
+from twigma.analysis import claims, nsfw, overview, robustness as rb, themes
+from twigma.run import robustness as runrb
 
 NSFW_GRID = """
 nsfw:
@@ -31,17 +31,17 @@ def write(tmp_path, text, name="grid.yml"):
 # ---------------------------------------------------------------- the grid file -------------
 
 def test_the_committed_grid_has_at_least_four_specifications_per_claim():
-    specs = rb.specifications(rb.read_grid())
+    specs = rb.specifications(runrb.read_grid())
     per_claim = {c: sum(c in rb.GROUPS[s.group].claims for s in specs) for c in
                  ("C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9")}
     assert min(per_claim.values()) >= 4, per_claim
     assert len({s.id for s in specs}) == len(specs)
-    assert [s.default for s in specs].count(True) == len(rb.read_grid())  # one default per group
+    assert [s.default for s in specs].count(True) == len(runrb.read_grid())  # one default per group
 
 
 def test_the_first_values_are_the_notebooks_defaults():
     """Each group's first specification is what make figures reports."""
-    grid = rb.read_grid()
+    grid = runrb.read_grid()
 
     def defaults(nb):
         return {k: v["default"] for k, v in pm.inspect_notebook(str(paths.NOTEBOOKS / f"{nb}.ipynb")).items()}
@@ -76,13 +76,13 @@ def test_the_first_values_are_the_notebooks_defaults():
 ])
 def test_a_bad_grid_file_is_a_clear_error(tmp_path, text, says):
     path = write(tmp_path, text)
-    with pytest.raises(rb.GridError) as e:
-        rb.read_grid(path)
+    with pytest.raises(runrb.GridError) as e:
+        runrb.read_grid(path)
     assert str(path) in str(e.value) and says in str(e.value)
 
 
 def test_specifications_full_grid_one_at_a_time_and_choices_that_do_not_apply(tmp_path):
-    grid = rb.read_grid(write(tmp_path, NSFW_GRID))
+    grid = runrb.read_grid(write(tmp_path, NSFW_GRID))
     specs = rb.specifications(grid)
     # 2 x 3 x 2 = 12, but the threshold does not apply to Twitter's flag: 6 detector + 2 flag
     assert len(specs) == 8
@@ -93,7 +93,7 @@ def test_specifications_full_grid_one_at_a_time_and_choices_that_do_not_apply(tm
     small = rb.specifications(grid, one_at_a_time=True)  # defaults + each other value alone
     assert len(small) == 1 + 1 + 2 + 1
     # the id is the values': the same specification in an edited grid keeps its id (and its finished file)
-    grid2 = rb.read_grid(write(tmp_path, NSFW_GRID.replace("[0.5, 0.3, 0.7]", "[0.5, 0.3, 0.7, 0.9]"), "g2.yml"))
+    grid2 = runrb.read_grid(write(tmp_path, NSFW_GRID.replace("[0.5, 0.3, 0.7]", "[0.5, 0.3, 0.7, 0.9]"), "g2.yml"))
     assert {s.id for s in specs} < {s.id for s in rb.specifications(grid2)}
 
 
@@ -101,10 +101,10 @@ def test_specifications_full_grid_one_at_a_time_and_choices_that_do_not_apply(tm
 
 def test_default_specifications_decide_as_the_notebooks_do(small_release_file, small_release):
     """The default specification of each release group gives the notebooks' claim rows."""
-    grid = rb.read_grid()
-    data = rb.Inputs(str(small_release_file), None)
+    grid = runrb.read_grid()
+    data = runrb.Inputs(str(small_release_file), None)
     by_group = {s.group: s for s in rb.specifications(grid, images=False) if s.default}
-    got = {r["claim"]: r for g in by_group.values() for r in rb.record(g, data)["rows"]}
+    got = {r["claim"]: r for g in by_group.values() for r in runrb.record(g, data)["rows"]}
     expected = [
         claims.check_c2(overview.growth_trend(overview.monthly_counts(small_release), "n_tweets"), alpha=0.01),
         claims.check_trends(themes.theme_trends(small_release, alpha=0.01, min_images_per_month=20), "C4",
@@ -131,10 +131,10 @@ def _planted(raw, tmp_path, nsfw_score):
 
 
 def _run_grid(grid_path, release, out):
-    grid = rb.read_grid(grid_path)
+    grid = runrb.read_grid(grid_path)
     for s in rb.specifications(grid, images=False):
-        rb.run_spec(s.id, grid_path=grid_path, release=str(release), out=out)
-    return rb.collect(grid_path=grid_path, release=str(release), out=out)
+        runrb.run_spec(s.id, grid_path=grid_path, release=str(release), out=out)
+    return runrb.collect(grid_path=grid_path, release=str(release), out=out)
 
 
 def test_a_claim_planted_true_under_every_specification_is_robust(tmp_path, raw_small):
@@ -173,15 +173,15 @@ def test_a_claim_that_never_holds_is_robust_no(tmp_path, raw_small):
 def test_collect_names_a_specification_not_yet_run(tmp_path, small_release_file):
     grid = write(tmp_path, NSFW_GRID)
     with pytest.raises(FileNotFoundError, match="has not been run: run `make robustness`"):
-        rb.collect(grid_path=grid, release=str(small_release_file), out=tmp_path)
+        runrb.collect(grid_path=grid, release=str(small_release_file), out=tmp_path)
 
 
 def test_image_groups_need_embeddings_and_say_so(tmp_path, raw_small):
     from twigma.synthetic.release import write_release
 
     release = write_release(raw_small, tmp_path / "mine.csv")  # not the sample: no embeddings go with it
-    grid = rb.read_grid()
-    assert not rb.has_embeddings(str(release), None)
+    grid = runrb.read_grid()
+    assert not runrb.has_embeddings(str(release), None)
     assert {s.group for s in rb.specifications(grid, images=False)} == {"growth", "words", "themes", "nsfw"}
     summary = rb.summarise(pd.DataFrame(columns=[*rb.LEAD_COLUMNS, *rb.TAIL_COLUMNS]),
                            not_run={"C7": "not run: needs image embeddings"})
@@ -274,3 +274,59 @@ def test_growth_log_linear_test_and_nsfw_flag_measure(small_release):
     assert (flag["mostly_nsfw"] == (flag["share_possibly_sensitive"] > 2 / 3)).all()
     assert "flagged sensitive by Twitter" in claims.check_c6(flag)["observed"]
     assert "more than 67%" in claims.check_c6(flag)["observed"]
+
+
+# ---------------------------------------------------------------- effects beside votes -----
+
+def test_a_vote_is_said_with_the_range_of_its_estimate():
+    assert rb.effect_words(6, 6, 7.2, 20.1, 7.2) == "holds in all 6 specifications; estimate 7.2 to 20.1 (default 7.2)"
+    assert rb.effect_words(5, 5, 2, 2, 2, one_at_a_time=True) == (
+        "holds in all 5 specifications (each choice varied alone); estimate 2 in every specification")
+    assert rb.effect_words(8, 3, -1.0, 0.5, -0.2).startswith("holds in 3 of 8 specifications; estimate -1 to 0.5")
+    assert rb.effect_words(4, 0, float("nan"), float("nan"), float("nan")) == "holds in none of the 4 specifications; no estimate"
+
+
+def test_the_summary_gives_each_claim_s_estimate_range_against_pandas(tmp_path, raw_small):
+    release = _planted(raw_small, tmp_path, 0.6)
+    table, summary = _run_grid(write(tmp_path, NSFW_GRID), release, tmp_path / "out")
+    s = summary.set_index("claim").loc["C6"]
+    est = table.loc[table["claim"] == "C6", "estimate"]
+    assert (s["estimate_min"], s["estimate_max"]) == (est.min(), est.max())
+    assert s["estimate_default"] == table.loc[table["default"] & (table["claim"] == "C6"), "estimate"].iloc[0]
+    assert s["in_words"].startswith(f"holds in 6 of 8 specifications; estimate {est.min():.3g} to {est.max():.3g}")
+    assert s["estimate_is"] == "clusters counted as mostly NSFW"
+
+
+def test_the_small_grid_runs_the_image_claims_when_the_run_has_embeddings(tmp_path, small_release_file, small_release):
+    from twigma.synthetic.embeddings import make_sample_embeddings
+
+    grid = write(tmp_path, NSFW_GRID + """
+variability:
+  reference_n: [all, 100]
+  twigma_n: [all]
+  level: [0.95]
+  n_boot: [20]
+  seed: [0]
+""")
+    table, summary = runrb.run_small(grid, str(small_release_file))  # another release, no store: C8 not run
+    assert set(table["claim"]) == {"C6"}
+    assert summary.set_index("claim").loc["C8", "verdict"].startswith("not run: needs image embeddings")
+    store = make_sample_embeddings(small_release, tmp_path / "emb", n_natural=300, n_art=300, dim=32)
+    table, summary = runrb.run_small(grid, str(small_release_file), str(store))
+    assert table.groupby("claim")["spec_id"].nunique().to_dict() == {"C6": 5, "C8": 2}
+    c8 = summary.set_index("claim").loc["C8"]
+    assert c8["n_specifications"] == 2 and "(each choice varied alone)" in c8["in_words"]
+    assert table.loc[table["claim"] == "C8", "observed"].str.contains("natural").all()
+
+
+def test_the_curve_draws_every_specification_and_its_choices(tmp_path, raw_small):
+    from twigma.present.figures import robustness_curve
+
+    release = _planted(raw_small, tmp_path, 0.6)
+    table, _ = _run_grid(write(tmp_path, NSFW_GRID), release, tmp_path / "out")
+    fig = robustness_curve(table, "C6")
+    top, bottom = fig.axes
+    assert sum(len(c.get_offsets()) for c in top.collections[:2]) == 8  # holds + fails
+    assert "holds in 6 of 8 specifications" in top.get_title()
+    ticks = [t.get_text() for t in bottom.get_yticklabels()]
+    assert {"measure = detector", "measure = twitter-flag", "threshold = 0.7", "mostly = 2/3"} <= set(ticks)

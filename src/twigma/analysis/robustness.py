@@ -20,36 +20,26 @@ variability           C8         07           reference_n, twigma_n, level, n_bo
 likes                 C9         08           similarity, alpha, reference_n, window
 ====================  =========  ===========  =====================================================
 
-Steps (the make targets call them through ``twigma robustness``):
-
-* :func:`write_makefile` lists the specifications as make targets ``build/robustness/<id>.json``;
-  the id is the group and a digest of the specification's parameters, so editing the grid adds or
-  drops specifications without touching the finished ones (make runs only what is missing);
-* :func:`run_spec` runs one specification and writes its file atomically;
-* :func:`collect` gathers them into ``results/robustness.csv`` (one row per claim and
-  specification) and ``results/robustness_summary.csv`` (one row per claim: how often it holds and
-  the verdict: robust: yes / robust: no / depends on the specification, naming the choice).
+This module computes: the choices and how their values are read (:data:`CHOICES`), the
+specifications of a grid (:func:`specifications`), one specification's claim checks
+(:func:`run_group`, on a :class:`Data` source that gives the release and the embeddings), and the
+summary of many (:func:`tabulate`, :func:`summarise`: how often each claim holds, the range of its
+estimate, the verdict). Reading the grid file, the make fragment, the specifications' files and
+collecting them are :mod:`twigma.run.robustness`; the curves are drawn by
+:func:`twigma.present.figures.robustness_curve`.
 """
 from __future__ import annotations
 
 import hashlib
 import itertools
 import json
-import os
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import pandas as pd
 
-from twigma import paths
-from twigma.errors import UserError
-from twigma.files import atomic_write
-
-#: The grid's default file.
-GRID = paths.ROOT / "robustness.yml"
 #: The clusters the paper says decline (C4) and rise (C5); notebook 03's DECLINING and RISING defaults.
 DECLINING = [1, 3, 4]
 RISING = [8, 9]
@@ -57,12 +47,9 @@ RISING = [8, 9]
 LEAD_COLUMNS = ["claim", "group", "spec_id", "specification", "default"]
 TAIL_COLUMNS = ["estimate", "estimate_is", "p_value", "observed", "holds", "notebook", "release"]
 SUMMARY_COLUMNS = ["claim", "statement", "n_specifications", "n_holds", "share_holds", "holds_by_default",
+                   "estimate_is", "estimate_default", "estimate_min", "estimate_max", "in_words",
                    "verdict", "depends_on", "detail"]
 VERDICT_YES, VERDICT_NO, VERDICT_DEPENDS = "robust: yes", "robust: no", "depends on the specification"
-
-
-class GridError(UserError, ValueError):
-    """The grid file is malformed: the message names the file, the group, the choice and what to do."""
 
 
 # ------------------------------------------------------------------ choices ------------------
@@ -180,34 +167,28 @@ class Group:
     claims: tuple[str, ...]
     notebook: str
     choices: tuple[str, ...]
-    run: Callable[[dict, "Inputs"], list[dict]]
+    run: Callable[[dict, Data], list[dict]]
     images: bool = False
     #: choices that do not apply given another choice's value: {choice: (other, value)}
     not_with: dict = field(default_factory=dict)
 
 
-class Inputs:
-    """The release (and the embedding store) a specification reads, loaded once per process."""
+class Data(Protocol):
+    """What a specification reads (:class:`twigma.run.robustness.Inputs` loads it from files, once per
+    process): ``release``, the typed release; ``twigma()``, the rows of the release that have an
+    embedding (a boolean mask over ``release``) and their embeddings in the same order;
+    ``reference(source)``, the embeddings of a reference set (``"natural"``, ``"art"``)."""
 
-    def __init__(self, release: str | None, embeddings: str | None):
-        self.release_arg, self.embeddings_arg = release or "", embeddings or ""
-        self._release = None
+    release: pd.DataFrame
 
-    @property
-    def release(self) -> pd.DataFrame:
-        if self._release is None:
-            from twigma.release import load_release
-            self._release = load_release(self.release_arg)
-        return self._release
+    def twigma(self) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def window(self, df: pd.DataFrame, window: str) -> pd.DataFrame:
-        return df if window == "all" else df[df["created_at"] >= _window_start(window)].reset_index(drop=True)
+    def reference(self, source: str) -> np.ndarray: ...
 
-    def store(self):
-        from twigma.embeddings import store
-        root = store.folder_for(self.release_arg, self.embeddings_arg)
-        mask, X = store.align(self.release, store.read(root, "twigma"))
-        return root, mask, X
+
+def in_window(df: pd.DataFrame, window: str) -> pd.DataFrame:
+    """The rows of ``df`` posted in ``window`` (``all``, or ``from-YYYY[-MM]``: from then on)."""
+    return df if window == "all" else df[df["created_at"] >= _window_start(window)].reset_index(drop=True)
 
 
 def _window_start(window: str) -> pd.Timestamp:
@@ -224,9 +205,9 @@ def _no_rows(what: str, window: str) -> ValueError:
                       "'window' from the grid file (robustness.yml).")
 
 
-def _run_growth(p: dict, data: Inputs) -> list[dict]:
+def _run_growth(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, overview
-    df = data.window(data.release, p["window"])
+    df = in_window(data.release, p["window"])
     if len(df) == 0:
         raise _no_rows("images", p["window"])
     monthly = overview.monthly_counts(df)
@@ -236,9 +217,9 @@ def _run_growth(p: dict, data: Inputs) -> list[dict]:
     return [_row(check, trend["growth_per_year"], "growth factor per year (log-linear fit)", p_value)]
 
 
-def _run_words(p: dict, data: Inputs) -> list[dict]:
+def _run_words(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, text
-    df = data.window(data.release, p["window"])
+    df = in_window(data.release, p["window"])
     if len(df) == 0:
         raise _no_rows("images", p["window"])
     stop = None if p["stopwords"] == "caption" else text.ENGLISH_STOP_WORDS
@@ -248,9 +229,9 @@ def _run_words(p: dict, data: Inputs) -> list[dict]:
     return [_row(check, found, "of the 4 words in the top N")]
 
 
-def _run_themes(p: dict, data: Inputs) -> list[dict]:
+def _run_themes(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, themes
-    df = data.window(data.release, p["window"])
+    df = in_window(data.release, p["window"])
     if len(df) == 0:
         raise _no_rows("images", p["window"])
     months = themes.monthly_cluster_counts(df)["n_images"]
@@ -273,7 +254,7 @@ def _run_themes(p: dict, data: Inputs) -> list[dict]:
     return rows
 
 
-def _run_nsfw(p: dict, data: Inputs) -> list[dict]:
+def _run_nsfw(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, nsfw
     threshold = 0.5 if p["threshold"] is None else p["threshold"]
     table = nsfw.nsfw_by_cluster(data.release, threshold=threshold, mostly=float(Fraction(p["mostly"])),
@@ -282,52 +263,48 @@ def _run_nsfw(p: dict, data: Inputs) -> list[dict]:
     return [_row(check, int(table["mostly_nsfw"].sum()), "clusters counted as mostly NSFW")]
 
 
+def _subsample_rows(n_rows: int, n, seed: int = 0) -> np.ndarray:
+    """Sorted positions of a random ``n`` of ``n_rows`` rows (all of them for ``"all"`` or n >= n_rows)."""
+    if n == "all" or n >= n_rows:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(seed).choice(n_rows, int(n), replace=False))
+
+
 def _subsample(X: np.ndarray, n, seed: int = 0) -> np.ndarray:
-    if n == "all" or n >= len(X):
-        return X
-    idx = np.sort(np.random.default_rng(seed).choice(len(X), int(n), replace=False))
-    return np.asarray(X[idx])
+    return X if n == "all" or n >= len(X) else np.asarray(X[_subsample_rows(len(X), n, seed)])
 
 
-def _run_distinctness(p: dict, data: Inputs) -> list[dict]:
+def _run_distinctness(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, distinctness
-    from twigma.embeddings import store
-    root, _, X = data.store()
-    rows = []
-    for name, ref in (("twigma_vs_natural", store.read(root, "natural").vectors),
-                      ("twigma_vs_art", store.read(root, "art").vectors)):
-        res = distinctness.probe_auc(X, ref, folds=p["folds"], max_per_class=p["max_per_class"], seed=p["seed"])
-        rows.append({"comparison": name, "auc": res["auc"], "auc_sd": res["auc_sd"], "folds": p["folds"],
-                     "n_per_class": res["n_per_class"]})
-    table = pd.DataFrame(rows)
+    mask, X = data.twigma()
+    tweets = data.release.loc[mask, "id"].astype(str).to_numpy()
+    table = distinctness.probe_table(X, tweets, {s: data.reference(s) for s in ("natural", "art")},
+                                     folds=p["folds"], max_per_class=p["max_per_class"], seed=p["seed"])
     check = claims.check_c7(table, min_auc=p["min_auc"])
-    return [_row(check, table["auc"].min(), "the smaller probe AUC")]
+    return [_row(check, table["auc"].min(), "the smaller probe AUC (folds grouped by tweet)")]
 
 
-def _run_variability(p: dict, data: Inputs) -> list[dict]:
+def _run_variability(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, variability
-    from twigma.embeddings import store
-    root, _, X = data.store()
-    refs = {s: _subsample(store.read(root, s).vectors, p["reference_n"], p["seed"]) for s in ("natural", "art")}
+    mask, X = data.twigma()
+    tweets = data.release.loc[mask, "id"].astype(str).to_numpy()
+    refs = {s: _subsample(data.reference(s), p["reference_n"], p["seed"]) for s in ("natural", "art")}
     if p["twigma_n"] == "matched":
-        X = _subsample(X, min(len(r) for r in refs.values()), p["seed"])
-    rows = []
-    for name, M in {"twigma": X, **refs}.items():
-        est, lo, hi = variability.dispersion_ci(M, n_boot=p["n_boot"], level=p["level"], seed=p["seed"])
-        rows.append({"source": name, "n": len(M), "dispersion": est, "ci_low": lo, "ci_high": hi})
-    table = pd.DataFrame(rows)
-    check = claims.check_c8(table)
-    v = table.set_index("source")["dispersion"]
+        keep = _subsample_rows(len(X), min(len(r) for r in refs.values()), p["seed"])
+        X, tweets = np.asarray(X[keep]), tweets[keep]
+    by_source, differences = variability.compare_sources({"twigma": X, **refs}, groups={"twigma": tweets},
+                                                         n_boot=p["n_boot"], level=p["level"], seed=p["seed"])
+    check = claims.check_c8(by_source, differences)
+    v = by_source.set_index("source")["dispersion"]
     return [_row(check, v["twigma"] - min(v["natural"], v["art"]),
-                 "TWIGMA's dispersion minus the lower reference set's")]
+                 "TWIGMA's dispersion minus the lower reference set's (tweets resampled together)")]
 
 
-def _run_likes(p: dict, data: Inputs) -> list[dict]:
+def _run_likes(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, likes
-    from twigma.embeddings import store
-    root, mask, X = data.store()
+    mask, X = data.twigma()
     rel = data.release[mask].reset_index(drop=True)
-    natural = _subsample(store.read(root, "natural").vectors, p["reference_n"])
+    natural = _subsample(data.reference("natural"), p["reference_n"])
     sim = likes.similarity_to_reference(X, natural, k=10)
     keep = np.ones(len(rel), bool) if p["window"] == "all" else (rel["created_at"] >= _window_start(p["window"])).to_numpy()
     if not keep.any():
@@ -352,57 +329,6 @@ GROUPS: dict[str, Group] = {
     "likes": Group(("C9",), "08_likes_similarity", ("similarity", "alpha", "reference_n", "window"), _run_likes,
                    images=True),
 }
-
-
-# ------------------------------------------------------------------ the grid -----------------
-
-def read_grid(path: str | os.PathLike | None = None) -> dict[str, dict[str, list]]:
-    """The grid file as {group: {choice: [values]}}, every value checked; :class:`GridError` otherwise."""
-    import yaml
-
-    path = paths.resolve(path, default=GRID)
-    if not path.exists():
-        raise GridError(f"{path}: no such grid file. Give GRID=<file> or restore robustness.yml from git.")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise GridError(f"{path}: not valid YAML ({exc}).") from exc
-    if not isinstance(raw, dict):
-        raise GridError(f"{path}: the file must map group names ({', '.join(GROUPS)}) to their choices.")
-    grid = {}
-    for name, choices in raw.items():
-        if name not in GROUPS:
-            raise GridError(f"{path}: unknown group {name!r}; the groups are {', '.join(GROUPS)}.")
-        group = GROUPS[name]
-        if not isinstance(choices, dict):
-            raise GridError(f"{path}: group {name!r} must map each choice to a list of values.")
-        missing = [c for c in group.choices if c not in choices]
-        unknown = [c for c in choices if c not in group.choices]
-        if missing or unknown:
-            raise GridError(f"{path}: group {name!r} " + "; ".join(
-                filter(None, [f"lacks the choices {', '.join(missing)}" if missing else "",
-                              f"has choices it does not know: {', '.join(unknown)}" if unknown else ""]))
-                + f". Its choices are {', '.join(group.choices)} (list one value to fix a choice).")
-        grid[name] = {}
-        for c in group.choices:
-            values = choices[c] if isinstance(choices[c], list) else [choices[c]]
-            if not values:
-                raise GridError(f"{path}: group {name!r}, choice {c!r}: give at least one value.")
-            parsed = []
-            for v in values:
-                try:
-                    parsed.append(CHOICES[c][0](v))
-                except (TypeError, ValueError) as exc:
-                    raise GridError(f"{path}: group {name!r}, choice {c!r}: value {v!r} is not valid: {exc}.") from exc
-            if len(set(map(str, parsed))) < len(parsed):
-                raise GridError(f"{path}: group {name!r}, choice {c!r} lists a value twice.")
-            grid[name][c] = parsed
-    return grid
-
-
-def has_embeddings(release: str | None, embeddings: str | None) -> bool:
-    """Whether the image groups (C7-C9) can run: a store goes with RELEASE and EMBEDDINGS."""
-    return paths.embeddings_folder(release, embeddings) is not None
 
 
 def specifications(grid: dict, images: bool = True, one_at_a_time: bool = False) -> list[Spec]:
@@ -437,95 +363,21 @@ def specifications(grid: dict, images: bool = True, one_at_a_time: bool = False)
     return specs
 
 
-def find(grid: dict, spec_id: str) -> Spec:
-    for spec in specifications(grid):
-        if spec.id == spec_id:
-            return spec
-    raise GridError(f"no specification {spec_id!r} in the grid file: it was edited since make listed it. "
-                    "Run make robustness again.")
-
-
-def spec_dir(out: str | os.PathLike | None) -> Path:
-    """Where the specifications' files go: ``<OUT>/build/robustness/``."""
-    return paths.resolve(out, default=paths.ROOT) / "build" / "robustness"
-
-
-def write_makefile(target: str | os.PathLike, grid_path=None, release=None, embeddings=None) -> Path:
-    """The make fragment that lists the specifications as targets (``$(ROB)/<id>.json``)."""
-    grid = read_grid(grid_path)
-    specs = specifications(grid, images=has_embeddings(release, embeddings))
-    names = lambda ss: " \\\n  ".join(f"$(ROB)/{s.id}.json" for s in ss)  # noqa: E731
-    text = ("# Written by `twigma robustness makefile` from the grid file; do not edit (make rewrites it).\n"
-            f"ROB_SPECS := {names(specs)}\n"
-            f"ROB_IMAGE_SPECS := {names([s for s in specs if GROUPS[s.group].images])}\n")
-    return atomic_write(target, lambda tmp: Path(tmp).write_text(text))
-
-
-def record(spec: Spec, data: Inputs) -> dict:
-    """Run one specification on ``data``: its parameters, its words and one row per claim checked."""
-    group = GROUPS[spec.group]
+def run_group(spec: Spec, data: Data) -> list[dict]:
+    """Check ``spec``'s claims on ``data``: one row per claim (``claim``, ``observed``, ``holds``,
+    ``estimate``, ``estimate_is``, ``p_value``). A failure names the specification."""
     try:
-        rows = group.run(spec.values, data)
+        return GROUPS[spec.group].run(spec.values, data)
     except Exception as exc:
         raise RuntimeError(f"specification {spec.id} ({spec.group}: {spec.text}) failed: {exc}") from exc
-    return {"spec_id": spec.id, "group": spec.group, "params": spec.values, "specification": spec.text,
-            "default": spec.default, "notebook": group.notebook,
-            "release": str(paths.release_file(data.release_arg)), "rows": rows}
-
-
-def run_spec(spec_id: str, grid_path=None, release=None, embeddings=None, out=None,
-             inputs: Inputs | None = None) -> Path:
-    """Run one specification and write ``<OUT>/build/robustness/<id>.json`` (atomically)."""
-    spec = find(read_grid(grid_path), spec_id)
-    rec = record(spec, inputs or Inputs(release, embeddings))
-    target = spec_dir(out) / f"{spec.id}.json"
-    return atomic_write(target, lambda tmp: Path(tmp).write_text(json.dumps(rec, indent=1, default=_json)))
-
-
-def run_small(grid_path=None, release=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The release-only groups (C2-C6), each choice varied alone (``one_at_a_time``), run here in
-    this process without writing anything: what notebook 12 shows when ``make robustness`` has not
-    been run. Returns the table and the summary, as :func:`collect` does."""
-    specs = specifications(read_grid(grid_path), images=False, one_at_a_time=True)
-    data = Inputs(release, None)
-    return _tabulate(specs, [record(s, data) for s in specs])
-
-
-def _json(v):
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    raise TypeError(f"cannot write {type(v).__name__} to JSON")
 
 
 # ------------------------------------------------------------------ results ------------------
 
-def collect(grid_path=None, release=None, embeddings=None, out=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Gather the specifications of the grid into ``results/robustness.csv`` and
-    ``results/robustness_summary.csv`` under OUT; return both tables."""
-    grid = read_grid(grid_path)
-    images = has_embeddings(release, embeddings)
-    specs = specifications(grid, images=images)
-    folder, records = spec_dir(out), []
-    for s in specs:
-        f = folder / f"{s.id}.json"
-        if not f.exists():
-            raise FileNotFoundError(f"{f}: specification {s.id} ({s.group}: {s.text}) has not been run: "
-                                    "run `make robustness` (with the same RELEASE, EMBEDDINGS and OUT).")
-        records.append(json.loads(f.read_text()))
-    skipped = [c for g, grp in GROUPS.items() if g in grid and grp.images and not images for c in grp.claims]
-    table, summary = _tabulate(specs, records, not_run={
-        c: "not run: needs image embeddings (EMBEDDINGS=<store folder>)" for c in skipped})
-    results = paths.resolve(out, default=paths.ROOT) / "results"
-    atomic_write(results / "robustness.csv", lambda tmp: table.to_csv(tmp, index=False))
-    atomic_write(results / "robustness_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    return table, summary
-
-
-def _tabulate(specs: list[Spec], records: list[dict], not_run: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def tabulate(specs: list[Spec], records: list[dict], not_run: dict | None = None,
+             one_at_a_time: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The specifications' records (:func:`twigma.run.robustness.record`) as ``results/robustness.csv``
+    (one row per claim and specification) and its :func:`summarise`."""
     choice_cols = list(dict.fromkeys(c for s in specs for c, _ in s.params))
     rows = []
     for s, rec in zip(specs, records):
@@ -536,17 +388,40 @@ def _tabulate(specs: list[Spec], records: list[dict], not_run: dict | None = Non
                          "notebook": rec["notebook"], "release": rec["release"]})
     table = pd.DataFrame(rows, columns=[*LEAD_COLUMNS, *choice_cols, *TAIL_COLUMNS]).astype({c: object for c in choice_cols})
     table = table.sort_values("claim", key=lambda c: c.str[1:].astype(int), kind="stable").reset_index(drop=True)
-    return table, summarise(table, not_run=not_run)
+    return table, summarise(table, not_run=not_run, one_at_a_time=one_at_a_time)
 
 
-def summarise(table: pd.DataFrame, not_run: dict[str, str] | None = None) -> pd.DataFrame:
+def _number(x: float) -> str:
+    return f"{x:.3g}" if np.isfinite(x) else "n/a"
+
+
+def effect_words(n: int, k: int, lo: float, hi: float, default: float, one_at_a_time: bool = False) -> str:
+    """How often a claim holds and how far its estimate moves, in words: ``"holds in all 6
+    specifications; estimate 7.2 to 20.1 (default 7.2)"``; a vote is never given without the
+    effect's range beside it."""
+    votes = (f"holds in all {n} specifications" if k == n and n > 1 else "holds in the one specification" if k == n
+             else f"holds in none of the {n} specifications" if k == 0 else f"holds in {k} of {n} specifications")
+    if one_at_a_time:
+        votes += " (each choice varied alone)"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return votes + "; no estimate"
+    same = _number(lo) == _number(hi)
+    spread = f"estimate {_number(lo)} in every specification" if same else f"estimate {_number(lo)} to {_number(hi)}"
+    return f"{votes}; {spread}" + ("" if same else f" (default {_number(default)})")
+
+
+def summarise(table: pd.DataFrame, not_run: dict[str, str] | None = None, one_at_a_time: bool = False) -> pd.DataFrame:
     """One row per claim: how many specifications, how often the claim holds, whether it holds
-    under the notebooks' defaults, and the verdict.
+    under the notebooks' defaults, how far its estimate moves, and the verdict.
 
-    ``robust: yes`` when it holds under every specification, ``robust: no`` when under none,
-    otherwise ``depends on the specification``; then ``depends_on`` names the choice whose values
-    split the verdicts most (the largest difference in the share that holds between its values;
-    ties are all named) and ``detail`` gives the share that holds at each of its values.
+    ``estimate_default``, ``estimate_min`` and ``estimate_max`` are the claim's estimate (what
+    ``estimate_is`` says) under the defaults and its range over the specifications; ``in_words``
+    says both (:func:`effect_words`), since a claim can hold everywhere while its size changes
+    threefold. ``robust: yes`` when it holds under every specification, ``robust: no`` when under
+    none, otherwise ``depends on the specification``; then ``depends_on`` names the choice whose
+    values split the verdicts most (the largest difference in the share that holds between its
+    values; ties are all named) and ``detail`` gives the share that holds at each of its values.
+    ``one_at_a_time``: the table is the small grid (each choice varied alone), said in ``in_words``.
     """
     from twigma.analysis.claims import CLAIMS
 
@@ -554,9 +429,16 @@ def summarise(table: pd.DataFrame, not_run: dict[str, str] | None = None) -> pd.
     for cid, part in table.groupby("claim", sort=False):
         holds = part["holds"].eq("yes")
         n, k = len(part), int(holds.sum())
-        default = part.loc[part["default"].astype(bool), "holds"]
+        is_default = part["default"].astype(bool)
+        default = part.loc[is_default, "holds"]
+        est = pd.to_numeric(part["estimate"], errors="coerce")
+        finite = est[np.isfinite(est)]
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (np.nan, np.nan)
+        d = float(est[is_default].iloc[0]) if is_default.any() else np.nan
         row = {"claim": cid, "statement": CLAIMS.get(cid, ""), "n_specifications": n, "n_holds": k,
                "share_holds": round(k / n, 4), "holds_by_default": default.iloc[0] if len(default) else "",
+               "estimate_is": part["estimate_is"].iloc[0], "estimate_default": d, "estimate_min": lo,
+               "estimate_max": hi, "in_words": effect_words(n, k, lo, hi, d, one_at_a_time),
                "depends_on": "", "detail": ""}
         if k == n:
             row["verdict"] = VERDICT_YES
@@ -568,8 +450,9 @@ def summarise(table: pd.DataFrame, not_run: dict[str, str] | None = None) -> pd.
         out.append(row)
     for cid, why in (not_run or {}).items():
         out.append({"claim": cid, "statement": CLAIMS.get(cid, ""), "n_specifications": 0, "n_holds": 0,
-                    "share_holds": float("nan"), "holds_by_default": "", "verdict": why, "depends_on": "",
-                    "detail": ""})
+                    "share_holds": float("nan"), "holds_by_default": "", "estimate_is": "",
+                    "estimate_default": np.nan, "estimate_min": np.nan, "estimate_max": np.nan, "in_words": why,
+                    "verdict": why, "depends_on": "", "detail": ""})
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
 
 
@@ -605,40 +488,3 @@ def _decisive_choice(part: pd.DataFrame, holds: pd.Series) -> tuple[str, str]:
         else:
             detail.append(f"{c}: holds in " + ", ".join(f"{s:.0%} with {v}" for v, s in share.items()))
     return ", ".join(named), "; ".join(detail)
-
-
-# ------------------------------------------------------------------ the curve ----------------
-
-def plot_curve(table: pd.DataFrame, claim: str):
-    """Specification curve of one claim (Simonsohn, Simmons and Nelson 2020): the estimate under
-    every specification, sorted, marked by whether the claim holds (top), and the choices each
-    specification made (bottom: one row per choice value, a mark where the specification used it)."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    part = table[table["claim"] == claim].sort_values("estimate", kind="stable").reset_index(drop=True)
-    group = GROUPS[part["group"].iloc[0]]
-    rows = [(c, v) for c in group.choices for v in part[c].map(value_text).unique() if part[c].map(value_text).nunique() > 1]
-    x = np.arange(len(part))
-    holds = part["holds"].eq("yes").to_numpy()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6.5, 0.18 * len(part) + 3), 2.6 + 0.22 * len(rows)),
-                                      sharex=True, height_ratios=[2.2, max(1, 0.22 * len(rows))])
-    top.scatter(x[holds], part["estimate"][holds], color="C2", s=18, label="claim holds", zorder=3)
-    top.scatter(x[~holds], part["estimate"][~holds], color="C3", s=18, marker="x", label="claim fails", zorder=3)
-    default = part["default"].astype(bool).to_numpy()
-    top.scatter(x[default], part["estimate"][default], s=90, facecolors="none", edgecolors="black",
-                label="notebooks' default", zorder=4)
-    top.set(ylabel="estimate", title=f"{claim}: the claim holds in {holds.sum()} of {len(part)} specifications "
-                                     f"({holds.mean():.0%})\nestimate: {part['estimate_is'].iloc[0]}")
-    top.title.set_fontsize(9)
-    top.legend(fontsize=7, loc="best")
-    for i, (c, v) in enumerate(rows):
-        used = part[c].map(value_text).eq(v).to_numpy()
-        bottom.scatter(x[used], np.full(used.sum(), i), s=10, color=np.where(holds[used], "C2", "C3"), marker="s")
-    bottom.set_yticks(range(len(rows)), [f"{c} = {v}" for c, v in rows], fontsize=7)
-    bottom.set_ylim(len(rows) - 0.5, -0.5)
-    bottom.set_xlabel("specification, sorted by the estimate")
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
-    bottom.grid(False)
-    fig.tight_layout()
-    return fig
