@@ -63,6 +63,23 @@ def test_filters_and_selection_table(table):
     assert set(sel.columns) >= {"caption", "date", "likes", "nsfw_score", "tweet"}
 
 
+def test_what_notebook_10_says_of_the_map_and_a_selection_against_numpy(table):
+    s = explore.map_summary(table)
+    counts = {c: int((table["cluster"] == c).sum()) for c in table["cluster"].cat.categories}
+    assert s["largest"] == max(counts, key=counts.get) and s["smallest"] == min(counts, key=counts.get)
+    assert s["largest_share"] == pytest.approx(max(counts.values()) / len(table))
+    spread = {c: np.mean([np.std(g["x"], ddof=1), np.std(g["y"], ddof=1)]) for c, g in table.groupby("cluster", observed=True)}
+    assert s["compact"] == min(spread, key=spread.get) and s["diffuse_spread"] == pytest.approx(max(spread.values()))
+    months = sorted(set(table["month"]))
+    assert s["last_months"] == (months[-3], months[-1])
+    sel = explore.selection_table(table, explore.filter_rows(table, [s["largest"]], s["last_months"]), limit=10)
+    got = explore.selection_summary(sel)
+    assert (got["n"], got["likes_max"], got["likes_min"]) == (len(sel), sel["likes"].max(), sel["likes"].min())
+    assert got["n_nsfw"] == sum(v > 0.5 for v in sel["nsfw_score"])
+    hits = pd.DataFrame({"cluster": [3, 3, 1, 3, 2]})
+    assert explore.same_cluster_share(hits) == 0.5
+
+
 def test_explorer_filters_and_selects_without_a_browser(table):
     e = explore.Explorer(table)
     e.view()

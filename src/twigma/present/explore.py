@@ -136,6 +136,36 @@ def density_figure(table: pd.DataFrame, bins: int = 400):
     return fig, info
 
 
+def map_summary(table: pd.DataFrame) -> dict:
+    """What notebook 10 says of the map: ``largest`` and ``smallest`` cluster (labels) with their
+    ``largest_share`` and ``smallest_share`` of the images, and the ``compact`` and ``diffuse``
+    cluster with their ``compact_spread`` and ``diffuse_spread`` (the mean of the standard
+    deviations of x and y, in UMAP units); ``last_months``: the last three months of the table."""
+    sizes = table["cluster"].value_counts(normalize=True)
+    spread = table.groupby("cluster", observed=True)[["x", "y"]].std().mean(axis=1)
+    months = sorted(table["month"].unique())
+    return {"largest": sizes.index[0], "largest_share": float(sizes.iloc[0]),
+            "smallest": sizes.index[-1], "smallest_share": float(sizes.iloc[-1]),
+            "compact": spread.idxmin(), "compact_spread": float(spread.min()),
+            "diffuse": spread.idxmax(), "diffuse_spread": float(spread.max()),
+            "last_months": (months[max(0, len(months) - 3)], months[-1])}
+
+
+def selection_summary(selection: pd.DataFrame, nsfw_above: float = 0.5) -> dict:
+    """Of a :func:`selection_table`: ``n`` rows, ``likes_max`` and ``likes_min`` (NaN if none),
+    ``n_nsfw`` (NSFW score above ``nsfw_above``)."""
+    likes = selection["likes"]
+    return {"n": int(len(selection)), "likes_max": float(likes.max()) if len(likes) else float("nan"),
+            "likes_min": float(likes.min()) if len(likes) else float("nan"),
+            "n_nsfw": int(selection["nsfw_score"].gt(nsfw_above).sum())}
+
+
+def same_cluster_share(hits: pd.DataFrame) -> float:
+    """Of an image search's results (the query image first): the share of its neighbours that are
+    in the query image's cluster."""
+    return float((hits["cluster"].iloc[1:] == hits["cluster"].iloc[0]).mean())
+
+
 def filter_rows(table: pd.DataFrame, clusters=None, months: tuple[str, str] | None = None) -> np.ndarray:
     """Row positions of ``table`` in the given clusters (labels; None: all) and month range
     (inclusive ``("2021-01", "2022-06")``; None: all), ascending."""
