@@ -175,11 +175,61 @@ def remove_record(out_root: Path, notebook: str) -> None:
     (out_root / RECORDS / f"{notebook}.json").unlink(missing_ok=True)
 
 
+def removed_notebooks(manifest: dict) -> dict[str, str]:
+    """Notebooks of a manifest whose notebook file is no longer in the repository: name -> its file."""
+    return {name: run.get("notebook_file", "") for name, run in manifest.get("notebooks", {}).items()
+            if not (paths.ROOT / run.get("notebook_file", "")).is_file() or not run.get("notebook_file")}
+
+
+def without_removed(manifest: dict) -> tuple[dict, dict[str, str]]:
+    """The manifest without the notebooks removed from the repository and the files they wrote, and
+    what was dropped (notebook -> its notebook file)."""
+    gone = removed_notebooks(manifest)
+    if not gone:
+        return manifest, {}
+    kept = {**manifest, "notebooks": {k: v for k, v in manifest.get("notebooks", {}).items() if k not in gone},
+            "files": {rel: e for rel, e in manifest.get("files", {}).items() if e.get("notebook") not in gone}}
+    return kept, gone
+
+
+def prune(out_root: str | os.PathLike) -> list[str]:
+    """Forget the notebooks removed from ``notebooks/`` since they ran: their provenance records and
+    executed copies under ``build/`` go, and the manifest no longer lists them or their files (the
+    files stay on disk, where :func:`verify` names them as not made by the recorded run). Returns one
+    line per notebook dropped."""
+    layout = paths.RunLayout.published(out_root)
+    said = []
+    for f in sorted(layout.records.glob("*.json")):
+        try:
+            rec = json.loads(f.read_text())
+        except json.JSONDecodeError:
+            continue
+        gone = removed_notebooks({"notebooks": {f.stem: rec}})
+        if gone:
+            f.unlink()
+            (layout.build / f"{f.stem}.ipynb").unlink(missing_ok=True)
+            said.append(f"{f.stem}: its notebook {gone[f.stem] or '(unknown)'} is gone; its record, executed copy "
+                        f"and {len(rec.get('files', {}))} file(s) in the manifest were dropped")
+    if layout.manifest.exists():
+        manifest = json.loads(layout.manifest.read_text())
+        kept, gone = without_removed(manifest)
+        if gone:
+            n = len(manifest.get("files", {})) - len(kept["files"])
+            said += [f"{name}: its notebook {nb or '(unknown)'} is gone; dropped from the manifest"
+                     for name, nb in gone.items() if not any(s.startswith(f"{name}:") for s in said)]
+            said.append(f"results/provenance.json: {n} file(s) of removed notebooks no longer listed")
+            for name in gone:
+                (layout.build / f"{name}.ipynb").unlink(missing_ok=True)
+            atomic_write(layout.manifest, lambda tmp: tmp.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n"))
+    return said
+
+
 def gather(out_root: str | os.PathLike, extra_files: list[str] = ()) -> Path:
     """Write ``results/provenance.json``: one entry per file written by the run, with the record of the
     notebook that wrote it; ``extra_files`` (such as ``results/claims.csv``) are listed with their
     hash and the run's common fields."""
     out_root = Path(out_root)
+    prune(out_root)
     records = {}
     for f in sorted((out_root / RECORDS).glob("*.json")):
         try:
@@ -207,7 +257,8 @@ def gather(out_root: str | os.PathLike, extra_files: list[str] = ()) -> Path:
 def verify(out_root: str | os.PathLike) -> dict[str, list[str]]:
     """Check a run's outputs against its manifest.
 
-    Returns lists of files that are ``edited`` (bytes differ from the manifest), ``missing``,
+    First drops from the manifest the notebooks removed since the run (:func:`prune`; ``dropped`` says
+    which). Returns lists of files that are ``edited`` (bytes differ from the manifest), ``missing``,
     ``stale`` (made by a notebook or from a release file that has changed since), ``unrecorded``
     (in figures/ or results/ but not in the manifest) and ``ok``.
     """
@@ -216,8 +267,9 @@ def verify(out_root: str | os.PathLike) -> dict[str, list[str]]:
     if not manifest_path.exists():
         raise FileNotFoundError(f"{manifest_path}: no provenance manifest; run `make figures` first "
                                 "(with the same OUT=).")
+    dropped = prune(out_root)
     manifest = json.loads(manifest_path.read_text())
-    report = {"edited": [], "missing": [], "stale": [], "unrecorded": [], "ok": []}
+    report = {"dropped": dropped, "edited": [], "missing": [], "stale": [], "unrecorded": [], "ok": []}
     changed_inputs: dict[str, str] = {}
     for name, run in manifest.get("notebooks", {}).items():
         nb = paths.ROOT / run.get("notebook_file", "")
