@@ -34,8 +34,7 @@ import pandas as pd
 from twigma import paths
 from twigma.errors import UserError
 from twigma.files import atomic_write
-from twigma.run import provenance
-from twigma.run import report_pages as pages_
+from twigma.run import provenance, report_pages as pages_
 from twigma.run.report_pages import SYNTHETIC_BANNER, esc as _esc
 
 CSS = """
