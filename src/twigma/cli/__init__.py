@@ -1,0 +1,66 @@
+"""Command line of the compendium: ``twigma <command>`` (also ``python -m twigma``).
+
+Commands
+--------
+sample         write a synthetic release-format file (the embedded sample by default)
+sample-embeddings  write the synthetic embedding store that goes with the embedded sample
+validate       load a release file, report problems or a short summary, build its typed cache
+croissant      Croissant 1.1 metadata (JSON-LD, with Responsible-AI fields) of a release file
+run-notebook   execute one notebook with papermill, atomically (what make figures uses)
+embed          CLIP embeddings of a folder of images into the embedding store
+import-clip-retrieval  embeddings made by clip-retrieval (img_emb/, metadata/) into the store
+data           download and validate the release table from Zenodo
+rehydrate      tweets and media URLs by tweet id from the X API v2
+images         download the rehydrated photos, named by image_name
+refs           reference sets: MS-COCO 2017 val photographs and a WikiArt sample
+claims         gather results/claims/*.csv into results/claims.csv
+provenance     gather the run's provenance records into results/provenance.json
+report         render a run as a static HTML site (report/index.html)
+verify         check a run's figures and tables against results/provenance.json
+new-notebook   a new numbered notebook from the template (make notebook NAME=NN_topic)
+track          share of images whose captions match a query, per month, by cluster, with its trend
+search         images closest to a text (the store's CLIP model) or to one of the store's images
+robustness     the specification grid of make robustness: its make fragment, one specification, the summary
+
+Each command lives with its group (:mod:`twigma.cli.release`, :mod:`~twigma.cli.fetch`,
+:mod:`~twigma.cli.embeddings`, :mod:`~twigma.cli.run`); the options several commands share are
+declared once, in :mod:`twigma.cli.options`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from twigma.cli import embeddings, fetch, release, run
+from twigma.errors import UserError
+
+#: The commands, in the order ``twigma --help`` lists them: each adds its own sub-parser.
+COMMANDS = (release.add_sample, release.add_validate, release.add_croissant, run.add_run_notebook,
+            release.add_sample_embeddings, embeddings.add_embed, embeddings.add_import_clip_retrieval,
+            fetch.add_data, fetch.add_rehydrate, fetch.add_images, fetch.add_refs, run.add_claims,
+            run.add_robustness, run.add_provenance, run.add_report, run.add_verify, run.add_new_notebook,
+            run.add_track, embeddings.add_search)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command (see :data:`COMMANDS`)."""
+    ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; an error the user can fix (any :class:`twigma.errors.UserError`) is printed
+    as one line, ``error: ...``, with exit status 1; any other exception is a bug and keeps its traceback."""
+    a = build_parser().parse_args(argv)
+    try:
+        return a.func(a)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
