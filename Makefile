@@ -5,19 +5,32 @@
 #   make test                         run the tests
 #   make robustness                   re-check the claims over the grid robustness.yml (specification curve)
 #
-# The first target that needs Python builds .venv/ from the lock env/requirements.txt (and rebuilds
-# it when that file changes). PYTHON names the interpreter used to create it (3.11).
+# The first target that needs Python builds .venv/ from the base lock env/requirements.txt (and rebuilds
+# it when that file changes); embedding and text search (make embeddings, search, import-clip-retrieval)
+# and make test add the embedding layer env/requirements-embed.txt (torch, open_clip) on first use.
+# PYTHON names the interpreter used to create it (3.11).
+#
+# Notebooks run side by side on every core by default (make -j1 runs them one after another); each
+# prints a line when it starts (>> name) and one when it is done.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 
+# parallel by default: as many jobs as cores, unless the command line says otherwise (-jN there wins)
+NPROC := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+ifeq ($(filter -j% j%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(NPROC)
+endif
+
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed
+EMBED_STAMP := $(VENV)/.installed-embed
 TEST_STAMP := $(VENV)/.installed-test
 LOCK := env/requirements.txt
+EMBED_LOCK := env/requirements-embed.txt
 TEST_LOCK := env/requirements-test.txt
 PIP_TOOLS_VERSION := 7.6.2
 PIP_COMPILE := --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
@@ -35,10 +48,24 @@ else
   EMBEDDINGS ?=
 endif
 OUT ?=
-ifeq ($(strip $(OUT)),)
+
+# Paths with spaces ("/data/My Drive/twigma.csv.gz"): make splits target and prerequisite names at spaces,
+# so make tracks such a path through a link without spaces, build/.links/<checksum>-<name>, to the same file
+# or folder; the commands themselves get the path as given. (A quote or $ in a path is not carried.)
+space := $(subst ,, )
+LINKS := build/.links
+nospace = $(if $(findstring $(space),$(1)),$(shell p='$(strip $(1))'; case "$$p" in (/*) ;; (*) p="$$PWD/$$p";; esac; \
+	$(if $(2),mkdir -p "$$p";) mkdir -p $(LINKS) && \
+	l=$(LINKS)/$$(printf '%s' "$$p" | cksum | cut -d' ' -f1)-$$(basename "$$p" | tr ' ' _) && \
+	ln -sfn "$$p" "$$l" && echo "$$l"),$(1))
+# the name make uses for each (the path itself when it has no space)
+RELEASE_F := $(call nospace,$(RELEASE))
+EMBEDDINGS_F := $(call nospace,$(EMBEDDINGS))
+OUT_F := $(call nospace,$(OUT),folder)
+ifeq ($(strip $(OUT_F)),)
   O :=
 else
-  O := $(patsubst %/,%,$(OUT))/
+  O := $(patsubst %/,%,$(OUT_F))/
 endif
 BUILD := $(O)build
 RESULTS := $(O)results
@@ -50,18 +77,19 @@ PACKAGE := $(shell find src/twigma -name '*.py') pyproject.toml
 PARAMS := $(BUILD)/.params
 EMB_PARAMS := $(BUILD)/.params-embeddings
 IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -lE '"EMBEDDINGS(: [a-z]+)? = ' $(NOTEBOOKS) /dev/null))
-EMB_FILES := $(if $(strip $(EMBEDDINGS)),$(wildcard $(EMBEDDINGS)/meta.json $(EMBEDDINGS)/*.npy))
+EMB_FILES := $(if $(strip $(EMBEDDINGS_F)),$(wildcard $(EMBEDDINGS_F)/meta.json $(EMBEDDINGS_F)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
+.PHONY: help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
 		awk -F'\t' '{printf "  %-10s %s\n", $$1, $$2}'
 
-# The environment is the complete lock env/requirements.txt (compiled from env/requirements.in by
-# `make lock`); the tests add env/requirements-test.txt. Each is reinstalled when it changes.
+# The environment is the complete base lock env/requirements.txt (compiled from env/requirements.in by
+# `make lock`); embedding and text search add env/requirements-embed.txt (torch, torchvision, open_clip),
+# the tests add it and env/requirements-test.txt. Each layer is reinstalled when its lock changes.
 $(ENV_STAMP): $(LOCK) pyproject.toml env/jupyterlab-overrides.json
 	@echo ">> building the Python environment in $(VENV)/ from $(LOCK) (first use: a few minutes)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,20 +102,34 @@ $(ENV_STAMP): $(LOCK) pyproject.toml env/jupyterlab-overrides.json
 	@cp env/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
 
-$(TEST_STAMP): $(TEST_LOCK) $(ENV_STAMP)
+# the targets that need torch and open_clip, named in the line that says why a download starts
+EMBED_GOALS := $(or $(addprefix make ,$(filter embeddings search import-clip-retrieval test env-embed,$(MAKECMDGOALS))),embedding and text search)
+$(EMBED_STAMP): $(EMBED_LOCK) $(ENV_STAMP)
+	@echo ">> installing the embedding layer (torch, open_clip) for $(EMBED_GOALS) into $(VENV)/ from $(EMBED_LOCK)"
+	@echo "   (first use only: PyPI's torch wheels bring NVIDIA's CUDA libraries, about 4 GB and a few minutes)"
+	@set -o pipefail; $(PY) -m pip install --quiet -r $(EMBED_LOCK) 2>&1 | $(QUIET_PIP) || \
+		{ echo "pip could not install $(EMBED_LOCK) (see above)" >&2; exit 1; }
+	@touch $@
+
+$(TEST_STAMP): $(TEST_LOCK) $(EMBED_STAMP)
 	@echo ">> adding the test tools to $(VENV)/ from $(TEST_LOCK)"
 	@set -o pipefail; $(PY) -m pip install --quiet -r $(TEST_LOCK) 2>&1 | $(QUIET_PIP) || \
 		{ echo "pip could not install $(TEST_LOCK) (see above)" >&2; exit 1; }
 	@touch $@
 
 LOCK_TOOLS := $(VENV)-tools
-lock: ## recompile the locks env/requirements.txt and env/requirements-test.txt from env/*.in (pip-tools)
+lock: ## recompile the three locks (env/requirements.txt, -embed.txt, -test.txt) from env/*.in (pip-tools)
 	@test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
 		$(LOCK_TOOLS)/bin/pip install --quiet pip-tools==$(PIP_TOOLS_VERSION) 2>&1 | $(QUIET_PIP); }
 	cd env && ../$(LOCK_TOOLS)/bin/pip-compile $(PIP_COMPILE) -o requirements.txt requirements.in
+	@# the embedding and test layers are constrained (-c in their .in files) to the base lock, so they
+	@# add packages to the base environment without changing a version in it
+	cd env && ../$(LOCK_TOOLS)/bin/pip-compile $(PIP_COMPILE) -o requirements-embed.txt requirements-embed.in
 	cd env && ../$(LOCK_TOOLS)/bin/pip-compile $(PIP_COMPILE) -o requirements-test.txt requirements-test.in
 
 env: $(ENV_STAMP) ## build the Python environment in .venv/ (done on first use by the other targets)
+
+env-embed: $(EMBED_STAMP) ## add the embedding layer (torch, open_clip) to .venv/ (done on first use by embeddings, search, test)
 
 # The embedded synthetic sample has one producer: these two rules. Readers never generate it.
 $(SAMPLE): src/twigma/synthetic/release.py | $(ENV_STAMP)
@@ -99,7 +141,7 @@ $(SAMPLE_EMB)/meta.json: $(SAMPLE) src/twigma/synthetic/embeddings.py | $(ENV_ST
 sample: $(SAMPLE) $(SAMPLE_EMB)/meta.json ## generate the embedded synthetic sample and its embeddings (data/sample/)
 
 ifneq ($(RELEASE),$(SAMPLE))
-$(RELEASE):
+$(RELEASE_F):
 	@echo "RELEASE=$(RELEASE): no such file. Download the release (see docs/real-data.md) or give its path." >&2; exit 1
 endif
 
@@ -107,15 +149,15 @@ endif
 # RELEASE reruns every notebook while an unchanged one reruns nothing.
 $(PARAMS): FORCE
 	@mkdir -p $(@D)
-	@echo "RELEASE=$(abspath $(RELEASE))" > $@.new
+	@echo "RELEASE=$(abspath $(RELEASE_F))" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 $(EMB_PARAMS): FORCE
 	@mkdir -p $(@D)
-	@echo "EMBEDDINGS=$(if $(strip $(EMBEDDINGS)),$(abspath $(EMBEDDINGS)))" > $@.new
+	@echo "EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
-$(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE) $(PARAMS) | $(ENV_STAMP)
+$(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE_F) $(PARAMS) | $(ENV_STAMP)
 	@echo ">> $*"
 	@$(PY) -m twigma run-notebook $< --release "$(RELEASE)" --out "$(OUT)" \
 		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
@@ -153,7 +195,7 @@ $(ROB_MK): $(GRID) $(EMB_PARAMS) | $(ENV_STAMP)
 	@$(PY) -m twigma robustness makefile --target $@ $(ROB_ARGS) >/dev/null
 
 # a specification needs the release's typed cache, which 00 builds (as for the notebooks)
-$(ROB)/%.json: $(PACKAGE) $(RELEASE) $(PARAMS) $(BUILD)/00_data.ipynb | $(ENV_STAMP)
+$(ROB)/%.json: $(PACKAGE) $(RELEASE_F) $(PARAMS) $(BUILD)/00_data.ipynb | $(ENV_STAMP)
 	@$(PY) -m twigma robustness run $* $(ROB_ARGS)
 
 $(ROB_IMAGE_SPECS): $(EMB_PARAMS) $(EMB_FILES)
@@ -181,7 +223,7 @@ report: $(CLAIMS) ## render the run as a static site: $(OUT)/report/index.html o
 verify: | $(ENV_STAMP) ## check a run's figures and tables against its manifest results/provenance.json [OUT=]
 	@$(PY) -m twigma verify --out "$(OUT)"
 
-validate: $(RELEASE) | $(ENV_STAMP) ## check a release file and build its typed cache
+validate: $(RELEASE_F) | $(ENV_STAMP) ## check a release file and build its typed cache
 	@$(PY) -m twigma validate "$(RELEASE)"
 
 croissant: $(RELEASE) | $(ENV_STAMP) ## Croissant 1.1 metadata (JSON-LD, Responsible-AI fields) of RELEASE: results/croissant.json, listed in the run's manifest [OUT=] [CROISSANT_ARGS=--typed]
@@ -214,24 +256,24 @@ PRETRAINED ?= openai
 WEIGHTS ?=
 EMBED_ARGS ?=
 
-embeddings: | $(ENV_STAMP) ## CLIP-embed a folder of images: IMAGES=<folder> SOURCE=<twigma|natural|art> [EMBEDDINGS=<store>] [MODEL=, PRETRAINED= or WEIGHTS=]
+embeddings: | $(EMBED_STAMP) ## CLIP-embed a folder of images: IMAGES=<folder> SOURCE=<twigma|natural|art> [EMBEDDINGS=<store>] [MODEL=, PRETRAINED= or WEIGHTS=]
 	@test -n "$(IMAGES)" -a -n "$(SOURCE)" || { echo "usage: make embeddings IMAGES=<folder> SOURCE=<twigma|natural|art> [EMBEDDINGS=<store folder>] [MODEL=ViT-L-14 PRETRAINED=openai | WEIGHTS=<file>] [EMBED_ARGS='--batch-size 128 ...']" >&2; exit 2; }
 	$(PY) -m twigma embed "$(IMAGES)" --source "$(SOURCE)" --embeddings "$(EMBED_DIR)" --model "$(MODEL)" \
 		--pretrained "$(PRETRAINED)" $(if $(strip $(WEIGHTS)),--weights "$(WEIGHTS)") $(EMBED_ARGS)
 
 # clip-retrieval does not record its model: MODEL (and PRETRAINED or WEIGHTS) must be given on the command line
-import-clip-retrieval: | $(ENV_STAMP) ## embeddings made by clip-retrieval into the store: CLIP_DIR=<its output folder> SOURCE= MODEL= [PRETRAINED= or WEIGHTS=] [EMBEDDINGS=]
+import-clip-retrieval: | $(EMBED_STAMP) ## embeddings made by clip-retrieval into the store: CLIP_DIR=<its output folder> SOURCE= MODEL= [PRETRAINED= or WEIGHTS=] [EMBEDDINGS=]
 	@test -n "$(CLIP_DIR)" -a -n "$(SOURCE)" -a "$(origin MODEL)" != "file" || { echo "usage: make import-clip-retrieval CLIP_DIR=<clip-retrieval output folder> SOURCE=<twigma|natural|art> MODEL=<open_clip model it ran, e.g. ViT-L-14> [PRETRAINED=openai | WEIGHTS=<file>] [EMBEDDINGS=<store folder>]" >&2; exit 2; }
 	$(PY) -m twigma import-clip-retrieval "$(CLIP_DIR)" --source "$(SOURCE)" --embeddings "$(EMBED_DIR)" --model "$(MODEL)" \
 		$(if $(filter command line environment,$(origin PRETRAINED)),--pretrained "$(PRETRAINED)") $(if $(strip $(WEIGHTS)),--weights "$(WEIGHTS)")
 
 # The query goes to the command through the environment, so that quotes and $ in it reach it unchanged.
-track: $(RELEASE) | $(ENV_STAMP) ## share of images whose captions match a query, per month and cluster, with its trend: make track QUERY=<words or regex> [RELEASE=] [OUT=] [TRACK_ARGS=--regex]
+track: $(RELEASE_F) | $(ENV_STAMP) ## share of images whose captions match a query, per month and cluster, with its trend: make track QUERY=<words or regex> [RELEASE=] [OUT=] [TRACK_ARGS=--regex]
 	@test -n "$$QUERY" || { echo "usage: make track QUERY=<word, phrase or (TRACK_ARGS=--regex) regular expression> [RELEASE=<release file>] [OUT=<output folder>] [TRACK_ARGS='--substring --min-images-per-month 50']" >&2; exit 2; }
 	@$(PY) -m twigma track "$$QUERY" --release "$(RELEASE)" --out "$(OUT)" $(TRACK_ARGS)
 
 K ?= 20
-search: | $(ENV_STAMP) ## images closest to a text (the store's CLIP model) or an image: make search TEXT=<text> or IMAGE=<image_name> EMBEDDINGS=<store> [RELEASE=] [K=20]
+search: | $(EMBED_STAMP) ## images closest to a text (the store's CLIP model) or an image: make search TEXT=<text> or IMAGE=<image_name> EMBEDDINGS=<store> [RELEASE=] [K=20]
 	@test -n "$$TEXT$$IMAGE" || { echo "usage: make search TEXT='a lighthouse at dusk' EMBEDDINGS=<store folder> [RELEASE=<release file>] [K=20] (or IMAGE=<image_name> instead of TEXT)" >&2; exit 2; }
 	@$(PY) -m twigma search $${TEXT:+"$$TEXT"} $${IMAGE:+--image "$$IMAGE"} --k $(K) \
 		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)") --release "$(RELEASE)"
@@ -241,7 +283,7 @@ lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's 
 		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(TEST_STAMP) sample ## run the tests (pytest, notebooks through papermill included)
-	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release
 	$(PY) bench/release_pipeline.py
