@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twigma.present.narrative import odds_ratio, p_text
+from twigma.present.narrative import odds_ratio, p_text, p_text_floored
 
 CLAIMS: dict[str, str] = {
     "C1": "about 800,000 images, January 2021 to March 2023",
@@ -231,11 +231,13 @@ def check_c9(row: dict, alpha: float = 0.01) -> dict:
     clustered by tweet when given), and Spearman's rho is negative too."""
     p_cluster = row.get("p_value_cluster", row["p_value"])
     ok = row["estimate"] < 0 and row["p_value"] < alpha and p_cluster < alpha and row["spearman_rho"] < 0
+    z = (lambda c: f"z = {row[c]:.1f}, " if c in row else "")  # noqa: E731  the test statistic beside its p
     if "ci_low_cluster" in row:
         ci = (f"95% CI clustered by tweet [{row['ci_low_cluster']:+.3f}, {row['ci_high_cluster']:+.3f}], "
-              f"{p_text(p_cluster)}; HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], {p_text(row['p_value'])}")
+              f"{z('z_stat_cluster')}{p_text_floored(p_cluster)}; HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], "
+              f"{z('z_stat')}{p_text_floored(row['p_value'])}")
     else:
-        ci = f"95% CI HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], {p_text(row['p_value'])}"
+        ci = f"95% CI HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], {p_text_floored(row['p_value'])}"
     return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity, {ci}; Spearman rho = "
                        f"{row['spearman_rho']:+.3f} (n = {int(row['n']):,})", ok)
 

@@ -168,3 +168,17 @@ def findings(rows: list[dict], synthetic: bool = False) -> str:
         lines.append(f"| {_cell(r['claim'])} | {_cell(r['paper_says'])} | {_cell(r['observed'])} | "
                      f"{verdict(r['holds'], synthetic)} |")
     return "\n".join(lines)
+
+
+def p_text_floored(p: float, floor: float = P_FLOOR) -> str:
+    """:func:`p_text` for a p-value read from a table that writes p-values below ``floor`` as
+    ``floor`` itself (an upper bound, never 0; e.g. ``twigma.analysis.likes.floor_p``): a value at
+    the floor reads ``"p < 1e-16"``, like one below it."""
+    if p is not None and not pd.isna(p) and float(p) <= floor:
+        return f"p < {floor:.0e}"
+    return p_text(p)
+
+
+def fmt_p_floored(p: float, floor: float = P_FLOOR) -> str:
+    """:func:`fmt_p` for such a table (``"< 1e-16"`` at the floor), for a displayed column."""
+    return p_text_floored(p, floor)[2:].replace("= ", "")
