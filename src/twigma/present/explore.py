@@ -188,6 +188,29 @@ def selection_table(table: pd.DataFrame, rows, limit: int = MAX_TABLE_ROWS) -> p
     return sel.head(limit) if limit else sel
 
 
+def selection_html(table: pd.DataFrame, rows, limit: int = MAX_TABLE_ROWS) -> str:
+    """The selection as the explorer shows it under the map (HTML): a count, then :func:`selection_table`.
+    Every value is escaped and only the tweet column, made from the tweet's id, holds links: a caption is
+    text a model wrote about a stranger's picture, and must stay text (not markup, not a link) where a
+    script would run with the user's Jupyter token."""
+    import html
+    import secrets
+
+    rows = np.asarray(rows, dtype=np.int64)
+    sel = selection_table(table, rows, limit=limit)
+    nonce = secrets.token_hex(8)
+    urls = list(sel["tweet"])
+    sel = sel.assign(tweet=[f"@@tweet-{nonce}-{i}@@" for i in range(len(sel))])
+    body = sel.to_html(index=False, render_links=False, escape=True, na_rep="")
+    for i, url in enumerate(urls):
+        link = (f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(url)}</a>'
+                if str(url).startswith("https://") else html.escape(str(url)))
+        body = body.replace(f"@@tweet-{nonce}-{i}@@", link, 1)
+    more = f", the {len(sel)} most liked shown" if len(rows) > len(sel) else ""
+    return (f"<p><b>{len(rows):,} images selected</b>{more} (<code>explorer.selected()</code> "
+            "gives them all as a DataFrame).</p>" + body)
+
+
 @contextmanager
 def _quiet():
     """jupyter-scatter 1.0.1 calls DataFrame.set_index(inplace=True) when it loads its font, which pandas 3.1
@@ -265,11 +288,7 @@ class Explorer:
         with self.table_out:
             self.table_out.clear_output(wait=True)
             if len(rows):
-                sel = selection_table(self.table, rows)
-                more = f", the {len(sel)} most liked shown" if len(rows) > len(sel) else ""
-                display(HTML(f"<p><b>{len(rows):,} images selected</b>{more} (<code>explorer.selected()</code> "
-                             "gives them all as a DataFrame).</p>"
-                             + sel.to_html(index=False, render_links=True, escape=True, na_rep="")))
+                display(HTML(selection_html(self.table, rows)))
 
     def view(self):
         """The widget: filters, the map, and the selection table under it."""
