@@ -1,4 +1,6 @@
-"""The package's shape: one root for the errors a user can cause, one reader of each setting."""
+"""The package's shape: one root for the errors a user can cause, one reader of each setting, and
+the rules of its layout (sizes, private names, the direction of imports, atomic writes)."""
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -46,3 +48,248 @@ def test_a_run_layout_names_every_folder_under_its_root(tmp_path):
     assert run.claims_csv == run.results / "claims.csv" and run.manifest == run.results / "provenance.json"
     assert run.figure("03_cluster_shares", "pdf") == tmp_path / "figures" / "03_cluster_shares.pdf"
     assert paths.RunLayout.published("").root == paths.ROOT
+
+
+# --------------------------------------------------------------------------------------------
+# The shape of the code, read from its source with ast (nothing is imported): sizes, private
+# names, the direction of imports, writes. Each rule lists today's known exceptions with the
+# engineer fixing them; a new exception fails the test, a fixed one should leave the list.
+# --------------------------------------------------------------------------------------------
+
+
+MAX_FILE_LINES = 500
+MAX_FUNCTION_LINES = 80
+
+#: Files over MAX_FILE_LINES, and who is splitting them.
+LONG_FILES = {
+    "embeddings/neighbors.py": "h7 (clustering moves to embeddings/cluster.py)",
+}
+#: Functions over MAX_FUNCTION_LINES (``module:function``), and who is splitting them.
+LONG_FUNCTIONS = {
+    "release/croissant.py:describe": "h8",
+    "synthetic/release.py:generate_release": "the lead",
+}
+#: Private names imported from another module (``importer -> module._name``), and who makes them public.
+PRIVATE_IMPORTS = {
+    "twigma.analysis.track -> twigma.analysis.themes._direction": "h2",
+    "twigma.analysis.robustness -> twigma.analysis.nsfw._score_column": "h2",
+}
+#: Imports against the layers' direction (``importer -> imported``), and who turns them round.
+UPWARD_IMPORTS = {
+    "twigma.analysis.claims -> twigma.present.narrative": "h3/h4 (analysis/: p_text and odds_ratio are "
+                                                          "wording, claims only computes)",
+}
+#: Import cycles (the sorted modules of each), and who breaks them.
+CYCLES = {
+    ("twigma.embeddings.cluster", "twigma.embeddings.neighbors"): "h7 (cluster.py is being split out of "
+                                                                  "neighbors.py)",
+}
+#: Modules that write a file other than through files.atomic_write, and why.
+DIRECT_WRITES = {
+    "fetch/http.py": "a download's .part file is appended to so that it resumes; it is renamed only once "
+                     "complete and verified (its own atomic rename)",
+}
+
+
+def _sources():
+    for p in sorted(SRC.rglob("*.py")):
+        yield p.relative_to(SRC).as_posix(), p.read_text()
+
+
+def _module_name(rel: str) -> str:
+    parts = ["twigma", *rel[:-len(".py")].split("/")]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _function_lengths(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.name, node.end_lineno - node.lineno + 1
+
+
+def test_no_file_or_function_is_longer_than_the_limits():
+    long_files, long_functions = {}, {}
+    for rel, text in _sources():
+        n = len(text.splitlines())
+        if n > MAX_FILE_LINES:
+            long_files[rel] = n
+        for name, length in _function_lengths(ast.parse(text)):
+            if length > MAX_FUNCTION_LINES:
+                long_functions[f"{rel}:{name}"] = length
+    assert len(long_files) + len(long_functions) < 20  # the scan sees the package (not an empty folder)
+    new_files = {f: n for f, n in long_files.items() if f not in LONG_FILES}
+    new_functions = {f: n for f, n in long_functions.items() if f not in LONG_FUNCTIONS}
+    assert not new_files, f"files over {MAX_FILE_LINES} lines (split them at their seams): {new_files}"
+    assert not new_functions, f"functions over {MAX_FUNCTION_LINES} lines (split them into steps): {new_functions}"
+
+
+def test_the_size_scan_counts_lines_as_a_reader_does():
+    tree = ast.parse("def f():\n" + "    x = 1\n" * 80 + "\n\ndef g():\n    return 2\n")
+    assert dict(_function_lengths(tree)) == {"f": 81, "g": 2}
+
+
+def _imports(rel: str, text: str, modules: set[str]):
+    """(imported module, private name or None) for every twigma import of one module, at any depth
+    (an import inside a function points the same way as one at the top)."""
+    def owner(name):
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    tree = ast.parse(text)
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "twigma":
+                    yield owner(a.name), None
+                    aliases[a.asname or a.name] = owner(a.name)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "twigma":
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                if full in modules:  # a module: from twigma.embeddings import store
+                    yield full, None
+                    aliases[a.asname or a.name] = full
+                else:  # a name in a module: from twigma.files import atomic_write
+                    yield owner(node.module), (a.name if a.name.startswith("_") else None)
+    for node in ast.walk(tree):  # store._private, with store an imported twigma module
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                and node.attr.startswith("_") and not node.attr.startswith("__")):
+            yield aliases[node.value.id], node.attr
+
+
+def _import_graph():
+    sources = dict(_sources())
+    modules = {_module_name(rel) for rel in sources}
+    edges, private = {}, set()
+    for rel, text in sources.items():
+        me = _module_name(rel)
+        edges[me] = set()
+        for target, name in _imports(rel, text, modules):
+            if target is None or target == me:
+                continue
+            edges[me].add(target)
+            if name:
+                private.add(f"{me} -> {target}.{name}")
+    return edges, private
+
+
+def test_no_module_imports_a_private_name_of_another():
+    _, private = _import_graph()
+    new = sorted(private - set(PRIVATE_IMPORTS))
+    assert not new, f"private names used across modules (make them public where they are shared): {new}"
+
+
+def test_the_private_name_scan_sees_both_forms():
+    modules = {"twigma.a", "twigma.b"}
+    text = "from twigma.a import _x, y\nfrom twigma import b\nb._z()\nb.__name__\n"
+    assert sorted(n for _, n in _imports("c.py", text, modules) if n) == ["_x", "_z"]
+
+
+def _cycles(edges):
+    """Each elementary cycle found by a depth-first search, as the sorted tuple of its modules."""
+    found, state = set(), {}
+
+    def visit(u, stack):
+        state[u] = "open"
+        stack.append(u)
+        for v in sorted(edges.get(u, ())):
+            if state.get(v) == "open":
+                found.add(tuple(sorted(stack[stack.index(v):])))
+            elif v in edges and v not in state:
+                visit(v, stack)
+        stack.pop()
+        state[u] = "done"
+
+    for u in sorted(edges):
+        if u not in state:
+            visit(u, [])
+    return found
+
+
+def test_imports_point_down_the_layers_without_cycles():
+    edges, _ = _import_graph()
+    assert {"twigma.analysis.themes", "twigma.present.outputs", "twigma.run.runner"} <= set(edges)
+    upward = {f"{a} -> {b}" for a, bs in edges.items() for b in bs
+              if a.startswith("twigma.analysis.") and b.startswith(("twigma.present", "twigma.run"))}
+    new_upward = sorted(upward - set(UPWARD_IMPORTS))
+    assert not new_upward, f"analysis/ computes only: it imports neither present/ nor run/: {new_upward}"
+    new_cycles = sorted(_cycles(edges) - set(CYCLES))
+    assert not new_cycles, f"import cycles: {new_cycles}"
+
+
+def test_the_cycle_scan_finds_a_cycle_and_only_that():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {("a", "b", "c")}
+    assert _cycles({"a": {"b"}, "b": set()}) == set()
+
+
+#: Calls that write a file: ``path.write_text(...)`` (the path is the receiver) or ``df.to_csv(path)``,
+#: ``np.save(path, ...)``, ``open(path, "w")`` (the path is the first argument).
+_RECEIVER_WRITES = {"write_text", "write_bytes"}
+_ARGUMENT_WRITES = {"to_csv", "to_parquet", "savefig", "save", "open", "copyfile", "copy", "dump"}
+
+
+def _direct_writes(text: str) -> list[int]:
+    """Lines where a file is written other than into the temporary path atomic_write hands over: a
+    write is fine inside a lambda, to a parameter of the enclosing function (a writer given the
+    temporary path) or to a file object opened by a ``with``."""
+    bad = []
+
+    def check(node, params: set, handles: set, in_lambda: bool):
+        if isinstance(node, ast.Lambda):
+            in_lambda = True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            params = {a.arg for a in node.args.args + node.args.kwonlyargs}
+            handles = {n.id for w in ast.walk(node) if isinstance(w, (ast.With, ast.AsyncWith))
+                       for item in w.items if isinstance(item.optional_vars, ast.Name) for n in [item.optional_vars]}
+        if isinstance(node, ast.Call) and not in_lambda:
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            target = None
+            if name in _RECEIVER_WRITES and isinstance(f, ast.Attribute):
+                target = f.value
+            elif name in _ARGUMENT_WRITES and node.args:
+                mode = node.args[1] if name == "open" and len(node.args) > 1 else None
+                is_write = name != "open" or (mode is not None and not (  # a mode given, and not a read-only one
+                    isinstance(mode, ast.Constant) and not set(str(mode.value)) & set("wax+")))
+                if name == "dump":  # json.dump(obj, fh): the file is the second argument
+                    target = node.args[1] if len(node.args) > 1 else None
+                elif is_write:
+                    target = node.args[-1] if name in ("copyfile", "copy") else node.args[0]
+                if name == "save" and not (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
+                                           and f.value.id == "np"):
+                    target = None  # only np.save writes a path
+            if target is not None and not (isinstance(target, ast.Name) and target.id in params | handles):
+                bad.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            check(child, params, handles, in_lambda)
+
+    check(ast.parse(text), set(), set(), False)
+    return bad
+
+
+def test_every_file_is_written_through_atomic_write():
+    found = {rel: lines for rel, text in _sources() if (lines := _direct_writes(text))}
+    new = {rel: lines for rel, lines in found.items() if rel not in DIRECT_WRITES}
+    assert not new, ("files written in place, not through twigma.files.atomic_write(path, lambda tmp: ...) "
+                     f"(module: lines): {new}")
+
+
+def test_the_write_scan_tells_a_temporary_path_from_a_final_one():
+    text = ('def ok(df, tmp):\n    df.to_csv(tmp)\n'
+            'def ok2(p):\n    atomic_write(p, lambda tmp: tmp.write_text("x"))\n'
+            'def ok3(tmp):\n    with open(tmp, "wb") as fh:\n        json.dump({}, fh)\n'
+            'def bad(df, root):\n    df.to_csv(root / "a.csv")\n    (root / "b").write_text("x")\n'
+            '    np.save(root / "c.npy", x)\n    open(root / "d", "w")\n    open(root / "e")\n'
+            '    open(root / "f", "rb")\n    open(root / "g", "ab" if x else "wb")\n')
+    assert _direct_writes(text) == [9, 10, 11, 12, 15]
+
+
+def test_one_list_of_image_extensions():
+    from twigma.fetch.images import EXT
+    from twigma.files import IMAGE_SUFFIXES, is_image_name
+
+    assert all(f".{ext}" in IMAGE_SUFFIXES for ext in EXT.values())
+    assert is_image_name("a/FrXy7.JPEG") and not is_image_name("notes.txt")
+    spelled = [rel for rel, text in _sources() if '".jpeg"' in text.lower() or "jpe?g" in text]
+    assert spelled == ["files.py"], f"image extensions listed outside twigma.files: {spelled}"

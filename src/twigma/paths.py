@@ -178,6 +178,19 @@ class RunLayout:
         """The list of files each notebook wrote (``build/.outputs/<notebook>.txt``)."""
         return self.build / ".outputs"
 
+    def staging(self, notebook: str) -> Path:
+        """Where ``twigma run-notebook`` stages a notebook's outputs until it has succeeded
+        (``build/.staging/<notebook>/``, itself laid out as a run: :class:`RunLayout` of it)."""
+        return self.build / ".staging" / notebook
+
+    def written_list(self, notebook: str) -> Path:
+        """The list of files notebook ``notebook`` wrote in its last successful run."""
+        return self.written_lists / f"{notebook}.txt"
+
+    def claims_of(self, notebook: str) -> Path:
+        """Notebook ``notebook``'s claim checks, ``results/claims/<notebook>.csv``."""
+        return self.claims_dir / f"{notebook}.csv"
+
     @property
     def robustness(self) -> Path:
         """One JSON file per specification of ``make robustness`` (``build/robustness/``)."""

@@ -18,8 +18,9 @@ import requests
 import urllib3
 
 from twigma.errors import UserError
+from twigma.release.schema import ZENODO_RECORD
 
-USER_AGENT = "twigma-compendium/0.1 (+https://zenodo.org/records/8031785)"
+USER_AGENT = f"twigma-compendium/0.1 (+https://zenodo.org/records/{ZENODO_RECORD})"
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -142,6 +143,9 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
     n = have
     try:
         if r is not None:
+            # Not through atomic_write, by design: the part file is this download's own temporary
+            # file, appended to so that an interrupted download resumes (a Range request); it gets
+            # the final name only once complete and verified (os.replace below).
             with open(part, "ab" if have else "wb") as fh, \
                     tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=desc or dest.name,
                          disable=not progress) as bar:

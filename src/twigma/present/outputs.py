@@ -89,14 +89,16 @@ class Outputs:
     """
 
     def __init__(self, out: str | os.PathLike | None, synthetic: bool, notebook: str | None = None):
-        self.root = paths.output_root(out)
+        #: The folders written to now (under ``twigma run-notebook``: the notebook's staging folder).
+        self.layout = paths.RunLayout.of(out)
+        self.root = self.layout.root
         self.notebook = notebook or notebook_name()
         self.synthetic = bool(synthetic)
-        self.figures = self.root / "figures"
-        self.results = self.root / "results"
+        self.figures = self.layout.figures
+        self.results = self.layout.results
         #: Where the tables of notebooks that have finished are read from (e.g. 02's
         #: cluster_names.csv): the output root itself, never this run's staging folder.
-        self.published_results = paths.resolve(out, default=paths.ROOT) / "results"
+        self.published_results = paths.RunLayout.published(out).results
         if self.notebook in paths.PAPER_NOTEBOOKS:  # the results contract: fixed names
             self.figure_prefix = self.notebook.split("_")[0]
             self.tables = self.results
@@ -140,6 +142,6 @@ class Outputs:
         df["data"] = data_label(self.synthetic)  # what the verdict rests on (the ledger's data column)
         if self.synthetic:  # a claim "holds" on the sample only because the generator was built so
             df["observed"] = "[synthetic sample] " + df["observed"].astype(str)
-        p = atomic_write(self.results / "claims" / f"{self.notebook}.csv", lambda tmp: df.to_csv(tmp, index=False))
+        p = atomic_write(self.layout.claims_of(self.notebook), lambda tmp: df.to_csv(tmp, index=False))
         self.written.append(p)
         return p

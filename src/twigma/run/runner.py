@@ -79,13 +79,13 @@ def _kernel_env(staging: Path, name: str) -> dict:
     return env
 
 
-def _remove_outputs(out_root: Path, name: str) -> None:
+def _remove_outputs(run: paths.RunLayout, name: str) -> None:
     """Delete the figures and tables that the last successful run of notebook ``name`` wrote."""
-    manifest = out_root / "build" / ".outputs" / f"{name}.txt"
-    if manifest.exists():
-        for rel in manifest.read_text().split():
-            (out_root / rel).unlink(missing_ok=True)
-        manifest.unlink()
+    written = run.written_list(name)
+    if written.exists():
+        for rel in written.read_text().split():
+            (run.root / rel).unlink(missing_ok=True)
+        written.unlink()
 
 
 def _move_tree(src: Path, dst: Path) -> None:
@@ -132,45 +132,68 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
     its claims stay untestable; unless its metadata marks the embeddings optional
     (:func:`embeddings_optional`).
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     nb = Path(notebook).resolve()
     name = nb.stem
-    out_root = paths.resolve(out, default=paths.ROOT)
-    build = out_root / "build"
-    # empty parameters mean the defaults (the embedded sample, the repository)
+    run = paths.RunLayout.published(out)
+    # empty parameters mean the defaults (the embedded sample, the repository): the notebook's
+    # paths.release_file and paths.embeddings_folder give them their meaning
     params = {"RELEASE": str(paths.resolve(release)) if release else "",
-              "OUT": str(out_root) if out else ""}
+              "OUT": str(run.root) if out else ""}
     if needs_embeddings(nb):
         params["EMBEDDINGS"] = str(paths.resolve(embeddings)) if embeddings else ""
-        if (release and not embeddings and paths.resolve(release) != paths.SAMPLE_RELEASE
-                and not embeddings_optional(nb)):
-            reason = (f"RELEASE={params['RELEASE']} was given without EMBEDDINGS, and this notebook needs CLIP "
-                      "image embeddings of the release and of the reference sets (see docs/embeddings.md). "
-                      "Its claims are reported as untestable.")
-            print(f"{name}: skipped: {reason}", flush=True)
-            _remove_outputs(out_root, name)  # outputs of an earlier run on other data must not linger
-            (out_root / "results" / "claims" / f"{name}.csv").unlink(missing_ok=True)
-            provenance.remove_record(out_root, name)
-            return write_skipped(nb, build / nb.name, reason)
+        if paths.embeddings_folder(release, embeddings) is None and not embeddings_optional(nb):
+            return _skip_for_want_of_embeddings(nb, run, params["RELEASE"])
     params.update(parameters or {})
-    staging = build / ".staging" / name
+    staging = run.staging(name)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
 
     record = provenance.describe_run(nb, params, release, embeddings if "EMBEDDINGS" in params else None)
-    kernel_env = {**_kernel_env(staging, name), provenance.ENV: json.dumps(record)}
+    started = time.time()
+    _execute(nb, run, staging, params, timeout, {**_kernel_env(staging, name), provenance.ENV: json.dumps(record)})
+
+    _remove_outputs(run, name)  # files of an earlier run that this run no longer writes
+    moved = _publish(paths.RunLayout(staging), run)
+    atomic_write(run.written_list(name), lambda tmp: tmp.write_text("\n".join(sorted(moved)) + "\n"))
+    target = run.build / nb.name
+    os.replace(staging / nb.name, target)
+    record["release"] = provenance.release_record(release)  # its row count, now that the typed cache exists
+    provenance.write_record(run.root, record, moved + [str(target.relative_to(run.root))], time.time() - started)
+    os.utime(target)  # last: the file make tracks is the newest
+    shutil.rmtree(staging, ignore_errors=True)
+    print(f"{name}: done in {time.time() - started:.1f} s -> {target}", flush=True)
+    return target
+
+
+def _skip_for_want_of_embeddings(nb: Path, run: paths.RunLayout, release: str) -> Path:
+    """Record notebook ``nb`` as skipped: a release without embeddings was given, and it needs them."""
+    name = nb.stem
+    reason = (f"RELEASE={release} was given without EMBEDDINGS, and this notebook needs CLIP "
+              "image embeddings of the release and of the reference sets (see docs/embeddings.md). "
+              "Its claims are reported as untestable.")
+    print(f"{name}: skipped: {reason}", flush=True)
+    _remove_outputs(run, name)  # outputs of an earlier run on other data must not linger
+    run.claims_of(name).unlink(missing_ok=True)
+    provenance.remove_record(run.root, name)
+    return write_skipped(nb, run.build / nb.name, reason)
+
+
+def _execute(nb: Path, run: paths.RunLayout, staging: Path, params: dict, timeout: int | None,
+             kernel_env: dict) -> None:
+    """Run the notebook into ``staging`` with ``kernel_env`` set; on failure keep the partly executed
+    copy in ``build/failed/`` and raise :class:`NotebookFailed`."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
     saved = {k: os.environ.get(k) for k in kernel_env}
     os.environ.update(kernel_env)
-    started = time.time()
     socket_dir = tempfile.mkdtemp(prefix="twigma-kernel-")
     try:
         pm.execute_notebook(str(nb), str(staging / nb.name), parameters=params, kernel_name="python3",
                             cwd=str(nb.parent), progress_bar=False, execution_timeout=timeout,
                             report_mode=False, kernel_manager_class=_kernel_manager_class(socket_dir))
     except Exception as exc:  # a failing cell, a cell timeout, a dead kernel, ...
-        failed = build / "failed" / nb.name
+        failed = run.failed / nb.name
         failed.parent.mkdir(parents=True, exist_ok=True)
         if (staging / nb.name).exists():
             os.replace(staging / nb.name, failed)
@@ -180,7 +203,7 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
         else:
             what = f"stopped: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         raise NotebookFailed(
-            f"notebook {name} {what}\n"
+            f"notebook {nb.stem} {what}\n"
             f"  The partly executed notebook is {failed}; earlier outputs were left as they were."
         ) from None
     finally:
@@ -191,19 +214,11 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
             else:
                 os.environ[k] = v
 
-    _remove_outputs(out_root, name)  # files of an earlier run that this run no longer writes
+
+def _publish(staged: paths.RunLayout, run: paths.RunLayout) -> list[str]:
+    """Move the figures and tables of ``staged`` into ``run``; return their paths relative to the run's root."""
     moved = []
-    for sub in ("figures", "results"):
-        moved += [str(Path(sub) / f.relative_to(staging / sub)) for f in (staging / sub).rglob("*") if f.is_file()]
-        _move_tree(staging / sub, out_root / sub)
-    manifest = build / ".outputs" / f"{name}.txt"
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_text("\n".join(sorted(moved)) + "\n")
-    target = build / nb.name
-    os.replace(staging / nb.name, target)
-    record["release"] = provenance.release_record(release)  # its row count, now that the typed cache exists
-    provenance.write_record(out_root, record, moved + [str(target.relative_to(out_root))], time.time() - started)
-    os.utime(target)  # last: the file make tracks is the newest
-    shutil.rmtree(staging, ignore_errors=True)
-    print(f"{name}: done in {time.time() - started:.1f} s -> {target}", flush=True)
-    return target
+    for src, dst in zip(staged.outputs(), run.outputs()):
+        moved += [str(f.relative_to(staged.root)) for f in src.rglob("*") if f.is_file()]
+        _move_tree(src, dst)
+    return moved
