@@ -2,11 +2,20 @@
 
 For every TWIGMA image: its maximum and mean top-10 cosine similarity to the natural set
 (:func:`twigma.embeddings.neighbors.topk_cosine`, exact). Then the Spearman correlation with likes, and
-an OLS regression of log(1 + likes) on the standardised similarity with month and cluster
-fixed effects and Twitter's sensitive flag, with heteroskedasticity-robust (HC1) standard
-errors. Likes belong to tweets and a tweet can carry up to four images, so the same model is
-also reported with standard errors clustered by tweet (``*_cluster`` columns); the claim is
-judged on both. Images with missing likes (deleted tweets) are left out.
+a regression of log(1 + likes) on the standardised similarity with month and cluster fixed
+effects and Twitter's sensitive flag, with heteroskedasticity-robust (HC1) standard errors.
+
+**Tweets are the unit.** Likes belong to tweets and a tweet carries one to four images that share
+its like count. An unweighted regression over images would count a four-image tweet four times,
+so the estimand would weight tweets by their number of images. Here every image has the weight
+1 / (images of its tweet): each tweet weighs one in total (weighted least squares), so the slope,
+the binned means and Spearman's rho (over tweets: a tweet's mean similarity against its likes)
+describe tweets; cluster fixed effects stay per image, since a tweet's images can fall in
+different clusters. Standard errors are also clustered by tweet (``*_cluster`` columns); the claim
+is judged on both. Images with missing likes (deleted tweets) are left out.
+
+p-values below :data:`P_MIN` are written as ``P_MIN`` (an upper bound: a double cannot hold them
+and would read 0); the ``z_stat*`` columns give the test statistic itself.
 
 For the figure, :func:`residualise` partials the controls out of likes and similarity
 (Frisch-Waugh-Lovell), and :func:`binned_means` averages within bins that keep each tweet's
@@ -20,8 +29,16 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from twigma.embeddings.neighbors import cached_topk_cosine, topk_cosine
 from twigma.analysis.overview import month_of
+from twigma.embeddings.neighbors import cached_topk_cosine, topk_cosine
+
+#: The smallest p-value written: below it a p-value is written as this bound (never as 0.0).
+P_MIN = 1e-16
+
+
+def floor_p(p: float) -> float:
+    """A p-value for a table: ``P_MIN`` where it is smaller (an upper bound), never 0."""
+    return float(max(float(p), P_MIN))
 
 
 def similarity_to_reference(X: np.ndarray, R: np.ndarray, k: int = 10, cache: bool = True, **kw) -> pd.DataFrame:
@@ -37,9 +54,10 @@ def similarity_to_reference(X: np.ndarray, R: np.ndarray, k: int = 10, cache: bo
 
 
 def model_frame(release: pd.DataFrame, similarity: pd.Series) -> pd.DataFrame:
-    """One row per image with known likes: ``log1p_likes``, ``likes``, ``sim``, ``sim_z``
-    (standardised over these rows), ``month``, ``cluster``, ``sensitive`` (0/1; missing as 0
-    with an indicator ``sensitive_missing``)."""
+    """One row per image with known likes: ``tweet``, ``log1p_likes``, ``likes``, ``sim``, ``sim_z``
+    (standardised over these rows, tweets weighted equally), ``month``, ``cluster``, ``sensitive``
+    (0/1; missing as 0 with an indicator ``sensitive_missing``) and ``weight`` (1 / the tweet's
+    images among these rows: each tweet weighs one)."""
     likes = release["like_count"].to_numpy(dtype=float, na_value=np.nan)
     flag = release["possibly_sensitive"]
     frame = pd.DataFrame({
@@ -53,33 +71,48 @@ def model_frame(release: pd.DataFrame, similarity: pd.Series) -> pd.DataFrame:
         "sensitive_missing": flag.isna().astype(int).to_numpy(),
     })
     frame = frame[np.isfinite(frame["likes"])].reset_index(drop=True)
-    frame["sim_z"] = (frame["sim"] - frame["sim"].mean()) / frame["sim"].std(ddof=0)
+    frame["weight"] = 1.0 / frame.groupby("tweet")["tweet"].transform("size").to_numpy(dtype=float)
+    w = frame["weight"].to_numpy()
+    mean = np.average(frame["sim"], weights=w)
+    frame["sim_z"] = (frame["sim"] - mean) / np.sqrt(np.average((frame["sim"] - mean) ** 2, weights=w))
     return frame
 
 
+def tweet_level(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per tweet of a :func:`model_frame`: ``tweet``, ``likes``, ``sim`` (mean over its
+    images), ``images``."""
+    g = frame.groupby("tweet", sort=False)
+    return pd.DataFrame({"likes": g["likes"].first(), "sim": g["sim"].mean(), "images": g.size()}).reset_index()
+
+
 def likes_regression(frame: pd.DataFrame, term: str = "similarity_to_natural") -> dict:
-    """OLS of log1p_likes on sim_z + month and cluster fixed effects + sensitive flag, HC1 errors
-    (and errors clustered by tweet); plus Spearman's rho of likes and similarity.
+    """WLS of log1p_likes on sim_z + month and cluster fixed effects + sensitive flag, each image
+    weighted 1 / (images of its tweet) (each tweet weighs one), HC1 errors and errors clustered by
+    tweet; plus Spearman's rho over tweets (a tweet's mean similarity against its likes).
 
     Returns a dict: ``term``, ``estimate`` (change in log(1 + likes) per standard deviation of
-    similarity), ``ci_low``, ``ci_high`` (95%), ``p_value``, ``std_err``, ``spearman_rho``,
-    ``spearman_p``, ``n``.
+    similarity), ``ci_low``, ``ci_high`` (95%), ``p_value`` (floored at :data:`P_MIN`),
+    ``z_stat``, ``std_err``, ``spearman_rho``, ``spearman_p``, ``n`` (images), ``n_tweets``, the
+    same with ``_cluster`` for tweet-clustered errors, and ``unit`` (``"tweet"``).
     """
     rhs = "sim_z + C(month) + C(cluster) + sensitive"
     if frame["sensitive_missing"].any():
         rhs += " + sensitive_missing"
-    model = smf.ols(f"log1p_likes ~ {rhs}", data=frame)
+    weights = frame["weight"] if "weight" in frame else np.ones(len(frame))
+    model = smf.wls(f"log1p_likes ~ {rhs}", data=frame, weights=weights)
     fit = model.fit(cov_type="HC1")
     lo, hi = fit.conf_int().loc["sim_z"]
     groups = pd.factorize(frame["tweet"])[0]
     fit_c = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
     clo, chi = fit_c.conf_int().loc["sim_z"]
-    rho, p_rho = stats.spearmanr(frame["likes"], frame["sim"])
+    tw = tweet_level(frame)
+    rho, p_rho = stats.spearmanr(tw["likes"], tw["sim"])
     return {"term": term, "estimate": float(fit.params["sim_z"]), "ci_low": float(lo), "ci_high": float(hi),
-            "p_value": float(fit.pvalues["sim_z"]), "spearman_rho": float(rho), "spearman_p": float(p_rho),
+            "p_value": floor_p(fit.pvalues["sim_z"]), "spearman_rho": float(rho), "spearman_p": floor_p(p_rho),
             "n": int(fit.nobs), "std_err": float(fit.bse["sim_z"]), "std_err_cluster": float(fit_c.bse["sim_z"]),
-            "ci_low_cluster": float(clo), "ci_high_cluster": float(chi), "p_value_cluster": float(fit_c.pvalues["sim_z"]),
-            "n_tweets": int(groups.max() + 1)}
+            "ci_low_cluster": float(clo), "ci_high_cluster": float(chi),
+            "p_value_cluster": floor_p(fit_c.pvalues["sim_z"]), "z_stat": float(fit.tvalues["sim_z"]),
+            "z_stat_cluster": float(fit_c.tvalues["sim_z"]), "n_tweets": int(groups.max() + 1), "unit": "tweet"}
 
 
 CONTROLS = ("month", "cluster", "sensitive")
@@ -88,10 +121,11 @@ CONTROLS = ("month", "cluster", "sensitive")
 def residualise(frame: pd.DataFrame) -> pd.DataFrame:
     """Frisch-Waugh-Lovell: ``log1p_likes`` and ``sim_z`` with the model's controls partialled out.
 
-    Both are regressed (OLS) on the controls of :func:`likes_regression` (month and cluster
+    Both are regressed (WLS, the frame's ``weight``) on the controls of :func:`likes_regression` (month and cluster
     fixed effects, the sensitive flag and, when present, its missing indicator); their residuals
     are ``likes_resid`` and ``sim_resid``. By the Frisch-Waugh-Lovell theorem the OLS slope of
-    ``likes_resid`` on ``sim_resid`` equals the model's ``sim_z`` coefficient exactly, so a binned
+    ``likes_resid`` on ``sim_resid`` (weighted alike, :func:`fwl_line`) equals the model's ``sim_z``
+    coefficient exactly, so a binned
     scatter of the two shows the adjusted estimate itself (Frisch & Waugh 1933; Lovell 1963).
 
     Returns ``frame`` with the two columns added (a copy).
@@ -101,9 +135,45 @@ def residualise(frame: pd.DataFrame) -> pd.DataFrame:
     if frame["sensitive_missing"].any():
         D["sensitive_missing"] = frame["sensitive_missing"].astype(float)
     Y = frame[["log1p_likes", "sim_z"]].to_numpy(dtype=float)
-    coef, *_ = np.linalg.lstsq(D.to_numpy(), Y, rcond=None)
+    sw = np.sqrt(frame["weight"].to_numpy(dtype=float) if "weight" in frame else np.ones(len(frame)))
+    coef, *_ = np.linalg.lstsq(D.to_numpy() * sw[:, None], Y * sw[:, None], rcond=None)
     resid = Y - D.to_numpy() @ coef
     return frame.assign(likes_resid=resid[:, 0], sim_resid=resid[:, 1])
+
+
+def fwl_line(frame: pd.DataFrame, x: str = "sim_resid", y: str = "likes_resid") -> tuple[float, float]:
+    """Slope and intercept of the weighted least-squares line of ``y`` on ``x`` (the frame's
+    ``weight``, or equal weights): on :func:`residualise`'s columns, the model's estimate."""
+    w = frame["weight"].to_numpy(dtype=float) if "weight" in frame else np.ones(len(frame))
+    xv, yv = frame[x].to_numpy(dtype=float), frame[y].to_numpy(dtype=float)
+    mx, my = np.average(xv, weights=w), np.average(yv, weights=w)
+    slope = float(np.sum(w * (xv - mx) * (yv - my)) / np.sum(w * (xv - mx) ** 2))
+    return slope, float(my - slope * mx)
+
+
+def shape_of(bins: pd.DataFrame, slope: float) -> dict:
+    """What 08 says of the adjusted bins (in increasing x): ``agree`` (steps between neighbouring
+    bins that go the way of ``slope``) of ``steps``, ``span`` (last bin's mean minus the first's),
+    ``monotone`` (agree >= 3/4 of the steps), and, with 6 bins or more, ``low_slope`` and
+    ``high_slope`` (least-squares slopes of the bin means through the lower and upper half of the
+    bins; NaN otherwise), ``curved`` (one half's slope over 1.5 times the other's) and, when the
+    bins carry ``se``, ``noisy`` (the median step between neighbouring bins is smaller than the
+    median standard error of a difference of two bin means: single steps are then mostly noise)."""
+    y, x = bins["y_mean"].to_numpy(float), bins["x_mean"].to_numpy(float)
+    steps = np.sign(np.diff(y))
+    agree = int((steps == np.sign(slope)).sum())
+    half = len(bins) // 2
+    low = high = float("nan")
+    if len(bins) >= 6:
+        low, high = (float(np.polyfit(x[sl], y[sl], 1)[0]) for sl in (slice(None, half), slice(half, None)))
+    curved = bool(np.isfinite(low) and max(abs(low), abs(high)) > 1.5 * max(min(abs(low), abs(high)), 1e-12))
+    noisy = False
+    if "se" in bins and len(y) > 1:
+        se = bins["se"].to_numpy(float)
+        noisy = bool(np.median(np.abs(np.diff(y))) < np.median(np.sqrt(se[1:] ** 2 + se[:-1] ** 2)))
+    return {"agree": agree, "steps": len(steps), "span": float(y[-1] - y[0]) if len(y) else float("nan"),
+            "monotone": bool(agree >= 0.75 * len(steps)), "low_slope": low, "high_slope": high, "curved": curved,
+            "noisy": noisy}
 
 
 def tweet_bins(values, tweets, bins: int) -> np.ndarray:
@@ -118,13 +188,14 @@ def tweet_bins(values, tweets, bins: int) -> np.ndarray:
 
 
 def binned_means(frame: pd.DataFrame, bins: int = 20, x: str = "sim", y: str = "log1p_likes") -> pd.DataFrame:
-    """Mean of ``y`` within bins of ``x`` that respect tweets (:func:`tweet_bins`), with 95%
-    intervals whose errors are clustered by tweet.
+    """Weighted mean of ``y`` within bins of ``x`` that respect tweets (:func:`tweet_bins`), with
+    95% intervals whose errors are clustered by tweet.
 
-    Likes belong to tweets: the images of one tweet share their likes, so they go in one bin and
-    count as one cluster in the bin mean's standard error (CR1, as statsmodels' ``cluster``
-    covariance of an intercept-only OLS: ``G / (G - 1) * sum_g (sum_i e_gi)^2 / n^2``; Cameron &
-    Miller 2015).
+    Likes belong to tweets: the images of one tweet share their likes, so they go in one bin,
+    weigh one together (the frame's ``weight``; equal weights without it) and count as one
+    cluster in the bin mean's standard error (CR1, as statsmodels' ``cluster`` covariance of an
+    intercept-only WLS: ``G / (G - 1) * sum_g (sum_i w_gi e_gi)^2 / (sum w)^2``; Cameron & Miller
+    2015).
 
     Returns
     -------
@@ -135,13 +206,24 @@ def binned_means(frame: pd.DataFrame, bins: int = 20, x: str = "sim", y: str = "
     rows = []
     for k in np.unique(b):
         part = frame[b == k]
-        e = part[y].to_numpy(dtype=float) - part[y].mean()
-        g = pd.Series(e).groupby(pd.factorize(part["tweet"].to_numpy())[0]).sum().to_numpy()
+        w = part["weight"].to_numpy(dtype=float) if "weight" in part else np.ones(len(part))
+        yv = part[y].to_numpy(dtype=float)
+        mean = float(np.average(yv, weights=w))
+        g = pd.Series(w * (yv - mean)).groupby(pd.factorize(part["tweet"].to_numpy())[0]).sum().to_numpy()
         n, G = len(part), len(g)
-        se = float(np.sqrt(G / (G - 1) * (g @ g)) / n) if G > 1 else float("nan")
-        rows.append({"bin": int(k), "n": n, "n_tweets": G, "x_mean": float(part[x].mean()),
-                     "y_mean": float(part[y].mean()), "se": se})
+        se = float(np.sqrt(G / (G - 1) * (g @ g)) / w.sum()) if G > 1 else float("nan")
+        rows.append({"bin": int(k), "n": n, "n_tweets": G, "x_mean": float(np.average(part[x], weights=w)),
+                     "y_mean": mean, "se": se})
     out = pd.DataFrame(rows)
     out["ci_low"] = out["y_mean"] - 1.96 * out["se"]
     out["ci_high"] = out["y_mean"] + 1.96 * out["se"]
     return out
+
+
+def similarity_summary(sim: pd.DataFrame, main: str) -> dict:
+    """What 08 says of the similarity table: ``q05``, ``median``, ``q95`` of ``max_sim`` over images,
+    ``other`` (the measure that is not ``main``) and ``rho`` (Spearman correlation of the two)."""
+    other = [c for c in sim.columns if c != main][0]
+    return {"q05": float(sim["max_sim"].quantile(0.05)), "median": float(sim["max_sim"].median()),
+            "q95": float(sim["max_sim"].quantile(0.95)), "other": other,
+            "rho": float(stats.spearmanr(sim[main], sim[other])[0])}
