@@ -9,11 +9,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from browser import JupyterLab, console_errors
+
 from twigma import paths
-from twigma.present import explore
 from twigma.analysis.text import cluster_names
+from twigma.present import explore
 
 
 @pytest.fixture(scope="module")

@@ -253,3 +253,70 @@ def test_cli_refuses_bad_queries_without_a_traceback_or_output(small_release_fil
     err = capsys.readouterr().err
     assert err.startswith("error: ") and needle in err and "Traceback" not in err
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- subjects (notebook 11) ----
+
+def test_subjects_naming_the_same_images_are_one_subject():
+    from twigma.analysis import subjects
+
+    rng = np.random.default_rng(0)
+    a = rng.random(1000) < 0.3
+    b = a.copy()  # the same images
+    c = a.copy()
+    c[np.flatnonzero(a)[:5]] = False  # Jaccard just under 1
+    d = rng.random(1000) < 0.3  # other images
+    masks = np.stack([a, b, c, d])
+    dup = subjects.duplicates(masks, ["w0", "w1", "w2", "w3"], jaccard=0.95)
+    brute = (a & c).sum() / (a | c).sum()
+    assert dup["duplicate_of"].tolist() == ["", "w0", "w0", ""]
+    np.testing.assert_allclose(dup["jaccard"].iloc[2], brute)
+    assert subjects.duplicates(masks, ["w0", "w1", "w2", "w3"], jaccard=brute + 1e-6)["duplicate_of"].tolist() == [
+        "", "w0", "", ""]
+    clusters = np.where(a, 1, 2)
+    assert subjects.same_as_cluster(masks, clusters) == ["1", "1", "1", ""]
+
+
+def test_subject_trends_merge_duplicates_before_benjamini_hochberg(small_release):
+    from twigma.analysis import subjects, text
+
+    df = small_release.copy()
+    df["all_captions"] = df["all_captions"].str.replace(r"\bmountain\b", "mountain summit", regex=True)
+    table, left = subjects.subject_trends(df, n_subjects=30, min_images=50, fdr=0.01)
+    words = text.top_words(df["all_captions"], n=30)["word"].tolist()
+    assert set(table["subject"]) | set(left["subject"]) == set(words) and not set(table["subject"]) & set(left["subject"])
+    # 'summit' is in exactly the captions of 'mountain', which the sample's generator writes with
+    # 'landscape': one subject, counted once, under the commonest word
+    merged = left.set_index("subject")
+    assert {"summit", "mountain", "landscape"} <= set(words)
+    assert merged.loc["summit", "reason"] == merged.loc["mountain", "reason"] == "same images as landscape (Jaccard 1.00)"
+    assert set(table.set_index("subject").loc["landscape", "same_images_as"].split(", ")) == {"mountain", "summit"}
+    masks = {w: track.match_captions(df["all_captions"], w) for w in table["subject"]}
+    for w1 in masks:  # no two subjects tested are near-identical
+        for w2 in masks:
+            if w1 < w2:
+                assert (masks[w1] & masks[w2]).sum() / (masks[w1] | masks[w2]).sum() < 0.95
+    # Benjamini-Hochberg written out: p_(i) * m / i, cumulative minimum from the largest
+    p = table["p_value"].to_numpy()
+    order = np.argsort(p)
+    m = len(p)
+    adj = np.minimum.accumulate((p[order] * m / np.arange(1, m + 1))[::-1])[::-1]
+    expected = np.empty(m)
+    expected[order] = np.minimum(adj, 1)
+    np.testing.assert_allclose(table["p_adjusted"], expected)
+    assert ((table["direction"] == "flat") == (table["p_adjusted"] >= 0.01)).all()
+    one = track.track(df, table["subject"].iloc[0], alpha=0.01).trend.iloc[0]
+    assert table["slope"].iloc[0] == one["slope"] and table["slope"].is_monotonic_decreasing
+    assert (table["scale"] >= 1).all() and (table["scale"] == np.maximum(table["dispersion"], 1)).all()
+
+
+def test_likes_relation_is_spearman_across_subjects():
+    from twigma.analysis import subjects
+
+    t = pd.DataFrame({"slope": [0.5, 0.2, -0.1, -0.4, 0.1], "likes_diff": [0.3, 0.1, 0.0, -0.2, 0.05],
+                      "direction": ["up", "up", "flat", "down", "flat"]})
+    r = subjects.likes_relation(t, alpha=0.05)
+    assert r["rho"] == pytest.approx(t[["slope", "likes_diff"]].rank().corr().iloc[0, 1])
+    assert r["answer"] == "more" and r["likes_diff_up"] == pytest.approx(0.2) and r["likes_diff_down"] == -0.2
+    c = subjects.counts(t.assign(dispersion=[0.5, 2, 3, 1.5, 0.9]))
+    assert (c["n_up"], c["n_down"], c["n_flat"], c["n_scale_floored"]) == (2, 1, 2, 2)

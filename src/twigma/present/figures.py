@@ -221,3 +221,55 @@ def robustness_curve(table: pd.DataFrame, claim: str) -> plt.Figure:
     bottom.grid(False)
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------------------- subjects ---
+
+#: Colour of each trend call in notebook 11's figures.
+CALL_COLOURS = {"up": "C2", "down": "C3", "flat": "0.6"}
+
+
+def subject_trends_figure(subjects: pd.DataFrame, fdr: float) -> plt.Figure:
+    """Every subject's trend as an odds ratio per year with its 95% interval, fastest riser at the
+    top, coloured by its call after the Benjamini-Hochberg adjustment
+    (:func:`twigma.analysis.subjects.subject_trends`); points sized by the subject's share."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.22 * len(subjects) + 1.2))
+    ys = np.arange(len(subjects))[::-1]
+    odds = np.exp(subjects["slope"])
+    ax.errorbar(odds, ys, xerr=[odds - np.exp(subjects["ci_low"]), np.exp(subjects["ci_high"]) - odds],
+                fmt="none", ecolor="0.7", lw=1)
+    ax.scatter(odds, ys, c=[CALL_COLOURS[d] for d in subjects["direction"]],
+               s=12 + 60 * np.sqrt(subjects["share"] / subjects["share"].max()), zorder=3)
+    ax.axvline(1, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(ys, subjects["subject"], fontsize=7)
+    ax.set(xlabel="odds ratio per year of an image's caption naming the subject (log scale, 95% CI)",
+           title=f"{len(subjects)} caption subjects: trend of their monthly share")
+    labels = {"up": f"rising (BH-adjusted p < {fdr:g})", "down": f"falling (BH-adjusted p < {fdr:g})",
+              "flat": f"not significant at FDR {fdr:g}"}
+    for d, c in CALL_COLOURS.items():
+        ax.scatter([], [], color=c, label=labels[d])
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def likes_vs_trend_figure(subjects: pd.DataFrame, relation: dict, n_labels: int = 5) -> plt.Figure:
+    """Each subject's trend (log-odds per year) against the likes of its images relative to
+    same-month images, the ``n_labels`` fastest risers and fallers named; the title gives
+    Spearman's rho (:func:`twigma.analysis.subjects.likes_relation`)."""
+    from twigma.present.narrative import p_text
+
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    ax.scatter(subjects["slope"], subjects["likes_diff"], c=[CALL_COLOURS[d] for d in subjects["direction"]],
+               s=12 + 120 * np.sqrt(subjects["share"] / subjects["share"].max()), alpha=0.85)
+    for r in pd.concat([subjects.head(n_labels), subjects.tail(n_labels)]).itertuples():
+        ax.annotate(r.subject, (r.slope, r.likes_diff), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set(xlabel="trend of the subject's share (log-odds per year)",
+           ylabel="mean log(1 + likes): subject minus same-month others",
+           title=f"Rising subjects and likes: Spearman rho = {relation['rho']:.2f} ({p_text(relation['p_value'])}), "
+                 f"{relation['n']} subjects")
+    fig.tight_layout()
+    return fig
