@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
-from twigma.embeddings.neighbors import faiss_available, screening_error_bound, topk_cosine
+from twigma.embeddings.neighbors import float32_error_bound, screening_error_bound, topk_cosine
 
 
 def unit(x):
@@ -21,16 +21,86 @@ def data():
     return Q, R
 
 
-@pytest.mark.parametrize("precision", ["float32", "bfloat16-screened"])
+BACKENDS = [("numpy", "float32"), ("torch", "float32"), ("torch", "bfloat16-screened")]
+
+
+@pytest.mark.parametrize("backend,precision", BACKENDS)
 @pytest.mark.parametrize("k", [1, 5])
-def test_same_neighbours_as_sklearn_brute_force(data, precision, k):
+def test_same_neighbours_as_sklearn_brute_force(data, backend, precision, k):
     Q, R = data
     d, i = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="cosine").fit(R).kneighbors(Q)
-    # small chunks, so that chunk merging is exercised
-    got = topk_cosine(Q, R, k, precision=precision, query_batch=128, ref_batch=300)
+    # small chunks, so that chunk merging (and numpy's running threshold) is exercised
+    got = topk_cosine(Q, R, k, backend=backend, precision=precision, query_batch=128, ref_batch=300)
     np.testing.assert_array_equal(got.indices, i)
     np.testing.assert_allclose(got.scores, 1 - d, atol=1e-5)
-    assert ("faiss" in got.backend) == (faiss_available() and precision == "float32")
+    assert got.backend.startswith(f"{backend} {precision}")
+
+
+@pytest.mark.parametrize("k", [1, 10])
+def test_every_backend_gives_the_same_arrays(data, k):
+    """numpy (no torch needed) and torch, float32 and bfloat16 screens, any chunking: the same
+    indices and the same scores, bit for bit (candidates are re-scored in float64)."""
+    Q, R = data
+    results = [topk_cosine(Q, R, k, backend=b, precision=p, query_batch=q, ref_batch=r)
+               for b, p in BACKENDS for q, r in ((4096, None), (97, 211))]
+    for got in results[1:]:
+        np.testing.assert_array_equal(got.indices, results[0].indices)
+        np.testing.assert_array_equal(got.scores, results[0].scores)
+
+
+def test_without_torch_the_numpy_backend_is_chosen_and_torch_is_not_imported(data, monkeypatch):
+    import subprocess
+    import sys
+
+    Q, R = data
+    code = ("import sys, numpy as np\n"
+            "sys.modules['torch'] = None  # as in an environment without torch: import torch fails\n"
+            "from twigma.embeddings.neighbors import topk_cosine\n"
+            "Q, R = np.load(sys.argv[1]), np.load(sys.argv[2])\n"
+            "g = topk_cosine(Q, R, 5)\n"
+            "np.save(sys.argv[3], g.indices); np.save(sys.argv[4], g.scores)\n"
+            "assert sys.modules['torch'] is None, 'torch was imported'\n"
+            "print(g.backend, '|', g.choice)\n")
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        np.save(t / "q.npy", Q)
+        np.save(t / "r.npy", R)
+        out = subprocess.run([sys.executable, "-c", code, t / "q.npy", t / "r.npy", t / "i.npy", t / "s.npy"],
+                             capture_output=True, text=True, check=True).stdout
+        assert out.startswith("numpy float32") and "torch is not installed" in out
+        ref = topk_cosine(Q, R, 5, backend="torch", precision="bfloat16-screened")
+        np.testing.assert_array_equal(np.load(t / "i.npy"), ref.indices)
+        np.testing.assert_array_equal(np.load(t / "s.npy"), ref.scores)
+
+
+def test_plan_without_torch_refuses_torch_and_says_what_to_do(monkeypatch):
+    from twigma.embeddings import neighbors
+
+    monkeypatch.setattr(neighbors, "torch_available", lambda: False)
+    assert neighbors.plan(10, 10, 8).backend == "numpy"
+    with pytest.raises(neighbors.NeighborsError, match="backend='numpy'"):
+        neighbors.plan(10, 10, 8, precision="bfloat16-screened")
+
+
+def test_ties_go_to_the_lower_reference_index():
+    rng = np.random.default_rng(3)
+    R = unit(rng.normal(size=(50, 16)))
+    R = np.vstack([R, R[[7, 7, 3]]])  # rows 50 and 51 repeat row 7, row 52 repeats row 3
+    Q = np.vstack([R[7], R[3]]) + 1e-3 * unit(rng.normal(size=(2, 16)))
+    for backend, precision in BACKENDS:
+        got = topk_cosine(Q, R, 3, backend=backend, precision=precision, ref_batch=20)
+        np.testing.assert_array_equal(got.indices[0], [7, 50, 51])
+        np.testing.assert_array_equal(got.indices[1, :2], [3, 52])
+        assert got.scores[0, 0] == got.scores[0, 1] == got.scores[0, 2]
+
+
+def test_float32_bound_covers_the_observed_error(data):
+    Q, R = data
+    err = np.abs((Q @ R.T).astype(np.float64) - Q.astype(np.float64) @ R.astype(np.float64).T).max()
+    assert 0 < err <= float32_error_bound(Q.shape[1], 1.0 + 1e-6)
 
 
 def test_float16_memory_map_input(tmp_path, data):
@@ -38,7 +108,7 @@ def test_float16_memory_map_input(tmp_path, data):
     np.save(tmp_path / "q.npy", Q.astype(np.float16))
     q16 = np.load(tmp_path / "q.npy", mmap_mode="r")
     got = topk_cosine(q16, R, 3, precision="bfloat16-screened", query_batch=100)
-    ref = topk_cosine(np.asarray(q16, np.float32), R, 3, precision="float32")
+    ref = topk_cosine(np.asarray(q16, np.float32), R, 3, precision="float32", backend="numpy")
     np.testing.assert_array_equal(got.indices, ref.indices)
 
 
@@ -57,13 +127,12 @@ def test_near_ties_are_certified_or_recomputed():
     base = unit(rng.normal(size=(1, 32)))
     R = unit(base + 1e-3 * rng.normal(size=(200, 32)))
     Q = unit(base + 1e-3 * rng.normal(size=(50, 32)))
-    got = topk_cosine(Q, R, 2, precision="bfloat16-screened", extra=4)
-    exact = Q.astype(np.float64) @ R.astype(np.float64).T
-    best = -np.sort(-exact, axis=1)[:, :2]
-    chosen = np.take_along_axis(exact, got.indices, axis=1)
-    # the same neighbours up to float32 arithmetic (the scores differ by less than 1e-6)
-    np.testing.assert_allclose(chosen, best, atol=1e-6)
-    assert got.n_rescored_exact > 0
+    for backend, precision in BACKENDS:
+        got = topk_cosine(Q, R, 2, backend=backend, precision=precision, extra=4)
+        exact = Q.astype(np.float64) @ R.astype(np.float64).T
+        np.testing.assert_array_equal(got.indices, np.argsort(-exact, axis=1, kind="stable")[:, :2])
+        np.testing.assert_allclose(got.scores, -np.sort(-exact, axis=1)[:, :2], atol=1e-6)
+        assert got.n_rescored_exact > 0  # neither screen can certify these: searched again in float64
 
 
 def test_rejects_bad_arguments(data):
@@ -74,13 +143,13 @@ def test_rejects_bad_arguments(data):
         topk_cosine(Q[:, :10], R, 1)
 
 
-@pytest.mark.parametrize("precision", ["float32", "bfloat16-screened"])
+@pytest.mark.parametrize("backend,precision", BACKENDS)
 @pytest.mark.parametrize("n_refs,ref_batch", [(5, 2), (6, 65536), (36, 4), (40, 7)])
-def test_reference_sets_smaller_than_k_plus_extra(precision, n_refs, ref_batch):
+def test_reference_sets_smaller_than_k_plus_extra(backend, precision, n_refs, ref_batch):
     # k = 5 and 32 extra candidates: every set here is smaller than k + 32, and chunks smaller than k
     rng = np.random.default_rng(2)
     Q, R = unit(rng.normal(size=(30, 16))), unit(rng.normal(size=(n_refs, 16)))
-    got = topk_cosine(Q, R, 5, precision=precision, ref_batch=ref_batch, query_batch=7)
+    got = topk_cosine(Q, R, 5, backend=backend, precision=precision, ref_batch=ref_batch, query_batch=7)
     exact = Q.astype(np.float64) @ R.astype(np.float64).T
     np.testing.assert_array_equal(got.indices, np.argsort(-exact, axis=1, kind="stable")[:, :5])
     np.testing.assert_allclose(got.scores, -np.sort(-exact, axis=1)[:, :5], atol=1e-6)
@@ -130,7 +199,6 @@ def test_float32_passes_run_in_ieee_float32_and_restore_the_settings(data, preci
 
     before = tf32_everywhere
     assert before["cuda.matmul"] in ("tf32", True) and before["bf16_reduction"]
-    monkeypatch.setattr(neighbors, "faiss_available", lambda: False)  # the torch float32 pass, not faiss
     seen = []
     real_merge = neighbors._merge_topk
 
@@ -140,7 +208,7 @@ def test_float32_passes_run_in_ieee_float32_and_restore_the_settings(data, preci
 
     monkeypatch.setattr(neighbors, "_merge_topk", spy)
     Q, R = data
-    neighbors.topk_cosine(Q[:50], R, 3, precision=precision, ref_batch=500)
+    neighbors.topk_cosine(Q[:50], R, 3, backend="torch", precision=precision, ref_batch=500)
     assert seen and all(s["cuda.matmul"] in ("ieee", False) and s.get("cudnn.conv", s.get("cudnn")) in ("ieee", False)
                         and s.get("mkldnn.matmul", "ieee") == "ieee" and s.get("precision", "highest") == "highest"
                         and not s["bf16_reduction"] for s in seen)
@@ -151,5 +219,5 @@ def test_float32_passes_run_in_ieee_float32_and_restore_the_settings(data, preci
 
     monkeypatch.setattr(neighbors, "_merge_topk", boom)
     with pytest.raises(RuntimeError, match="interrupted"):
-        neighbors.topk_cosine(Q[:50], R, 3, precision=precision, ref_batch=500)
+        neighbors.topk_cosine(Q[:50], R, 3, backend="torch", precision=precision, ref_batch=500)
     assert _fp32_settings() == before  # restored in finally

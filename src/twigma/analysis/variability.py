@@ -13,9 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from twigma.embeddings import cluster
+
 
 def _sums(X: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, int]:
     """Sum of the unit-normalised rows (float64) and their count, chunk by chunk."""
+    if cluster.client() is not None:  # SCHEDULER set: these sums over row shards on the cluster, tree-reduced
+        return cluster.tree_sum(_sums, X, chunk=chunk)
     s = np.zeros(X.shape[1], dtype=np.float64)
     for start in range(0, len(X), chunk):
         x = np.asarray(X[start:start + chunk], dtype=np.float64)
@@ -57,16 +61,23 @@ def dispersion_ci(X: np.ndarray, n_boot: int = 200, level: float = 0.95, seed: i
 def bootstrap_replicates(X: np.ndarray, counts: np.ndarray, chunk: int = 65536) -> np.ndarray:
     """Dispersion of each bootstrap resample given by ``counts`` (shape (n_boot, n): how often
     each row was drawn), over pairs of distinct images (see :func:`dispersion_ci`)."""
-    n = len(X)
     counts = np.asarray(counts, dtype=np.float32)
-    S = np.zeros((len(counts), X.shape[1]), dtype=np.float64)
-    for start in range(0, n, chunk):
-        x = np.asarray(X[start:start + chunk], dtype=np.float32)
-        x = x / np.linalg.norm(x, axis=1, keepdims=True)
-        S += counts[:, start:start + chunk] @ x
+    S = _weighted_sums(X, counts, chunk)
     draws = counts.sum(axis=1, dtype=np.float64)
     c2 = np.einsum("bi,bi->b", counts, counts, dtype=np.float64)
     return 1.0 - (np.einsum("bd,bd->b", S, S) - c2) / (draws * draws - c2)
+
+
+def _weighted_sums(X: np.ndarray, counts: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """counts @ (unit rows of X), float64, shape (n_boot, d), chunk by chunk."""
+    if cluster.client() is not None:  # SCHEDULER set: over row shards on the cluster, tree-reduced
+        return cluster.tree_sum(_weighted_sums, X, split={"counts": (counts, 1)}, chunk=chunk)
+    S = np.zeros((len(counts), X.shape[1]), dtype=np.float64)
+    for start in range(0, len(X), chunk):
+        x = np.asarray(X[start:start + chunk], dtype=np.float32)
+        x = x / np.linalg.norm(x, axis=1, keepdims=True)
+        S += counts[:, start:start + chunk] @ x
+    return S
 
 
 def dispersion_table(X: np.ndarray, groups, n_boot: int = 200, seed: int = 0,
