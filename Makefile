@@ -106,7 +106,7 @@ $(ENV_STAMP): $(LOCK) pyproject.toml env/jupyterlab-overrides.json
 EMBED_GOALS := $(or $(addprefix make ,$(filter embeddings search import-clip-retrieval test env-embed,$(MAKECMDGOALS))),embedding and text search)
 $(EMBED_STAMP): $(EMBED_LOCK) $(ENV_STAMP)
 	@echo ">> installing the embedding layer (torch, open_clip) for $(EMBED_GOALS) into $(VENV)/ from $(EMBED_LOCK)"
-	@echo "   (first use only: PyPI's torch wheels bring NVIDIA's CUDA libraries, about 4 GB and a few minutes)"
+	@echo "   (first use only: PyPI's torch wheels bring NVIDIA's CUDA libraries, about 5.4 GB on disk)"
 	@set -o pipefail; $(PY) -m pip install --quiet -r $(EMBED_LOCK) 2>&1 | $(QUIET_PIP) || \
 		{ echo "pip could not install $(EMBED_LOCK) (see above)" >&2; exit 1; }
 	@touch $@
