@@ -18,7 +18,8 @@ How it runs
   and the run goes on.
 * The device is chosen automatically: CUDA with half precision where available, else the
   CPU in float32 (``precision="bf16"`` uses bfloat16 autocast on CPUs that support it).
-* With ``scheduler=<address>`` (a Dask distributed scheduler) the pending shards are mapped
+* With ``scheduler=<address>`` (a Dask distributed scheduler, or ``local:N``; by default the
+  ``SCHEDULER`` setting, :mod:`twigma.embeddings.cluster`) the pending shards are mapped
   over the cluster's workers, which must see the same file system. Worth it when images sit
   on a shared disk and several GPU machines are at hand (hundreds of thousands of images);
   on one machine the DataLoader's workers already keep the model busy.
@@ -157,8 +158,11 @@ def embed_folder(images: str | os.PathLike, source: str, embeddings: str | os.Pa
     """
     from tqdm.auto import tqdm
 
+    from twigma.embeddings import cluster
+
     if source not in store.SOURCES:
         raise EmbedError(f"SOURCE={source!r}: must be one of {', '.join(store.SOURCES)}")
+    scheduler = scheduler or cluster.setting() or None  # make embeddings SCHEDULER=...: an address or local:N
     images = Path(images).resolve()
     root = paths.resolve(embeddings, default=paths.EMBEDDINGS)
     files = list_images(images)
@@ -223,10 +227,12 @@ def _claim_work_folder(work: Path, config: dict) -> None:
 
 
 def _run_on_cluster(scheduler: str, pending: list, bar, **args) -> None:
-    """Map the pending shards over the workers of the Dask scheduler at ``scheduler``."""
-    from distributed import Client, as_completed
+    """Map the pending shards over the workers of the Dask scheduler at ``scheduler`` (or local:N)."""
+    from distributed import as_completed
 
-    with Client(scheduler) as client:
+    from twigma.embeddings import cluster
+
+    with cluster.connect(scheduler) as client:
         futures = {client.submit(_shard_task, files=[str(f) for f in fs], k=k, loader_workers=0, pure=False,
                                  **args): len(fs)
                    for k, fs in pending}
