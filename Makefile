@@ -48,6 +48,9 @@ else
   EMBEDDINGS ?=
 endif
 OUT ?=
+# Dask cluster for the image analyses (08-09 search, 07 dispersion) and make embeddings: empty (one
+# process), local:N (a LocalCluster of N workers per notebook) or a running scheduler's address
+SCHEDULER ?=
 
 # Paths with spaces ("/data/My Drive/twigma.csv.gz"): make splits target and prerequisite names at spaces,
 # so make tracks such a path through a link without spaces, build/.links/<checksum>-<name>, to the same file
@@ -159,7 +162,7 @@ $(EMB_PARAMS): FORCE
 
 $(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE_F) $(PARAMS) | $(ENV_STAMP)
 	@echo ">> $*"
-	@$(PY) -m twigma run-notebook $< --release "$(RELEASE)" --out "$(OUT)" \
+	@TWIGMA_SCHEDULER="$(SCHEDULER)" $(PY) -m twigma run-notebook $< --release "$(RELEASE)" --out "$(OUT)" \
 		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
 
 # the image notebooks also depend on the embedding store and which one is used
@@ -258,7 +261,7 @@ EMBED_ARGS ?=
 
 embeddings: | $(EMBED_STAMP) ## CLIP-embed a folder of images: IMAGES=<folder> SOURCE=<twigma|natural|art> [EMBEDDINGS=<store>] [MODEL=, PRETRAINED= or WEIGHTS=]
 	@test -n "$(IMAGES)" -a -n "$(SOURCE)" || { echo "usage: make embeddings IMAGES=<folder> SOURCE=<twigma|natural|art> [EMBEDDINGS=<store folder>] [MODEL=ViT-L-14 PRETRAINED=openai | WEIGHTS=<file>] [EMBED_ARGS='--batch-size 128 ...']" >&2; exit 2; }
-	$(PY) -m twigma embed "$(IMAGES)" --source "$(SOURCE)" --embeddings "$(EMBED_DIR)" --model "$(MODEL)" \
+	TWIGMA_SCHEDULER="$(SCHEDULER)" $(PY) -m twigma embed "$(IMAGES)" --source "$(SOURCE)" --embeddings "$(EMBED_DIR)" --model "$(MODEL)" \
 		--pretrained "$(PRETRAINED)" $(if $(strip $(WEIGHTS)),--weights "$(WEIGHTS)") $(EMBED_ARGS)
 
 # clip-retrieval does not record its model: MODEL (and PRETRAINED or WEIGHTS) must be given on the command line
