@@ -305,3 +305,30 @@ def test_similarity_summary_against_numpy():
     got = likes.similarity_summary(sim, "max_sim")
     assert got["other"] == "mean_top10_sim" and got["q05"] == pytest.approx(np.quantile(sim["max_sim"], 0.05))
     assert got["rho"] == pytest.approx(pd.Series(sim["max_sim"]).corr(sim["mean_top10_sim"], method="spearman"))
+
+
+def test_screen_rates_against_scikit_learn_and_gap_outliers_against_numpy():
+    from sklearn.metrics import confusion_matrix
+
+    rng = np.random.default_rng(14)
+    names = [f"t{i}" for i in range(200)]
+    margin = pd.Series(rng.exponential(0.01, size=200), index=names)
+    margin.iloc[:5] += 0.3  # five planted standouts
+    g = inspiration.gap_outliers(margin)
+    q1, q3 = np.percentile(margin, [25, 75])
+    assert g["threshold"] == pytest.approx(q3 + 3 * (q3 - q1)) and g["n"] == int((margin > g["threshold"]).sum())
+    assert g["n"] >= 5 and g["n"] < 200 * 0.05  # not a share fixed by definition
+    assert inspiration.gap_outliers(pd.Series(np.full(50, 0.02)))["n"] == 0
+    known = names[:4] + ["t150"]
+    flagged = margin > g["threshold"]
+    r = inspiration.screen_rates(flagged, known)
+    tn, fp, fn, tp = confusion_matrix(pd.Index(names).isin(known), flagged.to_numpy()).ravel()
+    assert (r["tp"], r["fp"], r["fn"], r["tn"]) == (tp, fp, fn, tn)
+    assert r["recall"] == pytest.approx(tp / (tp + fn)) and r["fpr"] == pytest.approx(fp / (fp + tn))
+
+
+def test_recall_at_ranks_counts_each_known_pair_once():
+    found = pd.DataFrame({"image_name": ["a", "a", "b", "b", "c", "c"], "rank": [1, 2, 1, 2, 1, 2],
+                          "art_id": ["x", "y", "y", "x", "z", "w"]})
+    known = pd.DataFrame({"image_name": ["a", "b", "c"], "art_id": ["x", "x", "q"]})
+    assert inspiration.recall_at_ranks(known, found, 2).tolist() == [1 / 3, 2 / 3]

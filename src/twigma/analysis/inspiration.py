@@ -59,3 +59,41 @@ def most_art_like(twigma: np.ndarray, twigma_ids, art: np.ndarray, n: int = 12, 
     if matches is None:
         matches = best_matches(twigma, twigma_ids, art, cache=cache, **kw)
     return matches["best"].rename(None).sort_values(ascending=False, kind="stable").head(n)
+
+
+def recall_at_ranks(known: pd.DataFrame, found: pd.DataFrame, k: int) -> pd.Series:
+    """Share of known (``image_name``, ``art_id``) pairs whose artwork is among the r closest of its
+    image, for r = 1..k (``found``: :func:`nearest_artworks` of the known pairs' images)."""
+    rank_of = known.astype({"image_name": str, "art_id": str}).merge(
+        found, on=["image_name", "art_id"], how="left")["rank"]
+    return pd.Series([float((rank_of <= r).mean()) for r in range(1, k + 1)], index=range(1, k + 1))
+
+
+def gap_outliers(margin: pd.Series, k: float = 3.0) -> dict:
+    """Images whose best match stands out from the runner-up by far more than is usual here:
+    gap (best - runner-up) above Tukey's far-out fence Q3 + k * IQR (k = 3; Tukey 1977). Unlike a
+    percentile, the count is not fixed by definition: without standouts it can be 0.
+
+    Returns ``threshold``, ``n`` (images above it), ``share`` and ``median``, ``q3``, ``iqr``."""
+    q1, med, q3 = (float(margin.quantile(q)) for q in (0.25, 0.5, 0.75))
+    threshold = q3 + k * (q3 - q1)
+    above = margin > threshold
+    return {"threshold": threshold, "n": int(above.sum()), "share": float(above.mean()), "median": med, "q3": q3,
+            "iqr": q3 - q1}
+
+
+def screen_rates(flagged: pd.Series, known_images) -> dict:
+    """A screen's hits and false alarms against a list of known inspired images.
+
+    ``flagged``: True for each image (indexed by ``image_name``) the screen picks; images in
+    ``known_images`` count as positives, all others as negatives (on a real release unknown
+    inspirations sit among the negatives, so ``fpr`` is then an upper bound). Returns ``tp``, ``fn``,
+    ``fp``, ``tn``, ``recall`` (tp / positives), ``fpr`` (fp / negatives) and ``precision``
+    (tp / flagged; NaN when nothing is flagged)."""
+    positive = flagged.index.isin(pd.Index(np.asarray(known_images).astype(str)))
+    f = flagged.to_numpy(dtype=bool)
+    tp, fn = int((f & positive).sum()), int((~f & positive).sum())
+    fp, tn = int((f & ~positive).sum()), int((~f & ~positive).sum())
+    return {"tp": tp, "fn": fn, "fp": fp, "tn": tn, "recall": tp / (tp + fn) if tp + fn else float("nan"),
+            "fpr": fp / (fp + tn) if fp + tn else float("nan"),
+            "precision": tp / (tp + fp) if tp + fp else float("nan")}
