@@ -203,3 +203,10 @@ def test_jupyterlab_runs_a_notebook_to_its_end(tmp_path):
         assert not [o for o in outputs if o.get("output_type") == "error"]
         # run in JupyterLab, the notebook still knows its name: its figures have the paper's names
         assert (lab.repo / "figures" / "04_nsfw_by_cluster.png").exists()
+
+
+def test_report_has_the_datasheet_page_with_this_runs_counts(site, run):
+    page = (site.parent / "datasheet.html").read_text(encoding="utf-8")
+    n_images = int(pd.read_csv(run / "results" / "data_summary.csv").set_index("metric").loc["n_images", "value"])
+    assert "Datasheet for TWIGMA" in page and f"{n_images:,} images in" in page
+    assert 'href="datasheet.html"' in site.read_text(encoding="utf-8")

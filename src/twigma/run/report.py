@@ -34,6 +34,7 @@ import pandas as pd
 from twigma import paths
 from twigma.errors import UserError
 from twigma.files import atomic_write
+from twigma.present import datasheet
 from twigma.run import provenance, report_pages as pages_
 from twigma.run.report_pages import SYNTHETIC_BANNER, esc as _esc
 
@@ -193,6 +194,7 @@ def build_report(out: str | os.PathLike | None = None, target: str | os.PathLike
     _write(src / "conf.py", _conf(synthetic))
     _write(src / "index.md", pages_.index_page(claims, manifest, pages, synthetic, robustness, shown))
     _write(src / "gallery.md", pages_.gallery_page(manifest, pages, shown))
+    _write(src / "datasheet.md", datasheet.render(out_root))  # the release's datasheet with this run's counts
     # MyST-NB writes its working folders beside the output folder: build the site inside build/ and
     # move it into place when it is complete
     tmp = layout.build / "report-html" / "site"

@@ -165,7 +165,9 @@ def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFram
     parts += ["This site shows one run of the compendium reproducing *TWIGMA: A dataset of AI-Generated Images with "
               "Metadata From Twitter* (Chen and Zou, NeurIPS 2023 Datasets and Benchmarks). Every number below was "
               "computed by the notebooks of this run; each claim links to the notebook section that checked it, "
-              "and the [gallery](gallery.md) lists every figure with the data, parameters and code that made it.",
+              "and the [gallery](gallery.md) lists every figure with the data, parameters and code that made it; "
+              "the [datasheet](datasheet.md) answers Gebru et al.'s questions about the release, with this run's "
+              "counts.",
               "", "## Claims", "",
               "Each verdict says the data it rests on: on the *synthetic sample* a verdict only shows that the "
               "notebook finds what the sample's generator built in; only a verdict on the *release* says "
@@ -177,7 +179,7 @@ def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFram
                   robustness.to_html(index=False, classes="twigma-claims", border=0, escape=True), ""]
     parts += ["## Inputs of this run", "", prov_table(inputs), "", PATHS_NOTE, "",
               "## Notebooks", "", *[f"- [{p_}](notebooks/{p_}.ipynb)" for p_ in sorted(pages)], "",
-              "```{toctree}", ":hidden:", ":maxdepth: 1", "", "gallery", *[f"notebooks/{p_}" for p_ in sorted(pages)],
+              "```{toctree}", ":hidden:", ":maxdepth: 1", "", "gallery", "datasheet", *[f"notebooks/{p_}" for p_ in sorted(pages)],
               "```", ""]
     return "\n".join(parts)
 
