@@ -32,14 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import psutil
-
-from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
+from _common import benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
 
 from twigma.analysis import track  # noqa: E402
+from twigma.files import atomic_write  # noqa: E402
 from twigma.release import load_release  # noqa: E402
 
 
@@ -100,7 +99,7 @@ def main() -> int:
         "masks_equal": True, "trend": res.trend[["slope", "p_value", "direction"]].iloc[0].to_dict(),
         "load_average_1min": [round(load_before, 1), round(load_after, 1)],
     }
-    (work / "track_query.json").write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write(work / "track_query.json", lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n"))
     print(json.dumps(result, indent=2))
     print(f"\n| step ({a.n_images:,} rows, query {a.query!r}) | median s |\n|---|---|")
     for k, v in med.items():
