@@ -14,7 +14,6 @@ from statsmodels.stats.inter_rater import cohens_kappa
 
 from twigma.analysis import claims, engagement, nsfw, overview, text, themes
 
-
 # ---------------------------------------------------------------- overview ----------------
 
 def test_monthly_counts_match_a_plain_groupby(small_release):

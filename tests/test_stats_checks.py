@@ -12,7 +12,6 @@ from statsmodels.tsa.stattools import acf
 
 from twigma.analysis import engagement, nsfw, overview, text, themes
 
-
 # ---------------------------------------------------------------- early / late months -----
 
 def test_early_late_months_are_the_two_ends_and_never_overlap():
