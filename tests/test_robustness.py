@@ -330,3 +330,14 @@ def test_the_curve_draws_every_specification_and_its_choices(tmp_path, raw_small
     assert "holds in 6 of 8 specifications" in top.get_title()
     ticks = [t.get_text() for t in bottom.get_yticklabels()]
     assert {"measure = detector", "measure = twitter-flag", "threshold = 0.7", "mostly = 2/3"} <= set(ticks)
+
+
+def test_notebook_12_uses_make_robustness_results_only_when_made_from_its_release(tmp_path, raw_small, small_release_file):
+    release = _planted(raw_small, tmp_path, 0.95)
+    grid = write(tmp_path, NSFW_GRID)
+    table, _ = _run_grid(grid, release, tmp_path / "out")
+    source, got, summary, made_from = runrb.results_for(tmp_path / "out", str(release), None, grid)
+    assert source == "full" and len(got) == len(table) and "in_words" in summary
+    source, got, _, made_from = runrb.results_for(tmp_path / "out", str(small_release_file), None, grid)
+    assert source == "small" and made_from == {str(release)} and got["spec_id"].nunique() == 5
+    assert runrb.results_for(tmp_path / "nothing", str(small_release_file), None, grid)[3] == set()

@@ -226,7 +226,7 @@ def _run_words(p: dict, data: Data) -> list[dict]:
     top = text.top_words(df["all_captions"], n=p["top_n"], stopwords=stop)
     check = claims.check_c3(top)
     found = sum(w in set(top["word"]) for w in ("painting", "woman", "man", "hair"))
-    return [_row(check, found, "of the 4 words in the top N")]
+    return [_row(check, found, "number of the 4 words in the top N")]
 
 
 def _run_themes(p: dict, data: Data) -> list[dict]:

@@ -223,3 +223,23 @@ def collect(grid_path=None, release=None, embeddings=None, out=None) -> tuple[pd
     atomic_write(run.table("robustness"), lambda tmp: table.to_csv(tmp, index=False))
     atomic_write(run.table("robustness_summary"), lambda tmp: summary.to_csv(tmp, index=False))
     return table, summary
+
+
+def results_for(out: str | os.PathLike | None, release=None, embeddings=None,
+                grid_path=None) -> tuple[str, pd.DataFrame, pd.DataFrame, set]:
+    """What notebook 12 shows: the results of ``make robustness`` under ``out`` when they were made
+    from ``release`` (``"full"``), else the small grid run here (``"small"``, :func:`run_small`).
+
+    Returns ``(source, table, summary, made_from)``; ``made_from`` is the set of releases of the
+    results found under ``out`` (empty when there are none).
+    """
+    run = RunLayout.published(out)
+    full, summary_file = run.table("robustness"), run.table("robustness_summary")
+    made_from: set = set()
+    if full.exists() and summary_file.exists():
+        table = pd.read_csv(full, dtype={"mostly": str})
+        made_from = set(table["release"].astype(str))
+        if made_from == {str(paths.release_file(release))}:
+            return "full", table, pd.read_csv(summary_file), made_from
+    table, summary = run_small(grid_path, release, embeddings)
+    return "small", table, summary, made_from
