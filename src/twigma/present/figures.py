@@ -208,7 +208,8 @@ def robustness_curve(table: pd.DataFrame, claim: str) -> plt.Figure:
     top.scatter(x[default], part["estimate"][default], s=90, facecolors="none", edgecolors="black",
                 label="notebooks' default", zorder=4)
     top.set(ylabel="estimate", title=f"{claim}: the claim holds in {holds.sum()} of {len(part)} specifications "
-                                     f"({holds.mean():.0%})\nestimate: {part['estimate_is'].iloc[0]}")
+                                     f"({holds.mean():.0%}); estimate {part['estimate'].min():.3g} to "
+                                     f"{part['estimate'].max():.3g}\nestimate: {part['estimate_is'].iloc[0]}")
     top.title.set_fontsize(9)
     top.legend(fontsize=7, loc="best")
     for i, (c, v) in enumerate(rows):
