@@ -52,8 +52,11 @@ def direction_text(direction: str, alpha: float) -> str:
     """A trend's ``direction`` (up, down, flat) in words: ``"rising at alpha 0.01"``, ``"falling
     at alpha 0.01"``, or ``"not significant at alpha 0.01"`` (a slope whose p-value is not below
     alpha has not been shown to be zero: it is never called flat)."""
-    words = {"up": "rising", "down": "falling"}.get(direction, "not significant")
-    return f"{words} at alpha {alpha:g}"
+    from twigma.analysis.claims import direction_words
+
+    if direction not in ("up", "down"):
+        return direction_words("flat", alpha)  # the ledger's words for it (notebook 03)
+    return f"{'rising' if direction == 'up' else 'falling'} at alpha {alpha:g}"
 
 
 # ------------------------------------------------------------------------------- track ----
