@@ -10,7 +10,7 @@ what the verdict rests on, ``synthetic sample`` or ``release``, from the loaded 
 ``attrs["synthetic"]``, written by :meth:`~twigma.present.outputs.Outputs.claims`; empty for a
 claim no notebook checked). ``holds`` is ``yes``, ``no``, ``untestable`` or ``partly testable``
 (the part of the claim that this data can test holds, the rest cannot be tested on it: C1's
-count on the synthetic sample). P-values are written by :func:`twigma.present.narrative.p_text` (never "0"); slopes carry their units.
+count on the synthetic sample). P-values are written by :func:`twigma.analysis.pformat.p_text` (never "0"); slopes carry their units.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twigma.present.narrative import odds_ratio, p_text, p_text_floored
+from twigma.analysis.pformat import odds_ratio, p_text, p_text_floored
 
 CLAIMS: dict[str, str] = {
     "C1": "about 800,000 images, January 2021 to March 2023",

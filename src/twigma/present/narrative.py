@@ -17,40 +17,17 @@ here is what every notebook formats the same way:
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-#: Below this a p-value is shown as "< 1e-16": about double precision's epsilon (2.2e-16), under
-#: which test statistics, not p-values, carry the evidence (R's format.pval does the same).
-P_FLOOR = 1e-16
-
-
-def fmt_p(p: float | None) -> str:
-    """A p-value as text: ``"< 1e-16"`` for 0 or anything below it, two significant digits
-    otherwise (``"0.034"``, ``"3.2e-12"``), ``"n/a"`` when missing."""
-    if p is None or (isinstance(p, float) and math.isnan(p)) or pd.isna(p):
-        return "n/a"
-    p = float(p)
-    if p < 0 or p > 1:
-        raise ValueError(f"a p-value lies in [0, 1], not {p}")
-    if p < P_FLOOR:
-        return f"< {P_FLOOR:.0e}"
-    if p < 1e-3:
-        return f"{p:.1e}"
-    return f"{p:.2g}"
-
-
-def p_text(p: float) -> str:
-    """``"p = 0.034"`` or ``"p < 1e-16"``: the p-value with its relation sign."""
-    s = fmt_p(p)
-    return f"p {s}" if s.startswith("<") else f"p = {s}"
-
-
-def odds_ratio(slope: float) -> float:
-    """The odds ratio per unit of time that a logistic slope (log-odds per unit) implies."""
-    return float(np.exp(slope))
+from twigma.analysis.pformat import (  # noqa: F401 (re-exported for the notebooks)
+    P_FLOOR,
+    fmt_p,
+    fmt_p_floored,
+    odds_ratio,
+    p_text,
+    p_text_floored,
+)
 
 
 def odds_ratio_text(slope: float, ci: tuple[float, float] | None = None, unit: str = "year") -> str:
@@ -169,16 +146,3 @@ def findings(rows: list[dict], synthetic: bool = False) -> str:
                      f"{verdict(r['holds'], synthetic)} |")
     return "\n".join(lines)
 
-
-def p_text_floored(p: float, floor: float = P_FLOOR) -> str:
-    """:func:`p_text` for a p-value read from a table that writes p-values below ``floor`` as
-    ``floor`` itself (an upper bound, never 0; e.g. ``twigma.analysis.likes.floor_p``): a value at
-    the floor reads ``"p < 1e-16"``, like one below it."""
-    if p is not None and not pd.isna(p) and float(p) <= floor:
-        return f"p < {floor:.0e}"
-    return p_text(p)
-
-
-def fmt_p_floored(p: float, floor: float = P_FLOOR) -> str:
-    """:func:`fmt_p` for such a table (``"< 1e-16"`` at the floor), for a displayed column."""
-    return p_text_floored(p, floor)[2:].replace("= ", "")
