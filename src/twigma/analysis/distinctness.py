@@ -131,7 +131,8 @@ UMAP_LIBRARIES = ("umap-learn", "pynndescent", "numba", "scikit-learn", "numpy")
 
 
 def joint_umap(sources: dict[str, np.ndarray], fit_size: int = 3000, pca_dims: int = 50,
-               n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0, cache: bool = True) -> pd.DataFrame:
+               n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0, cache: bool = True,
+               n_epochs: int = 200) -> pd.DataFrame:
     """2-D UMAP of several embedding sets together, on a random subsample of each.
 
     At most ``fit_size`` rows are drawn per source (without replacement, seeded); PCA (to
@@ -139,7 +140,9 @@ def joint_umap(sources: dict[str, np.ndarray], fit_size: int = 3000, pca_dims: i
     every point of the map was part of its fit, none is placed afterwards with ``transform``
     (the slow path that 220 s of a cold run went to). UMAP is given its neighbour graph, an exact
     k-nearest-neighbour search in the PCA space (scikit-learn, brute force), instead of building
-    an approximate one (``precomputed_knn``). With ``cache``, the result is kept in
+    an approximate one (``precomputed_knn``), and ``n_epochs`` of layout optimisation (200, umap-learn's
+    own default above 10,000 points; below that it would run 500, which more than doubles the
+    time and changes little in a map of a few clumps). With ``cache``, the result is kept in
     :mod:`twigma.cache`, keyed by the sources (names, order and rows), the parameters and the
     versions of :data:`UMAP_LIBRARIES`; a rerun with the same key reads it back without importing
     umap.
@@ -150,7 +153,7 @@ def joint_umap(sources: dict[str, np.ndarray], fit_size: int = 3000, pca_dims: i
     drawn, sources in the order given, rows increasing within a source.
     """
     params = {"fit_size": fit_size, "pca_dims": pca_dims, "n_neighbors": n_neighbors, "min_dist": min_dist,
-              "seed": seed}
+              "seed": seed, "n_epochs": n_epochs}
     pairs = list(sources.items())  # the order of the sources matters (sampling, rows): a list keeps it in the key
     if cache:
         return _cache.call(_joint_umap, (pairs,), params, code=[exact_knn],
@@ -175,7 +178,7 @@ def exact_knn(Z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _joint_umap(pairs: list[tuple[str, np.ndarray]], fit_size: int, pca_dims: int, n_neighbors: int,
-                min_dist: float, seed: int) -> pd.DataFrame:
+                min_dist: float, seed: int, n_epochs: int = 200) -> pd.DataFrame:
     from sklearn.decomposition import PCA
 
     rng = np.random.default_rng(seed)
@@ -195,7 +198,7 @@ def _joint_umap(pairs: list[tuple[str, np.ndarray]], fit_size: int, pca_dims: in
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
         warnings.filterwarnings("ignore", message=".*n_jobs value.*")
         reducer = umap.UMAP(n_neighbors=k, min_dist=min_dist, random_state=seed, metric="euclidean",
-                            precomputed_knn=(idx, dist))
+                            precomputed_knn=(idx, dist), n_epochs=n_epochs)
         xy = reducer.fit_transform(Z)
     return pd.DataFrame({"source": np.concatenate(names), "row": np.concatenate(rows),
                          "x": xy[:, 0].astype(np.float32), "y": xy[:, 1].astype(np.float32)})
