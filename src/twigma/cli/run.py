@@ -120,6 +120,8 @@ def cmd_verify(a) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    for line in report.get("dropped", []):
+        print(f"dropped    {line}")
     labels = {"edited": "edited since the run (bytes differ from the manifest)", "missing": "missing",
               "stale": "stale (an input changed since the run)", "unrecorded": "not made by the recorded run"}
     for kind, label in labels.items():
