@@ -193,8 +193,10 @@ def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dic
 
 def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> dict:
     """C7: the linear probe separates TWIGMA from each reference set with AUC >= ``min_auc``."""
+    from twigma.analysis.distinctness import fold_spread_text
+
     spread = {"auc_min", "auc_max"} <= set(distinct.columns)  # the folds' range: a spread, not an uncertainty
-    parts = [f"{r.comparison}: AUC {r.auc:.3f} " + (f"(folds {r.auc_min:.3f} to {r.auc_max:.3f}"
+    parts = [f"{r.comparison}: AUC {r.auc:.3f} " + (f"({fold_spread_text(r._asdict())}"
                                                     + (", grouped by tweet)" if getattr(r, "grouping", "") == "tweet"
                                                        else ")") if spread else f"(sd {r.auc_sd:.3f})")
              for r in distinct.itertuples()]
