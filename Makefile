@@ -149,13 +149,14 @@ $(RELEASE_F):
 endif
 
 # The parameters a run was made with; rewritten only when they change, so that a new
-# RELEASE reruns every notebook while an unchanged one reruns nothing.
-$(PARAMS): FORCE
+# RELEASE reruns every notebook while an unchanged one reruns nothing (and a RELEASE that does not exist
+# changes nothing: the run stays as it was).
+$(PARAMS): $(RELEASE_F) FORCE
 	@mkdir -p $(@D)
 	@echo "RELEASE=$(abspath $(RELEASE_F))" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
-$(EMB_PARAMS): FORCE
+$(EMB_PARAMS): $(RELEASE_F) FORCE
 	@mkdir -p $(@D)
 	@echo "EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
