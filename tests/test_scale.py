@@ -1,0 +1,98 @@
+"""Issue 19.1: column selection from the typed cache and the engine's tables (DuckDB) equal the
+full-table pandas path exactly, on the embedded sample and on a small release with quirks
+(missing likes, missing flags, missing captions, an empty month)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from twigma.analysis import overview, text
+from twigma.release import COLUMNS, load_release, query
+
+pytest.importorskip("duckdb")
+
+
+@pytest.fixture
+def quirky(raw, write_csv, tmp_path):
+    """3,000 images: likes (and the other counts) missing for every 7th row, the flag missing for every
+    5th, the caption for every 11th, and no image at all in one month inside the period."""
+    df = raw.copy()
+    for c in ("like_count", "quote_count", "reply_count"):
+        df[c] = df[c].astype("object")
+        df.loc[::7, c] = ""
+    df["possibly_sensitive"] = df["possibly_sensitive"].astype("object")
+    df.loc[::5, "possibly_sensitive"] = ""
+    df["all_captions"] = df["all_captions"].astype("object")
+    df.loc[::11, "all_captions"] = ""
+    months = pd.to_datetime(df["created_at"], utc=True).dt.strftime("%Y-%m")
+    gap = sorted(months.unique())[len(months.unique()) // 2]
+    df = df[months != gap].reset_index(drop=True)
+    return write_csv(df, "quirky.csv"), tmp_path / "cache", gap
+
+
+def _releases(quirky):
+    path, cache, _ = quirky
+    return [("", None), (path, cache)]
+
+
+def test_columns_equal_the_full_table(quirky):
+    for path, cache in _releases(quirky):
+        full = load_release(path, cache_dir=cache)
+        for cols in (["like_count"], ["created_at", "id"], ["all_captions", "label_10_cluster", "possibly_sensitive"],
+                     list(COLUMNS)):
+            part = load_release(path, cache_dir=cache, columns=cols)
+            assert list(part.columns) == [c for c in COLUMNS if c in cols]  # the release's order
+            pd.testing.assert_frame_equal(part, full[list(part.columns)], check_exact=True)
+            assert part.attrs == full.attrs
+    path, cache, _ = quirky
+    missing = pd.read_csv(path, usecols=["like_count", "possibly_sensitive"]).isna().sum()
+    assert missing.min() > 0  # the quirks are there, and kept as NA
+    assert load_release(path, cache_dir=cache, columns=["like_count"])["like_count"].isna().sum() == missing["like_count"]
+    assert load_release(path, cache_dir=cache, columns=["possibly_sensitive"]).isna().sum().item() == \
+        missing["possibly_sensitive"]
+
+
+def test_columns_on_the_first_load(quirky, tmp_path):
+    """Before any cache exists the whole file is validated and cached, then only the columns returned."""
+    path, _, _ = quirky
+    part = load_release(path, cache_dir=tmp_path / "fresh", columns=["nsfw_score", "id"])
+    assert list(part.columns) == ["id", "nsfw_score"]
+    pd.testing.assert_frame_equal(part, load_release(path, cache=False)[["id", "nsfw_score"]], check_exact=True)
+    assert list(load_release(path, cache_dir=tmp_path / "fresh").columns) == list(COLUMNS)  # the cache is whole
+
+
+def test_unknown_column_is_named():
+    with pytest.raises(ValueError, match="'likes'.*release's columns are id, image_name"):
+        load_release("", columns=["likes"])
+
+
+def test_monthly_counts_on_the_engine(quirky):
+    for path, cache in _releases(quirky):
+        expected = overview.monthly_counts(load_release(path, cache_dir=cache))
+        pd.testing.assert_frame_equal(query.monthly_counts(path, cache_dir=cache), expected, check_exact=True)
+    path, cache, gap = quirky
+    got = query.monthly_counts(path, cache_dir=cache).set_index("month")
+    assert got.loc[gap, "n_images"] == 0 and got.loc[gap, "n_tweets"] == 0  # the empty month is listed
+
+
+@pytest.mark.parametrize("by", [None, "label_10_cluster"])
+def test_caption_term_counts_on_the_engine(quirky, by):
+    for path, cache in _releases(quirky):
+        df = load_release(path, cache_dir=cache)
+        expected = text.term_counts(df["all_captions"], None if by is None else df[by])
+        pd.testing.assert_frame_equal(query.caption_term_counts(path, by=by, cache_dir=cache), expected,
+                                      check_exact=True)
+        stop = text.ENGLISH_STOP_WORDS
+        pd.testing.assert_frame_equal(query.caption_term_counts(path, by=by, stopwords=stop, cache_dir=cache),
+                                      text.term_counts(df["all_captions"], None if by is None else df[by],
+                                                       stopwords=stop), check_exact=True)
+
+
+def test_caption_counts_sum_to_the_images(quirky):
+    path, cache, _ = quirky
+    df = load_release(path, cache_dir=cache)
+    cc = query.caption_counts(path, cache_dir=cache)
+    assert cc["n"].sum() == len(df)
+    assert cc.loc[cc["caption"] == "", "n"].item() == df["all_captions"].isna().sum() + (df["all_captions"] == "").sum()
+    counted = df["all_captions"].fillna("").value_counts()
+    assert dict(zip(cc["caption"], cc["n"])) == counted.to_dict()
