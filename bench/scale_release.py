@@ -20,15 +20,13 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-import subprocess
-import threading
-
 import psutil
-
 from _common import ROOT  # noqa: E402  (bench/ is on the path of a script run from it)
 from release_pipeline import tree_rss  # noqa: E402
 
