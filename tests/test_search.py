@@ -13,11 +13,11 @@ import pytest
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 
-from twigma.embeddings import search, store  # noqa: E402
-from twigma.cli import main as cli  # noqa: E402
-from twigma.synthetic.release import generate_release, write_release  # noqa: E402
-
 from test_embed import real_photos  # noqa: E402
+
+from twigma.cli import main as cli  # noqa: E402
+from twigma.embeddings import search, store  # noqa: E402
+from twigma.synthetic.release import generate_release, write_release  # noqa: E402
 
 # CLIP's own tokenizer (vocabulary 49,408) with tiny towers: a text can be encoded
 TINY_TEXT = {"embed_dim": 32,
