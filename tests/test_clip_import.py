@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twigma.cli import main
 from twigma.embeddings import store
 from twigma.embeddings.clip_import import ClipImportError, image_id, import_clip_retrieval, partitions
-from twigma.cli import main
 
 MODEL = {"model": "ViT-B-32", "pretrained": "openai"}
 

@@ -18,8 +18,8 @@ import pytest
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 
-from twigma.embeddings import embed, store  # noqa: E402
 from twigma.cli import main as cli  # noqa: E402
+from twigma.embeddings import embed, store  # noqa: E402
 
 TINY = {"embed_dim": 32,
         "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
@@ -137,7 +137,6 @@ def test_an_interrupted_run_resumes_without_redoing_finished_shards(photos, tmp_
     work = tmp_path / "store" / ".shards" / "natural"
     done = sorted(work.glob("shard-*.npy"))
     assert [p.name for p in done] == ["shard-00000.npy", "shard-00001.npy"]
-    stamps = {p.name: p.stat().st_mtime_ns for p in done}
     assert not store.has_source(tmp_path / "store", "natural")  # nothing half-written in the store
 
     monkeypatch.setattr(embed, "_write_shard", real_write)

@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-
 from servers import LocalServer, Reply
+
 from twigma.fetch import images, x_api, zenodo
 from twigma.fetch.http import FetchError
 from twigma.synthetic.release import generate_release
@@ -303,7 +303,9 @@ def test_a_store_written_before_media_types_were_told_apart_is_upgraded(tmp_path
 def test_an_interrupted_rehydration_loses_nothing(server, tmp_path):
     fake = FakeX(server)
     original = x_api.store_batch
-    def die_on_second(con, ids, body, state={"n": 0}):
+    state = {"n": 0}
+
+    def die_on_second(con, ids, body):
         state["n"] += 1
         if state["n"] == 2:
             raise KeyboardInterrupt
@@ -525,6 +527,7 @@ def test_make_images_names_photos_as_the_release_does_and_reports_the_match_rate
 
     # the embeddings made from those files line up with the release's rows
     import numpy as np
+
     from twigma.embeddings import store
     from twigma.release import load_release
     release = load_release(rel, cache=False)
@@ -572,6 +575,7 @@ def test_a_float_image_name_warns_and_nothing_can_be_matched(server, tmp_path, c
 
     # the image notebooks' alignment says why nothing matches, rather than a silent 0
     import numpy as np
+
     from twigma.embeddings import store
     from twigma.release import load_release
     with pytest.warns(UserWarning):
@@ -585,6 +589,7 @@ def test_a_float_image_name_warns_and_nothing_can_be_matched(server, tmp_path, c
 
 def test_align_names_both_forms_when_nothing_matches():
     import numpy as np
+
     from twigma.embeddings import store
     release = generate_release(40, seed=2)
     emb = store.Embeddings("twigma", pd.Index([f"FrXy7_aWcAE{i:04d}" for i in range(5)]), np.eye(5, 8, dtype="float32"))

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -507,6 +507,7 @@ def test_validate_records_the_form_and_warns_at_the_callers_line(raw):
 
 def test_a_release_only_notebook_runs_on_a_float_image_name_release(raw_small, tmp_path):
     import json
+
     from twigma.run.runner import run_notebook
     raw = raw_small.head(1500).copy()
     raw["image_name"] = [f"{float(v):.15e}" for v in raw["image_name"]]

@@ -24,6 +24,13 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".ti
 IMAGE_SUFFIX_PATTERN = r"(?i:" + "|".join(re.escape(s) for s in IMAGE_SUFFIXES) + r")$"
 
 
+def slug(text: str) -> str:
+    """``text`` lower-cased, with every run of characters other than a-z and 0-9 turned into ``_``
+    (``"Lighthouse at dusk"`` -> ``"lighthouse_at_dusk"``): how a query's files are named (``twigma track``,
+    ``twigma search``)."""
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower())
+
+
 def is_image_name(name: str | os.PathLike) -> bool:
     """True when ``name`` ends in one of :data:`IMAGE_SUFFIXES` (any case)."""
     return os.path.splitext(str(name))[1].lower() in IMAGE_SUFFIXES

@@ -37,6 +37,7 @@ import pandas as pd
 from twigma.analysis.engagement import engagement_table
 from twigma.analysis.themes import _direction, trend_test, years_since_origin
 from twigma.errors import UserError
+from twigma.files import slug  # the file-name form of a query (Query.slug; twigma search names its files alike)
 
 #: Captions that hold anything but printable ASCII are searched with Python's ``re`` (regular expressions).
 _NOT_PRINTABLE_ASCII = r"[^\x20-\x7e]"
@@ -71,12 +72,6 @@ class Query:
         kind = "regular expression" if self.regex else ("phrase" if len(self.text.split()) > 1 else "word")
         return (f"{kind} {self.text!r} (case-insensitive, "
                 + ("whole words" if self.whole_words else "anywhere in a word") + ")")
-
-
-def slug(query: str) -> str:
-    """The query lower-cased, with every run of characters other than a-z and 0-9 turned into ``_``
-    (``"Lighthouse at dusk"`` -> ``"lighthouse_at_dusk"``): how its files are named."""
-    return re.sub(r"[^a-z0-9]+", "_", str(query).lower())
 
 
 def compile_query(query: str, *, regex: bool = False, whole_words: bool = True) -> Query:

@@ -109,7 +109,7 @@ def cmd_search(a) -> int:
     if (a.text is None) == (a.image is None):
         raise SearchError("give a text to search for, or --image NAME (not both)")
     release = load_release(_abs(a.release)) if a.release else None
-    s = Searcher(_abs(a.embeddings) or paths.embeddings_folder(a.release, None), release, source=a.source,
+    s = Searcher(paths.embeddings_folder(_abs(a.release), _abs(a.embeddings)), release, source=a.source,
                  model=a.model or None, pretrained=a.pretrained or None, weights=_abs(a.weights) or None,
                  model_config=_abs(a.model_config) or None, device=a.device)
     res = s.text(a.text, a.k) if a.text is not None else s.image(a.image, a.k)

@@ -200,7 +200,7 @@ def import_clip_retrieval(folder: str | os.PathLike, source: str, embeddings: st
     root = paths.resolve(embeddings, default=paths.ROOT / "data" / "embeddings")
     store.write(root, source, ids, vectors, dtype=dtype, meta={
         **record_model,
-        "preprocess": f"clip-retrieval's (the model's own transform; clip-retrieval does not record it)",
+        "preprocess": "clip-retrieval's (the model's own transform; clip-retrieval does not record it)",
         "images": str(folder), "synthetic": False})
     record = {"tool": "clip-retrieval", "folder": str(folder), **record_model,
               "n_embedded": len(ids), "dim": int(dim), "partitions": listing,

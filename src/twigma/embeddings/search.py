@@ -36,6 +36,7 @@ import pandas as pd
 from twigma import paths
 from twigma.embeddings import models, store
 from twigma.errors import UserError
+from twigma.files import slug
 
 TWEET_URL = "https://twitter.com/i/web/status/{}"
 #: What the synthetic generator records as the model of its stores.
@@ -152,7 +153,7 @@ class Searcher:
     def __init__(self, embeddings, release: pd.DataFrame | None = None, *, source: str = "twigma",
                  model: str | None = None, pretrained: str | None = None, weights: str | None = None,
                  model_config: str | None = None, device: str = "auto"):
-        root = paths.resolve(embeddings, default=paths.SAMPLE_EMBEDDINGS)
+        root = paths.embeddings_folder(None, embeddings)  # none given: the sample's store
         if not (root / store.META).exists():
             raise SearchError(f"EMBEDDINGS={root}: no embedding store there (no {store.META}); give the folder written "
                               "by `make embeddings`.")
@@ -249,7 +250,6 @@ def search(embeddings, text: str | None = None, *, image: str | None = None, k: 
 
 
 def file_slug(text: str | None, image: str | None) -> str:
-    from twigma.analysis.track import slug
-
+    """The file-name form of a search: its text's :func:`twigma.files.slug`, or ``image_<slug of the name>``."""
     return slug(text) if text is not None else f"image_{slug(image)}"
 

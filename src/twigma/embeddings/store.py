@@ -74,8 +74,9 @@ class Embeddings:
 
 
 def folder(path: str | os.PathLike | None = None) -> Path:
-    """The store folder: ``path`` (relative paths from the repository root) or the sample's."""
-    return paths.resolve(path, default=paths.SAMPLE_EMBEDDINGS)
+    """The store folder: ``path`` (relative paths from the repository root) or, none given, the sample's
+    (:func:`twigma.paths.embeddings_folder` decides)."""
+    return paths.embeddings_folder(None, path)
 
 
 def read_meta(root: str | os.PathLike) -> dict:

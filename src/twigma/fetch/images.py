@@ -33,8 +33,8 @@ import pandas as pd
 import requests
 
 from twigma import paths
-from twigma.files import atomic_write
 from twigma.fetch.http import RETRY_STATUS, USER_AGENT
+from twigma.files import atomic_write
 
 DEFAULT_DIR = "data/raw/twigma_images"
 FAILURES = "_failures.csv"
@@ -117,7 +117,7 @@ def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: i
         except Exception as exc:
             raise ValueError(f"not a readable image ({type(exc).__name__}: {str(exc)[:80]})") from None
         target = dest_stem.with_name(f"{dest_stem.name}.{EXT.get(fmt, 'img')}")
-        atomic_write(target, lambda tmp: tmp.write_bytes(data))
+        atomic_write(target, lambda tmp, data=data: tmp.write_bytes(data))
         return target.name
     raise ValueError(f"failed after {retries + 1} tries: {problem}")
 

@@ -40,10 +40,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import closing
 import sys
 import time
 from collections.abc import Callable, Iterable
+from contextlib import closing
 
 import pandas as pd
 import requests

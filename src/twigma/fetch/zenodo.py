@@ -28,8 +28,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from twigma import paths
-from twigma.release import ZENODO_RECORD
 from twigma.fetch.http import FetchError, download, get, matches, session
+from twigma.release import ZENODO_RECORD
 
 ZENODO_API = "https://zenodo.org/api"
 TABLE_PATTERN = r"\.(csv|csv\.gz|parquet)$"

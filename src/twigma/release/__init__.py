@@ -22,8 +22,17 @@ warning that images cannot be matched to rows, so notebooks 00-05 still run.
 from twigma.release.forms import IMAGE_NAME_FORMS, ImageNameForm, image_keys, image_name_form
 from twigma.release.load import cache_path, data_dictionary, is_synthetic, load_release, provenance
 from twigma.release.parse import read_raw, validate
-from twigma.release.schema import (CAPTION_SEPARATOR, COLUMNS, COUNT_COLUMNS, N_CLUSTERS, REQUIRED, SCHEMA_VERSION,
-                                   ZENODO_RECORD, CacheInfo, ReleaseError)
+from twigma.release.schema import (
+    CAPTION_SEPARATOR,
+    COLUMNS,
+    COUNT_COLUMNS,
+    N_CLUSTERS,
+    REQUIRED,
+    SCHEMA_VERSION,
+    ZENODO_RECORD,
+    CacheInfo,
+    ReleaseError,
+)
 
 __all__ = ["CAPTION_SEPARATOR", "COLUMNS", "COUNT_COLUMNS", "IMAGE_NAME_FORMS", "N_CLUSTERS", "REQUIRED",
            "SCHEMA_VERSION", "ZENODO_RECORD", "CacheInfo", "ImageNameForm", "ReleaseError", "cache_path",

@@ -18,8 +18,15 @@ import numpy as np
 import pandas as pd
 
 from twigma.release.forms import note_image_name_form
-from twigma.release.schema import (CAPTION_SEPARATOR, COLUMNS, FLOAT_ID_ADVICE, N_CLUSTERS, REQUIRED, ZENODO_RECORD,
-                                   ReleaseError)
+from twigma.release.schema import (
+    CAPTION_SEPARATOR,
+    COLUMNS,
+    FLOAT_ID_ADVICE,
+    N_CLUSTERS,
+    REQUIRED,
+    ZENODO_RECORD,
+    ReleaseError,
+)
 
 # --------------------------------------------------------------------------------------
 # reading the raw text
