@@ -146,8 +146,10 @@ def test_report_opens_from_disk_and_every_page_is_reachable(site, run):
         for r in claims.itertuples():
             row = driver.find_element("id", f"claim-{r.claim.lower()}")
             assert r.holds in row.text and r.claim in row.text
-            cls = row.find_elements("css selector", "td.verdict-yes, td.verdict-no, td.verdict-untestable")
+            cls = row.find_elements("css selector", ".twigma-verdict.verdict-yes, .twigma-verdict.verdict-no, "
+                                    ".twigma-verdict.verdict-untestable, .twigma-verdict.verdict-partly")
             assert cls, f"{r.claim}: the verdict is not coloured"
+            assert "on the synthetic sample" in cls[0].text, f"{r.claim}: the badge does not say its data"
         links = {a.get_attribute("href").split("#")[0] for a in driver.find_elements("css selector", "a[href]")
                  if "/notebooks/" in a.get_attribute("href")}
         assert {Path(u).stem for u in links} == set(RUN)

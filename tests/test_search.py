@@ -173,3 +173,31 @@ def test_unknown_image_and_empty_text(setup, capsys):
     assert "is not among" in _error(["--image", "nope", "--embeddings", str(setup["store"])], capsys)
     assert "empty" in _error(["  ", "--embeddings", str(setup["store"]), "--device", "cpu"], capsys)
     assert "not both" in _error(["a cat", "--image", "x", "--embeddings", str(setup["store"])], capsys)
+
+
+@pytest.mark.browser
+def test_hostile_captions_in_search_results_stay_text(setup, tmp_path):
+    """Search results as a notebook shows them (the DataFrame's HTML, which JupyterLab and the report put
+    in the page) with captions that carry HTML and script: in headless Chromium nothing runs, no planted
+    element or link appears, and the caption reads literally."""
+    from browser import chromium
+
+    from twigma import load_release
+
+    payload = ('<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> '
+               '<a href="javascript:window.__pwned=3">open</a>')
+    rel = load_release(setup["release"])
+    rel["all_captions"] = rel["all_captions"].astype(str) + " " + payload
+    res = search.Searcher(setup["store"], rel, device="cpu").image(setup["names"][0], k=5)
+    assert res["caption"].str.contains("<script>", regex=False).all()
+    page = tmp_path / "results.html"
+    page.write_text(f"<!doctype html><html lang=en><title>search</title><body>{res._repr_html_()}</body></html>")
+    driver = chromium()
+    try:
+        driver.get(page.as_uri())
+        assert driver.execute_script("return window.__pwned") is None
+        assert not driver.execute_script(
+            "return document.querySelectorAll('img, script:not([src]), a[href^=javascript]').length")
+        assert driver.find_element("tag name", "body").text.count('<img src=x onerror="window.__pwned=1">') == 5
+    finally:
+        driver.quit()

@@ -122,6 +122,8 @@ nb_merge_streams = True
 nb_render_markdown_format = "myst"
 nb_code_prompt_show = "Show code cell {{type}}"
 nb_code_prompt_hide = "Hide code cell {{type}}"
+# text from a run (a caption, a query) is shown as it is: no curly quotes or dashes made from it
+smartquotes = False
 myst_heading_anchors = 3
 myst_enable_extensions = ["html_image", "strikethrough"]
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type", "myst.xref_missing", "misc.highlighting_failure",

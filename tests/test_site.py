@@ -1,0 +1,358 @@
+"""The report site checked as a whole, as a reader meets it: every notebook run on a small release whose
+captions carry planted HTML and script, the site built from disk, then every page crawled and opened in
+headless Chromium: no broken link (Debian's linkchecker and a crawl of every href and src), no markdown
+left unrendered, every Findings table a table, every "files it wrote" list filled, no absolute machine
+path, figures that open full size, code folded and never clipped, no serious or critical axe-core
+violation, no request but file://, and no payload that runs. Also the explorer's selection table and a
+removed notebook."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pandas as pd
+import pytest
+
+from browser import chromium, console_errors, requested_urls
+from twigma import paths
+from twigma.cli import main
+from twigma.run.runner import run_notebook
+
+#: Planted in captions: each would run a script if a page put the caption into HTML unescaped.
+PAYLOAD = ('<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> '
+           '<a href="javascript:window.__pwned=3">open</a> [open](javascript:window.__pwned=4)')
+AXE_PATHS = [os.environ.get("TWIGMA_AXE", ""), str(Path(__file__).parent / "node_modules/axe-core/axe.min.js"),
+             "/usr/lib/node_modules/axe-core/axe.min.js", "/usr/local/lib/node_modules/axe-core/axe.min.js",
+             "/opt/axe/node_modules/axe-core/axe.min.js"]
+SMALL_PARAMETERS = {"07_variability": {"N_BOOT": 20}}
+
+
+def hostile(raw: pd.DataFrame) -> pd.DataFrame:
+    """Every fourth caption with the payload after its words (the words still count for the analyses)."""
+    raw = raw.copy()
+    rows = raw.index[::4]
+    raw.loc[rows, "all_captions"] = raw.loc[rows, "all_captions"].astype(str) + " " + PAYLOAD
+    return raw
+
+
+@pytest.fixture(scope="module")
+def site_run(tmp_path_factory, raw_small):
+    """Every notebook of notebooks/ run on the hostile release with small embeddings, then the report."""
+    from twigma.release import load_release
+    from twigma.run.report import build_report
+    from twigma.synthetic.embeddings import make_sample_embeddings
+    from twigma.synthetic.release import sample_meta, write_release
+
+    keep = os.environ.get("TWIGMA_TEST_SITE_RUN")  # a folder to keep the run in, and reuse, while working on the site
+    if keep and (Path(keep) / "run" / "results" / "provenance.json").exists():
+        out = Path(keep) / "run"
+        return out, build_report(out), Path(keep) / "hostile" / "hostile.csv.gz"
+    base = Path(keep) if keep else None
+    folder = (lambda name: (base / name) if base else tmp_path_factory.mktemp(name))
+    release = write_release(hostile(raw_small), folder("hostile") / "hostile.csv.gz",
+                            meta=sample_meta(len(raw_small), 7))
+    typed = load_release(release, cache_dir=tmp_path_factory.mktemp("cache"))
+    emb = make_sample_embeddings(typed, folder("emb"), n_natural=300, n_art=300, dim=32)
+    out = folder("run")
+    for nb in sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        run_notebook(nb, release=release, out=out, embeddings=emb, parameters=SMALL_PARAMETERS.get(nb.stem))
+    assert main(["claims", "--out", str(out)]) == 0 and main(["provenance", "--out", str(out)]) == 0
+    return out, build_report(out), release
+
+
+def _pages(index: Path) -> list[Path]:
+    """The site's pages (not the theme's templates that Sphinx copies into _static/)."""
+    return sorted(p for p in index.parent.rglob("*.html") if "_static" not in p.relative_to(index.parent).parts)
+
+
+def _soup(page: Path):
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(page.read_text(), "html.parser")
+
+
+# ------------------------------------------------------------------ from disk, no browser -------
+
+def test_every_notebook_has_a_page(site_run):
+    _, index, _ = site_run
+    names = {p.stem for p in paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    assert {p.stem for p in (index.parent / "notebooks").glob("*.html")} == names
+
+
+def test_no_link_is_broken_by_a_crawl_of_every_href_and_src(site_run):
+    """Every href and src of every page resolves to a file of the site, and every #fragment to an id there."""
+    _, index, _ = site_run
+    ids: dict[Path, set[str]] = {}
+    broken = []
+    for page in _pages(index):
+        for tag in _soup(page).find_all(href=True) + _soup(page).find_all(src=True):
+            url = tag.get("href") or tag.get("src")
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https", "mailto", "data") or url.startswith("javascript:"):
+                if url.startswith("javascript:"):
+                    broken.append(f"{page.name}: a javascript: link {url[:60]}")
+                continue
+            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            if not target.exists():
+                broken.append(f"{page.relative_to(index.parent)}: {url} (no such file)")
+            elif parts.fragment and target.suffix == ".html":
+                if target not in ids:
+                    ids[target] = {t["id"] for t in _soup(target).find_all(id=True)}
+                if unquote(parts.fragment) not in ids[target]:
+                    broken.append(f"{page.relative_to(index.parent)}: {url} (no id {parts.fragment})")
+    assert not broken, broken[:20]
+
+
+def test_no_link_is_broken_says_linkchecker(site_run):
+    """Debian's linkchecker over the site from disk (it drops root to `nobody`: it gets a readable copy)."""
+    exe = shutil.which("linkchecker")
+    if not exe:
+        message = "linkchecker is needed: apt-get install linkchecker (.ci/run installs it)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    _, index, _ = site_run
+    with tempfile.TemporaryDirectory(prefix="twigma-site-") as tmp:
+        copy = Path(tmp) / "site"
+        shutil.copytree(index.parent, copy)
+        for p in [Path(tmp), *copy.rglob("*"), copy]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        r = subprocess.run([exe, "--no-status", "--no-warnings", "-o", "csv", str(copy / "index.html")],
+                           capture_output=True, text=True, timeout=300)
+    rows = list(csv.DictReader(io.StringIO("\n".join(l for l in r.stdout.splitlines() if not l.startswith("#"))),
+                               delimiter=";"))
+    bad = [f"{row['parentname']}: {row['urlname']} ({row['result']})" for row in rows if row.get("valid") != "True"]
+    assert r.returncode == 0 and not bad, (bad[:20], r.stderr[-2000:])
+    assert rows == [] or all(row.get("valid") == "True" for row in rows)
+
+
+def test_no_markdown_is_left_unrendered(site_run):
+    _, index, _ = site_run
+    left = []
+    for page in _pages(index):
+        for el in _soup(page).select("article p, article li, article td"):
+            text = el.get_text(" ", strip=True)
+            if re.search(r"\|\s*-{3,}\s*\|", text) or re.match(r"^\|.*\|$", text) or "**" in text:
+                left.append(f"{page.name}: {text[:120]}")
+    assert not left, left[:10]
+
+
+def test_every_notebook_page_has_its_findings_table_and_its_files(site_run):
+    out, index, _ = site_run
+    import json
+
+    manifest = json.loads((out / "results" / "provenance.json").read_text())
+    for page in sorted((index.parent / "notebooks").glob("*.html")):
+        soup = _soup(page)
+        findings = soup.find(id="findings")
+        assert findings is not None and findings.find("table"), f"{page.name}: no Findings table"
+        assert "verdict" in findings.find("table").get_text().lower(), page.name
+        files = soup.select("ul.twigma-files li a")
+        wrote = {rel for rel, e in manifest["files"].items() if e["notebook"] == page.stem}
+        assert wrote and {a.get_text() for a in soup.select("ul.twigma-files li a code")} == wrote, page.name
+        for a in files:  # figures link to their gallery entry or the image, the rest to a download
+            href = a["href"]
+            assert href.startswith(("../gallery.html#fig-", "../_static/")), href
+
+
+def test_no_page_shows_an_absolute_path_of_the_machine(site_run):
+    out, index, release = site_run
+    machine = [str(out), str(paths.ROOT), str(release.parent), tempfile.gettempdir() + "/", "/home/", "/root/"]
+    found = []
+    for page in _pages(index):
+        text = page.read_text()
+        found += [f"{page.name}: {m}" for m in machine if m in text]
+    assert not found, found[:10]
+    params = _soup(index.parent / "notebooks" / "03_theme_shift.html").find("th", string="parameters")
+    shown = params.find_next("td").get_text()
+    assert '"OUT": "$OUT"' in shown and '"RELEASE": "…/hostile.csv.gz"' in shown, shown
+
+
+def test_every_code_cell_is_folded(site_run):
+    _, index, _ = site_run
+    for page in sorted((index.parent / "notebooks").glob("*.html")):
+        soup = _soup(page)
+        inputs = soup.select("div.cell div.cell_input")
+        assert inputs, page.name
+        assert all(i.find_parent("details") is not None for i in inputs), page.name
+
+
+def test_claims_and_badges_say_which_data_the_verdict_rests_on(site_run):
+    out, index, _ = site_run
+    claims = pd.read_csv(out / "results" / "claims.csv", dtype=str, keep_default_na=False)
+    soup = _soup(index)
+    for r in claims.itertuples():
+        row = soup.find(id=f"claim-{r.claim.lower()}")
+        badge = row.select_one(".twigma-verdict")
+        assert badge and r.holds in badge.get_text() and "synthetic sample" in badge.get_text(), r.claim
+        assert "on-synthetic" in badge["class"]
+    page = _soup(index.parent / "notebooks" / "03_theme_shift.html").select(".twigma-page-verdicts .twigma-verdict")
+    assert len(page) == len(claims[claims["notebook"] == "03_theme_shift"]) > 0
+
+
+def test_claims_without_a_data_column_take_it_from_the_release(site_run):
+    """Older runs have no `data` column: the badge says what the notebook's release was."""
+    import json
+
+    from twigma.run import report_pages
+
+    out, _, _ = site_run
+    claims = pd.read_csv(out / "results" / "claims.csv", dtype=str, keep_default_na=False)
+    manifest = json.loads((out / "results" / "provenance.json").read_text())
+    older = claims.drop(columns=["data"], errors="ignore")
+    assert set(report_pages.data_of(older, manifest)) == {"synthetic sample"}
+    for run in manifest["notebooks"].values():
+        run["release"]["synthetic"] = False
+        if run.get("embeddings"):
+            run["embeddings"]["synthetic"] = False
+    assert set(report_pages.data_of(older, manifest)) == {"release"}
+    given = older.assign(data=["release"] * len(older))
+    assert "on the release" in report_pages.claims_table(given, set(), manifest)
+
+
+# ------------------------------------------------------------------ in headless Chromium -------
+
+def _axe_source() -> str:
+    found = next((p for p in AXE_PATHS if p and Path(p).is_file()), None)
+    if not found:
+        message = ("axe-core is needed: npm install -g axe-core@4.14.1 (or set TWIGMA_AXE to axe.min.js; "
+                   ".ci/run installs it)")
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    return Path(found).read_text()
+
+
+@pytest.mark.browser
+def test_pages_in_chromium(site_run):
+    """Index, gallery and every notebook page: no payload runs and it shows as text, no console error, no
+    request but file://, figures open full size, folded code opens without being clipped sideways, and
+    axe-core finds no serious or critical violation."""
+    _, index, _ = site_run
+    axe = _axe_source()
+    driver = chromium()
+    driver.set_script_timeout(120)
+    pages = [index, index.with_name("gallery.html"), *sorted((index.parent / "notebooks").glob("*.html"))]
+    problems, urls, payload_seen = [], [], 0
+    try:
+        for page in pages:
+            driver.get(page.as_uri())
+            name = page.relative_to(index.parent)
+            if driver.execute_script("return window.__pwned"):
+                problems.append(f"{name}: a planted payload ran ({driver.execute_script('return window.__pwned')})")
+            planted = driver.execute_script(
+                "return Array.from(document.querySelectorAll('img[src=x], img[onerror], a[href^=javascript]'))"
+                ".map(e => e.outerHTML)")
+            problems += [f"{name}: planted element in the page: {e[:100]}" for e in planted]
+            body = driver.find_element("tag name", "body").text
+            payload_seen += 'onerror="window.__pwned=1"' in body
+            problems += [f"{name}: console: {e}" for e in console_errors(driver)]
+            # figures open full size: each output image is inside a link to an image file of the site
+            for href in driver.execute_script(
+                    "return Array.from(document.querySelectorAll('.cell_output img, .twigma-figure img'))"
+                    ".map(i => { const a = i.closest('a'); return a ? a.href : null; })"):
+                if not href or not Path(unquote(urlsplit(href).path)).is_file():
+                    problems.append(f"{name}: a figure that does not open full size ({href})")
+            # folded code: open every fold; no code line is clipped sideways
+            clipped = driver.execute_script(
+                "document.querySelectorAll('details').forEach(d => d.open = true);"
+                "document.getAnimations().forEach(a => a.finish());"  # the folds fade in: axe must see them shown
+                "return Array.from(document.querySelectorAll('.cell_input pre, .cell_output pre'))"
+                ".filter(p => p.scrollWidth > p.clientWidth + 2).length")
+            if clipped:
+                problems.append(f"{name}: {clipped} code block(s) clipped sideways")
+            driver.execute_script(axe)
+            violations = driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "axe.run(document).then(r => done(r.violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+                ".map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 2).map(n => n.html.slice(0, 120)))));")
+            problems += [f"{name}: axe: {v}" for v in violations]
+            urls += requested_urls(driver)
+    finally:
+        driver.quit()
+    assert not problems, problems[:20]
+    assert payload_seen, "no page shows a planted caption: the test planted nothing a page shows"
+    outside = [u for u in urls if not u.startswith(("file://", "data:", "about:", "blob:"))]
+    assert not outside, f"the report asked the network for {outside[:5]}"
+
+
+@pytest.mark.browser
+def test_a_figure_is_wide_enough_to_read(site_run):
+    """At a 1400 px window a notebook's figure is shown at least 1000 px wide (or at its own size)."""
+    _, index, _ = site_run
+    driver = chromium()
+    try:
+        driver.get((index.parent / "notebooks" / "03_theme_shift.html").as_uri())
+        widths = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.cell_output img')).map(i => [i.width, i.naturalWidth])")
+    finally:
+        driver.quit()
+    assert widths and all(w >= min(1000, natural) for w, natural in widths), widths
+
+
+@pytest.mark.browser
+def test_explorer_selection_table_keeps_hostile_captions_as_text(small_release, tmp_path):
+    """The HTML the explorer shows under the map for a lasso selection, in a plain page: no payload runs,
+    the caption reads literally, and the only links are the tweets'."""
+    from twigma.analysis.text import cluster_names
+    from twigma.present import explore
+
+    rel = small_release.copy()
+    rel["all_captions"] = rel["all_captions"].astype(str).str.slice(0, 40) + " " + PAYLOAD
+    rel.loc[rel.index[0], "all_captions"] = "https://evil.example/phish"
+    with warnings.catch_warnings():  # no notebook 02 here: the names are computed, with a warning
+        warnings.simplefilter("ignore")
+        names = cluster_names(tmp_path, small_release)
+    table = explore.map_table(rel, names)
+    page = tmp_path / "selection.html"
+    page.write_text("<!doctype html><html lang=en><title>selection</title><body>"
+                    + explore.selection_html(table, range(len(table)), limit=20) + "</body></html>")
+    driver = chromium()
+    try:
+        driver.get(page.as_uri())
+        assert driver.execute_script("return window.__pwned") is None
+        text = driver.find_element("tag name", "body").text
+        assert '<img src=x onerror="window.__pwned=1">' in text and "<script>" in text
+        hrefs = driver.execute_script("return Array.from(document.links).map(a => a.href)")
+        assert len(hrefs) == 20 and all(h.startswith(("https://twitter.com/", "https://x.com/")) for h in hrefs), hrefs
+    finally:
+        driver.quit()
+
+
+# ------------------------------------------------------------------ a removed notebook ---------
+
+def test_a_removed_notebook_leaves_no_stale_entry(site_run, tmp_path, capsys):
+    """A notebook that ran and was then removed from notebooks/: make verify says what it dropped, and
+    neither the manifest nor the report's gallery lists its figures any more."""
+    import json
+
+    from twigma.run.report import build_report
+
+    out, _, _ = site_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("report"))
+    rec = json.loads((copy / "build" / ".provenance" / "04_nsfw.json").read_text())
+    rec["notebook"], rec["notebook_file"] = "13_gone", "notebooks/13_gone.ipynb"  # ran once, since removed
+    rec["files"] = {"figures/13_gone_map.png": rec["files"]["figures/04_nsfw_by_cluster.png"]}
+    shutil.copy(copy / "figures" / "04_nsfw_by_cluster.png", copy / "figures" / "13_gone_map.png")
+    shutil.copy(copy / "build" / "04_nsfw.ipynb", copy / "build" / "13_gone.ipynb")
+    (copy / "build" / ".provenance" / "13_gone.json").write_text(json.dumps(rec))
+    manifest = json.loads((copy / "results" / "provenance.json").read_text())
+    manifest["notebooks"]["13_gone"] = {k: v for k, v in rec.items() if k != "files"}
+    manifest["files"]["figures/13_gone_map.png"] = {"sha256": rec["files"]["figures/13_gone_map.png"],
+                                                     "notebook": "13_gone"}
+    (copy / "results" / "provenance.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    main(["verify", "--out", str(copy)])
+    said = capsys.readouterr().out
+    assert "13_gone" in said and "notebooks/13_gone.ipynb is gone" in said, said
+    after = json.loads((copy / "results" / "provenance.json").read_text())
+    assert "13_gone" not in after["notebooks"] and "figures/13_gone_map.png" not in after["files"]
+    assert not (copy / "build" / "13_gone.ipynb").exists()
+    site = build_report(copy)
+    gallery = site.with_name("gallery.html").read_text()
+    assert "13_gone" not in gallery and not (site.parent / "notebooks" / "13_gone.html").exists()
