@@ -104,6 +104,22 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
         If the file is missing, unreadable or not in the release's format.
     """
     p = paths.release_file(path)
+    _check_file(p)
+    wanted = _columns(columns)
+    cpath = cache_path(p, paths.resolve(cache_dir) if cache_dir else paths.cache_root()) if cache else None
+    df = _read_cache(cpath, p, wanted) if cpath is not None and cpath.exists() else None
+    if df is None:
+        df = _parse_and_cache(p, cpath)
+        if wanted is not None:
+            attrs, df = df.attrs, df[wanted]
+            df.attrs = attrs
+    df.attrs = {"source": str(p), "synthetic": is_synthetic(p), "cache": str(cpath) if cpath else None,
+                "image_name_form": df.attrs["image_name_form"], "image_name_forms": df.attrs["image_name_forms"]}
+    return df
+
+
+def _check_file(p: Path) -> None:
+    """Raise :class:`ReleaseError` unless ``p`` is a file, saying what to do."""
     if not p.exists():
         if p == paths.SAMPLE_RELEASE:
             raise ReleaseError(p, "the embedded synthetic sample has not been made yet", advice=paths.MAKE_SAMPLE_ADVICE)
@@ -113,38 +129,35 @@ def load_release(path: str | os.PathLike | None = None, *, cache: bool = True,
         raise ReleaseError(p, "this is a folder, not a release file",
                            advice="give the path of the CSV, CSV.gz or Parquet file inside it.")
 
-    wanted = _columns(columns)
-    cpath = cache_path(p, paths.resolve(cache_dir) if cache_dir else paths.cache_root()) if cache else None
-    df = None
-    if cpath is not None and cpath.exists():
-        try:
-            df = pd.read_parquet(cpath, columns=wanted)
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            df = None
-        else:
-            forms = df.attrs.get("image_name_forms")  # recorded in the cache's metadata when it was written
-            df.attrs = {}
-            if isinstance(forms, dict) and forms and not forms.get("float"):
-                df.attrs.update(image_name_form=next(iter(forms)) if len(forms) == 1 else "mixed",
-                                image_name_forms=forms)
-            else:  # computed again, and its warning given at every load, not only the first
-                names = df if "image_name" in df.columns else pd.read_parquet(cpath, columns=["image_name"])
-                note_image_name_form(names, p)
-                df.attrs.update(names.attrs)
+
+def _read_cache(cpath: Path, p: Path, wanted: list[str] | None) -> pd.DataFrame | None:
+    """The typed copy ``cpath`` of release file ``p`` (only the ``wanted`` columns), with the form of its
+    image_name in ``attrs``; None when it cannot be read (a damaged cache is rebuilt, never trusted)."""
+    try:
+        df = pd.read_parquet(cpath, columns=wanted)
+    except Exception:
+        return None
+    forms = df.attrs.get("image_name_forms")  # recorded in the cache's metadata when it was written
+    df.attrs = {}
+    if isinstance(forms, dict) and forms and not forms.get("float"):
+        df.attrs.update(image_name_form=next(iter(forms)) if len(forms) == 1 else "mixed", image_name_forms=forms)
+    else:  # computed again, and its warning given at every load, not only the first
+        names = df if "image_name" in df.columns else pd.read_parquet(cpath, columns=["image_name"])
+        note_image_name_form(names, p)
+        df.attrs.update(names.attrs)
+    return df
+
+
+def _parse_and_cache(p: Path, cpath: Path | None) -> pd.DataFrame:
+    """Parse and validate release file ``p`` (the fast path first); keep its typed copy at ``cpath``."""
+    df = read_csv_fast(p) if not is_parquet(p) and p.stat().st_size else None
     if df is None:
-        df = read_csv_fast(p) if not is_parquet(p) and p.stat().st_size else None
-        if df is None:
-            df = validate(read_raw(p), p)
-        if cpath is not None:
-            atomic_write(cpath, lambda tmp: _write_cache(df, tmp))  # parallel notebooks never see half a cache
-            for old in cpath.parent.glob(cpath.name.rsplit("-", 1)[0] + "-*.parquet"):
-                if old != cpath:  # copies of earlier versions of the same file
-                    old.unlink(missing_ok=True)
-        if wanted is not None:
-            attrs, df = df.attrs, df[wanted]
-            df.attrs = attrs
-    df.attrs = {"source": str(p), "synthetic": is_synthetic(p), "cache": str(cpath) if cpath else None,
-                "image_name_form": df.attrs["image_name_form"], "image_name_forms": df.attrs["image_name_forms"]}
+        df = validate(read_raw(p), p)
+    if cpath is not None:
+        atomic_write(cpath, lambda tmp: _write_cache(df, tmp))  # parallel notebooks never see half a cache
+        for old in cpath.parent.glob(cpath.name.rsplit("-", 1)[0] + "-*.parquet"):
+            if old != cpath:  # copies of earlier versions of the same file
+                old.unlink(missing_ok=True)
     return df
 
 
