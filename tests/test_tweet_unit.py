@@ -177,3 +177,10 @@ def test_month_ends_and_cluster_extremes_say_what_the_tables_hold():
     c = pd.DataFrame({"cluster": [0, 1, 2], "dispersion": [0.2, 0.5, 0.3]})
     x = variability.cluster_extremes(c, overall=0.4)
     assert x["low"]["cluster"] == 0 and x["high"]["cluster"] == 1 and x["n_below"] == 2 and x["not_below"] == [1]
+
+
+def test_compare_sources_keeps_the_results_contract_of_variability_csv():
+    rng = np.random.default_rng(9)
+    by_source, _ = variability.compare_sources({"twigma": unit(rng.normal(size=(40, 4))),
+                                                "natural": unit(rng.normal(size=(30, 4)))}, n_boot=20)
+    assert by_source.columns[:5].tolist() == ["source", "n", "dispersion", "ci_low", "ci_high"]

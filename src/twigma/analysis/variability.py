@@ -134,8 +134,9 @@ def compare_sources(sets: dict[str, np.ndarray], groups: dict | None = None, bas
 
     Returns
     -------
-    by_source : ``source``, ``n`` (images), ``units`` (tweets or images resampled), ``unit``
-        (``"tweet"`` or ``"image"``), ``dispersion``, ``ci_low``, ``ci_high``
+    by_source : ``source``, ``n`` (images), ``dispersion``, ``ci_low``, ``ci_high``, ``units`` (tweets
+        or images resampled), ``unit`` (``"tweet"`` or ``"image"``); the first five as
+        :func:`dispersion_ci` gives them, the results contract of ``variability.csv``
     differences : ``comparison`` (``"<base>_minus_<other>"``), ``difference`` (D of base minus D of
         other), ``ci_low``, ``ci_high``, ``below`` (True when the whole interval lies below 0: the
         base set is less varied than the other beyond the bootstrap's uncertainty)
@@ -153,7 +154,7 @@ def compare_sources(sets: dict[str, np.ndarray], groups: dict | None = None, bas
                      else len(X), "unit": "tweet" if g is not None else "image", "dispersion": dispersion(X),
                      "ci_low": float(np.quantile(reps[name], alpha)),
                      "ci_high": float(np.quantile(reps[name], 1 - alpha))})
-    by_source = pd.DataFrame(rows)
+    by_source = pd.DataFrame(rows)[["source", "n", "dispersion", "ci_low", "ci_high", "units", "unit"]]
     d = by_source.set_index("source")["dispersion"]
     diffs = []
     for name in sets:
