@@ -332,3 +332,14 @@ def test_recall_at_ranks_counts_each_known_pair_once():
                           "art_id": ["x", "y", "y", "x", "z", "w"]})
     known = pd.DataFrame({"image_name": ["a", "b", "c"], "art_id": ["x", "x", "q"]})
     assert inspiration.recall_at_ranks(known, found, 2).tolist() == [1 / 3, 2 / 3]
+
+
+def test_model_summary_and_chosen_summary_by_hand():
+    row = {"n": 90, "estimate": -0.2, "std_err": 0.01, "std_err_cluster": 0.015}
+    got = likes.model_summary(row, 100)
+    assert got["missing"] == pytest.approx(0.1) and got["factor"] == pytest.approx(np.exp(-0.2))
+    assert got["widen"] == pytest.approx(1.5)
+    found = pd.DataFrame({"image_name": list("aabb"), "rank": [1, 2, 1, 2], "art_id": list("xyzw"),
+                          "cosine": [0.9, 0.5, 0.7, 0.6]})
+    assert inspiration.chosen_summary(found) == {"best_min": 0.7, "best_max": 0.9, "runner_min": 0.5,
+                                                 "runner_max": 0.6}

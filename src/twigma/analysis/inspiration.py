@@ -97,3 +97,11 @@ def screen_rates(flagged: pd.Series, known_images) -> dict:
     return {"tp": tp, "fn": fn, "fp": fp, "tn": tn, "recall": tp / (tp + fn) if tp + fn else float("nan"),
             "fpr": fp / (fp + tn) if fp + tn else float("nan"),
             "precision": tp / (tp + fp) if tp + fp else float("nan")}
+
+
+def chosen_summary(found: pd.DataFrame) -> dict:
+    """Ranges of the closest (``best_min``, ``best_max``) and second-closest (``runner_min``,
+    ``runner_max``) artwork's cosine over the images of ``found`` (:func:`nearest_artworks`)."""
+    first, second = found.loc[found["rank"] == 1, "cosine"], found.loc[found["rank"] == 2, "cosine"]
+    return {"best_min": float(first.min()), "best_max": float(first.max()), "runner_min": float(second.min()),
+            "runner_max": float(second.max())}

@@ -227,3 +227,12 @@ def similarity_summary(sim: pd.DataFrame, main: str) -> dict:
     return {"q05": float(sim["max_sim"].quantile(0.05)), "median": float(sim["max_sim"].median()),
             "q95": float(sim["max_sim"].quantile(0.95)), "other": other,
             "rho": float(stats.spearmanr(sim[main], sim[other])[0])}
+
+
+def model_summary(row, n_with_embedding: int) -> dict:
+    """What 08 says beside its main model (``row``: :func:`likes_regression`): ``missing`` (share
+    of the ``n_with_embedding`` images left out for missing likes), ``factor`` (exp(estimate): what
+    one SD more similarity multiplies 1 + likes by) and ``widen`` (tweet-clustered standard error
+    over the HC1 one)."""
+    return {"missing": 1 - float(row["n"]) / n_with_embedding, "factor": float(np.exp(row["estimate"])),
+            "widen": float(row["std_err_cluster"]) / float(row["std_err"])}
