@@ -96,3 +96,15 @@ def test_caption_counts_sum_to_the_images(quirky):
     assert cc.loc[cc["caption"] == "", "n"].item() == df["all_captions"].isna().sum() + (df["all_captions"] == "").sum()
     counted = df["all_captions"].fillna("").value_counts()
     assert dict(zip(cc["caption"], cc["n"])) == counted.to_dict()
+
+
+def test_month_of_equals_strftime(quirky):
+    for path, cache in _releases(quirky):
+        created = load_release(path, cache_dir=cache, columns=["created_at"])["created_at"]
+        for s in (created, created.iloc[::3], created.rename(None)):  # another index, no name
+            pd.testing.assert_series_equal(overview.month_of(s), s.dt.tz_convert("UTC").dt.strftime("%Y-%m"),
+                                           check_exact=True)
+    with_nat = pd.Series(pd.to_datetime(["2022-01-31 23:59:59", None], utc=True))
+    pd.testing.assert_series_equal(overview.month_of(with_nat), with_nat.dt.strftime("%Y-%m"))
+    eastern = pd.Series(pd.to_datetime(["2022-02-01 01:00"], utc=True)).dt.tz_convert("America/New_York")
+    assert overview.month_of(eastern).tolist() == ["2022-02"]  # the UTC month, not the local one
