@@ -191,7 +191,9 @@ def test_hostile_captions_in_search_results_stay_text(setup, tmp_path):
     res = search.Searcher(setup["store"], rel, device="cpu").image(setup["names"][0], k=5)
     assert res["caption"].str.contains("<script>", regex=False).all()
     page = tmp_path / "results.html"
-    page.write_text(f"<!doctype html><html lang=en><title>search</title><body>{res._repr_html_()}</body></html>")
+    with pd.option_context("display.max_colwidth", None):  # the whole caption (by default pandas cuts it at 50)
+        shown = res._repr_html_()
+    page.write_text(f"<!doctype html><html lang=en><title>search</title><body>{shown}</body></html>")
     driver = chromium()
     try:
         driver.get(page.as_uri())

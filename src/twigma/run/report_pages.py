@@ -79,10 +79,13 @@ def data_of(claims: pd.DataFrame, manifest: dict) -> pd.Series:
     (older runs) the release of the notebook that checked it, ``synthetic sample`` or ``release``."""
     runs = manifest.get("notebooks", {})
 
+    def synthetic(run):
+        return (run.get("release") or {}).get("synthetic") or (run.get("embeddings") or {}).get("synthetic")
+
+    everywhere = any(synthetic(r) for r in runs.values())  # a claim whose notebook did not run: the run's data
+
     def derived(nb):
-        run = runs.get(nb) or {}
-        synthetic = (run.get("release") or {}).get("synthetic") or (run.get("embeddings") or {}).get("synthetic")
-        return SYNTHETIC if synthetic else RELEASE
+        return SYNTHETIC if (synthetic(runs[nb]) if nb in runs else everywhere) else RELEASE
 
     if "data" in claims.columns:
         given = claims["data"].astype(str).str.strip()
