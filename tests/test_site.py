@@ -356,3 +356,13 @@ def test_a_removed_notebook_leaves_no_stale_entry(site_run, tmp_path, capsys):
     site = build_report(copy)
     gallery = site.with_name("gallery.html").read_text()
     assert "13_gone" not in gallery and not (site.parent / "notebooks" / "13_gone.html").exists()
+
+
+def test_markdown_outputs_show_raw_html_as_text():
+    """What the notebooks display as Markdown (narrative.display_markdown, and the report's copy of every
+    markdown output): a '<' outside code is an entity, so a quoted caption cannot open a tag."""
+    from twigma.present.narrative import text_only_markdown
+
+    assert text_only_markdown("p < 0.001; `a<b>`; ``x < y``\n\n" + PAYLOAD) == (
+        "p &lt; 0.001; `a<b>`; ``x < y``\n\n" + PAYLOAD.replace("<", "&lt;"))
+    assert text_only_markdown("| a | **b** |\n|---|---|") == "| a | **b** |\n|---|---|"  # the markdown itself stays

@@ -17,6 +17,8 @@ here is what every notebook formats the same way:
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -109,11 +111,28 @@ def banner(data, show: bool = True) -> str:
     return text
 
 
+_CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?\1")
+
+
+def text_only_markdown(text: str) -> str:
+    """Markdown whose raw HTML shows as text: every ``<`` outside code spans becomes ``&lt;`` (which
+    Markdown shows as ``<``). A sentence may quote a caption, text a model wrote about a stranger's
+    picture; in JupyterLab a kernel's own Markdown output is trusted, not sanitized, so an
+    ``<img onerror=...>`` in a caption would run with the user's Jupyter token."""
+    out, last = [], 0
+    for m in _CODE_SPAN.finditer(text):
+        out += [text[last:m.start()].replace("<", "&lt;"), m.group()]
+        last = m.end()
+    out.append(text[last:].replace("<", "&lt;"))
+    return "".join(out)
+
+
 def display_markdown(text: str) -> None:
-    """Show Markdown in a notebook (as a ``text/markdown`` display output)."""
+    """Show Markdown in a notebook (as a ``text/markdown`` display output), its raw HTML as text
+    (:func:`text_only_markdown`)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(text))
+    display(Markdown(text_only_markdown(text)))
 
 
 def verdict(holds: str, synthetic: bool = False) -> str:

@@ -19,6 +19,7 @@ import nbformat
 import pandas as pd
 
 from twigma import paths
+from twigma.present.narrative import text_only_markdown
 
 VERDICT_CLASS = {"yes": "verdict-yes", "no": "verdict-no", "untestable": "verdict-untestable",
                  "partly testable": "verdict-partly"}
@@ -229,20 +230,6 @@ def files_list(manifest: dict, notebook: str, prefix: str = "../") -> str:
     return f'<ul class="twigma-files">{"".join(items)}</ul>' if items else "<p>It wrote no files.</p>"
 
 
-_CODE = re.compile(r"(`+)(?:.|\n)*?\1")  # code spans and fences: their text is shown as it is already
-
-
-def _safe_markdown(text: str) -> str:
-    """A markdown output with any raw HTML in it shown as text (the markdown itself still renders):
-    every ``<`` outside code becomes ``&lt;``, which markdown shows as ``<``."""
-    out, last = [], 0
-    for m in _CODE.finditer(text):
-        out += [text[last:m.start()].replace("<", "&lt;"), m.group()]
-        last = m.end()
-    out.append(text[last:].replace("<", "&lt;"))
-    return "".join(out)
-
-
 def _text_of(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
@@ -272,7 +259,7 @@ def notebook_page(src: Path, target: Path, run: dict | None, manifest: dict, cla
                 if mime in data:
                     data[mime] = p.text(_text_of(data[mime]))
             if "text/markdown" in data:
-                data["text/markdown"] = _safe_markdown(data["text/markdown"])
+                data["text/markdown"] = text_only_markdown(data["text/markdown"])
             outputs.append(o)
         cell.outputs = outputs
     mine = claims[claims["notebook"] == name] if "notebook" in claims.columns else claims.iloc[:0]
