@@ -1,7 +1,13 @@
-"""Shared fixtures: small synthetic releases and helpers that write bad variants of them."""
+"""Shared fixtures: small synthetic releases, their embeddings, one executed run of every notebook on them
+(made once per test session, shared by the pytest-xdist workers), and helpers that write bad variants."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 if "TWIGMA_CACHE_DIR" not in os.environ:  # typed caches of test files stay out of data/interim
@@ -36,13 +42,47 @@ def raw(raw_small) -> pd.DataFrame:
     return raw_small.copy()
 
 
+@contextlib.contextmanager
+def _exclusive(lock: Path):
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def shared_once(tmp_path_factory, name: str, build) -> Path:
+    """The folder ``name`` made by ``build(folder)`` once per test session: the pytest-xdist workers share
+    one base folder, and the first to ask builds it under a file lock while the others wait and reuse it
+    (a failed build leaves nothing, so the next one tries again and fails the same way). Tests must not
+    change what is in it: copy it first."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the folder the workers' own base folders are made in
+    target = root / f"shared-{name}"
+    with _exclusive(root / f"shared-{name}.lock"):
+        if not (target / ".complete").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            try:
+                build(target)
+            except BaseException:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            (target / ".complete").touch()
+    return target
+
+
 @pytest.fixture(scope="session")
 def small_release_file(tmp_path_factory, raw_small):
-    """The 3,000-image release written as CSV.gz, marked synthetic like the embedded sample."""
+    """The 3,000-image release written as CSV.gz, marked synthetic like the embedded sample (one file for
+    the whole session: the executed run below records its path)."""
     from twigma.synthetic.release import sample_meta
 
-    path = tmp_path_factory.mktemp("release") / "small.csv.gz"
-    return write_release(raw_small, path, meta=sample_meta(3000, 7))
+    folder = shared_once(tmp_path_factory, "release",
+                         lambda d: write_release(raw_small, d / "small.csv.gz", meta=sample_meta(3000, 7)))
+    return folder / "small.csv.gz"
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +90,52 @@ def small_release(small_release_file, tmp_path_factory):
     from twigma.release import load_release
 
     return load_release(small_release_file, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def small_embeddings(tmp_path_factory, small_release):
+    """Synthetic embeddings (64-d) for the 3,000-image release, in the store format."""
+    from twigma.synthetic.embeddings import make_sample_embeddings
+
+    return shared_once(tmp_path_factory, "embeddings",
+                       lambda d: make_sample_embeddings(small_release, d, n_natural=600, n_art=600, dim=64))
+
+
+#: the make-built environment: with it the executed run goes through make figures, as a reader's does
+MAKE_BUILT = (Path(__file__).resolve().parents[1] / ".venv" / ".installed").exists()
+
+
+def make_env() -> dict:
+    """The environment for a make started by a test: without the MAKEFLAGS of a make around pytest
+    (make test), whose job server the test's make cannot reach."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+
+def _run_every_notebook(out: Path, release: Path, embeddings: Path) -> None:
+    from twigma import paths
+
+    if MAKE_BUILT:  # in parallel (make's default), the claims ledger and the provenance manifest at the end
+        r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "figures", f"RELEASE={release}",
+                            f"EMBEDDINGS={embeddings}", f"OUT={out}"], capture_output=True, text=True, env=make_env())
+        assert r.returncode == 0, r.stdout + r.stderr
+        (out / "make-figures.log").write_text(r.stdout)
+        return
+    from twigma.cli import main
+    from twigma.run.runner import run_notebook
+
+    for nb in sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        run_notebook(nb, release=release, out=out, embeddings=embeddings)
+    assert main(["claims", "--out", str(out)]) == 0
+    assert main(["provenance", "--out", str(out)]) == 0
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory, small_release_file, small_embeddings) -> Path:
+    """Every notebook run on the 3,000-image release and its embeddings (`make figures RELEASE= EMBEDDINGS=
+    OUT=` where make built .venv), once per session for every test that reads a run: read it, never change
+    it (copy it first)."""
+    return shared_once(tmp_path_factory, "run",
+                       lambda out: _run_every_notebook(out, small_release_file, small_embeddings))
 
 
 @pytest.fixture

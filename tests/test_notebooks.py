@@ -3,6 +3,8 @@ on a small release, with their outputs checked for content; and committed clean.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 
 import nbformat
@@ -10,11 +12,11 @@ import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
+from conftest import MAKE_BUILT, make_env
+from repo_copy import repository_copy
 
 from twigma import paths
 from twigma.run.runner import NotebookFailed, run_notebook
-
-from repo_copy import repository_copy
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 TABLES = {  # the issue's seven result files and their required leading columns
@@ -31,7 +33,6 @@ TABLES = {  # the issue's seven result files and their required leading columns
     "inspiration.csv": ["image_name", "rank", "art_id", "cosine"],
 }
 RELEASE_TABLES = list(TABLES)[:7]  # the ones the release alone gives
-FAST = {"06_distinctness": {"UMAP_FIT_SIZE": 400}, "07_variability": {"N_BOOT": 50}}  # smaller work for tests
 
 
 # ---------------------------------------------------------------- committed notebooks -----
@@ -76,25 +77,8 @@ def test_notebooks_are_numbered_without_gaps():
 
 
 # ---------------------------------------------------------------- execution ---------------
-
-@pytest.fixture(scope="module")
-def small_embeddings(tmp_path_factory, small_release):
-    """Synthetic embeddings (64-d) for the 3,000-image release, in the store format."""
-    from twigma.synthetic.embeddings import make_sample_embeddings
-
-    return make_sample_embeddings(small_release, tmp_path_factory.mktemp("emb"), n_natural=600, n_art=600, dim=64)
-
-
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory, small_release_file, small_embeddings):
-    """Run every notebook on the 3,000-image release and its embeddings into a fresh OUT folder."""
-    out = tmp_path_factory.mktemp("out")
-    for nb in NOTEBOOKS:
-        run_notebook(nb, release=small_release_file, out=out, embeddings=small_embeddings,
-                     parameters=FAST.get(nb.stem))
-    from twigma.cli import main
-    assert main(["claims", "--out", str(out)]) == 0
-    return out
+# `executed` (tests/conftest.py): every notebook run once per session on the 3,000-image release and its
+# embeddings, through make figures where make built .venv; the tests below read it and change nothing in it.
 
 
 def test_every_table_is_written_with_its_columns(executed):
@@ -204,8 +188,8 @@ def test_example_images_per_cluster(tmp_path, small_release_file, small_release)
 
 
 def test_image_tables_follow_the_embeddings(executed, small_embeddings):
-    from twigma.embeddings import store
     from twigma.analysis.variability import dispersion
+    from twigma.embeddings import store
 
     res = executed / "results"
     var = pd.read_csv(res / "variability.csv").set_index("source")
@@ -261,17 +245,18 @@ def test_executed_notebooks_carry_no_tool_noise(executed):
             assert noise not in shown, f"{nb.name}: {noise}"
 
 
-def test_figures_from_synthetic_data_carry_the_mark(executed):
+def test_figures_from_synthetic_data_carry_the_mark(executed, tmp_path):
     nb = nbformat.read(executed / "build" / "00_data.ipynb", as_version=4)
     assert "SYNTHETIC sample" in json.dumps([c.get("outputs", []) for c in nb.cells])
-    from twigma.present.plots import SYNTHETIC_MARK
     import matplotlib.pyplot as plt
+
     from twigma.present.outputs import Outputs
+    from twigma.present.plots import SYNTHETIC_MARK
     fig, _ = plt.subplots()
-    Outputs(executed, synthetic=True, notebook="99_probe").figure(fig, "probe")
+    Outputs(tmp_path, synthetic=True, notebook="99_probe").figure(fig, "probe")
     assert any(t.get_text() == SYNTHETIC_MARK for t in fig.texts)
     fig2, _ = plt.subplots()
-    Outputs(executed, synthetic=False, notebook="99_probe").figure(fig2, "probe")
+    Outputs(tmp_path, synthetic=False, notebook="99_probe").figure(fig2, "probe")
     assert not fig2.texts
 
 
@@ -283,6 +268,7 @@ def test_executed_copies_record_their_parameters(executed, small_release_file):
 
 
 def test_a_failing_notebook_names_itself_and_keeps_earlier_outputs(executed, tmp_path, raw_small):
+    executed = shutil.copytree(executed, tmp_path / "run")  # the shared run stays as it was
     bad = tmp_path / "bad.csv"
     broken = raw_small.copy()
     broken.loc[2, "label_10_cluster"] = 42
@@ -302,48 +288,26 @@ def test_a_failing_notebook_names_itself_and_keeps_earlier_outputs(executed, tmp
 
 def make(*args, **kw):
     return subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), *args],
-                          capture_output=True, text=True, **kw)
+                          capture_output=True, text=True, env=make_env(), **kw)
 
 
 def test_make_help_lists_every_target_with_a_line():
     r = make("help")
     assert r.returncode == 0
-    for target in ("figures", "test", "lab", "env", "sample", "validate", "bench", "clean"):
+    for target in ("figures", "test", "lab", "env", "env-embed", "sample", "validate", "bench", "clean"):
         assert any(line.split()[:1] == [target] and len(line.split()) > 2 for line in r.stdout.splitlines()), target
 
 
-@pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
-def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_what_changed(tmp_path, raw_small):
-    from twigma.synthetic.release import write_release
-    release = write_release(raw_small.iloc[:2000], tmp_path / "mine.csv")  # not synthetic-marked
-    out = tmp_path / "out"
-    r = make("-j2", "figures", f"RELEASE={release}", f"OUT={out}")
-    assert r.returncode == 0, r.stdout + r.stderr
-    for name in RELEASE_TABLES:
-        assert (out / "results" / name).exists(), name
-    assert not (out / "results" / "variability.csv").exists()
-    assert int(pd.read_csv(out / "results" / "data_summary.csv").set_index("metric").loc["n_images", "value"]) == 2000
-    assert not (out / "results" / "claims.csv").read_text().count("[synthetic sample]")
-    assert "skipped" in r.stdout  # no EMBEDDINGS given: the image notebooks say why they did not run
-    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")}
-    assert len(stamps) == len(NOTEBOOKS)
-
-    r = make("-j2", "figures", f"RELEASE={release}", f"OUT={out}")  # nothing changed: nothing reruns
-    assert r.returncode == 0
-    assert {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")} == stamps
-
-    r = make("figures", f"RELEASE={tmp_path / 'missing.csv'}", f"OUT={out}")
-    assert r.returncode != 0 and "no such file" in r.stderr
-
-
-@pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
-def test_make_figures_with_embeddings_follows_them(tmp_path, small_release_file, small_embeddings):
-    from twigma.embeddings import store
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_make_figures_with_embeddings_follows_them(executed, tmp_path, small_release_file, small_embeddings):
+    """The session's run is `make figures RELEASE= EMBEDDINGS= OUT=`: the image tables follow the store; a
+    changed store (at a path with a space) reruns the image notebooks that read it and nothing else."""
     from twigma.analysis.variability import dispersion
+    from twigma.embeddings import store
 
-    out = tmp_path / "out"
-    r = make("-j2", "figures", f"RELEASE={small_release_file}", f"EMBEDDINGS={small_embeddings}", f"OUT={out}")
-    assert r.returncode == 0, r.stdout + r.stderr
+    out = shutil.copytree(executed, tmp_path / "out")
+    for p in (out / "build").rglob("*"):  # the run as make left it, newer than its inputs (in a shared checkout
+        os.utime(p)                       # the package may have been edited since the session's run)
     var = pd.read_csv(out / "results" / "variability.csv").set_index("source")
     assert var.loc["natural", "n"] == 600
     assert var.loc["art", "dispersion"] == pytest.approx(dispersion(store.read(small_embeddings, "art").vectors))
@@ -351,8 +315,7 @@ def test_make_figures_with_embeddings_follows_them(tmp_path, small_release_file,
     assert (claims.loc[["C7", "C8", "C9"], "holds"] != "untestable").all()
 
     # a changed store reruns the image notebooks that read it (make finds them by their EMBEDDINGS parameter)
-    import shutil
-    other = tmp_path / "other_store"
+    other = tmp_path / "other store"
     shutil.copytree(small_embeddings, other)
     natural = store.read(other, "natural")
     store.write(other, "natural", natural.ids[:500], np.asarray(natural.vectors[:500]),
@@ -362,6 +325,55 @@ def test_make_figures_with_embeddings_follows_them(tmp_path, small_release_file,
     assert r.returncode == 0 and ">> 07_variability" in r.stdout, r.stdout + r.stderr
     assert ">> 00_data" not in r.stdout, "a release-only notebook (07's prerequisite 00) reran for a new store"
     assert pd.read_csv(out / "results" / "variability.csv").set_index("source").loc["natural", "n"] == 500
+
+
+@pytest.fixture(scope="module")
+def release_only_make_run(tmp_path_factory, raw_small):
+    """`make figures RELEASE= OUT=` as a user types it, in a copy of the repository, on a release of their
+    own (not synthetic-marked, no embeddings) at a path with a space, into an output folder with one."""
+    from twigma.synthetic.release import write_release
+
+    tmp = tmp_path_factory.mktemp("make")
+    repo = repository_copy(tmp / "repo")
+    (tmp / "My Drive").mkdir()
+    release = write_release(raw_small.iloc[:2000], tmp / "My Drive" / "mine.csv")
+    out = tmp / "out put"
+    r = make_in(repo, "figures", f"RELEASE={release}", f"OUT={out}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    return repo, release, out, r.stdout
+
+
+def make_in(repo, *args):
+    env = {**make_env(), "TWIGMA_ROOT": str(repo)}
+    return subprocess.run(["make", "--no-print-directory", "-C", str(repo), *args], capture_output=True,
+                          text=True, env=env)
+
+
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_what_changed(release_only_make_run):
+    repo, release, out, said = release_only_make_run
+    for name in RELEASE_TABLES:
+        assert (out / "results" / name).exists(), name
+    assert not (out / "results" / "variability.csv").exists()
+    assert int(pd.read_csv(out / "results" / "data_summary.csv").set_index("metric").loc["n_images", "value"]) == 2000
+    assert not (out / "results" / "claims.csv").read_text().count("[synthetic sample]")
+    assert "skipped" in said  # no EMBEDDINGS given: the image notebooks say why they did not run
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")}
+    assert len(stamps) == len(NOTEBOOKS)
+    lines = said.splitlines()
+    assert lines.index(">> 00_data") < lines.index(next(x for x in lines if x.startswith("00_data: done")))
+    if os.cpu_count() > 1:  # side by side without -j: a second notebook starts before the first is done
+        started = [i for i, x in enumerate(lines) if x.startswith(">> ")]
+        first_done = next(i for i, x in enumerate(lines) if ": done in " in x and not x.startswith("00_data"))
+        assert sum(started[1] <= i < first_done for i in started) >= 2, said
+
+    r = make_in(repo, "figures", f"RELEASE={release}", f"OUT={out}")  # nothing changed: nothing reruns
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")} == stamps
+
+    missing = release.parent / "not there.csv"
+    r = make_in(repo, "figures", f"RELEASE={missing}", f"OUT={out}")
+    assert r.returncode != 0 and f"RELEASE={missing}: no such file" in r.stderr
 
 
 def test_growth_uses_rehydrated_tweet_text_without_printing_it(tmp_path, small_release_file, small_release):
@@ -424,23 +436,13 @@ def _set_parameter(nb_path, name, value):
     nbformat.write(nb, str(nb_path))
 
 
-@pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
-def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(tmp_path, raw_small):
-    """The README's "add a notebook" path as a user takes it, in a copy of the repository: copy 03 to
-    13_portrait_rise with another parameter, create 14_first_look with `make notebook`, run make figures."""
-    from twigma.synthetic.release import write_release
-
-    repo = repository_copy(tmp_path / "repo")
-    release = write_release(raw_small.iloc[:2000], tmp_path / "mine.csv")
-    out = tmp_path / "out"
-    env = {**__import__("os").environ, "TWIGMA_ROOT": str(repo)}
-
-    def make_in_copy(*args):
-        return subprocess.run(["make", "--no-print-directory", "-C", str(repo), *args], capture_output=True,
-                              text=True, env=env)
-
-    r = make_in_copy("-j2", "figures", f"RELEASE={release}", f"OUT={out}")
-    assert r.returncode == 0, r.stdout + r.stderr
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(release_only_make_run):
+    """The README's "add a notebook" path as a user takes it, in a copy of the repository after its make
+    figures: copy 03 to 13_portrait_rise with another parameter, create 14_first_look with `make notebook`,
+    run make figures again."""
+    repo, release, out, _ = release_only_make_run
+    make_in_copy = lambda *args: make_in(repo, *args)  # noqa: E731
     before = _snapshot(out)
     claims_before = pd.read_csv(out / "results" / "claims.csv")
 
@@ -457,7 +459,7 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(tmp_path, 
     r = make_in_copy("notebook", "NAME=Portraits")
     assert r.returncode != 0 and "NN_topic" in r.stderr and "the next free one is 15" in r.stderr
 
-    r = make_in_copy("-j2", "figures", f"RELEASE={release}", f"OUT={out}")
+    r = make_in_copy("figures", f"RELEASE={release}", f"OUT={out}")
     assert r.returncode == 0, r.stdout + r.stderr
     assert ">> 13_portrait_rise" in r.stdout and ">> 14_first_look" in r.stdout and ">> 03_theme_shift" not in r.stdout
     after = _snapshot(out)
