@@ -66,7 +66,7 @@ def main() -> None:
     from twigma.files import atomic_write
 
     atomic_write(WORK / "joint_umap.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))
-    print(f"| run | process (s) | of which joint_umap (s) | points | umap imported |\n|---|---|---|---|---|")
+    print("| run | process (s) | of which joint_umap (s) | points | umap imported |\n|---|---|---|---|---|")
     for name, r in (("cold", cold), ("cached", cached)):
         print(f"| {name} | {r['process_s']} | {r['joint_umap_s']} | {r['points']:,} | {r['umap_imported']} |")
 
