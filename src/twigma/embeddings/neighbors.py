@@ -248,7 +248,11 @@ def _screen_numpy(q32: np.ndarray, refs32: np.ndarray, keep: int, ref_batch: int
     for r0 in range(0, n_refs, ref_batch):
         s = q32 @ refs32[r0:r0 + ref_batch].T
         m = s.shape[1]
-        if seen < keep or m <= 2 * keep:  # the first chunk(s): keep the best of everything so far
+        if seen == 0 and m > keep:  # the first chunk: its best, straight from the scores
+            pos = np.argpartition(-s, keep - 1, axis=1)[:, :keep]
+            best_v = np.take_along_axis(s, pos, axis=1)
+            best_i = pos.astype(np.int64) + r0
+        elif seen < keep or m <= 2 * keep:  # small chunks: keep the best of everything so far
             cat_v = np.concatenate([best_v, s], axis=1)
             cat_i = np.concatenate([best_i, np.broadcast_to(np.arange(r0, r0 + m), (b, m))], axis=1)
             pos = np.argpartition(-cat_v, keep - 1, axis=1)[:, :keep]
