@@ -108,3 +108,59 @@ def test_month_of_equals_strftime(quirky):
     pd.testing.assert_series_equal(overview.month_of(with_nat), with_nat.dt.strftime("%Y-%m"))
     eastern = pd.Series(pd.to_datetime(["2022-02-01 01:00"], utc=True)).dt.tz_convert("America/New_York")
     assert overview.month_of(eastern).tolist() == ["2022-02"]  # the UTC month, not the local one
+
+
+def test_grid_shares_tables_without_changing_results(small_release_file, tmp_path, monkeypatch):
+    """The small grid reuses each window's monthly and word counts across specifications
+    (analysis.robustness._shared): every specification's rows equal those of a fresh run of it alone."""
+    from twigma.analysis.robustness import run_group, specifications
+    from twigma.run import robustness as grid_run
+
+    monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "cache"))
+    specs = specifications(grid_run.read_grid(None), images=False, one_at_a_time=True)
+    shared = grid_run.Inputs(str(small_release_file), None)
+    reused = [run_group(s, shared) for s in specs]
+    assert {k[0] for k in vars(shared)["_shared_tables"]} == {"monthly_counts", "term_counts"}
+    alone = grid_run.Inputs(str(small_release_file), None)
+    for s, rows in zip(specs, reused):
+        vars(alone).pop("_shared_tables", None)
+        assert run_group(s, alone) == rows, s.text
+
+
+def test_logit_clustered_equals_statsmodels(small_release):
+    """themes.trend_test_logit_clustered (pooled binomial rows, Newton, tweet sandwich) against
+    statsmodels' image-level GLM with cov_type='cluster', per cluster of a 3,000-image release."""
+    import statsmodels.api as sm
+
+    from twigma.analysis import themes
+
+    df = small_release
+    t = themes.years_since_origin(df["created_at"]).to_numpy()
+    codes = pd.factorize(df["id"])[0]
+    for k in sorted(df["label_10_cluster"].unique()):
+        y = (df["label_10_cluster"] == k).to_numpy()
+        ref = sm.GLM(y.astype(float), sm.add_constant(t), family=sm.families.Binomial()).fit(
+            cov_type="cluster", cov_kwds={"groups": codes}, tol=1e-13)
+        got = themes.trend_test_logit_clustered(y, t, df["id"].to_numpy())
+        lo, hi = ref.conf_int(alpha=0.05)[1]
+        for key, want in (("slope", ref.params[1]), ("std_err", ref.bse[1]), ("p_value", ref.pvalues[1]),
+                          ("ci_low", lo), ("ci_high", hi)):
+            assert got[key] == pytest.approx(want, rel=1e-8, abs=1e-12), (k, key)
+
+
+def test_subjects_from_distinct_captions_equal_a_pass_per_word(quirky):
+    """analysis.subjects matches each distinct caption once (and the months once): every subject's
+    row equals the one track.track makes from scratch, and every left-out word's image count the
+    count of a pass over all captions (missing captions included in the quirky release)."""
+    from twigma.analysis import subjects as subj, track
+
+    for path, cache in _releases(quirky):
+        df = load_release(path, cache_dir=cache)
+        subjects, left = subj.subject_trends(df, n_subjects=15, min_images=20, min_images_per_month=5)
+        assert len(subjects)
+        for r in subjects.to_dict("records"):
+            want = subj._row(r["subject"], track.track(df, r["subject"], alpha=0.01, min_images_per_month=5))
+            for key, value in want.items():  # exactly equal (NaN where NaN)
+                assert r[key] == value or (pd.isna(r[key]) and pd.isna(value)), (r["subject"], key)
+        for r in left.itertuples():
+            assert r.n_images == int(track.match_captions(df["all_captions"], r.subject).sum())

@@ -103,7 +103,12 @@ def subject_trends(df: pd.DataFrame, n_subjects: int = 40, min_images: int = 50,
     from statsmodels.stats.multitest import multipletests
 
     words = text.top_words(df["all_captions"], n=n_subjects)["word"].tolist()
-    masks = np.stack([track.match_captions(df["all_captions"], w) for w in words])
+    # each distinct caption is matched once and its answer spread to its images (at 14 million rows a
+    # regular-expression pass per word over every caption took minutes); missing captions never match
+    code, distinct = pd.factorize(df["all_captions"].reset_index(drop=True))
+    distinct = pd.Series(distinct, dtype=df["all_captions"].dtype)
+    masks = np.stack([np.append(track.match_captions(distinct, w), False)[code] for w in words])
+    months = track._Months.of(df["created_at"])
     dup = duplicates(masks, words, jaccard)
     rows, left = [], []
     for word, mask, d in zip(words, masks, dup.itertuples()):
@@ -116,7 +121,7 @@ def subject_trends(df: pd.DataFrame, n_subjects: int = 40, min_images: int = 50,
             left.append({"subject": word, "n_images": n, "reason": f"fewer than {min_images} images",
                          "duplicate_of": "", "jaccard": np.nan})
             continue
-        t = track.track(df, word, alpha=fdr, min_images_per_month=min_images_per_month)
+        t = track.track(df, word, alpha=fdr, min_images_per_month=min_images_per_month, _mask=mask, _months=months)
         if not np.isfinite(t.trend["slope"].iloc[0]):
             left.append({"subject": word, "n_images": n, "reason": t.trend["note"].iloc[0], "duplicate_of": "",
                          "jaccard": np.nan})

@@ -62,12 +62,15 @@ def term_counts(texts: pd.Series, groups: pd.Series | None = None,
                         columns=vec.get_feature_names_out())
 
 
-def top_words(texts: pd.Series, n: int = 30, stopwords: Iterable[str] | None = None) -> pd.DataFrame:
+def top_words(texts: pd.Series | None, n: int = 30, stopwords: Iterable[str] | None = None,
+              counts: pd.Series | None = None) -> pd.DataFrame:
     """The ``n`` most frequent words of the texts: columns ``rank``, ``word``, ``count``, ``share``.
 
-    ``share`` is the word's count over all counted words.
+    ``share`` is the word's count over all counted words. ``counts``: the texts' total word counts
+    when already made (``term_counts(texts, stopwords=stopwords).iloc[0]``, or the engine's
+    :func:`twigma.release.query.caption_term_counts`); then ``texts`` is not read.
     """
-    counts = term_counts(texts, stopwords=stopwords).iloc[0]
+    counts = term_counts(texts, stopwords=stopwords).iloc[0] if counts is None else counts
     counts = counts.sort_values(ascending=False, kind="stable")
     out = counts.head(n).rename_axis("word").reset_index(name="count")
     out.insert(0, "rank", np.arange(1, len(out) + 1))

@@ -362,7 +362,8 @@ class Tracked:
 
 
 def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: bool = True, alpha: float = 0.01,
-          min_images_per_month: int = 20, names: pd.Series | None = None) -> Tracked:
+          min_images_per_month: int = 20, names: pd.Series | None = None, _mask: np.ndarray | None = None,
+          _months: "_Months | None" = None) -> Tracked:
     """Track a caption query through a typed release table.
 
     Parameters
@@ -390,13 +391,13 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
         For an empty or invalid query, or one that matches no caption.
     """
     q = compile_query(query, regex=regex, whole_words=whole_words)
-    mask = match_captions(df["all_captions"], q)
-    n_match = int(mask.sum())
+    mask = match_captions(df["all_captions"], q) if _mask is None else _mask  # _mask, _months: made by the
+    n_match = int(mask.sum())  # caller once for many queries (analysis.subjects), equal to what is computed here
     if n_match == 0:
         raise TrackError(f"no caption matches the {q.describe()} among {len(df):,} images"
                          + ("; try --substring to match inside words, or another spelling" if whole_words else
                             "; try another spelling or a broader pattern") + ".")
-    months = _Months.of(df["created_at"])
+    months = _Months.of(df["created_at"]) if _months is None else _months
     monthly = months.table(mask)
     tr = _trend(monthly, alpha, min_images_per_month)
     eng = engagement(df, mask, _months=months)

@@ -53,7 +53,7 @@ def connect(threads: int | None = None, memory_limit: str = MEMORY_LIMIT):
     extension DuckDB casts a TIMESTAMPTZ to its UTC wall time) (``threads``: default all cores)."""
     import duckdb
 
-    con = duckdb.connect(config={"memory_limit": memory_limit,
+    con = duckdb.connect(config={"memory_limit": memory_limit, "enable_progress_bar": False,
                                  **({"threads": int(threads)} if threads else {})})
     return con
 
