@@ -161,7 +161,9 @@ class Searcher:
         self.emb = store.read(root, source)
         self.release = release
         self._given = {"model": model, "pretrained": pretrained, "weights": weights, "model_config": model_config}
-        self.device = models.pick_device(device)
+        # picked when the text model loads: image-to-image search needs no torch (the base environment has none)
+        self._device = device
+        self.device: str | None = None if device == "auto" else device
         self._model = self._tokenizer = None
         self.spec: models.ModelSpec | None = None
         self._info = None
@@ -169,8 +171,13 @@ class Searcher:
     # -- the model, loaded on first text search
     def _load(self):
         if self._model is None:
-            import open_clip
-
+            try:
+                import open_clip
+            except ImportError as exc:
+                raise SearchError("text search needs the embedding layer (torch, open_clip), which is not installed "
+                                  "in this environment: `make env-embed` adds it (`make search` does on first use)"
+                                  ) from exc
+            self.device = models.pick_device(self._device)
             self.spec = model_for_store(self.root, self.source, **self._given)
             model, _ = models.load_model(self.spec, device=self.device)
             if not hasattr(model, "encode_text"):
