@@ -3,6 +3,7 @@ full-table pandas path exactly, on the embedded sample and on a small release wi
 (missing likes, missing flags, missing captions, an empty month)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -164,3 +165,25 @@ def test_subjects_from_distinct_captions_equal_a_pass_per_word(quirky):
                 assert r[key] == value or (pd.isna(r[key]) and pd.isna(value)), (r["subject"], key)
         for r in left.itertuples():
             assert r.n_images == int(track.match_captions(df["all_captions"], r.subject).sum())
+
+
+def test_map_table_per_distinct_value_equals_a_pass_per_row(quirky):
+    """explore.map_table formats each distinct time, caption and tweet once: its columns equal the
+    per-row formatting (strftime, str.slice, tweet_url of every row)."""
+    from twigma.embeddings.search import tweet_url
+    from twigma.present import explore
+
+    for path, cache in _releases(quirky):
+        df = load_release(path, cache_dir=cache)
+        names = pd.Series({k: f"name {k}" for k in range(1, 11)})
+        table = explore.map_table(df, names)
+        captions = df["all_captions"].astype(str)
+        long = captions.str.len() > explore.CAPTION_CHARS
+        captions = captions.where(~long, captions.str.slice(0, explore.CAPTION_CHARS - 1) + "…")
+        np.testing.assert_array_equal(table["month"].to_numpy(), df["created_at"].dt.strftime("%Y-%m").to_numpy())
+        np.testing.assert_array_equal(table["date"].to_numpy(),
+                                      df["created_at"].dt.strftime("%Y-%m-%d %H:%M").to_numpy())
+        np.testing.assert_array_equal(table["caption"].to_numpy(), captions.to_numpy())
+        assert table["tweet"].tolist() == [tweet_url(t) for t in df["id"].astype(str)]
+        old = pd.DataFrame({"caption": captions.to_numpy(), "month": df["created_at"].dt.strftime("%Y-%m").to_numpy()})
+        assert table["caption"].dtype == old["caption"].dtype and table["month"].dtype == old["month"].dtype

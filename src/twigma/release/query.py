@@ -53,8 +53,9 @@ def connect(threads: int | None = None, memory_limit: str = MEMORY_LIMIT):
     extension DuckDB casts a TIMESTAMPTZ to its UTC wall time) (``threads``: default all cores)."""
     import duckdb
 
-    con = duckdb.connect(config={"memory_limit": memory_limit, "enable_progress_bar": False,
+    con = duckdb.connect(config={"memory_limit": memory_limit,
                                  **({"threads": int(threads)} if threads else {})})
+    con.execute("SET enable_progress_bar = false")  # no bar in the notebooks' outputs
     return con
 
 
