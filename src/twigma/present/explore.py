@@ -32,8 +32,8 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from twigma.present.plots import categorical_density, cluster_label, cluster_palette
 from twigma.embeddings.search import tweet_url
+from twigma.present.plots import categorical_density, cluster_label, cluster_palette
 
 #: Rows of a selection shown as a table (the whole selection stays available as Explorer.selected()).
 MAX_TABLE_ROWS = 200
