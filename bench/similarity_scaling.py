@@ -118,7 +118,7 @@ def main() -> None:
     options += [("auto", "auto")]
     rows = []
     for backend, precision in options:
-        got, t, cpu = timed(lambda: neighbors.topk_cosine(Q, R, a.k, backend=backend, precision=precision,
+        got, t, cpu = timed(lambda b=backend, p=precision: neighbors.topk_cosine(Q, R, a.k, backend=b, precision=p,
                                                           shard_rows=a.n_queries))
         runs[backend, precision] = got
         rows.append({"backend": backend, "precision": precision, "used": got.backend, "choice": got.choice,
@@ -140,7 +140,7 @@ def main() -> None:
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
                 Client(lc) as c:
             before = sum(c.run(cpu_seconds).values())  # workers up, and their CPU time so far
-            got, t, own = timed(lambda: cluster.topk_sharded(Q, R, a.k, neighbors.Plan("numpy", "float32", "cpu", "bench"),
+            got, t, own = timed(lambda n=n: cluster.topk_sharded(Q, R, a.k, neighbors.Plan("numpy", "float32", "cpu", "bench"),
                                                              client=c, shard_rows=a.shard_rows,
                                                              work_dir=WORK / f"similarity_shards_{n}"))
             workers_cpu = sum(c.run(cpu_seconds).values()) - before
