@@ -136,9 +136,10 @@ def test_logit_clustered_equals_statsmodels(small_release):
     from twigma.analysis import themes
 
     df = small_release
-    t = themes.years_since_origin(df["created_at"]).to_numpy()
+    t0 = themes.years_since_origin(df["created_at"]).to_numpy()
     codes = pd.factorize(df["id"])[0]
-    for k in sorted(df["label_10_cluster"].unique()):
+    shifted = t0 + np.where(np.arange(len(t0)) % 3 == 0, 1e-4, 0.0)  # images of one tweet at different times
+    for t, k in [(t, k) for t in (t0, shifted) for k in sorted(df["label_10_cluster"].unique())]:
         y = (df["label_10_cluster"] == k).to_numpy()
         ref = sm.GLM(y.astype(float), sm.add_constant(t), family=sm.families.Binomial()).fit(
             cov_type="cluster", cov_kwds={"groups": codes}, tol=1e-13)

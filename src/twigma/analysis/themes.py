@@ -149,7 +149,12 @@ def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, grou
     t = np.asarray(t_years, dtype=float)
     codes = pd.factorize(pd.Series(groups))[0]
     n_images, n_groups = len(y), int(codes.max()) + 1 if len(codes) else 0
-    pair = pd.factorize(pd.MultiIndex.from_arrays([codes, t]))[0]  # one binomial row per tweet and time
+    t_of = np.zeros(n_groups)
+    t_of[codes] = t
+    if (t_of[codes] == t).all():  # one time per tweet (a tweet's images share created_at): a row per tweet
+        pair = codes
+    else:  # one binomial row per tweet and time
+        pair = pd.factorize(pd.MultiIndex.from_arrays([codes, t]))[0]
     m = np.bincount(pair).astype(float)
     k = np.bincount(pair, weights=y)
     idx = np.zeros(len(m), dtype=np.int64)
@@ -236,7 +241,7 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
         kept = month_of(df["created_at"]).isin(counts.index).to_numpy()
         img_cluster = df[cluster_col].to_numpy()[kept]
         img_t = years_since_origin(df["created_at"]).to_numpy()[kept]
-        img_tweet = df["id"].to_numpy()[kept]
+        img_tweet = pd.factorize(df["id"].to_numpy()[kept])[0]  # the tweets as codes: factorized once, not per cluster
     rows = []
     for k in clusters:
         y = counts[k].to_numpy()
