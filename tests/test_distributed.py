@@ -221,3 +221,17 @@ def test_local_n_starts_worker_processes_and_gives_the_same_result(data, use):
     assert abs(on_cluster[0] - here[0]) <= 1e-9
     np.testing.assert_allclose(on_cluster[1:], here[1:], rtol=0, atol=1e-6)
     assert lc.status.name == "closed"
+
+
+def test_make_passes_scheduler_to_the_notebooks_and_embed_as_one_variable():
+    import shutil
+    from pathlib import Path
+
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(["make", "-n", "-B", "figures", "embeddings", "IMAGES=imgs", "SOURCE=twigma",
+                          "SCHEDULER=tcp://10.0.0.5:8786"], cwd=root, capture_output=True, text=True).stdout
+    runs = [line for line in out.splitlines() if "run-notebook" in line or "twigma embed" in line]
+    assert any("twigma embed" in line for line in runs) and any("08_likes_similarity" in line for line in runs)
+    assert all(f'{cluster.ENV}="tcp://10.0.0.5:8786"' in line for line in runs)
