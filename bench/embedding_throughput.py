@@ -64,8 +64,8 @@ def make_images(folder: Path, n: int, seed: int = 0) -> list[Path]:
 
 
 def main() -> int:
-    import torch
     import open_clip
+    import torch
     from PIL import Image
 
     from twigma.embeddings.embed import embed_files

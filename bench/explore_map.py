@@ -32,11 +32,12 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import psutil
-
 from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
+
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import chromium  # noqa: E402
+
 from twigma.release import load_release  # noqa: E402
 
 

@@ -25,8 +25,8 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -35,10 +35,9 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
-
 from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the path of a script run from it)
 
-from twigma.release import read_raw, load_release, validate  # noqa: E402
+from twigma.release import load_release, read_raw, validate  # noqa: E402
 
 
 def tree_rss(proc: psutil.Process) -> int:
@@ -99,13 +98,14 @@ def main() -> int:
         rounds["first"].append(timed(lambda: load_release(release, cache_dir=cache)))
         rounds["second"].append(timed(lambda: load_release(release, cache_dir=cache)))
     plain, first, second = (statistics.median(rounds[k]) for k in ("plain", "first", "second"))
-    ref = {}
+    ref: dict = {}
     reference = timed(lambda: ref.setdefault("df", validate(read_raw(release), release)))
     fresh = load_release(release, cache=False)  # the fast path, without the cache
     pd.testing.assert_frame_equal(fresh, ref["df"], check_exact=True)  # same dtypes, same values
     pd.testing.assert_frame_equal(load_release(release, cache_dir=cache), ref["df"], check_exact=True)
     n = len(fresh)
-    del ref, fresh
+    ref.clear()  # free the reference table before the figures are timed
+    del fresh
     load_after = os.getloadavg()[0]
     print("rounds (s): " + "; ".join(f"{k} {', '.join(f'{v:.2f}' for v in vs)}" for k, vs in rounds.items()))
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from twigma import paths
 
-
 #: The time every copied file gets: older than any environment stamp, so that make in the copy never
 #: reinstalls the shared .venv (an editable install from the copy would point the real one at it).
 OLD = 946684800  # 2000-01-01
