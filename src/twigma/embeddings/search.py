@@ -187,9 +187,9 @@ class Searcher:
 
     def encode_text(self, texts) -> np.ndarray:
         """Unit-length text embeddings, shape (n_texts, d) float32, from the store's model."""
+        model, tokenizer = self._load()  # first: it says what to install when torch and open_clip are missing
         import torch
 
-        model, tokenizer = self._load()
         texts = [texts] if isinstance(texts, str) else list(texts)
         with torch.inference_mode():
             feats = model.encode_text(tokenizer(texts).to(self.device))
