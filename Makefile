@@ -54,13 +54,20 @@ SCHEDULER ?=
 
 # Paths with spaces ("/data/My Drive/twigma.csv.gz"): make splits target and prerequisite names at spaces,
 # so make tracks such a path through a link without spaces, build/.links/<checksum>-<name>, to the same file
-# or folder; the commands themselves get the path as given. (A quote or $ in a path is not carried.)
+# or folder; the commands themselves get the path as given. (A double quote or backquote is refused below;
+# a $ must be written $$ on make's command line.)
 space := $(subst ,, )
 LINKS := build/.links
-nospace = $(if $(findstring $(space),$(1)),$(shell p='$(strip $(1))'; case "$$p" in (/*) ;; (*) p="$$PWD/$$p";; esac; \
+nospace = $(if $(findstring $(space),$(1)),$(shell p='$(subst ','\'',$(strip $(1)))'; case "$$p" in (/*) ;; (*) p="$$PWD/$$p";; esac; \
 	$(if $(2),mkdir -p "$$p";) mkdir -p $(LINKS) && \
 	l=$(LINKS)/$$(printf '%s' "$$p" | cksum | cut -d' ' -f1)-$$(basename "$$p" | tr ' ' _) && \
 	ln -sfn "$$p" "$$l" && echo "$$l"),$(1))
+dquote := "
+ifneq ($(findstring $(dquote),$(RELEASE)$(EMBEDDINGS)$(OUT))$(findstring `,$(RELEASE)$(EMBEDDINGS)$(OUT)),)
+  $(error a path with a double quote or backquote in it cannot go through make: run each notebook with \
+    .venv/bin/python -m twigma run-notebook notebooks/NN_name.ipynb --release PATH --embeddings STORE --out DIR, \
+    then .venv/bin/python -m twigma claims --out DIR)
+endif
 # the name make uses for each (the path itself when it has no space)
 RELEASE_F := $(call nospace,$(RELEASE))
 EMBEDDINGS_F := $(call nospace,$(EMBEDDINGS))
