@@ -298,6 +298,21 @@ def test_make_help_lists_every_target_with_a_line():
         assert any(line.split()[:1] == [target] and len(line.split()) > 2 for line in r.stdout.splitlines()), target
 
 
+def test_make_carries_paths_with_spaces_and_apostrophes_and_refuses_double_quotes(tmp_path, small_release_file):
+    """What make would run (make -n) for a release and an output folder at paths as users name them."""
+    folder = tmp_path / "John's Drive"
+    folder.mkdir()
+    release = folder / "my release.csv.gz"
+    shutil.copy(small_release_file, release)
+    out = tmp_path / "my run"
+    r = make("-n", "figures", f"RELEASE={release}", f"OUT={out}")
+    assert r.returncode == 0, r.stderr
+    assert f'--release "{release}" --out "{out}"' in r.stdout and "no such file" not in r.stderr
+    quoted = tmp_path / 'a "quoted" name.csv'
+    r = make("-n", "figures", f"RELEASE={quoted}")
+    assert r.returncode != 0 and "cannot go through make" in r.stderr and "twigma run-notebook" in r.stderr
+
+
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
 def test_make_figures_with_embeddings_follows_them(executed, tmp_path, small_release_file, small_embeddings):
     """The session's run is `make figures RELEASE= EMBEDDINGS= OUT=`: the image tables follow the store; a
