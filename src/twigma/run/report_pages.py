@@ -19,6 +19,7 @@ import nbformat
 import pandas as pd
 
 from twigma import paths
+from twigma.files import atomic_write
 from twigma.present.narrative import text_only_markdown
 
 VERDICT_CLASS = {"yes": "verdict-yes", "no": "verdict-no", "untestable": "verdict-untestable",
@@ -275,4 +276,4 @@ def notebook_page(src: Path, target: Path, run: dict | None, manifest: dict, cla
             "## Provenance of this page\n\n" + prov_table(prov_rows(run, p)) + "\n\n" + PATHS_NOTE
             + "\n\nFiles it wrote:\n\n" + files_list(manifest, name)))
     nb.metadata.pop("widgets", None)
-    nbformat.write(nb, str(target))
+    atomic_write(target, lambda tmp: nbformat.write(nb, str(tmp)))
