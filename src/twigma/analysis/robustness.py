@@ -205,31 +205,21 @@ def _no_rows(what: str, window: str) -> ValueError:
                       "'window' from the grid file (robustness.yml).")
 
 
-def _shared(data: Data, key: tuple, make: Callable):
-    """The small table ``make()`` (monthly counts, word counts) computed once per ``data`` and ``key``
-    and reused by the specifications that differ only in later choices (at 14 million rows each
-    costs seconds; the tables are a few hundred rows). A copy is returned, so no caller can alter it."""
+def _shared(data: Data, key: tuple, window: str, make: Callable):
+    """``make(rows of window)``, a small table, once per ``data`` and ``key``: shared by the specifications
+    that differ only in later choices; returned as a copy. An empty window raises."""
     memo = vars(data).setdefault("_shared_tables", {}) if hasattr(data, "__dict__") else {}
     if key not in memo:
-        memo[key] = make()
-    n, table = memo[key]
-    return n, table.copy()
-
-
-def _window_rows(data: Data, window: str) -> int:
-    df = data.release
-    return len(df) if window == "all" else int((df["created_at"] >= _window_start(window)).sum())
+        n = len(data.release) if window == "all" else int((data.release["created_at"] >= _window_start(window)).sum())
+        memo[key] = make(in_window(data.release, window)) if n else None
+    if memo[key] is None:
+        raise _no_rows("images", window)
+    return memo[key].copy()
 
 
 def _run_growth(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, overview
-    def make():
-        n = _window_rows(data, p["window"])
-        return n, overview.monthly_counts(in_window(data.release, p["window"])) if n else pd.DataFrame()
-
-    n, monthly = _shared(data, ("monthly_counts", p["window"]), make)
-    if n == 0:
-        raise _no_rows("images", p["window"])
+    monthly = _shared(data, ("monthly_counts", p["window"]), p["window"], overview.monthly_counts)
     trend = overview.growth_trend(monthly, "n_tweets" if p["count"] == "tweets" else "n_images")
     check = claims.check_c2(trend, alpha=p["alpha"], test=p["test"])
     p_value = trend["p_value"] if p["test"] == "mann-kendall" else trend["loglinear_p_value"]
@@ -239,14 +229,8 @@ def _run_growth(p: dict, data: Data) -> list[dict]:
 def _run_words(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, text
     stop = None if p["stopwords"] == "caption" else text.ENGLISH_STOP_WORDS
-    def make():
-        n = _window_rows(data, p["window"])
-        captions = in_window(data.release, p["window"])["all_captions"] if n else None
-        return n, text.term_counts(captions, stopwords=stop).iloc[0] if n else pd.Series(dtype="int64")
-
-    n, counts = _shared(data, ("term_counts", p["window"], p["stopwords"]), make)
-    if n == 0:
-        raise _no_rows("images", p["window"])
+    counts = _shared(data, ("term_counts", p["window"], p["stopwords"]), p["window"],
+                     lambda df: text.term_counts(df["all_captions"], stopwords=stop).iloc[0])
     top = text.top_words(None, n=p["top_n"], counts=counts)
     check = claims.check_c3(top)
     found = sum(w in set(top["word"]) for w in ("painting", "woman", "man", "hair"))

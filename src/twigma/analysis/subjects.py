@@ -108,7 +108,7 @@ def subject_trends(df: pd.DataFrame, n_subjects: int = 40, min_images: int = 50,
     code, distinct = pd.factorize(df["all_captions"].reset_index(drop=True))
     distinct = pd.Series(distinct, dtype=df["all_captions"].dtype)
     masks = np.stack([np.append(track.match_captions(distinct, w), False)[code] for w in words])
-    months = track._Months.of(df["created_at"])
+    months = track.Months.of(df["created_at"])
     dup = duplicates(masks, words, jaccard)
     rows, left = [], []
     for word, mask, d in zip(words, masks, dup.itertuples()):

@@ -209,6 +209,10 @@ class _Months:
         return out[out["n_images"] > 0].reset_index(drop=True)
 
 
+#: The months of a table's images, made once for many queries (analysis.subjects; track(_months=)).
+Months = _Months
+
+
 def monthly_matches(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     """Images and matching images per calendar month (UTC), months with images only.
 
