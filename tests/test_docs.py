@@ -80,6 +80,21 @@ def test_readme_is_short():
                                    "to docs/")
 
 
+def test_no_page_holds_a_figure_still_pending():
+    """Every figure in the docs was measured (command, machine, date) or is not there: no "pending" block."""
+    for page in [README, *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for mark in ("PENDING", "*pending*", "(pending)", "Not measured yet", "being measured"):
+            assert mark not in text, f"{_name(page)} still has a {mark!r} block: measure it or remove it"
+
+
+def test_readme_names_both_environment_layers_and_who_installs_the_second():
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert "env/requirements.txt" in text and "env/requirements-embed.txt" in text
+    for target in ("make figures", "make lab", "make report", "make embeddings", "search", "import-clip-retrieval"):
+        assert target in text, target
+
+
 def test_readme_says_the_default_data_are_synthetic_and_gives_the_two_commands():
     text = README.read_text(encoding="utf-8")
     assert "synthetic sample" in text
