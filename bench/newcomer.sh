@@ -76,8 +76,7 @@ if [ "$run_tests" = 1 ]; then
   echo "make test, embedding + test layers incl. $(secs "$t4" "$t5") (exit $rc), .venv/ now $(du -sh .venv | cut -f1)"
   grep -E '^(=+ )?[0-9]+ (passed|failed)|passed|failed' "$logs/test.log" | tail -1 | sed 's/^/  /'
   echo "  slowest tests:"
-  awk '/slowest [0-9]+ durations/ {on = 1; next} on && /^[0-9.]+s / {print "    " $0} on && /^$/ {if (n++) exit}' \
-    "$logs/test.log" | head -15
+  grep -A16 -E 'slowest [0-9]+ durations' "$logs/test.log" | grep -E '^[0-9.]+s ' | head -15 | sed 's/^/    /' || true
   [ "$rc" = 0 ] || { echo "  make test failed: the last lines of its log:"; tail -40 "$logs/test.log"; }
 fi
 echo "load average at the end: $(load)"
