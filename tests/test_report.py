@@ -10,12 +10,12 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from browser import JupyterLab, broken_images, chromium, console_errors, requested_urls
 from PIL import Image
 
-from browser import JupyterLab, broken_images, chromium, console_errors, requested_urls
 from twigma import paths
-from twigma.run import provenance
 from twigma.cli import main
+from twigma.run import provenance
 from twigma.run.runner import run_notebook
 
 RUN = ["00_data", "03_theme_shift", "04_nsfw", "07_variability", "10_explore"]  # a few notebooks, one of images, and the map (its widget must not reach the report)
