@@ -13,7 +13,6 @@ import pandas as pd
 import papermill as pm
 import pytest
 from conftest import MAKE_BUILT, make_env
-from repo_copy import repository_copy
 
 from twigma import paths
 from twigma.run.runner import NotebookFailed, run_notebook
@@ -342,55 +341,6 @@ def test_make_figures_with_embeddings_follows_them(executed, tmp_path, small_rel
     assert pd.read_csv(out / "results" / "variability.csv").set_index("source").loc["natural", "n"] == 500
 
 
-@pytest.fixture(scope="module")
-def release_only_make_run(tmp_path_factory, raw_small):
-    """`make figures RELEASE= OUT=` as a user types it, in a copy of the repository, on a release of their
-    own (not synthetic-marked, no embeddings) at a path with a space, into an output folder with one."""
-    from twigma.synthetic.release import write_release
-
-    tmp = tmp_path_factory.mktemp("make")
-    repo = repository_copy(tmp / "repo")
-    (tmp / "My Drive").mkdir()
-    release = write_release(raw_small.iloc[:2000], tmp / "My Drive" / "mine.csv")
-    out = tmp / "out put"
-    r = make_in(repo, "figures", f"RELEASE={release}", f"OUT={out}")
-    assert r.returncode == 0, r.stdout + r.stderr
-    return repo, release, out, r.stdout
-
-
-def make_in(repo, *args):
-    env = {**make_env(), "TWIGMA_ROOT": str(repo)}
-    return subprocess.run(["make", "--no-print-directory", "-C", str(repo), *args], capture_output=True,
-                          text=True, env=env)
-
-
-@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_what_changed(release_only_make_run):
-    repo, release, out, said = release_only_make_run
-    for name in RELEASE_TABLES:
-        assert (out / "results" / name).exists(), name
-    assert not (out / "results" / "variability.csv").exists()
-    assert int(pd.read_csv(out / "results" / "data_summary.csv").set_index("metric").loc["n_images", "value"]) == 2000
-    assert not (out / "results" / "claims.csv").read_text().count("[synthetic sample]")
-    assert "skipped" in said  # no EMBEDDINGS given: the image notebooks say why they did not run
-    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")}
-    assert len(stamps) == len(NOTEBOOKS)
-    lines = said.splitlines()
-    assert lines.index(">> 00_data") < lines.index(next(x for x in lines if x.startswith("00_data: done")))
-    if os.cpu_count() > 1:  # side by side without -j: a second notebook starts before the first is done
-        started = [i for i, x in enumerate(lines) if x.startswith(">> ")]
-        first_done = next(i for i, x in enumerate(lines) if ": done in " in x and not x.startswith("00_data"))
-        assert sum(started[1] <= i < first_done for i in started) >= 2, said
-
-    r = make_in(repo, "figures", f"RELEASE={release}", f"OUT={out}")  # nothing changed: nothing reruns
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")} == stamps
-
-    missing = release.parent / "not there.csv"
-    r = make_in(repo, "figures", f"RELEASE={missing}", f"OUT={out}")
-    assert r.returncode != 0 and f"RELEASE={missing}: no such file" in r.stderr
-
-
 def test_growth_uses_rehydrated_tweet_text_without_printing_it(tmp_path, small_release_file, small_release):
     from twigma.fetch import x_api
 
@@ -431,79 +381,6 @@ def test_a_skipped_notebook_removes_what_an_earlier_run_wrote(tmp_path, small_re
     run_notebook(nb, release=small_release_file, out=out)  # now without embeddings: skipped
     assert not (out / "results" / "variability.csv").exists()
     assert not (out / "figures" / "07_variability.png").exists()
-
-
-# ------------------------------------------- copies and new notebooks (issue 7) -----------
-
-def _snapshot(root):
-    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for sub in ("figures", "results", "build") for p in (root / sub).rglob("*") if p.is_file()}
-
-
-def _set_parameter(nb_path, name, value):
-    nb = nbformat.read(nb_path, as_version=4)
-    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    lines = cell.source.splitlines()
-    i = next(i for i, line in enumerate(lines) if line.split(":")[0].split("=")[0].strip() == name)
-    head, _, comment = lines[i].partition("  #")
-    lines[i] = f"{head.split('=')[0].rstrip()} = {value!r}  #{comment}"
-    cell.source = "\n".join(lines)
-    nbformat.write(nb, str(nb_path))
-
-
-@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(release_only_make_run):
-    """The README's "add a notebook" path as a user takes it, in a copy of the repository after its make
-    figures: copy 03 to 13_portrait_rise with another parameter, create 14_first_look with `make notebook`,
-    run make figures again."""
-    repo, release, out, _ = release_only_make_run
-    make_in_copy = lambda *args: make_in(repo, *args)  # noqa: E731
-    before = _snapshot(out)
-    claims_before = pd.read_csv(out / "results" / "claims.csv")
-
-    copy = repo / "notebooks" / "13_portrait_rise.ipynb"
-    copy.write_bytes((repo / "notebooks" / "03_theme_shift.ipynb").read_bytes())
-    _set_parameter(copy, "ALPHA", 0.2)  # the one line its author changed; the name is nowhere in it
-    r = make_in_copy("notebook", "NAME=14_first_look")
-    assert r.returncode == 0, r.stdout + r.stderr
-    new = repo / "notebooks" / "14_first_look.ipynb"
-    check_committed_notebook(new)  # the notebook checks of make test hold for a new notebook as made
-    assert nbformat.read(new, as_version=4).cells[0].source.startswith("# 14 · First look")
-    r = make_in_copy("notebook", "NAME=14_first_look")
-    assert r.returncode != 0 and "exists already" in r.stderr
-    r = make_in_copy("notebook", "NAME=Portraits")
-    assert r.returncode != 0 and "NN_topic" in r.stderr and "the next free one is 15" in r.stderr
-
-    r = make_in_copy("figures", f"RELEASE={release}", f"OUT={out}")
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert ">> 13_portrait_rise" in r.stdout and ">> 14_first_look" in r.stdout and ">> 03_theme_shift" not in r.stdout
-    after = _snapshot(out)
-    changed = sorted(k for k in before if after.get(k) != before[k])
-    # the run's two ledgers gain the copy's rows; no file of another notebook changes
-    assert changed == ["results/claims.csv", "results/provenance.json"], f"the copy changed: {changed}"
-    prov_before = json.loads(before["results/provenance.json"][0])
-    prov_after = json.loads((out / "results" / "provenance.json").read_text())
-    for rel, entry in prov_before["files"].items():
-        if rel != "results/claims.csv":
-            assert prov_after["files"][rel] == entry, rel
-    assert prov_after["files"]["results/13_portrait_rise/theme_trends.csv"]["notebook"] == "13_portrait_rise"
-    claims_after = pd.read_csv(out / "results" / "claims.csv")
-    pd.testing.assert_frame_equal(claims_after.iloc[:10], claims_before.iloc[:10])  # the paper's rows stay
-    extra = claims_after.iloc[10:]
-    assert extra["claim"].tolist() == ["C4", "C5"] and set(extra["notebook"]) == {"13_portrait_rise"}
-
-    mine = pd.read_csv(out / "results" / "13_portrait_rise" / "theme_trends.csv")
-    theirs = pd.read_csv(out / "results" / "theme_trends.csv")
-    pd.testing.assert_series_equal(mine["p_value"], theirs["p_value"])  # same data, same fits
-    assert (mine["direction"] != "flat").sum() >= (theirs["direction"] != "flat").sum()  # ALPHA 0.2 vs 0.01
-    for fig in ("cluster_shares", "theme_trends"):
-        assert (out / "figures" / f"13_portrait_rise_{fig}.png").exists()
-    assert (out / "figures" / "14_first_look_monthly_images.png").exists()
-    monthly = pd.read_csv(out / "results" / "14_first_look" / "monthly_images.csv")
-    assert monthly["n_images"].sum() == 2000
-    executed = nbformat.read(out / "build" / "14_first_look.ipynb", as_version=4)
-    shown = json.dumps([c.get("outputs", []) for c in executed.cells])
-    assert "The busiest month is" in shown and "Traceback" not in shown
 
 
 def test_notebook_name_is_found_where_each_runner_puts_it(monkeypatch):
