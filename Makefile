@@ -17,8 +17,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 
-# parallel by default: as many jobs as cores, unless the command line says otherwise (-jN there wins)
-NPROC := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+# parallel by default: as many jobs as cores, unless the command line says otherwise (-jN there wins);
+# the cores this process may use, not OMP_NUM_THREADS (which nproc would otherwise report)
+NPROC := $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 ifeq ($(filter -j% j%,$(MAKEFLAGS)),)
   MAKEFLAGS += -j$(NPROC)
 endif
