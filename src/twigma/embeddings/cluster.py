@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twigma.embeddings import exact
 from twigma.errors import UserError
 from twigma.files import atomic_write
 
@@ -165,11 +166,9 @@ def n_threads(c) -> int:
 def _shard_task(refs32: np.ndarray, queries: np.ndarray, k: int, p, kw: dict):
     """One shard's exact top k, on a worker or in this process: (scores, indices, n_exact, backend, reason).
     A worker without torch follows a torch plan with numpy (the same result)."""
-    from twigma.embeddings import neighbors
-
-    if p.backend == "torch" and not neighbors.torch_available():
-        p = neighbors.Plan("numpy", "float32", "cpu", f"torch is not installed on this worker (planned: {p.describe()})")
-    v, i, n_exact = neighbors.search_block(queries, refs32, k, p, **kw)
+    if p.backend == "torch" and not exact.torch_available():
+        p = exact.Plan("numpy", "float32", "cpu", f"torch is not installed on this worker (planned: {p.describe()})")
+    v, i, n_exact = exact.search_block(queries, refs32, k, p, **kw)
     return v, i, n_exact, p.describe(), p.reason
 
 
@@ -200,10 +199,8 @@ def work_folder(queries, refs, k: int, shard_rows: int) -> Path:
     """Where the finished shards of a search are kept: under the cache folder, keyed by the content
     of ``queries`` and ``refs``, ``k``, ``shard_rows`` and the code of the search."""
     from twigma import cache, paths
-    from twigma.embeddings import neighbors
-
     key = cache.key(topk_sharded, (queries, refs), {"k": k, "shard_rows": shard_rows},
-                    code=[neighbors, sys.modules[__name__]])
+                    code=[exact, sys.modules[__name__]])
     return paths.cache_root() / "shards" / f"topk-{key[:20]}"
 
 
@@ -219,11 +216,9 @@ def topk_sharded(queries: np.ndarray, refs: np.ndarray, k: int, p, *, refs32: np
     """
     from tqdm.auto import tqdm
 
-    from twigma.embeddings import neighbors
-
     n = len(queries)
     if shard_rows < 1:
-        raise neighbors.NeighborsError(f"shard_rows must be at least 1, not {shard_rows}")
+        raise exact.NeighborsError(f"shard_rows must be at least 1, not {shard_rows}")
     kw = dict(query_batch=query_batch, ref_batch=ref_batch, extra=extra)
     shards = [(j, a, min(a + shard_rows, n)) for j, a in enumerate(range(0, n, shard_rows))]
     work = Path(work_dir) if work_dir else work_folder(queries, refs, k, shard_rows)
@@ -240,7 +235,7 @@ def topk_sharded(queries: np.ndarray, refs: np.ndarray, k: int, p, *, refs32: np
     bar = tqdm(total=len(shards), initial=reused, unit="shard", desc=f"nearest neighbours ({shard_rows:,} queries "
                "per shard)", disable=not progress)
     if refs32 is None:
-        refs32 = neighbors.unit_rows(refs)
+        refs32 = exact.unit_rows(refs)
     if client is None:
         for j, a, b in pending:
             results[j] = _shard_task(refs32, np.asarray(queries[a:b]), k, p, kw)
@@ -280,7 +275,7 @@ def topk_sharded(queries: np.ndarray, refs: np.ndarray, k: int, p, *, refs32: np
     backends = sorted({r[3] for r in ordered})
     reasons = sorted({r[4] for r in ordered})
     shutil.rmtree(work, ignore_errors=True)
-    return neighbors.Neighbors(scores, indices, f"{' + '.join(backends)}, {len(shards)} shard"
+    return exact.Neighbors(scores, indices, f"{' + '.join(backends)}, {len(shards)} shard"
                                f"{'s' * (len(shards) != 1)} {where}", sum(r[2] for r in ordered),
                                choice="; ".join(reasons), n_shards=len(shards), shards_reused=reused)
 
