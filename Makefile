@@ -91,7 +91,7 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -lE '"EMBEDDINGS(: [
 EMB_FILES := $(if $(strip $(EMBEDDINGS_F)),$(wildcard $(EMBEDDINGS_F)/meta.json $(EMBEDDINGS_F)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
+.PHONY: lint help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -294,7 +294,10 @@ lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's 
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \
 		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-test: $(TEST_STAMP) sample ## run the tests (pytest, notebooks through papermill included)
+lint: $(TEST_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff, configured in pyproject.toml)
+	@$(VENV)/bin/ruff check --quiet src tests bench notebooks && echo ">> ruff: src, tests, bench and notebooks are clean"
+
+test: lint $(TEST_STAMP) sample ## lint (ruff), then run the tests (pytest, notebooks through papermill included)
 	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release
