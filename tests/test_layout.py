@@ -63,21 +63,11 @@ MAX_FUNCTION_LINES = 80
 #: Files over MAX_FILE_LINES, and who is splitting them.
 LONG_FILES: dict[str, str] = {}
 #: Functions over MAX_FUNCTION_LINES (``module:function``), and who is splitting them.
-LONG_FUNCTIONS = {
-    "release/croissant.py:describe": "h8",
-    "synthetic/release.py:generate_release": "the lead",
-}
+LONG_FUNCTIONS: dict[str, str] = {}
 #: Private names imported from another module (``importer -> module._name``), and who makes them public.
-PRIVATE_IMPORTS = {
-    "twigma.analysis.track -> twigma.analysis.themes._direction": "h2",
-    "twigma.analysis.robustness -> twigma.analysis.nsfw._score_column": "h2",
-    "twigma.release.query -> twigma.analysis.text._vectorizer": "issue 19's engineer (release/query.py, new)",
-}
+PRIVATE_IMPORTS: dict[str, str] = {}
 #: Imports against the layers' direction (``importer -> imported``), and who turns them round.
-UPWARD_IMPORTS = {
-    "twigma.release.query -> twigma.analysis.text": "issue 19's engineer (the release reader uses the analysis' "
-                                                    "caption tokenizer: one of them moves)",
-}
+UPWARD_IMPORTS: dict[str, str] = {}
 #: Import cycles (the sorted modules of each), and who breaks them.
 CYCLES: dict[tuple, str] = {}
 #: Modules that write a file other than through files.atomic_write, and why.

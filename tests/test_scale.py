@@ -81,10 +81,10 @@ def test_caption_term_counts_on_the_engine(quirky, by):
     for path, cache in _releases(quirky):
         df = load_release(path, cache_dir=cache)
         expected = text.term_counts(df["all_captions"], None if by is None else df[by])
-        pd.testing.assert_frame_equal(query.caption_term_counts(path, by=by, cache_dir=cache), expected,
+        pd.testing.assert_frame_equal(text.caption_term_counts(path, by=by, cache_dir=cache), expected,
                                       check_exact=True)
         stop = text.ENGLISH_STOP_WORDS
-        pd.testing.assert_frame_equal(query.caption_term_counts(path, by=by, stopwords=stop, cache_dir=cache),
+        pd.testing.assert_frame_equal(text.caption_term_counts(path, by=by, stopwords=stop, cache_dir=cache),
                                       text.term_counts(df["all_captions"], None if by is None else df[by],
                                                        stopwords=stop), check_exact=True)
 

@@ -267,7 +267,7 @@ def _run_nsfw(p: dict, data: Data) -> list[dict]:
     threshold = 0.5 if p["threshold"] is None else p["threshold"]
     table = nsfw.nsfw_by_cluster(data.release, threshold=threshold, mostly=float(Fraction(p["mostly"])),
                                  measure=p["measure"])
-    check = claims.check_c6(table, score_column=nsfw._score_column(threshold))
+    check = claims.check_c6(table, score_column=nsfw.score_column(threshold))
     return [_row(check, int(table["mostly_nsfw"].sum()), "clusters counted as mostly NSFW")]
 
 

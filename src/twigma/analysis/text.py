@@ -23,7 +23,7 @@ CAPTION_STOPWORDS = frozenset(ENGLISH_STOP_WORDS) | BLIP_WORDS
 TOKEN_PATTERN = r"(?u)\b[a-z][a-z]+\b"
 
 
-def _vectorizer(stopwords: Iterable[str] | None) -> CountVectorizer:
+def vectorizer(stopwords: Iterable[str] | None) -> CountVectorizer:
     stop = sorted(CAPTION_STOPWORDS if stopwords is None else set(stopwords))
     return CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN, stop_words=stop or None)
 
@@ -53,7 +53,7 @@ def term_counts(texts: pd.Series, groups: pd.Series | None = None,
     g = pd.Series("all", index=texts.index) if groups is None else groups.reset_index(drop=True)
     text_code, uniq_texts = pd.factorize(texts, sort=False)
     group_code, uniq_groups = pd.factorize(g, sort=True)
-    vec = _vectorizer(stopwords)
+    vec = vectorizer(stopwords)
     X = vec.fit_transform(uniq_texts)  # (n_unique_texts, n_words)
     W = sparse.coo_matrix((np.ones(len(texts)), (group_code, text_code)),
                           shape=(len(uniq_groups), len(uniq_texts))).tocsr()
@@ -68,7 +68,7 @@ def top_words(texts: pd.Series | None, n: int = 30, stopwords: Iterable[str] | N
 
     ``share`` is the word's count over all counted words. ``counts``: the texts' total word counts
     when already made (``term_counts(texts, stopwords=stopwords).iloc[0]``, or the engine's
-    :func:`twigma.release.query.caption_term_counts`); then ``texts`` is not read.
+    :func:`caption_term_counts`); then ``texts`` is not read.
     """
     counts = term_counts(texts, stopwords=stopwords).iloc[0] if counts is None else counts
     counts = counts.sort_values(ascending=False, kind="stable")
@@ -194,3 +194,27 @@ def word_ranks(words: pd.DataFrame, wanted) -> list[dict]:
         out.append({"word": w, "cluster": int(hit["cluster"].iloc[0]) if len(hit) else None,
                     "rank": int(hit["rank"].iloc[0]) if len(hit) else None})
     return out
+
+
+def caption_term_counts(path=None, by: str | None = None, stopwords=None,
+                        cache_dir=None) -> pd.DataFrame:
+    """:func:`twigma.analysis.text.term_counts` of the release's captions (per ``by`` when given, else
+    one row ``"all"``), from :func:`twigma.release.query.caption_counts` (DuckDB): each distinct caption tokenised once and
+    weighted by its number of images."""
+    from scipy import sparse
+
+    from twigma.release import query
+
+    cc = query.caption_counts(path, by, cache_dir)
+    text_code, uniq_texts = pd.factorize(cc["caption"], sort=False)
+    if by is None:
+        group_code, uniq_groups, name = np.zeros(len(cc), dtype=np.int64), pd.Index(["all"]), "group"
+    else:
+        group_code, uniq_groups = pd.factorize(cc[by], sort=True)
+        name = by
+    vec = vectorizer(stopwords)
+    X = vec.fit_transform(uniq_texts)
+    W = sparse.coo_matrix((cc["n"].to_numpy(dtype=float), (group_code, text_code)),
+                          shape=(len(uniq_groups), len(uniq_texts))).tocsr()
+    counts = (W @ X).toarray().astype(np.int64)
+    return pd.DataFrame(counts, index=pd.Index(uniq_groups, name=name), columns=vec.get_feature_names_out())

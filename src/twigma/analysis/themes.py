@@ -79,7 +79,9 @@ def monthly_shares(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> p
 LJUNG_BOX_LAGS = 6
 
 
-def _direction(slope: float, p: float, alpha: float) -> str:
+def direction(slope: float, p: float, alpha: float) -> str:
+    """The trend's direction as the tables record it: ``up``, ``down``, or ``flat`` when the slope is not
+    significant at ``alpha`` (a table code read by track and robustness; the text says "not significant")."""
     if not np.isfinite(p) or p >= alpha:
         return "flat"
     return "up" if slope > 0 else "down"
@@ -252,7 +254,7 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
         else:
             res = trend_test_mann_kendall(y, n, t)
         rows.append({"cluster": k, "slope": res["slope"], "p_value": res["p_value"],
-                     "direction": _direction(res["slope"], res["p_value"], alpha),
+                     "direction": direction(res["slope"], res["p_value"], alpha),
                      "std_err": res["std_err"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
                      "dispersion": res["dispersion"], "odds_ratio_per_year": float(np.exp(res["slope"])),
                      "n_images": int(y.sum()), "n_months": int(len(y)),

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from twigma.analysis.engagement import engagement_table
-from twigma.analysis.themes import _direction, trend_test, years_since_origin
+from twigma.analysis.themes import direction, trend_test, years_since_origin
 from twigma.errors import UserError
 from twigma.files import slug  # the file-name form of a query (Query.slug; twigma search names its files alike)
 
@@ -253,7 +253,7 @@ def _trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> di
             res, note = nan, f"the trend model could not be fitted ({type(exc).__name__}: {exc})"
         if not note and not np.isfinite([res["slope"], res["p_value"]]).all():
             res, note = nan, "the trend model did not give finite estimates (too few matches, or complete separation)"
-    return {**res, "scale": res.get("scale", np.nan), "direction": _direction(res["slope"], res["p_value"], alpha),
+    return {**res, "scale": res.get("scale", np.nan), "direction": direction(res["slope"], res["p_value"], alpha),
             "odds_ratio_per_year": float(np.exp(res["slope"])) if np.isfinite(res["slope"]) else np.nan,
             "n_months": int(len(fit)), "note": note}
 

@@ -279,26 +279,8 @@ def describe(release: str | os.PathLike | None = None, *, target: str | os.PathL
     synthetic, generator_version = _release_meta(path)
     notes = [] if typed else reader_notes(path, df)
     m = measured(df)
-    where = Path(target).parent if target else None
-    url = content_url or (os.path.relpath(path, where) if where else str(path))
-    files = [{"@type": "cr:FileObject", "@id": FILE_ID, "name": path.name,
-              "description": ("The release table" + (" (gzip-compressed CSV)" if is_gzip(path) else "")
-                              + (": a synthetic sample in the release's format, not Twitter data." if synthetic
-                                 else f", as published on Zenodo record {facts.ZENODO_URL}.")),
-              "contentUrl": url, "contentSize": f"{path.stat().st_size} B", "encodingFormat": _encoding(path),
-              "sha256": sha256(path)}]
-    header = {c.strip().lstrip("\ufeff"): c for c in _header(path)}
-    source_id, names = FILE_ID, header
-    if typed:
-        source_id, names = TYPED_ID, {c: c for c in df.columns}
-        typed_path = typed_table_path(target or path)
-        files.append({"@type": "cr:FileObject", "@id": TYPED_ID, "name": typed_path.name,
-                      "description": (f"The table of {path.name} as twigma's load_release returns it (typed, "
-                                      "validated, captions joined with ' | ', times in UTC), as Parquet; "
-                                      "derived from the release file."),
-                      "contentUrl": typed_path.name, "encodingFormat": "application/x-parquet",
-                      "sha256": sha256(typed_path) if typed_path.exists() else None,
-                      "contentSize": f"{typed_path.stat().st_size} B" if typed_path.exists() else None})
+    files, source_id, names = _file_objects(path, df, synthetic, target=target, content_url=content_url,
+                                            typed=typed)
     fields = [_field(c, dtype, meaning, source_id, names[c]) for c, (dtype, meaning) in COLUMNS.items()]
     fields += [_field(c, "str", "a column not in the release's documented schema, read as text", source_id, names[c])
                for c in df.columns if c not in COLUMNS]
@@ -337,6 +319,30 @@ def describe(release: str | os.PathLike | None = None, *, target: str | os.PathL
         **_rai(m, synthetic, notes),
     }
     return doc
+
+
+def _file_objects(path: Path, df, synthetic: bool, *, target, content_url, typed: bool):
+    """The distribution's FileObjects (the release file; with ``typed`` also the loader's typed table),
+    the @id the fields read from, and each column's name in that file."""
+    where = Path(target).parent if target else None
+    url = content_url or (os.path.relpath(path, where) if where else str(path))
+    files = [{"@type": "cr:FileObject", "@id": FILE_ID, "name": path.name,
+              "description": ("The release table" + (" (gzip-compressed CSV)" if is_gzip(path) else "")
+                              + (": a synthetic sample in the release's format, not Twitter data." if synthetic
+                                 else f", as published on Zenodo record {facts.ZENODO_URL}.")),
+              "contentUrl": url, "contentSize": f"{path.stat().st_size} B", "encodingFormat": _encoding(path),
+              "sha256": sha256(path)}]
+    if not typed:
+        return files, FILE_ID, {c.strip().lstrip("\ufeff"): c for c in _header(path)}
+    typed_path = typed_table_path(target or path)
+    files.append({"@type": "cr:FileObject", "@id": TYPED_ID, "name": typed_path.name,
+                  "description": (f"The table of {path.name} as twigma's load_release returns it (typed, "
+                                  "validated, captions joined with ' | ', times in UTC), as Parquet; "
+                                  "derived from the release file."),
+                  "contentUrl": typed_path.name, "encodingFormat": "application/x-parquet",
+                  "sha256": sha256(typed_path) if typed_path.exists() else None,
+                  "contentSize": f"{typed_path.stat().st_size} B" if typed_path.exists() else None})
+    return files, TYPED_ID, {c: c for c in df.columns}
 
 
 def typed_table_path(target: str | os.PathLike) -> Path:

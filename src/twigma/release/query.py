@@ -17,7 +17,7 @@ The results equal those of the pandas path exactly (tests/test_scale.py):
 * :func:`monthly_counts` is :func:`twigma.analysis.overview.monthly_counts`;
 * :func:`caption_counts` lists each distinct caption (missing ones as ``""``, as
   :func:`twigma.analysis.text.term_counts` reads them) with its number of images, optionally per
-  group column; :func:`caption_term_counts` turns it into
+  group column; :func:`twigma.analysis.text.caption_term_counts` turns it into
   :func:`~twigma.analysis.text.term_counts`' table (each distinct caption tokenised once, as there).
 """
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from twigma import paths
@@ -92,27 +91,3 @@ def caption_counts(path: str | os.PathLike | None = None, by: str | None = None,
     key = f', "{by}"' if by else ""
     return sql(f'SELECT coalesce(all_captions, \'\') AS caption{key}, count(*) AS n FROM release '
                f'GROUP BY ALL ORDER BY caption{key}', path, cache_dir)
-
-
-def caption_term_counts(path: str | os.PathLike | None = None, by: str | None = None, stopwords=None,
-                        cache_dir=None) -> pd.DataFrame:
-    """:func:`twigma.analysis.text.term_counts` of the release's captions (per ``by`` when given, else
-    one row ``"all"``), from :func:`caption_counts`: each distinct caption tokenised once and
-    weighted by its number of images."""
-    from scipy import sparse
-
-    from twigma.analysis.text import _vectorizer
-
-    cc = caption_counts(path, by, cache_dir)
-    text_code, uniq_texts = pd.factorize(cc["caption"], sort=False)
-    if by is None:
-        group_code, uniq_groups, name = np.zeros(len(cc), dtype=np.int64), pd.Index(["all"]), "group"
-    else:
-        group_code, uniq_groups = pd.factorize(cc[by], sort=True)
-        name = by
-    vec = _vectorizer(stopwords)
-    X = vec.fit_transform(uniq_texts)
-    W = sparse.coo_matrix((cc["n"].to_numpy(dtype=float), (group_code, text_code)),
-                          shape=(len(uniq_groups), len(uniq_texts))).tocsr()
-    counts = (W @ X).toarray().astype(np.int64)
-    return pd.DataFrame(counts, index=pd.Index(uniq_groups, name=name), columns=vec.get_feature_names_out())

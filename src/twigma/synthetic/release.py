@@ -168,14 +168,9 @@ def generate_release(n_images: int = SAMPLE_N_IMAGES, seed: int = SAMPLE_SEED) -
     """
     if n_images < 1:
         raise ValueError("n_images must be at least 1")
-    rng = np.random.default_rng(seed)
-    n_tweets = int(np.ceil(n_images / float(np.dot(IMAGES_PER_TWEET_P, [1, 2, 3, 4])) * 1.05)) + 4
-    k_img = rng.choice(4, size=n_tweets, p=IMAGES_PER_TWEET_P) + 1
-    cum = np.cumsum(k_img)
-    n_tweets = int(np.searchsorted(cum, n_images) + 1)
-    k_img = k_img[:n_tweets]
-    k_img[-1] -= int(k_img.sum() - n_images)  # the last tweet keeps only the images still needed
-
+    rng = np.random.default_rng(seed)  # every draw below, in this order, makes the same table for a seed
+    k_img = _images_per_tweet(n_images, rng)
+    n_tweets = len(k_img)
     times = _tweet_times(n_tweets, rng)
     t_ms = times.asi8 // 1_000 if times.unit == "us" else times.as_unit("ms").asi8
     years = (times - START).total_seconds().to_numpy() / (365.25 * 86_400)
@@ -183,47 +178,26 @@ def generate_release(n_images: int = SAMPLE_N_IMAGES, seed: int = SAMPLE_SEED) -
     # tweet-level draws
     tweet_cluster = _draw_categorical(_cluster_probs(years), rng) + 1
     tweet_id = _snowflake(t_ms, rng)
-    deleted = rng.random(n_tweets) < P_DELETED
-    popularity = rng.normal(1.0, 1.5, size=n_tweets) + 0.25 * np.isin(tweet_cluster, [8, 9]) \
-        - 0.3 * np.isin(tweet_cluster, [4, 10])
-    pareto = rng.pareto(1.6, size=n_tweets) * (rng.random(n_tweets) < 0.03) * 200
-    likes = np.floor(np.expm1(np.clip(popularity, 0, None)) + pareto).astype(np.int64)
-    quotes = rng.binomial(likes, 0.01) + rng.poisson(0.02, size=n_tweets)
-    replies = rng.binomial(likes, 0.04) + rng.poisson(0.1, size=n_tweets)
+    deleted, likes, quotes, replies = _engagement(tweet_cluster, rng)
 
     # image-level draws
     tw = np.repeat(np.arange(n_tweets), k_img)
-    img_years = years[tw]
     redraw = rng.random(n_images) >= P_SAME_CLUSTER
     clusters = tweet_cluster[tw].copy()
-    clusters[redraw] = _draw_categorical(_cluster_probs(img_years[redraw]), rng) + 1
-    upload_ms = t_ms[tw] - rng.integers(2_000, 600_000, size=n_images)
-    media_id = _snowflake(upload_ms, rng)
-
-    nsfw_cluster = np.isin(clusters, [k for k, th in THEMES.items() if th["nsfw"]])
-    score = np.where(nsfw_cluster, rng.beta(5.0, 1.6, size=n_images), rng.beta(0.6, 9.0, size=n_images))
-    tweet_max_score = np.zeros(n_tweets)
-    np.maximum.at(tweet_max_score, tw, score)
-    flag_p = 0.04 + 0.72 * (tweet_max_score > 0.5)
-    sensitive = (rng.random(n_tweets) < flag_p)[tw]
-
-    angle = 2 * np.pi * (clusters - 1) / 10.0
-    sub = rng.random(n_images) < 0.5
-    cx = 9.0 * np.cos(angle) + np.where(sub, 1.2, -1.0) * np.sin(angle)
-    cy = 9.0 * np.sin(angle) + np.where(sub, -1.2, 1.0) * np.cos(angle)
-    u1 = cx + rng.normal(0, 1.1, size=n_images)
-    u2 = cy + rng.normal(0, 0.9, size=n_images)
+    clusters[redraw] = _draw_categorical(_cluster_probs(years[tw][redraw]), rng) + 1
+    media_id = _snowflake(t_ms[tw] - rng.integers(2_000, 600_000, size=n_images), rng)
+    score, sensitive = _nsfw(clusters, tw, n_tweets, rng)
+    u1, u2 = _umap_coords(clusters, rng)
 
     def count(values: np.ndarray) -> pd.Series:
         s = pd.Series(values[tw], dtype="Int64")
         s[deleted[tw]] = pd.NA
         return s
 
-    created = times[tw]
-    df = pd.DataFrame({
+    return pd.DataFrame({
         "id": tweet_id[tw].astype(str),
         "image_name": media_id.astype(str),
-        "created_at": created.strftime("%Y-%m-%d %H:%M:%S+00:00"),
+        "created_at": times[tw].strftime("%Y-%m-%d %H:%M:%S+00:00"),
         "like_count": count(likes),
         "quote_count": count(quotes),
         "reply_count": count(replies),
@@ -234,7 +208,50 @@ def generate_release(n_images: int = SAMPLE_N_IMAGES, seed: int = SAMPLE_SEED) -
         "UMAP_dim_1": np.round(u1, 4),
         "UMAP_dim_2": np.round(u2, 4),
     })
-    return df
+
+
+def _images_per_tweet(n_images: int, rng: np.random.Generator) -> np.ndarray:
+    """Images of each tweet (1 to 4, as IMAGES_PER_TWEET_P), adding up to ``n_images``."""
+    n_tweets = int(np.ceil(n_images / float(np.dot(IMAGES_PER_TWEET_P, [1, 2, 3, 4])) * 1.05)) + 4
+    k_img = rng.choice(4, size=n_tweets, p=IMAGES_PER_TWEET_P) + 1
+    n_tweets = int(np.searchsorted(np.cumsum(k_img), n_images) + 1)
+    k_img = k_img[:n_tweets]
+    k_img[-1] -= int(k_img.sum() - n_images)  # the last tweet keeps only the images still needed
+    return k_img
+
+
+def _engagement(tweet_cluster: np.ndarray, rng: np.random.Generator):
+    """Per tweet: deleted by the re-collection (likes missing), likes, quotes, replies."""
+    n_tweets = len(tweet_cluster)
+    deleted = rng.random(n_tweets) < P_DELETED
+    popularity = rng.normal(1.0, 1.5, size=n_tweets) + 0.25 * np.isin(tweet_cluster, [8, 9]) \
+        - 0.3 * np.isin(tweet_cluster, [4, 10])
+    pareto = rng.pareto(1.6, size=n_tweets) * (rng.random(n_tweets) < 0.03) * 200
+    likes = np.floor(np.expm1(np.clip(popularity, 0, None)) + pareto).astype(np.int64)
+    quotes = rng.binomial(likes, 0.01) + rng.poisson(0.02, size=n_tweets)
+    replies = rng.binomial(likes, 0.04) + rng.poisson(0.1, size=n_tweets)
+    return deleted, likes, quotes, replies
+
+
+def _nsfw(clusters: np.ndarray, tw: np.ndarray, n_tweets: int, rng: np.random.Generator):
+    """Per image: the detector's score (high in the NSFW themes) and Twitter's flag, set per tweet."""
+    n_images = len(clusters)
+    nsfw_cluster = np.isin(clusters, [k for k, th in THEMES.items() if th["nsfw"]])
+    score = np.where(nsfw_cluster, rng.beta(5.0, 1.6, size=n_images), rng.beta(0.6, 9.0, size=n_images))
+    tweet_max_score = np.zeros(n_tweets)
+    np.maximum.at(tweet_max_score, tw, score)
+    flag_p = 0.04 + 0.72 * (tweet_max_score > 0.5)
+    return score, (rng.random(n_tweets) < flag_p)[tw]
+
+
+def _umap_coords(clusters: np.ndarray, rng: np.random.Generator):
+    """A 2-D map: each cluster two nearby blobs on a circle."""
+    n_images = len(clusters)
+    angle = 2 * np.pi * (clusters - 1) / 10.0
+    sub = rng.random(n_images) < 0.5
+    cx = 9.0 * np.cos(angle) + np.where(sub, 1.2, -1.0) * np.sin(angle)
+    cy = 9.0 * np.sin(angle) + np.where(sub, -1.2, 1.0) * np.cos(angle)
+    return cx + rng.normal(0, 1.1, size=n_images), cy + rng.normal(0, 0.9, size=n_images)
 
 
 def write_release(df: pd.DataFrame, path: str | os.PathLike, *, meta: dict | None = None) -> Path:
