@@ -50,10 +50,12 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_with_peak_memory(cmd: list[str], log: Path) -> tuple[float, int, int]:
+def run_with_peak_memory(cmd: list[str], log: Path, env: dict | None = None) -> tuple[float, int, int]:
+    """Wall time, peak resident memory of the process tree (sampled every 0.1 s) and exit code of ``cmd``,
+    its output in ``log`` (also used by bench/scale_release.py)."""
     start = time.perf_counter()
     with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env)
         ps = psutil.Process(proc.pid)
         peak = 0
         done = threading.Event()

@@ -20,38 +20,15 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import psutil
 from _common import ROOT  # noqa: E402  (bench/ is on the path of a script run from it)
-from release_pipeline import tree_rss  # noqa: E402
+from release_pipeline import run_with_peak_memory  # noqa: E402
 
 RELEASE_ONLY = ["00", "01", "02", "03", "04", "05", "10", "11", "12"]
-
-
-def run_with_peak_memory(cmd: list[str], log: Path, env: dict) -> tuple[float, int, int]:
-    """Wall time, peak resident memory of the process tree (sampled every 0.1 s) and exit code."""
-    start = time.perf_counter()
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env)
-        ps, peak, done = psutil.Process(proc.pid), 0, threading.Event()
-
-        def sample():
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, tree_rss(ps))
-                time.sleep(0.1)
-
-        t = threading.Thread(target=sample, daemon=True)
-        t.start()
-        rc = proc.wait()
-        done.set()
-        t.join()
-    return time.perf_counter() - start, peak, rc
 
 
 def notebook(prefix: str) -> Path:
