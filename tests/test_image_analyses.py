@@ -343,3 +343,16 @@ def test_model_summary_and_chosen_summary_by_hand():
                           "cosine": [0.9, 0.5, 0.7, 0.6]})
     assert inspiration.chosen_summary(found) == {"best_min": 0.7, "best_max": 0.9, "runner_min": 0.5,
                                                  "runner_max": 0.6}
+
+
+def test_c9_says_how_many_images_and_tweets_its_numbers_rest_on():
+    """The slope is fitted over images (each weighing 1/images of its tweet), Spearman's rho over tweets:
+    the sentence names both counts, not the images alone beside a rank correlation over tweets."""
+    from twigma.analysis.claims import check_c9
+
+    row = {"estimate": -0.27, "p_value": 1e-16, "ci_low": -0.29, "ci_high": -0.25, "spearman_rho": -0.18,
+           "n": 22999, "n_tweets": 12105}
+    got = check_c9(row)
+    assert got["holds"] == "yes" and "(22,999 images in 12,105 tweets)" in got["observed"]
+    del row["n_tweets"]  # a table written before tweets were counted
+    assert "(22,999 images)" in check_c9(row)["observed"]

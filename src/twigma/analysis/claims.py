@@ -240,8 +240,11 @@ def check_c9(row: dict, alpha: float = 0.01) -> dict:
               f"{z('z_stat')}{p_text_floored(row['p_value'])}")
     else:
         ci = f"95% CI HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], {p_text_floored(row['p_value'])}"
+    n = f"{int(row['n']):,} images"
+    if "n_tweets" in row and pd.notna(row["n_tweets"]):
+        n += f" in {int(row['n_tweets']):,} tweets"  # the rank correlation is over tweets, the fit over images
     return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity, {ci}; Spearman rho = "
-                       f"{row['spearman_rho']:+.3f} (n = {int(row['n']):,})", ok)
+                       f"{row['spearman_rho']:+.3f} ({n})", ok)
 
 
 def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9) -> dict:
