@@ -151,6 +151,22 @@ class JupyterLab:
             "if (arguments[1]) { s.scrollTop = s.scrollHeight; return true; }"
             "s.scrollTop += s.clientHeight / 2; return s.scrollTop !== before;", to_top, to_end)
 
+    def map_canvas(self, tries: int = 60):
+        """The first drawn canvas of at least 300 x 300 px in an output (the explorer's WebGL map), scrolling
+        the notebook down until it appears; None after ``tries`` half-second waits."""
+        import time
+
+        from selenium.webdriver.common.by import By
+
+        for _ in range(tries):
+            canvases = [c for c in self.driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output canvas")
+                        if c.size["width"] > 300 and c.size["height"] > 300]
+            if canvases:
+                return canvases[0]
+            self.scroll()
+            time.sleep(0.5)
+        return None
+
     def __exit__(self, *exc):
         if self.driver is not None:
             self.driver.quit()

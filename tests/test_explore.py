@@ -127,15 +127,7 @@ def test_the_map_renders_in_jupyterlab_and_a_lasso_gives_rows(tmp_path):
         lab.open_and_run_all("10_explore.ipynb")
         assert not lab.error_outputs(), lab.error_outputs()
         # the map: scroll to it and wait for its canvas (WebGL, drawn by regl-scatterplot)
-        canvas = None
-        for _ in range(60):
-            canvases = [c for c in driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output canvas")
-                        if c.size["width"] > 300 and c.size["height"] > 300]
-            if canvases:
-                canvas = canvases[0]
-                break
-            lab.scroll()
-            time.sleep(0.5)
+        canvas = lab.map_canvas(tries=60)
         assert canvas is not None, "the map's canvas was not drawn"
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
         time.sleep(2)

@@ -413,16 +413,8 @@ def test_hostile_captions_stay_text_in_jupyterlab(tmp_path, raw_small):
                 ".length]")
 
         assert pwned() == [None, 0]
-        canvas = None
         lab.scroll(to_top=True)
-        for _ in range(80):
-            canvases = [c for c in driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output canvas")
-                        if c.size["width"] > 300 and c.size["height"] > 300]
-            if canvases:
-                canvas = canvases[0]
-                break
-            lab.scroll()
-            time.sleep(0.5)
+        canvas = lab.map_canvas(tries=80)
         assert canvas is not None, "the map's canvas was not drawn"
         for _ in range(10):  # JupyterLab may scroll its windowed notebook again: until the map is in view
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
