@@ -61,6 +61,30 @@ def broken_images(driver) -> list[str]:
         "return Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src);")
 
 
+def drawn_spots(driver, rect, cell: int = 10) -> list[tuple[float, float]]:
+    """The centres (viewport CSS px) of the ``cell`` x ``cell`` px squares of ``rect`` = (left, top, right,
+    bottom) in a screenshot of the viewport, most drawn pixels (any colour but the commonest, the background)
+    first: where to aim the pointer at a point of a map drawn in WebGL, whose points the page cannot
+    locate. The software-drawn explorer map's points are faint (1 to 4 levels off white), hence any colour."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    shot = np.asarray(Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB"), dtype=int)
+    dpr = driver.execute_script("return window.devicePixelRatio")
+    left, top, right, bottom = rect
+    area = shot[int(round(top * dpr)):int(round(bottom * dpr)), int(round(left * dpr)):int(round(right * dpr))]
+    colours, counts = np.unique(area.reshape(-1, 3), axis=0, return_counts=True)
+    drawn = np.abs(area - colours[counts.argmax()]).max(axis=2) > 0
+    size = max(1, int(round(cell * dpr)))
+    h, w = (drawn.shape[0] // size) * size, (drawn.shape[1] // size) * size
+    per_cell = drawn[:h, :w].reshape(h // size, size, w // size, size).sum(axis=(1, 3))
+    order = np.argsort(-per_cell, axis=None, kind="stable")
+    return [(left + (j + 0.5) * size / dpr, top + (i + 0.5) * size / dpr)
+            for i, j in zip(*np.unravel_index(order, per_cell.shape)) if per_cell[i, j] > 0]
+
+
 def _free_port() -> int:
     import socket
 

@@ -36,10 +36,11 @@ AXE_PATHS = [os.environ.get("TWIGMA_AXE", ""), str(Path(__file__).parent / "node
 SMALL_PARAMETERS = {"07_variability": {"N_BOOT": 20}}
 
 
-def hostile(raw: pd.DataFrame) -> pd.DataFrame:
-    """Every fourth caption with the payload after its words (the words still count for the analyses)."""
+def hostile(raw: pd.DataFrame, every: int = 4) -> pd.DataFrame:
+    """Every fourth caption (every ``every``-th) with the payload after its words (the words still count for
+    the analyses)."""
     raw = raw.copy()
-    rows = raw.index[::4]
+    rows = raw.index[::every]
     raw.loc[rows, "all_captions"] = raw.loc[rows, "all_captions"].astype(str) + " " + PAYLOAD
     return raw
 
@@ -375,14 +376,17 @@ def test_markdown_outputs_show_raw_html_as_text():
 @pytest.mark.browser
 @pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
 def test_hostile_captions_stay_text_in_jupyterlab(tmp_path, raw_small):
-    """`make lab`, 10_explore run to its end on the hostile release (where a script would run with the
-    user's Jupyter token): no payload runs after Run All (its tables, and the Markdown sentence that quotes a
-    caption) nor after a lasso selection, whose table shows the captions literally. The hover tooltip is
-    not driven here (no way was found to aim at a point of the software-drawn map); jupyter-scatter 1.0.1
-    writes its text preview with textContent (Explorer asks for preview_type="text")."""
+    """`make lab`, 10_explore run to its end on a release whose every caption is hostile (where a script
+    would run with the user's Jupyter token): no payload runs after Run All (its tables, and the Markdown
+    sentence that quotes a caption), nor on hovering a point, whose tooltip shows its caption literally as
+    text (the pointer aimed by CDP at the drawn pixels of the WebGL map, browser.drawn_spots; jupyter-scatter
+    1.0.1 writes the preview with textContent, Explorer asking for preview_type="text"), nor after a lasso
+    selection, whose table shows the captions literally. The page's screenshot while hovering is left in
+    tmp_path/hover.png."""
     import nbformat
     import numpy as np
-    from browser import JupyterLab
+    from browser import JupyterLab, drawn_spots
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -392,7 +396,7 @@ def test_hostile_captions_stay_text_in_jupyterlab(tmp_path, raw_small):
 
     with JupyterLab(tmp_path, webgl=True) as lab:
         driver = lab.driver
-        release = write_release(hostile(raw_small), lab.repo / "data" / "hostile.csv.gz",
+        release = write_release(hostile(raw_small, every=1), lab.repo / "data" / "hostile.csv.gz",
                                 meta=sample_meta(len(raw_small), 7))
         make_sample_embeddings(load_release(release, cache_dir=tmp_path / "cache"), lab.repo / "data" / "hostile_emb",
                                n_natural=300, n_art=300, dim=32)
@@ -429,6 +433,33 @@ def test_hostile_captions_stay_text_in_jupyterlab(tmp_path, raw_small):
         def mouse(kind, x, y, buttons=0):
             driver.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": kind, "x": float(x), "y": float(y),
                                                                 "button": "left", "buttons": buttons, "clickCount": 1})
+
+        # hover: a point's tooltip. Aim at the 10 px squares of the map with the most drawn pixels (browser.drawn_spots)
+        # that the legend and toolbar leave uncovered, one after another until jupyter-scatter shows its tooltip
+        tooltip_js = ("const v = document.querySelector('.jp-OutputArea-output .date-value-text'); if (!v) return null;"
+                      "let t = v; while (t && !(t.style && t.style.transition.startsWith('opacity'))) t = t.parentElement;"
+                      "if (!t) return null; const p = Array.from(t.querySelectorAll('div')).find(e => e.style.webkitLineClamp);"
+                      "return {opacity: t.style.opacity, preview: p ? p.textContent : null, preview_elements: p ? "
+                      "p.childElementCount : null, elements: t.querySelectorAll('img, script, a, iframe').length};")
+        tried, tip = [], None
+        for x, y in drawn_spots(driver, (left, top, right, bottom)):
+            if driver.execute_script("const e = document.elementFromPoint(arguments[0], arguments[1]);"
+                                     "return !e || e.tagName !== 'CANVAS'", x, y):
+                continue  # the legend or the toolbar is over the map there
+            tried.append((round(x), round(y)))
+            mouse("mouseMoved", x, y)
+            try:  # jupyter-scatter shows it 500 ms after the pointer stops on a point, then asks the kernel for the text
+                tip = WebDriverWait(driver, 2.5, poll_frequency=0.1).until(
+                    lambda d: (t := d.execute_script(tooltip_js)) and t["opacity"] == "1" and t["preview"] and t)
+                break
+            except TimeoutException:
+                if len(tried) >= 30:  # about 75 s
+                    break
+        driver.save_screenshot(str(tmp_path / "hover.png"))
+        assert tip, f"no tooltip after hovering {len(tried)} spots of the map {tried[:8]} (see {tmp_path / 'hover.png'})"
+        assert PAYLOAD in tip["preview"], tip  # the caption as its characters, every caption being hostile here
+        assert tip["preview_elements"] == 0 and tip["elements"] == 0, tip
+        assert pwned() == [None, 0]
 
         # lasso: the selection table under the map
         driver.find_element(By.CSS_SELECTOR, ".jp-OutputArea-output button[title='Activate lasso selection']").click()
