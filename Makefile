@@ -82,7 +82,6 @@ BUILD := $(O)build
 RESULTS := $(O)results
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-FIRST_NB := notebooks/00_data.ipynb
 EXECUTED := $(patsubst notebooks/%,$(BUILD)/%,$(NOTEBOOKS))
 PACKAGE := $(shell find src/twigma -name '*.py') pyproject.toml
 PARAMS := $(BUILD)/.params
@@ -180,12 +179,20 @@ ifeq ($(EMBEDDINGS),$(SAMPLE_EMB))
 $(IMAGE_NBS): $(SAMPLE_EMB)/meta.json
 endif
 
-# 00 validates the release and builds its typed cache: the others start after it.
-$(filter-out $(BUILD)/00_data.ipynb,$(EXECUTED)): $(BUILD)/00_data.ipynb
+# The release is parsed, validated and given its typed cache once (twigma validate), before any notebook
+# starts; then they all start together (each reads only its columns from that cache).
+READY := $(BUILD)/.release-ready
+$(READY): $(RELEASE_F) $(PARAMS) $(PACKAGE) | $(ENV_STAMP)
+	@$(PY) -m twigma validate "$(RELEASE)"
+	@touch $@
+$(EXECUTED): $(READY)
 # 02 names the clusters (results/cluster_names.csv) that 03-05 label their figures with.
 $(filter $(BUILD)/03_theme_shift.ipynb $(BUILD)/04_nsfw.ipynb $(BUILD)/05_engagement.ipynb,$(EXECUTED)): $(BUILD)/02_themes_map.ipynb
 
-$(CLAIMS): $(EXECUTED)
+# make -j starts them in this order: the longest first (on the sample and on large releases), 02 early
+# since 03-05 wait for it, then the others in number order
+FIRST_NBS := $(foreach n,02 11 06 12 10,$(filter $(BUILD)/$(n)_%,$(EXECUTED)))
+$(CLAIMS): $(FIRST_NBS) $(filter-out $(FIRST_NBS),$(EXECUTED))
 	@$(PY) -m twigma claims --out "$(OUT)"
 	@$(PY) -m twigma provenance --out "$(OUT)"
 

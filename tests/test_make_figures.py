@@ -50,11 +50,13 @@ def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_wh
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")}
     assert len(stamps) == len(NOTEBOOKS)
     lines = said.splitlines()
+    started = [i for i, x in enumerate(lines) if x.startswith(">> ")]
+    validated = next(i for i, x in enumerate(lines) if "mine.csv: OK, 2,000 images" in x)
+    assert validated < started[0], said  # the release is validated and cached once, before any notebook
     assert lines.index(">> 00_data") < lines.index(next(x for x in lines if x.startswith("00_data: done")))
     if os.cpu_count() > 1:  # side by side without -j: a second notebook starts before the first is done
-        started = [i for i, x in enumerate(lines) if x.startswith(">> ")]
-        first_done = next(i for i, x in enumerate(lines) if ": done in " in x and not x.startswith("00_data"))
-        assert sum(started[1] <= i < first_done for i in started) >= 2, said
+        first_done = next(i for i, x in enumerate(lines) if ": done in " in x)
+        assert sum(i < first_done for i in started) >= 2, said
 
     r = make_in(repo, "figures", f"RELEASE={release}", f"OUT={out}")  # nothing changed: nothing reruns
     assert r.returncode == 0, r.stdout + r.stderr

@@ -544,3 +544,23 @@ def test_make_validate_reports_the_form_of_image_name(raw, write_csv, tmp_path, 
         assert main(["validate", write_csv(raw)]) == 0
     said = capsys.readouterr().out
     assert f"image_name: mixed ({len(raw) - 1:,} file_code, 1 float); images cannot be matched" in said
+
+
+def test_validate_makes_the_cache_once_then_reads_only_what_it_prints(raw, write_csv, tmp_path, capsys, monkeypatch):
+    """`twigma validate` is make's step before the notebooks start: the first run parses, validates and caches
+    the whole file; a run on the cached file reads only the three columns it reports on, and says the same."""
+    from twigma.cli import main
+    monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_csv(raw)
+    assert main(["validate", path]) == 0
+    first = capsys.readouterr().out
+    full = load_release(path)
+    assert full.shape[1] >= len(COLUMNS)  # the cache holds every column
+    assert f"OK, {len(raw):,} images, {full['id'].nunique():,} tweets" in first
+    read = []
+    real = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet",
+                        lambda p, columns=None, **kw: read.append(columns) or real(p, columns=columns, **kw))
+    assert main(["validate", path]) == 0
+    assert capsys.readouterr().out == first
+    assert read == [[c for c in COLUMNS if c in {"id", "created_at", "image_name"}]]

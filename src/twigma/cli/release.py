@@ -41,7 +41,9 @@ def cmd_validate(a) -> int:
     from twigma.release import load_release
     with warnings.catch_warnings():
         warnings.simplefilter("always")
-        df = load_release(_abs(a.release), cache=not a.no_cache)
+        # the whole file is parsed and validated when it has no typed cache yet; with one, only what is
+        # printed is read (the cache was made from a validated table)
+        df = load_release(_abs(a.release), cache=not a.no_cache, columns=["id", "created_at", "image_name"])
     print(f"{df.attrs['source']}: OK, {len(df):,} images, {df['id'].nunique():,} tweets, "
           f"{df['created_at'].min():%Y-%m-%d} to {df['created_at'].max():%Y-%m-%d}"
           + (" (synthetic)" if df.attrs["synthetic"] else ""))
