@@ -332,6 +332,23 @@ def test_cluster_names_are_read_only_when_they_match_the_release(tmp_path, small
         assert text.cluster_names(tmp_path, small_release).loc[3] == computed.loc[3]
 
 
+def test_cluster_names_of_a_release_loaded_without_its_captions_read_them_from_its_file(tmp_path, small_release):
+    """Notebooks 03-05 load only the columns they use; without 02's file the names come from the captions of the
+    file the table was loaded from, the same names as from the whole table."""
+    from twigma.analysis import text
+    from twigma.release import load_release
+
+    few = load_release(small_release.attrs["source"], cache_dir=tmp_path / "cache", columns=["id", "label_10_cluster"])
+    assert "all_captions" not in few.columns
+    with pytest.warns(UserWarning, match="does not exist yet"):
+        from_file = text.cluster_names(tmp_path, few)
+    with pytest.warns(UserWarning, match="does not exist yet"):
+        pd.testing.assert_series_equal(from_file, text.cluster_names(tmp_path, small_release))
+    few.attrs = {}
+    with pytest.raises(KeyError, match="no all_captions column"), pytest.warns(UserWarning):
+        text.cluster_names(tmp_path, few)
+
+
 def test_wilson_interval_covers_the_share():
     lo, hi = nsfw.wilson_interval(np.array([0, 5, 10]), np.array([10, 10, 10]))
     assert lo[0] == pytest.approx(0, abs=1e-12) and 0 < hi[0] < 0.35

@@ -169,8 +169,21 @@ def cluster_names(results_dir, release: pd.DataFrame, cluster_col: str = "label_
         why = f"{path} does not exist yet (notebook 02 writes it)"
     warnings.warn(f"cluster names: {why}; computing them here with notebook 02's default parameters.",
                   stacklevel=2)
+    if "all_captions" not in release.columns:  # a notebook that loaded only the columns it needs
+        release = _captions_of(release, cluster_col)
     names = group_names(distinctive_words(release["all_captions"], release[cluster_col]))
     return names.reindex(sizes.index).fillna(pd.Series({k: f"cluster {k}" for k in sizes.index})).astype(str)
+
+
+def _captions_of(release: pd.DataFrame, cluster_col: str) -> pd.DataFrame:
+    """The captions and clusters of the file ``release`` was loaded from (``attrs["source"]``)."""
+    from twigma.release import load_release
+
+    source = release.attrs.get("source")
+    if not source:
+        raise KeyError("cluster names: the table has no all_captions column and no attrs['source'] to read them "
+                       "from; load the release with twigma.load_release (with all_captions among its columns).")
+    return load_release(source, columns=["all_captions", cluster_col])
 
 
 def word_markers(words: pd.DataFrame) -> dict:
