@@ -150,22 +150,65 @@ def test_logit_clustered_equals_statsmodels(small_release):
             assert got[key] == pytest.approx(want, rel=1e-8, abs=1e-12), (k, key)
 
 
-def test_subjects_from_distinct_captions_equal_a_pass_per_word(quirky):
-    """analysis.subjects matches each distinct caption once (and the months once): every subject's
-    row equals the one track.track makes from scratch, and every left-out word's image count the
-    count of a pass over all captions (missing captions included in the quirky release)."""
+def test_subjects_from_caption_counts_equal_a_pass_per_word(quirky):
+    """analysis.subjects counts each distinct caption's images once (CaptionCounts) and works on those
+    counts: every subject's row equals the one track.track makes from scratch over the rows (exactly;
+    likes_diff to 1e-9, its sums being added in another order), the merged words, their Jaccard indices
+    and the cluster marks equal those of the row-level masks, and every left-out word's image count a
+    pass over all captions. On the sample and on the quirky release (missing likes and captions, an
+    empty month), from the four columns the notebook loads, and with the likes of one subject's images
+    all missing (its medians and same-month likes NaN, as track's)."""
     from twigma.analysis import subjects as subj, track
 
+    cols = ["created_at", "like_count", "all_captions", "label_10_cluster"]
     for path, cache in _releases(quirky):
-        df = load_release(path, cache_dir=cache)
-        subjects, left = subj.subject_trends(df, n_subjects=15, min_images=20, min_images_per_month=5)
-        assert len(subjects)
-        for r in subjects.to_dict("records"):
-            want = subj._row(r["subject"], track.track(df, r["subject"], alpha=0.01, min_images_per_month=5))
-            for key, value in want.items():  # exactly equal (NaN where NaN)
-                assert r[key] == value or (pd.isna(r[key]) and pd.isna(value)), (r["subject"], key)
-        for r in left.itertuples():
-            assert r.n_images == int(track.match_captions(df["all_captions"], r.subject).sum())
+        full = load_release(path, cache_dir=cache)
+        word = text.top_words(full["all_captions"], n=1)["word"].iloc[0]
+        no_likes = full.assign(like_count=full["like_count"].mask(track.match_captions(full["all_captions"], word)))
+        for df in (full, no_likes):
+            words = text.top_words(df["all_captions"], n=40)["word"].tolist()
+            masks = np.stack([track.match_captions(df["all_captions"], w) for w in words])
+            dup = subj.duplicates(masks, words).set_index("subject")
+            cluster_of = dict(zip(words, subj.same_as_cluster(masks, df["label_10_cluster"].to_numpy())))
+            middle = int(np.median(masks.sum(axis=1)))  # about half the words have fewer images
+            for min_images in (20, middle):
+                subjects, left = subj.subject_trends(df[cols], n_subjects=40, min_images=min_images,
+                                                     min_images_per_month=5)
+                assert sorted([*subjects["subject"], *left["subject"]]) == sorted(words) and len(subjects)
+                for r in subjects.to_dict("records"):
+                    want = subj._row(r["subject"], track.track(df, r["subject"], alpha=0.01, min_images_per_month=5))
+                    for key, value in want.items():  # exactly equal (NaN where NaN)
+                        if key == "likes_diff" and np.isfinite(value):
+                            assert r[key] == pytest.approx(value, rel=1e-9, abs=1e-12), r["subject"]
+                        else:
+                            assert r[key] == value or (pd.isna(r[key]) and pd.isna(value)), (r["subject"], key)
+                    assert r["same_as_cluster"] == cluster_of[r["subject"]]
+                    assert dup.loc[r["subject"], "duplicate_of"] == ""
+                for r in left.itertuples():
+                    want = dup.loc[r.subject]
+                    assert r.n_images == int(masks[words.index(r.subject)].sum())
+                    assert r.duplicate_of == want["duplicate_of"]
+                    assert r.jaccard == want["jaccard"] or (pd.isna(r.jaccard) and pd.isna(want["jaccard"]))
+            assert (left["reason"] == f"fewer than {middle} images").any() and subjects["n_images"].min() >= middle
+        assert pd.isna(subj.subject_trends(no_likes[cols], n_subjects=40, min_images=20, min_images_per_month=5)[0]
+                       .set_index("subject").loc[word, ["median_likes", "likes_diff"]]).all()
+        assert no_likes["like_count"].notna().any() and (left["duplicate_of"] != "").any()  # merged words too
+
+
+def test_subject_medians_from_like_counts_equal_pandas_medians():
+    """The median of a group's likes from its images per like value (even, odd and empty groups)."""
+    from twigma.analysis import subjects as subj
+
+    rng = np.random.default_rng(3)
+    likes = rng.integers(0, 40, 501).astype(float)
+    values = np.unique(likes)
+    groups = [rng.random(501) < p for p in (0.0, 0.002, 0.1, 0.5, 1.0)] + [np.arange(501) < 2]
+    counts = np.stack([np.array([(likes[g] == v).sum() for v in values]) for g in groups])
+    got = subj._median(counts, values)
+    want = [pd.Series(likes[g]).median() for g in groups]
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[0]) and counts[1:].sum(axis=1).min() > 0
+    assert np.isnan(subj._median(np.zeros((2, 0)), np.zeros(0))).all()
 
 
 def test_map_table_per_distinct_value_equals_a_pass_per_row(quirky):

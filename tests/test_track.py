@@ -128,7 +128,7 @@ def test_a_dispersion_below_one_is_floored_to_the_binomial_errors():
     k = np.round(n / (1 + np.exp(-(-1 + 0.5 * t))))  # the fitted share, rounded: almost no scatter
     monthly = pd.DataFrame({"month": [f"2021-{m:02d}" for m in range(1, 13)], "n_images": n.astype(int),
                             "n_matching": k.astype(int), "share": k / n, "t_years": t})
-    tr = track._trend(monthly, alpha=0.01, min_images_per_month=20)
+    tr = track.monthly_trend(monthly, alpha=0.01, min_images_per_month=20)
     binomial = sm.GLM(np.column_stack([k, n - k]), sm.add_constant(t), family=sm.families.Binomial()).fit()
     assert tr["dispersion"] < 1 and tr["scale"] == 1.0
     np.testing.assert_allclose(tr["std_err"], binomial.bse[1], rtol=1e-6)

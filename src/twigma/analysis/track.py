@@ -225,9 +225,11 @@ def monthly_matches(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     return _Months.of(df["created_at"]).table(mask)
 
 
-def _trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> dict:
-    """:func:`trend_test` of n_matching / n_images on t_years over the months with enough images;
-    NaN (direction flat) with a ``note`` where the trend cannot be estimated."""
+def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> dict:
+    """:func:`trend_test` of n_matching / n_images on t_years over the months with enough images
+    (``monthly``: the columns of :func:`monthly_matches`); NaN (direction flat) with a ``note`` where the
+    trend cannot be estimated. A dict: the keys of :func:`trend_test`, ``direction``,
+    ``odds_ratio_per_year``, ``n_months`` and ``note``."""
     fit = monthly[monthly["n_images"] >= min_images_per_month]
     nan = {"slope": np.nan, "p_value": np.nan, "std_err": np.nan, "ci_low": np.nan, "ci_high": np.nan,
            "dispersion": np.nan, "scale": np.nan}
@@ -279,7 +281,7 @@ def by_cluster(df: pd.DataFrame, mask: np.ndarray, *, alpha: float = 0.01, min_i
     rows = []
     for c in np.unique(cluster):
         inside = cluster == c
-        tr = _trend(months.table(mask, inside), alpha, min_images_per_month)
+        tr = monthly_trend(months.table(mask, inside), alpha, min_images_per_month)
         n, k = int(inside.sum()), int(mask[inside].sum())
         rows.append({"cluster": int(c), **({"name": names.get(int(c), "")} if names is not None else {}),
                      "n_images": n, "n_matching": k, "share": k / n, "share_of_matching": k / total,
@@ -403,7 +405,7 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
                             "; try another spelling or a broader pattern") + ".")
     months = _Months.of(df["created_at"]) if _months is None else _months
     monthly = months.table(mask)
-    tr = _trend(monthly, alpha, min_images_per_month)
+    tr = monthly_trend(monthly, alpha, min_images_per_month)
     eng = engagement(df, mask, _months=months)
     m = eng.set_index("group")
     trend = pd.DataFrame([{
