@@ -83,7 +83,7 @@ def main() -> int:
     if a.make:
         measure("make_figures", ["make", "-j2", "figures", f"RELEASE={release}", f"OUT={out}"])
     else:
-        for prefix in a.notebooks.split(","):
+        for prefix in filter(None, a.notebooks.split(",")):  # --notebooks "": the loads only
             nb = notebook(prefix.strip())
             measure(nb.stem, [py, "-m", "twigma", "run-notebook", str(nb), "--release", str(release),
                               "--out", str(out)])

@@ -64,9 +64,7 @@ def _arrow_text_table(path: Path):
         raise _NotCertified("missing columns")
     # the reference drops a written index ("Unnamed: 0"); keep the names it keeps
     keep = [n for n in names if not n.startswith("Unnamed: ")]
-    source = pa.OSFile(str(path))
-    if is_gzip(path):
-        source = pa.CompressedInputStream(source, "gzip")
+    source = _gunzipped(path) if is_gzip(path) else pa.OSFile(str(path))
     try:
         table = pacsv.read_csv(
             source,
@@ -83,6 +81,18 @@ def _arrow_text_table(path: Path):
     if table.num_rows == 0:
         raise _NotCertified("no rows")
     return table
+
+
+def _gunzipped(path: Path):
+    """The decompressed stream of a gzip file for pyarrow's reader: Intel's ISA-L (the ``isal`` package)
+    where it is installed, about twice as fast as zlib here; else pyarrow's own (zlib)."""
+    import pyarrow as pa
+
+    try:
+        from isal import igzip
+    except ImportError:
+        return pa.CompressedInputStream(pa.OSFile(str(path)), "gzip")
+    return pa.PythonFile(igzip.open(path, "rb"), mode="r")
 
 
 def _fast_drop_duplicates(table, path: Path):
