@@ -112,6 +112,164 @@ def test_interactive_only_with_a_front_end(monkeypatch):
     assert not explore.interactive()
 
 
+# ------------------------------------------------- at scale: every point, a sample of rows ---
+
+def test_below_map_points_the_map_is_the_table_of_every_image(small_release, names, table):
+    """A release with fewer images than MAP_POINTS: the map's table, the density map, the summary and the
+    example selection are exactly those of the whole table (as before MAP_POINTS)."""
+    n = len(small_release)
+    rows = explore.sample_rows(n, 1_000_000)
+    np.testing.assert_array_equal(rows, np.arange(n))
+    pd.testing.assert_frame_equal(explore.map_table(small_release, names, rows=rows), table, check_exact=True)
+    assert isinstance(explore.map_table(small_release, names, rows=rows).index, pd.RangeIndex)
+    points = explore.map_points(small_release, names)
+    pd.testing.assert_frame_equal(points[["x", "y", "cluster"]], table[["x", "y", "cluster"]], check_exact=True)
+    assert points["month"].cat.ordered and list(points["month"].astype(str)) == list(table["month"])
+    assert explore.map_summary(points) == explore.map_summary(table)
+    (f1, i1), (f2, i2) = explore.density_figure(points, bins=60), explore.density_figure(table, bins=60)
+    np.testing.assert_array_equal(f1.axes[0].images[0].get_array(), f2.axes[0].images[0].get_array())
+    assert i1 == i2 and f1.axes[0].get_title() == f2.axes[0].get_title()
+    cats = list(table["cluster"].cat.categories)
+    months = sorted(table["month"].unique())
+    for clusters, span in ((None, None), (cats[:1], None), (cats[2:5], (months[3], months[9])), (None, ("2099-01", "2099-02"))):
+        sel = explore.filter_rows(points, clusters, span)
+        np.testing.assert_array_equal(sel, explore.filter_rows(table, clusters, span))
+        for limit in (0, 1, 10, 200, len(sel) + 5):
+            pd.testing.assert_frame_equal(explore.most_liked(small_release, names, sel, limit=limit),
+                                          explore.selection_table(table, sel, limit=limit), check_exact=True)
+    assert explore.sample_text(n, n) == "all 3,000 images"
+    assert "sample" not in explore.Explorer(table).status.value
+
+
+def test_most_liked_breaks_ties_as_the_table_does(small_release, names):
+    """Equal likes (and missing likes) ordered by time to the minute, then by position, as selection_table."""
+    rel = small_release.copy()
+    rel["like_count"] = pd.array([None if i % 5 == 0 else i % 3 for i in range(len(rel))], dtype="Int64")
+    rel["created_at"] = rel["created_at"].iloc[::-1].to_numpy()  # times out of the rows' order
+    rel.loc[rel.index[::4], "created_at"] = rel["created_at"].iloc[0]  # many at the same minute
+    full = explore.map_table(rel, names)
+    rows = np.arange(0, len(rel), 2)
+    for limit in (0, 7, 300):
+        pd.testing.assert_frame_equal(explore.most_liked(rel, names, rows, limit=limit),
+                                      explore.selection_table(full, rows, limit=limit), check_exact=True)
+
+
+def test_past_map_points_a_seeded_bounded_sample_and_every_point_for_the_density(small_release, names, table):
+    n = len(small_release)
+    rows = explore.sample_rows(n, 500)
+    assert len(rows) == 500 == len(np.unique(rows)) and np.all(np.diff(rows) > 0) and 0 <= rows[0] and rows[-1] < n
+    np.testing.assert_array_equal(rows, explore.sample_rows(n, 500))  # seeded: the same rows every run
+    assert not np.array_equal(rows, explore.sample_rows(n, 500, seed=1))
+    for everything in (0, -1, n, n + 1):
+        np.testing.assert_array_equal(explore.sample_rows(n, everything), np.arange(n))
+    sample = explore.map_table(small_release, names, rows=rows)
+    pd.testing.assert_frame_equal(sample, table.iloc[rows], check_exact=True)  # its rows of the whole table
+    assert list(sample.index) == list(rows) and list(sample["cluster"].cat.categories) == list(table["cluster"].cat.categories)
+    points = explore.map_points(small_release, names)
+    fig, info = explore.density_figure(points, bins=50)
+    assert info["points"] == n and f"All {n:,} images" in fig.axes[0].get_title()
+    s = explore.map_summary(points)
+    sizes = small_release["label_10_cluster"].value_counts()
+    assert s["largest"].startswith(f"{sizes.idxmax()} · ") and s["largest_share"] == pytest.approx(sizes.max() / n)
+    assert explore.sample_text(len(sample), n) == "a seeded random sample of 500 of the 3,000 images"
+    e = explore.Explorer(sample, n_images=n)
+    assert "<b>500</b> of 500 images shown (a seeded random sample of the release's 3,000)" in e.status.value
+    e.scatter.selection([0, 2])
+    assert sorted(e.selected().index) == sorted(rows[[0, 2]])  # selected() names the release's rows
+
+
+def test_points_need_only_four_columns_and_ten_bytes_a_row(small_release, names):
+    part = small_release[explore.MAP_COLUMNS[:4]]
+    points = explore.map_points(part, names)
+    assert points.memory_usage(deep=True, index=False).sum() <= 10 * len(part) + 2000
+    with pytest.raises(ValueError, match=r"row 7 "):
+        bad = part.copy()
+        bad.loc[bad.index[7], "UMAP_dim_1"] = np.inf
+        explore.map_points(bad, names)
+
+
+def _histogram2d_image(x, y, labels, categories, colors, bins, gamma=0.5):
+    """categorical_density's image as it was drawn with one np.histogram2d per category (the reference)."""
+    x, y, labels = np.asarray(x, float), np.asarray(y, float), np.asarray(labels)
+    pad_x, pad_y = 0.02 * np.ptp(x), 0.02 * np.ptp(y)
+    extent = (x.min() - pad_x, x.max() + pad_x, y.min() - pad_y, y.max() + pad_y)
+    rgb, total = np.zeros((bins, bins, 3)), np.zeros((bins, bins))
+    for cat, col in zip(categories, colors):
+        m = labels == cat
+        h, _, _ = np.histogram2d(y[m], x[m], bins=bins, range=[extent[2:], extent[:2]])
+        total += h
+        rgb += h[..., None] * np.asarray(col)[None, None, :3]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rgb = np.where(total[..., None] > 0, rgb / total[..., None], 1.0)
+        alpha = np.where(total > 0, (np.log1p(total) / np.log1p(total.max())) ** gamma, 0.0)
+    return np.dstack([rgb, 0.15 + 0.85 * alpha if total.max() else alpha]) * (total[..., None] > 0)
+
+
+def test_categorical_density_counts_as_histogram2d(small_release):
+    import matplotlib.pyplot as plt
+
+    from twigma.present.plots import categorical_density
+
+    rng = np.random.default_rng(5)
+    x = small_release["UMAP_dim_1"].to_numpy().copy()
+    y = small_release["UMAP_dim_2"].to_numpy().copy()
+    x[::9] = x.max()  # points on the right edge of the span
+    y[::13] = np.round(y[::13], 1)
+    k = small_release["label_10_cluster"].to_numpy()
+    cats, colors = [3, 1, 2, 5, 4, 6, 7, 8, 9, 10], [tuple(rng.uniform(size=3)) for _ in range(10)]
+    for xs, ys in ((x, y), (np.full_like(x, 2.5), y)):  # also every point at one x
+        want = _histogram2d_image(xs, ys, k, cats[:8], colors[:8], 37)
+        for labels in (k, pd.Categorical(k), pd.Series(pd.Categorical(k, categories=[10, 9, 8, 7, 6, 5, 4, 3, 2, 1]))):
+            fig, ax = plt.subplots()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # one x: matplotlib widens the empty x span
+                info = categorical_density(ax, xs, ys, labels, cats[:8], colors[:8], bins=37)
+            np.testing.assert_array_equal(ax.images[0].get_array(), want)
+            assert info["points"] == len(xs)
+            plt.close(fig)
+
+
+def test_search_cell_counts_the_store_in_the_release_and_reads_only_the_hits(small_release, small_embeddings):
+    from twigma.embeddings.search import Searcher
+
+    part = small_release.iloc[::3].reset_index(drop=True)
+    for rel in (small_release, part, part.iloc[:0]):
+        s = Searcher(small_embeddings, release=rel)
+        assert s.in_release() == int(s.emb.ids.isin(rel["image_name"].astype(str)).sum())
+    assert 0 < Searcher(small_embeddings, release=part).in_release() < len(s.emb)
+    assert Searcher(small_embeddings).in_release() == 0
+    s = Searcher(small_embeddings, release=part)
+    hits = s.image(str(part["image_name"].iloc[4]), k=6)
+    found = part.drop_duplicates("image_name").set_index("image_name").reindex(hits["image_name"])  # the old way
+    assert hits["caption"].tolist() == found["all_captions"].tolist()
+    assert hits["tweet_id"].tolist() == found["id"].tolist() and hits["caption"].notna().sum() >= 1
+
+
+@pytest.fixture(scope="module")
+def sampled_run(small_release_file, tmp_path_factory):
+    from twigma.run.runner import run_notebook
+
+    out = tmp_path_factory.mktemp("sampled")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_notebook(paths.NOTEBOOKS / "10_explore.ipynb", release=small_release_file, out=out,
+                     parameters={"MAP_POINTS": 700})
+    import nbformat
+
+    nb = nbformat.read(out / "build" / "10_explore.ipynb", 4)
+    return "\n".join(o.get("text", "") or "".join(o.get("data", {}).get("text/markdown", ""))
+                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_notebook_says_the_map_is_a_sample_and_the_density_every_image(sampled_run):
+    text = sampled_run
+    assert "the interactive map's table: a seeded random sample of 700 of the 3,000 images" in text
+    assert "this cell shows the map of a seeded random sample of 700 of the 3,000 images" in text
+    assert "**What it shows.** All 3,000 images at their released UMAP coordinates" in text
+    assert "| map | (the paper's interactive demo, no longer online) | all 3,000 images on the released UMAP" in text
+    assert "Traceback" not in text
+
+
 # ------------------------------------------------------------------ JupyterLab ---------
 
 @pytest.mark.browser

@@ -1,9 +1,15 @@
-"""The interactive map of notebook 10_explore: every image of a release on the released UMAP.
+"""The interactive map of notebook 10_explore: the images of a release on the released UMAP.
 
-:func:`map_table` turns the typed release into the table the map shows (one row per image, in
-the release's order): ``x``, ``y`` (``UMAP_dim_1``/``UMAP_dim_2``), ``cluster`` (a categorical
-label "k · name"), ``month``, ``date``, ``likes``, ``nsfw_score``, ``caption``, ``image_name``
-and ``tweet`` (the tweet's link, ``https://twitter.com/i/web/status/<id>``).
+:func:`map_points` holds every image cheaply (``x``, ``y`` float32, ``cluster`` and ``month``
+categoricals: 10 bytes a row), for the static density map (:func:`density_figure`), what the notebook
+says of it (:func:`map_summary`) and the filters (:func:`filter_rows`). :func:`map_table` turns rows of
+the typed release into the table the interactive map shows (in the release's order): ``x``, ``y``,
+``cluster`` (a categorical label "k · name"), ``month``, ``date``, ``likes``, ``nsfw_score``,
+``caption``, ``image_name`` and ``tweet`` (the tweet's link, ``https://twitter.com/i/web/status/<id>``).
+Its text columns cost about a hundred bytes a row in Python strings, so past ``MAP_POINTS`` images
+(notebook 10's parameter) the table holds a seeded random sample of them (:func:`sample_rows`); the
+example selection (:func:`most_liked`) is drawn from every image all the same, by building text for
+the rows it shows only.
 
 :class:`Explorer` draws it with jupyter-scatter (``jscatter``): an anywidget whose points are
 drawn by WebGL (regl-scatterplot) in the browser, so hundreds of thousands of points pan, zoom,
@@ -61,34 +67,97 @@ def interactive() -> bool:
 
 def cluster_labels(names: pd.Series, clusters) -> list[str]:
     """The map's cluster labels, "k · name", in cluster order."""
-    return [cluster_label(int(k), names, width=40) for k in sorted(set(int(c) for c in clusters))]
+    return [cluster_label(int(k), names, width=40) for k in sorted(int(c) for c in pd.unique(np.asarray(clusters)))]
 
 
-def map_table(release: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
-    """The table behind the map: one row per image of ``release`` (same order, index 0..n-1).
+#: The release columns the map reads (:func:`map_table`; :func:`map_points` reads the first four).
+MAP_COLUMNS = ["UMAP_dim_1", "UMAP_dim_2", "label_10_cluster", "created_at", "all_captions", "like_count",
+               "nsfw_score", "id", "image_name"]
 
-    Parameters
-    ----------
-    release : the typed release (:func:`twigma.load_release`), shape (n_images, 12+)
-    names : Series cluster -> name (:func:`twigma.analysis.text.cluster_names`)
 
-    Returns
-    -------
-    DataFrame of shape (n_images, 10) with :data:`COLUMNS`; ``cluster`` is categorical in cluster
-    order, ``x``/``y`` float32.
-    """
-    missing = {"UMAP_dim_1", "UMAP_dim_2", "label_10_cluster", "created_at", "all_captions", "like_count",
-               "nsfw_score", "id", "image_name"} - set(release.columns)
+def _coordinates(release: pd.DataFrame, needed: list[str]) -> np.ndarray:
+    """``UMAP_dim_1``/``UMAP_dim_2`` as float32 (n, 2), after checking ``needed`` columns exist and the
+    coordinates are finite (naming the first bad row)."""
+    missing = set(needed) - set(release.columns)
     if missing:
         raise KeyError(f"the release has no column(s) {sorted(missing)}: the map needs the typed release of "
                        "twigma.load_release (UMAP_dim_1/2, label_10_cluster, created_at, all_captions, ...).")
     xy = release[["UMAP_dim_1", "UMAP_dim_2"]].to_numpy(dtype=np.float32)
     if not np.isfinite(xy).all():
         bad = int(np.flatnonzero(~np.isfinite(xy).all(axis=1))[0])
-        raise ValueError(f"UMAP_dim_1/UMAP_dim_2 are missing or not finite in row {bad} (image "
-                         f"{release['image_name'].iloc[bad]}): the map needs coordinates for every image; "
-                         "check the release with `make validate`.")
+        name = release["image_name"].iloc[bad] if "image_name" in release.columns else "?"
+        raise ValueError(f"UMAP_dim_1/UMAP_dim_2 are missing or not finite in row {bad} (image {name}): the map "
+                         "needs coordinates for every image; check the release with `make validate`.")
+    return xy
+
+
+def _cluster_column(clusters: pd.Series, labels: list[str]) -> pd.Categorical:
+    """The clusters as the categorical of their labels (:func:`cluster_labels`), from the codes alone."""
+    ks = np.array([int(lab.split(" ", 1)[0]) for lab in labels])
+    lookup = np.full(int(ks.max()) + 1 if len(ks) else 1, -1, dtype=np.int8)
+    lookup[ks] = np.arange(len(ks))
+    return pd.Categorical.from_codes(lookup[clusters.to_numpy(dtype=np.int64)], categories=labels)
+
+
+def month_codes(created_at: pd.Series) -> pd.Categorical:
+    """Calendar month (UTC) of each time as an ordered categorical of ``YYYY-MM`` texts (the distinct
+    months, sorted): equal in values to :func:`twigma.analysis.overview.month_of`, one byte a row."""
+    if created_at.isna().any() or not len(created_at):  # never for a validated release
+        return pd.Categorical(created_at.dt.tz_convert("UTC").dt.strftime("%Y-%m"), ordered=True)
+    ym = created_at.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[M]").astype(np.int64)
+    lo = int(ym.min())
+    present = np.flatnonzero(np.bincount(ym - lo))
+    lookup = np.zeros(present[-1] + 1, dtype=np.int16)
+    lookup[present] = np.arange(len(present))
+    months = [f"{(u + lo) // 12 + 1970:04d}-{(u + lo) % 12 + 1:02d}" for u in present]
+    return pd.Categorical.from_codes(lookup[ym - lo], categories=months, ordered=True)
+
+
+def map_points(release: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """Every image of ``release`` as a point: ``x``, ``y`` (float32), ``cluster`` (categorical of
+    :func:`cluster_labels`, in cluster order) and ``month`` (:func:`month_codes`), index 0..n-1. Its
+    columns equal those of :func:`map_table` (``month`` as a categorical of the same texts), at 10
+    bytes a row instead of a few hundred; it needs only UMAP_dim_1/2, label_10_cluster and created_at."""
+    xy = _coordinates(release, MAP_COLUMNS[:4])
     labels = cluster_labels(names, release["label_10_cluster"])
+    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1],
+                         "cluster": _cluster_column(release["label_10_cluster"], labels),
+                         "month": month_codes(release["created_at"])})
+
+
+def sample_rows(n_images: int, limit: int, seed: int = 0) -> np.ndarray:
+    """Row positions, ascending, of a seeded random sample (without replacement) of ``limit`` of
+    ``n_images`` rows; every row (0..n-1) when ``limit`` is 0 or negative or not below ``n_images``."""
+    if limit <= 0 or limit >= n_images:
+        return np.arange(n_images)
+    return np.sort(np.random.default_rng(seed).choice(n_images, size=int(limit), replace=False))
+
+
+def map_table(release: pd.DataFrame, names: pd.Series, rows=None) -> pd.DataFrame:
+    """The table behind the interactive map: one row per image of ``release`` at the positions
+    ``rows`` (ascending; None: every image), in the release's order, indexed by those positions.
+
+    Parameters
+    ----------
+    release : the typed release (:func:`twigma.load_release`), shape (n_images, 12+); it needs
+        :data:`MAP_COLUMNS` only
+    names : Series cluster -> name (:func:`twigma.analysis.text.cluster_names`)
+    rows : array of int, optional; e.g. :func:`sample_rows`. The cluster labels are those of the whole
+        release either way.
+
+    Returns
+    -------
+    DataFrame of shape (len(rows), 10) with :data:`COLUMNS`; ``cluster`` is categorical in cluster
+    order, ``x``/``y`` float32.
+    """
+    xy = _coordinates(release, MAP_COLUMNS)
+    labels = cluster_labels(names, release["label_10_cluster"])
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == len(release) and np.array_equal(rows, np.arange(len(rows))):
+            rows = None  # every image: the table of the whole release, as without rows
+        else:
+            release, xy = release.iloc[rows], xy[rows]
     by_k = {int(lab.split(" ", 1)[0]): lab for lab in labels}
     created = release["created_at"]
 
@@ -108,7 +177,7 @@ def map_table(release: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
         "image_name": release["image_name"].astype(str).to_numpy(),
         "tweet": _per_distinct(release["id"].astype(str), lambda u: u.map(tweet_url)),
     })
-    return table
+    return table if rows is None else table.set_axis(pd.Index(rows))
 
 
 def _per_distinct(values: pd.Series, fn) -> np.ndarray:
@@ -128,7 +197,8 @@ def colour_map(table: pd.DataFrame) -> dict:
 
 
 def density_figure(table: pd.DataFrame, bins: int = 400):
-    """The static stand-in for the widget: every image as a categorical density map of the UMAP
+    """The static stand-in for the widget: every row of ``table`` (:func:`map_points`: every image; or a
+    :func:`map_table`) as a categorical density map of the UMAP
     (:func:`twigma.present.plots.categorical_density`), coloured by cluster with a legend of names."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
@@ -136,7 +206,7 @@ def density_figure(table: pd.DataFrame, bins: int = 400):
     colours = colour_map(table)
     cats = list(table["cluster"].cat.categories)
     fig, ax = plt.subplots(figsize=(10, 7))
-    info = categorical_density(ax, table["x"].to_numpy(), table["y"].to_numpy(), table["cluster"].to_numpy(),
+    info = categorical_density(ax, table["x"].to_numpy(), table["y"].to_numpy(), table["cluster"].array,
                                cats, [plt.matplotlib.colors.to_rgb(colours[c]) for c in cats], bins=bins)
     ax.set(xlabel="UMAP_dim_1", ylabel="UMAP_dim_2",
            title=f"All {info['points']:,} images on the released UMAP (density, coloured by cluster)")
@@ -150,10 +220,11 @@ def map_summary(table: pd.DataFrame) -> dict:
     """What notebook 10 says of the map: ``largest`` and ``smallest`` cluster (labels) with their
     ``largest_share`` and ``smallest_share`` of the images, and the ``compact`` and ``diffuse``
     cluster with their ``compact_spread`` and ``diffuse_spread`` (the mean of the standard
-    deviations of x and y, in UMAP units); ``last_months``: the last three months of the table."""
+    deviations of x and y, in UMAP units); ``last_months``: the last three months of the table.
+    ``table``: :func:`map_points` (every image) or :func:`map_table` (the same numbers for the same rows)."""
     sizes = table["cluster"].value_counts(normalize=True)
     spread = table.groupby("cluster", observed=True)[["x", "y"]].std().mean(axis=1)
-    months = sorted(table["month"].unique())
+    months = sorted(str(v) for v in table["month"].unique())
     return {"largest": sizes.index[0], "largest_share": float(sizes.iloc[0]),
             "smallest": sizes.index[-1], "smallest_share": float(sizes.iloc[-1]),
             "compact": spread.idxmin(), "compact_spread": float(spread.min()),
@@ -184,9 +255,39 @@ def filter_rows(table: pd.DataFrame, clusters=None, months: tuple[str, str] | No
         keep &= table["cluster"].isin(list(clusters)).to_numpy()
     if months is not None:
         lo, hi = months
-        m = table["month"].to_numpy()
-        keep &= (m >= lo) & (m <= hi)
+        month = table["month"]
+        if isinstance(month.dtype, pd.CategoricalDtype):  # map_points: compare the few months, not every row
+            cats = np.asarray(month.cat.categories, dtype=object)
+            inside = np.append((cats >= lo) & (cats <= hi), False)  # code -1 (no month): never inside
+            keep &= inside[month.cat.codes.to_numpy()]
+        else:
+            m = month.to_numpy()
+            keep &= (m >= lo) & (m <= hi)
     return np.flatnonzero(keep)
+
+
+def most_liked(release: pd.DataFrame, names: pd.Series, rows, limit: int = MAX_TABLE_ROWS) -> pd.DataFrame:
+    """:func:`selection_table` of the images of ``release`` at the positions ``rows`` (e.g. :func:`filter_rows`
+    of :func:`map_points`): equal to ``selection_table(map_table(release, names), rows, limit)``, but the
+    ordering (likes, most first, missing last; then time to the minute; then position in ``rows``) is made
+    from numbers and the text only for the ``limit`` rows shown (0: all of them)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    likes = release["like_count"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    utc = release["created_at"].iloc[rows].dt.tz_convert("UTC").dt.tz_localize(None)
+    minute = utc.dt.floor("min").to_numpy().astype("datetime64[us]").astype(np.int64)
+    order = np.lexsort((minute, -np.nan_to_num(likes, nan=0.0), np.isnan(likes)))  # stable, as pandas' sort
+    keep = rows[order[:limit]] if limit else rows[order]
+    if not len(keep) and len(release):  # no row: the columns' types of a table that has rows (text, not object)
+        return selection_table(map_table(release, names, rows=[0]), keep, limit=limit)
+    return selection_table(map_table(release, names, rows=keep), np.arange(len(keep)), limit=limit)
+
+
+def sample_text(n_shown: int, n_images: int) -> str:
+    """What the interactive map holds, in words: "all 24,000 images" or "a seeded random sample of
+    1,000,000 of the 8,000,000 images" (``n_shown`` rows of :func:`map_table`, ``n_images`` in all)."""
+    if n_shown >= n_images:
+        return f"all {n_images:,} images"
+    return f"a seeded random sample of {n_shown:,} of the {n_images:,} images"
 
 
 def selection_table(table: pd.DataFrame, rows, limit: int = MAX_TABLE_ROWS) -> pd.DataFrame:
@@ -237,14 +338,16 @@ class Explorer:
 
     Parameters
     ----------
-    table : DataFrame from :func:`map_table`
+    table : DataFrame from :func:`map_table` (every image, or a sample of them: :func:`sample_rows`)
     height : int, the map's height in pixels
+    n_images : int, optional; the release's images, when ``table`` holds a sample of them (the status says so)
     """
 
-    def __init__(self, table: pd.DataFrame, height: int = 560):
+    def __init__(self, table: pd.DataFrame, height: int = 560, n_images: int | None = None):
         import ipywidgets as W
 
         self.table = table
+        self.n_images = len(table) if n_images is None else int(n_images)
         with _quiet():
             import jscatter  # loads its font on import
 
@@ -282,7 +385,9 @@ class Explorer:
 
     def _update_status(self, n: int):
         lo, hi = self.months.value
-        self.status.value = (f"<b>{n:,}</b> of {len(self.table):,} images shown ({lo} to {hi}). Hover a point for "
+        sampled = (f" (a seeded random sample of the release's {self.n_images:,})"
+                   if self.n_images > len(self.table) else "")
+        self.status.value = (f"<b>{n:,}</b> of {len(self.table):,} images shown{sampled} ({lo} to {hi}). Hover a point for "
                              "its caption; lasso (shift + drag, or the lasso button) or click to select: the "
                              "selection appears as a table below.")
 
