@@ -353,3 +353,15 @@ def test_wilson_interval_covers_the_share():
     lo, hi = nsfw.wilson_interval(np.array([0, 5, 10]), np.array([10, 10, 10]))
     assert lo[0] == pytest.approx(0, abs=1e-12) and 0 < hi[0] < 0.35
     assert lo[1] < 0.5 < hi[1] and hi[2] == pytest.approx(1)
+
+
+def test_logit_clustered_trends_with_one_design_equal_a_fit_per_cluster(small_release):
+    """theme_trends makes the pooled rows once (themes.logit_design) for its ten clusters: the same fit as each
+    cluster's own (which tests/test_scale.py checks against statsmodels)."""
+    trends = themes.theme_trends(small_release, model="logit-clustered").set_index("cluster")
+    t = themes.years_since_origin(small_release["created_at"]).to_numpy()
+    for k in trends.index:
+        own = themes.trend_test_logit_clustered(small_release["label_10_cluster"].to_numpy() == k, t,
+                                                small_release["id"].to_numpy())
+        assert trends.loc[k, "slope"] == pytest.approx(own["slope"], rel=1e-12)
+        assert trends.loc[k, "std_err"] == pytest.approx(own["std_err"], rel=1e-12)

@@ -135,7 +135,8 @@ def trend_test(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray) -
             **residual_autocorrelation(res.resid_pearson)}
 
 
-def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, groups: np.ndarray) -> dict:
+def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, groups: np.ndarray,
+                               design: dict | None = None) -> dict:
     """Image-level logistic regression of ``in_cluster`` (0/1 per image) on time in years, with
     standard errors clustered by ``groups`` (the tweet). Same keys as :func:`trend_test`
     (``dispersion`` is NaN: no scale is estimated).
@@ -146,37 +147,27 @@ def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, grou
     likelihood, score and Hessian), Newton's method on the two parameters, and the sandwich over
     the tweets' summed scores with statsmodels' small-sample factor G/(G-1) (N-1)/(N-2), N the
     images; normal p-value and 95% interval. Equal to statsmodels to 1e-8 (tests/test_scale.py).
+    ``design``: :func:`logit_design` of ``t_years`` and ``groups``, made once for several outcomes.
     """
-    y = np.asarray(in_cluster, dtype=float)
-    t = np.asarray(t_years, dtype=float)
-    codes = pd.factorize(pd.Series(groups))[0]
-    n_images, n_groups = len(y), int(codes.max()) + 1 if len(codes) else 0
-    t_of = np.zeros(n_groups)
-    t_of[codes] = t
-    if (t_of[codes] == t).all():  # one time per tweet (a tweet's images share created_at): a row per tweet
-        pair = codes
-    else:  # one binomial row per tweet and time
-        pair = pd.factorize(pd.MultiIndex.from_arrays([codes, t]))[0]
-    m = np.bincount(pair).astype(float)
-    k = np.bincount(pair, weights=y)
-    idx = np.zeros(len(m), dtype=np.int64)
-    idx[pair] = np.arange(len(pair))
-    tt, gg = t[idx], codes[idx]
-    X = np.column_stack([np.ones_like(tt), tt])
+    d = logit_design(t_years, groups) if design is None else design
+    pair, m, tt, gg, n_groups = d["pair"], d["m"], d["t"], d["group"], d["n_groups"]
+    k = np.bincount(pair, weights=np.asarray(in_cluster, dtype=float), minlength=len(m))
     beta = np.zeros(2)
     for _ in range(100):
-        mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
-        H = X.T @ (X * (m * mu * (1 - mu))[:, None])
-        step = np.linalg.solve(H, X.T @ (k - m * mu))
+        mu = 1.0 / (1.0 + np.exp(-(beta[0] + beta[1] * tt)))
+        H = _hessian(m * mu * (1 - mu), tt)
+        r = k - m * mu
+        step = np.linalg.solve(H, np.array([r.sum(), (r * tt).sum()]))
         beta = beta + step
         if np.max(np.abs(step)) < 1e-12 * (1 + np.max(np.abs(beta))):
             break
-    mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
-    H = X.T @ (X * (m * mu * (1 - mu))[:, None])
+    mu = 1.0 / (1.0 + np.exp(-(beta[0] + beta[1] * tt)))
+    H = _hessian(m * mu * (1 - mu), tt)
     resid = k - m * mu
     S = np.column_stack([np.bincount(gg, weights=resid, minlength=n_groups),
                          np.bincount(gg, weights=resid * tt, minlength=n_groups)])
     Hinv = np.linalg.inv(H)
+    n_images = d["n_images"]
     cov = Hinv @ (S.T @ S) @ Hinv * (n_groups / (n_groups - 1.0) * (n_images - 1.0) / (n_images - 2.0))
     se = float(np.sqrt(cov[1, 1]))
     from scipy import stats
@@ -184,6 +175,32 @@ def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, grou
     slope, z = float(beta[1]), stats.norm.ppf(0.975)
     return {"slope": slope, "std_err": se, "p_value": float(2 * stats.norm.sf(abs(slope / se))),
             "ci_low": slope - z * se, "ci_high": slope + z * se, "dispersion": float("nan")}
+
+
+def logit_design(t_years: np.ndarray, groups: np.ndarray) -> dict:
+    """The pooled rows of :func:`trend_test_logit_clustered` for images at times ``t_years`` in tweets
+    ``groups``: ``pair`` (each image's row), ``m`` (images per row), ``t`` and ``group`` (code) of
+    each row, ``n_groups``, ``n_images``. The same for every cluster, so made once per table."""
+    t = np.asarray(t_years, dtype=float)
+    codes = pd.factorize(pd.Series(groups))[0]
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    t_of = np.zeros(n_groups)
+    t_of[codes] = t
+    if (t_of[codes] == t).all():  # one time per tweet (a tweet's images share created_at): a row per tweet
+        pair = codes
+    else:  # one binomial row per tweet and time
+        pair = pd.factorize(pd.MultiIndex.from_arrays([codes, t]))[0]
+    m = np.bincount(pair).astype(float)
+    idx = np.zeros(len(m), dtype=np.int64)
+    idx[pair] = np.arange(len(pair))
+    return {"pair": pair, "m": m, "t": t[idx], "group": codes[idx], "n_groups": n_groups, "n_images": len(t)}
+
+
+def _hessian(w: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """X'WX for X = [1, t]."""
+    wt = w * t
+    a, b, c = w.sum(), wt.sum(), (wt * t).sum()
+    return np.array([[a, b], [b, c]])
 
 
 def trend_test_mann_kendall(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray) -> dict:
@@ -243,14 +260,14 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
         kept = month_of(df["created_at"]).isin(counts.index).to_numpy()
         img_cluster = df[cluster_col].to_numpy()[kept]
         img_t = years_since_origin(df["created_at"]).to_numpy()[kept]
-        img_tweet = pd.factorize(df["id"].to_numpy()[kept])[0]  # the tweets as codes: factorized once, not per cluster
+        design = logit_design(img_t, df["id"].to_numpy()[kept])  # the pooled rows: made once, not per cluster
     rows = []
     for k in clusters:
         y = counts[k].to_numpy()
         if model == "quasi-binomial":
             res = trend_test(y, n, t)
         elif model == "logit-clustered":
-            res = trend_test_logit_clustered(img_cluster == k, img_t, img_tweet)
+            res = trend_test_logit_clustered(img_cluster == k, img_t, None, design=design)
         else:
             res = trend_test_mann_kendall(y, n, t)
         rows.append({"cluster": k, "slope": res["slope"], "p_value": res["p_value"],
