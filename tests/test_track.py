@@ -68,6 +68,22 @@ def test_fast_search_on_the_sample_equals_python_re(small_release):
                                       track.match_captions(small_release["all_captions"], query, engine="python"))
 
 
+def test_fast_search_on_a_column_of_many_chunks_equals_python_re(small_release):
+    """A release read from the typed cache holds each text column in chunks (one per row group): they are
+    searched and counted as they are, without joining them into one copy first."""
+    import pyarrow as pa
+
+    parts = [small_release.iloc[i:i + 700] for i in range(0, len(small_release), 700)]
+    odd = pd.Series(["Ünïcode dragon café", "a\u00a0woman and a cat 🐈"], dtype=small_release["all_captions"].dtype)
+    captions = pd.concat([p["all_captions"] for p in parts] + [odd], ignore_index=True)
+    assert isinstance(track._as_arrow(captions), pa.ChunkedArray) and track._as_arrow(captions).num_chunks > 1
+    for query in ("dragon", "a woman", "cat"):
+        np.testing.assert_array_equal(track.match_captions(captions, query),
+                                      track.match_captions(captions, query, engine="python"))
+    ids = pd.concat([p["id"] for p in parts], ignore_index=True)
+    assert track._n_distinct(ids) == ids.nunique()
+
+
 @pytest.mark.parametrize("query,regex,needle", [("", False, "empty"), ("   ", False, "empty"),
                                                  ("(ab", True, "not a valid regular expression"),
                                                  ("x*", True, "matches an empty caption")])

@@ -157,8 +157,7 @@ def map_table(release: pd.DataFrame, names: pd.Series, rows=None) -> pd.DataFram
         if len(rows) == len(release) and np.array_equal(rows, np.arange(len(rows))):
             rows = None  # every image: the table of the whole release, as without rows
         else:
-            release, xy = release.iloc[rows], xy[rows]
-    by_k = {int(lab.split(" ", 1)[0]): lab for lab in labels}
+            release, xy = release[MAP_COLUMNS].iloc[rows], xy[rows]
     created = release["created_at"]
 
     def short(captions: pd.Series) -> pd.Series:
@@ -168,23 +167,30 @@ def map_table(release: pd.DataFrame, names: pd.Series, rows=None) -> pd.DataFram
 
     table = pd.DataFrame({
         "x": xy[:, 0], "y": xy[:, 1],
-        "cluster": pd.Categorical(release["label_10_cluster"].astype(int).map(by_k), categories=labels),
+        "cluster": _cluster_column(release["label_10_cluster"], labels),
         "month": _per_distinct(created.dt.floor("min"), lambda u: u.dt.strftime("%Y-%m")),
         "date": _per_distinct(created.dt.floor("min"), lambda u: u.dt.strftime("%Y-%m-%d %H:%M")),
         "likes": release["like_count"].astype("float64").to_numpy(),  # NaN where the release has none
         "nsfw_score": release["nsfw_score"].astype("float64").round(3).to_numpy(),
         "caption": _per_distinct(release["all_captions"], short),
-        "image_name": release["image_name"].astype(str).to_numpy(),
+        "image_name": _text(release["image_name"].astype(str)),
         "tweet": _per_distinct(release["id"].astype(str), lambda u: u.map(tweet_url)),
     })
     return table if rows is None else table.set_axis(pd.Index(rows))
 
 
-def _per_distinct(values: pd.Series, fn) -> np.ndarray:
-    """``fn(values).to_numpy()`` computed once per distinct value and spread to the rows (at 14 million
-    images, a string operation per row took minutes; captions, times to the minute and tweets repeat)."""
+def _text(values: pd.Series):
+    """The values as the table's column: a text (``str``) column's own array, as ``to_numpy()`` would give after
+    pandas infers it again, without a Python string per row in between; any other column's ``to_numpy()``."""
+    return values.array if isinstance(values.dtype, pd.StringDtype) else values.to_numpy()
+
+
+def _per_distinct(values: pd.Series, fn):
+    """``fn(values)`` computed once per distinct value and spread to the rows (at 14 million images, a string
+    operation per row took minutes; captions, times to the minute and tweets repeat), as :func:`_text`."""
     code, distinct = pd.factorize(values.reset_index(drop=True), use_na_sentinel=False)
-    return fn(pd.Series(distinct, dtype=values.dtype)).to_numpy()[code]
+    out = fn(pd.Series(distinct, dtype=values.dtype))
+    return out.array.take(code) if isinstance(out.dtype, pd.StringDtype) else out.to_numpy()[code]
 
 
 def colour_map(table: pd.DataFrame) -> dict:
