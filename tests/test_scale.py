@@ -112,7 +112,7 @@ def test_month_of_equals_strftime(quirky):
 
 
 def test_grid_shares_tables_without_changing_results(small_release_file, tmp_path, monkeypatch):
-    """The small grid reuses each window's monthly and word counts across specifications
+    """The small grid reuses each window's monthly, word and monthly cluster counts across specifications
     (analysis.robustness._shared): every specification's rows equal those of a fresh run of it alone."""
     from twigma.analysis.robustness import run_group, specifications
     from twigma.run import robustness as grid_run
@@ -121,11 +121,26 @@ def test_grid_shares_tables_without_changing_results(small_release_file, tmp_pat
     specs = specifications(grid_run.read_grid(None), images=False, one_at_a_time=True)
     shared = grid_run.Inputs(str(small_release_file), None)
     reused = [run_group(s, shared) for s in specs]
-    assert {k[0] for k in vars(shared)["_shared_tables"]} == {"monthly_counts", "term_counts"}
+    assert {k[0] for k in vars(shared)["_shared_tables"]} == {"monthly_counts", "term_counts", "monthly_cluster_counts"}
     alone = grid_run.Inputs(str(small_release_file), None)
     for s, rows in zip(specs, reused):
         vars(alone).pop("_shared_tables", None)
         assert run_group(s, alone) == rows, s.text
+
+
+def test_theme_trends_from_shared_counts_equal_those_from_the_rows(small_release):
+    """theme_trends(counts=monthly_cluster_counts(df)), as the grid calls it, gives the table it makes from
+    the rows, for every model and both month floors; without the rows for the models on monthly counts."""
+    from twigma.analysis import themes
+
+    counts = themes.monthly_cluster_counts(small_release)
+    for model in themes.TREND_MODELS:
+        for floor in (20, 200):
+            want = themes.theme_trends(small_release, min_images_per_month=floor, model=model)
+            df = small_release if model == "logit-clustered" else None
+            got = themes.theme_trends(df, min_images_per_month=floor, model=model, counts=counts.copy())
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+            assert len(want) == 10 and want["n_months"].nunique() == 1
 
 
 def test_logit_clustered_equals_statsmodels(small_release):

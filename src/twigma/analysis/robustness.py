@@ -239,16 +239,14 @@ def _run_words(p: dict, data: Data) -> list[dict]:
 
 def _run_themes(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, themes
-    df = in_window(data.release, p["window"])
-    if len(df) == 0:
-        raise _no_rows("images", p["window"])
-    months = themes.monthly_cluster_counts(df)["n_images"]
-    if (months >= p["min_images_per_month"]).sum() < 3:
+    counts = _shared(data, ("monthly_cluster_counts", p["window"]), p["window"], themes.monthly_cluster_counts)
+    if (counts["n_images"] >= p["min_images_per_month"]).sum() < 3:
         raise ValueError(f"fewer than 3 months with at least {p['min_images_per_month']} images in window "
                          f"{p['window']!r}: lower that value of 'min_images_per_month' or drop the window in the "
                          "grid file (robustness.yml).")
+    df = in_window(data.release, p["window"]) if p["model"] == "logit-clustered" else None  # its image rows
     trends = themes.theme_trends(df, alpha=p["alpha"], min_images_per_month=p["min_images_per_month"],
-                                 model=p["model"])
+                                 model=p["model"], counts=counts)
     t = trends.set_index("cluster")
     rows = []
     for cid, ks, direction, pick, what in (("C4", DECLINING, "down", max, "weakest decline"),

@@ -222,8 +222,9 @@ def trend_test_mann_kendall(successes: np.ndarray, trials: np.ndarray, t_years: 
 TREND_MODELS = ("quasi-binomial", "logit-clustered", "mann-kendall")
 
 
-def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: int = 1,
-                 cluster_col: str = "label_10_cluster", model: str = "quasi-binomial") -> pd.DataFrame:
+def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_month: int = 1,
+                 cluster_col: str = "label_10_cluster", model: str = "quasi-binomial",
+                 counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Trend of each cluster's share over time.
 
     Parameters
@@ -235,6 +236,10 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
     model : {"quasi-binomial", "logit-clustered", "mann-kendall"}
         The trend test (module docstring): :func:`trend_test` (the notebooks' choice),
         :func:`trend_test_logit_clustered` or :func:`trend_test_mann_kendall`.
+    counts : DataFrame, optional
+        ``monthly_cluster_counts(df, cluster_col)`` when already made (the robustness grid shares it
+        across specifications); then ``df`` is read only by the ``logit-clustered`` model and may be
+        None for the others. The result is the same.
 
     Returns
     -------
@@ -249,7 +254,7 @@ def theme_trends(df: pd.DataFrame, alpha: float = 0.01, min_images_per_month: in
     """
     if model not in TREND_MODELS:
         raise ValueError(f"model must be one of {', '.join(TREND_MODELS)}, not {model!r}")
-    counts = monthly_cluster_counts(df, cluster_col)
+    counts = monthly_cluster_counts(df, cluster_col) if counts is None else counts
     counts = counts[counts["n_images"] >= min_images_per_month]
     clusters = sorted(c for c in counts.columns if c not in ("n_images", "t_years"))
     t = counts["t_years"].to_numpy()
