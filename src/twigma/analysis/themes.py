@@ -370,10 +370,13 @@ def map_compactness(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> 
     images nearest their own cluster's median), ``overall`` (the same share over all images),
     ``most_mixed`` and ``most_compact`` (clusters) and ``centres`` (the medians, one row per cluster)."""
     centres = df.groupby(cluster_col)[["UMAP_dim_1", "UMAP_dim_2"]].median()
-    xy = df[["UMAP_dim_1", "UMAP_dim_2"]].to_numpy(dtype=float)
-    c = centres.to_numpy(dtype=float)
-    d = ((xy[:, None, :] - c[None, :, :]) ** 2).sum(-1)
-    own = pd.Series(centres.index.to_numpy()[d.argmin(1)] == df[cluster_col].to_numpy())
+    x, y = (df[c].to_numpy(dtype=float) for c in ("UMAP_dim_1", "UMAP_dim_2"))
+    nearest, best = np.zeros(len(x), dtype=np.int64), np.full(len(x), np.inf)
+    for j, (cx, cy) in enumerate(centres.to_numpy(dtype=float)):  # one centre at a time: n floats, not n x 10 x 2
+        d = (x - cx) ** 2 + (y - cy) ** 2
+        closer = d < best  # strictly: a tie keeps the first centre, as argmin does
+        nearest[closer], best[closer] = j, d[closer]
+    own = pd.Series(centres.index.to_numpy()[nearest] == df[cluster_col].to_numpy())
     by = own.groupby(df[cluster_col].to_numpy()).mean()
     return {"by_cluster": by, "overall": float(own.mean()), "most_mixed": int(by.idxmin()),
             "most_compact": int(by.idxmax()), "centres": centres}
