@@ -178,6 +178,19 @@ def test_past_map_points_a_seeded_bounded_sample_and_every_point_for_the_density
     assert sorted(e.selected().index) == sorted(rows[[0, 2]])  # selected() names the release's rows
 
 
+def test_take_rows_is_iloc_on_text_columns_of_many_chunks(small_release):
+    import pyarrow as pa
+
+    chunked = pd.concat([small_release.iloc[i:i + 400] for i in range(0, len(small_release), 400)])
+    assert pa.array(chunked["all_captions"].array).num_chunks > 1
+    rng = np.random.default_rng(3)
+    n = len(small_release)
+    for frame in (small_release, chunked):
+        for rows in (np.arange(0), np.array([5]), np.sort(rng.choice(n, 700, replace=False)), rng.choice(n, 300),
+                     np.array([9, 2, 2, n - 1, 0]), np.arange(n)):
+            pd.testing.assert_frame_equal(explore.take_rows(frame, rows), frame.iloc[rows], check_exact=True)
+
+
 def test_points_need_only_four_columns_and_ten_bytes_a_row(small_release, names):
     part = small_release[explore.MAP_COLUMNS[:4]]
     points = explore.map_points(part, names)

@@ -157,7 +157,7 @@ def map_table(release: pd.DataFrame, names: pd.Series, rows=None) -> pd.DataFram
         if len(rows) == len(release) and np.array_equal(rows, np.arange(len(rows))):
             rows = None  # every image: the table of the whole release, as without rows
         else:
-            release, xy = release[MAP_COLUMNS].iloc[rows], xy[rows]
+            release, xy = take_rows(release[MAP_COLUMNS], rows), xy[rows]
     created = release["created_at"]
 
     def short(captions: pd.Series) -> pd.Series:
@@ -177,6 +177,31 @@ def map_table(release: pd.DataFrame, names: pd.Series, rows=None) -> pd.DataFram
         "tweet": _per_distinct(release["id"].astype(str), lambda u: u.map(tweet_url)),
     })
     return table if rows is None else table.set_axis(pd.Index(rows))
+
+
+def take_rows(frame: pd.DataFrame, rows) -> pd.DataFrame:
+    """``frame.iloc[rows]`` (the same frame), its text columns taken chunk by chunk: pandas joins an arrow
+    column's chunks (one per row group of the typed cache) into one copy of the whole column before it
+    takes rows from it, 0.4 GiB and most of a second for the captions of 8 million rows, even for 10 rows."""
+    import pyarrow as pa
+
+    rows = np.asarray(rows, dtype=np.int64)
+    order = np.sort(rows)
+    cols = {}
+    for name in frame.columns:
+        values = frame[name]
+        if not (isinstance(values.dtype, pd.StringDtype) and hasattr(values.array, "__arrow_array__")):
+            cols[name] = values.iloc[order].array
+            continue
+        arr = pa.array(values.array)
+        parts, start = [], 0
+        for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+            lo, hi = np.searchsorted(order, [start, start + len(chunk)])
+            parts.append(chunk.take(pa.array(order[lo:hi] - start)))
+            start += len(chunk)
+        cols[name] = pd.array(pa.chunked_array(parts, type=arr.type), dtype=values.dtype)
+    out = pd.DataFrame(cols, index=frame.index[order])
+    return out if np.array_equal(order, rows) else out.iloc[np.searchsorted(order, rows)]
 
 
 def _text(values: pd.Series):
