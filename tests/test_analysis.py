@@ -365,3 +365,21 @@ def test_logit_clustered_trends_with_one_design_equal_a_fit_per_cluster(small_re
                                                 small_release["id"].to_numpy())
         assert trends.loc[k, "slope"] == pytest.approx(own["slope"], rel=1e-12)
         assert trends.loc[k, "std_err"] == pytest.approx(own["std_err"], rel=1e-12)
+
+
+def test_score_histogram_counts_each_flag_group_in_common_bins(small_release):
+    """nsfw.score_histogram (notebook 04's figure, drawn from counts) against pandas.cut over the images; the
+    groups in the order they first occur (seaborn's hue order), unscored images left out."""
+    rel = small_release[["possibly_sensitive", "nsfw_score"]].copy()
+    rel.loc[rel.index[:40], "possibly_sensitive"] = pd.NA
+    rel.loc[rel.index[30:60], "nsfw_score"] = np.nan
+    table, edges = nsfw.score_histogram(rel["possibly_sensitive"], rel["nsfw_score"], bins=50)
+    scored = rel.dropna(subset=["nsfw_score"])
+    assert edges[0] == scored["nsfw_score"].min() and edges[-1] == scored["nsfw_score"].max() and len(edges) == 51
+    group = rel["possibly_sensitive"].map({True: "flagged", False: "not flagged"}).fillna("flag unknown")
+    assert list(dict.fromkeys(table["possibly_sensitive"])) == list(dict.fromkeys(group))
+    for name, part in table.groupby("possibly_sensitive", sort=False):
+        x = scored.loc[group[scored.index] == name, "nsfw_score"].astype(float)
+        expected = pd.cut(x, edges, include_lowest=True).value_counts(sort=False).to_numpy()
+        assert part["count"].tolist() == expected.tolist(), name
+    assert table["count"].sum() == len(scored)

@@ -158,6 +158,32 @@ def tweet_level_intervals(df: pd.DataFrame, by: pd.Series, threshold: float = 0.
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+FLAG_GROUPS = {True: "flagged", False: "not flagged", None: "flag unknown"}
+
+
+def score_histogram(flag: pd.Series, score: pd.Series, bins: int = 50) -> tuple[pd.DataFrame, np.ndarray]:
+    """The detector scores binned per value of Twitter's flag, for a histogram drawn from counts
+    rather than from every image (notebook 04's figure: seaborn's ``histplot(x="centre", weights="count",
+    hue="possibly_sensitive", bins=list(edges))`` draws the histogram it draws from the images).
+
+    Returns (table, edges): ``possibly_sensitive`` (:data:`FLAG_GROUPS`' names, in the order the groups
+    first occur, as seaborn orders a hue), ``centre`` of each bin and ``count``; ``edges`` the ``bins`` + 1 bin edges
+    over all finite scores (seaborn's common bins). Images without a score are left out.
+    """
+    x = score.to_numpy(dtype=float)
+    f = flag.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    code = np.where(np.isnan(f), 2, np.where(f == 1, 0, 1))
+    names = [FLAG_GROUPS[True], FLAG_GROUPS[False], FLAG_GROUPS[None]]
+    present, first = np.unique(code, return_index=True)  # the order of first occurrence, over all images
+    ok = np.isfinite(x)
+    x, code = x[ok], code[ok]
+    edges = np.histogram_bin_edges(x, bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    parts = [pd.DataFrame({"possibly_sensitive": names[c], "centre": centres,
+                           "count": np.histogram(x[code == c], edges)[0]}) for c in present[np.argsort(first)]]
+    return pd.concat(parts, ignore_index=True), edges
+
+
 def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a binomial share (arrays of ``successes`` out of ``n``); NaN where n = 0."""
     from scipy import stats
