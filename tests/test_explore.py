@@ -266,7 +266,7 @@ def sampled_run(small_release_file, tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run_notebook(paths.NOTEBOOKS / "10_explore.ipynb", release=small_release_file, out=out,
-                     parameters={"MAP_POINTS": 700})
+                     parameters={"MAP_POINTS": 700, "WIDGET": "yes"})  # the widget is made (no browser draws it)
     import nbformat
 
     nb = nbformat.read(out / "build" / "10_explore.ipynb", 4)
@@ -274,12 +274,20 @@ def sampled_run(small_release_file, tmp_path_factory):
                      for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
 
-def test_notebook_says_the_map_is_a_sample_and_the_density_every_image(sampled_run):
+def test_notebook_says_the_map_is_a_sample_and_the_density_every_image(sampled_run, small_release, names):
     text = sampled_run
+    points = explore.map_points(small_release, names)
+    m = explore.map_summary(points)
+    rows = explore.filter_rows(points, [m["largest"]], m["last_months"])  # the example: from every image
+    top = explore.most_liked(small_release, names, rows, limit=10)
+    assert (f"**What it shows.** {len(rows):,} images are in {m['largest']} between {m['last_months'][0]} and "
+            f"{m['last_months'][1]}; the 10 most liked are listed, from {top['likes'].max():,.0f} likes") in text
     assert "the interactive map's table: a seeded random sample of 700 of the 3,000 images" in text
-    assert "this cell shows the map of a seeded random sample of 700 of the 3,000 images" in text
+    assert "The interactive map below shows a seeded random sample of 700 of the 3,000 images, one by one." in text
+    assert "The map above holds a seeded random sample of 700 of the 3,000 images; the filters show 700 of them" in text
     assert "**What it shows.** All 3,000 images at their released UMAP coordinates" in text
-    assert "| map | (the paper's interactive demo, no longer online) | all 3,000 images on the released UMAP" in text
+    assert ("| map | (the paper's interactive demo, no longer online) | all 3,000 images on the released UMAP in 10 named "
+            "clusters; interactive map of a seeded random sample of 700 of the 3,000 images |") in text
     assert "Traceback" not in text
 
 
