@@ -383,3 +383,25 @@ def test_score_histogram_counts_each_flag_group_in_common_bins(small_release):
         expected = pd.cut(x, edges, include_lowest=True).value_counts(sort=False).to_numpy()
         assert part["count"].tolist() == expected.tolist(), name
     assert table["count"].sum() == len(scored)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kappa_from_the_2x2_counts_equals_scikit_learn(seed):
+    """nsfw.kappa_2x2 (agreement and nsfw_by_cluster count the four cells, by cluster code) against
+    scikit-learn's cohen_kappa_score on the images, including one-sided and constant ratings."""
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 400))
+    flag = pd.Series(rng.random(n) < [0.3, 0.0, 1.0, 0.5, 0.9, 0.0][seed], dtype="boolean")
+    score = pd.Series(rng.random(n), dtype="float32")
+    if seed == 5:
+        score[:] = 0.1  # both ratings constant and equal: no kappa
+    a = nsfw.agreement(flag, score)
+    x, y = flag.to_numpy(dtype=bool), score.to_numpy() > 0.5
+    if len(np.unique(np.r_[x, y])) > 1:
+        assert a["kappa"] == pytest.approx(cohen_kappa_score(x, y), abs=1e-12)
+    else:
+        assert np.isnan(a["kappa"])
+    assert (a["both"], a["flag_only"], a["score_only"], a["neither"]) == (
+        int(np.sum(x & y)), int(np.sum(x & ~y)), int(np.sum(~x & y)), int(np.sum(~x & ~y)))

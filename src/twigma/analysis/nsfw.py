@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
 from twigma.analysis.overview import month_of
 
@@ -40,16 +39,36 @@ def agreement(flag: pd.Series, score: pd.Series, threshold: float = 0.5) -> dict
     Returns n, Cohen's kappa (scikit-learn), raw agreement and the 2x2 counts
     (``both``, ``flag_only``, ``score_only``, ``neither``).
     """
+    both, flag_only, score_only, neither = _cells(flag, score, threshold, np.zeros(len(flag), dtype=np.int64), 1)[0]
+    n = both + flag_only + score_only + neither
+    if n == 0:
+        return {"n": 0, "kappa": float("nan"), "agreement": float("nan"),
+                "both": 0, "flag_only": 0, "score_only": 0, "neither": 0}
+    return {"n": int(n), "kappa": kappa_2x2(both, flag_only, score_only, neither),
+            "agreement": float((both + neither) / n), "both": int(both), "flag_only": int(flag_only),
+            "score_only": int(score_only), "neither": int(neither)}
+
+
+def _cells(flag: pd.Series, score: pd.Series, threshold: float, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group (codes 0..n_groups-1), the 2x2 counts (both, flag only, score only, neither) of the
+    images where the flag and the score are known: shape (n_groups, 4)."""
     ok = flag.notna().to_numpy() & score.notna().to_numpy()
     a = flag.to_numpy()[ok].astype(bool)
     b = score.to_numpy()[ok] > threshold
-    if ok.sum() == 0:
-        return {"n": 0, "kappa": float("nan"), "agreement": float("nan"),
-                "both": 0, "flag_only": 0, "score_only": 0, "neither": 0}
-    kappa = cohen_kappa_score(a, b) if len(np.unique(np.r_[a, b])) > 1 else float("nan")
-    return {"n": int(ok.sum()), "kappa": float(kappa), "agreement": float(np.mean(a == b)),
-            "both": int(np.sum(a & b)), "flag_only": int(np.sum(a & ~b)),
-            "score_only": int(np.sum(~a & b)), "neither": int(np.sum(~a & ~b))}
+    cell = 3 - (2 * a + b)  # both 0, flag only 1, score only 2, neither 3
+    return np.bincount(np.asarray(group)[ok] * 4 + cell, minlength=4 * n_groups).reshape(n_groups, 4)
+
+
+def kappa_2x2(both: int, flag_only: int, score_only: int, neither: int) -> float:
+    """Cohen's (1960) kappa of two yes/no ratings from their 2x2 counts: (p_o - p_e) / (1 - p_e); NaN
+    when both ratings give one and the same answer throughout (p_e = 1). Equal to scikit-learn's
+    ``cohen_kappa_score`` and statsmodels' ``cohens_kappa`` (tests)."""
+    n = both + flag_only + score_only + neither
+    if n == 0:
+        return float("nan")
+    p_o = (both + neither) / n
+    p_e = ((both + flag_only) * (both + score_only) + (score_only + neither) * (flag_only + neither)) / n**2
+    return float((p_o - p_e) / (1 - p_e)) if p_e < 1 else float("nan")
 
 
 #: What decides whether an image counts as NSFW in :func:`nsfw_by_cluster`.
@@ -80,9 +99,9 @@ def nsfw_by_cluster(df: pd.DataFrame, threshold: float = 0.5, mostly: float = 0.
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
     out = nsfw_table(df, df["label_10_cluster"], threshold).rename_axis("cluster").reset_index()
-    out["kappa"] = [agreement(df.loc[df["label_10_cluster"] == k, "possibly_sensitive"],
-                              df.loc[df["label_10_cluster"] == k, "nsfw_score"], threshold)["kappa"]
-                    for k in out["cluster"]]
+    code = pd.Index(out["cluster"]).get_indexer(df["label_10_cluster"])  # every image's cluster is in out
+    cells = _cells(df["possibly_sensitive"], df["nsfw_score"], threshold, code, len(out))
+    out["kappa"] = [kappa_2x2(*row) for row in cells]  # flag vs score within each cluster
     share = out["share_possibly_sensitive"] if measure == "twitter-flag" else out[_score_column(threshold)]
     out["mostly_nsfw"] = share > mostly
     out.attrs.update({"measure": measure, "threshold": float(threshold), "mostly": float(mostly)})
