@@ -95,6 +95,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--shard-rows", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--backends", default="",
+                    help="one-process searches to run, e.g. numpy:float32,auto:auto (default: every backend this "
+                         "machine has, then auto); the first is the reference the others and the cluster must equal")
+    ap.add_argument("--cluster-sizes", default="",
+                    help="LocalCluster sizes, e.g. 2 (default: 1 and --workers); speed-up and efficiency need 1")
     a = ap.parse_args()
 
     rng = np.random.default_rng(a.seed)
@@ -116,6 +121,8 @@ def main() -> None:
     if neighbors.torch_available():
         options += [("torch", "float32")] + ([("torch", "bfloat16-screened")] if neighbors.cpu_has_bfloat16() else [])
     options += [("auto", "auto")]
+    if a.backends:
+        options = [tuple(o.split(":", 1)) for o in a.backends.split(",")]
     rows = []
     for backend, precision in options:
         got, t, cpu = timed(lambda b=backend, p=precision: neighbors.topk_cosine(Q, R, a.k, backend=b, precision=p,
@@ -136,7 +143,8 @@ def main() -> None:
     from twigma.embeddings import cluster
 
     dask_rows = []
-    for n in sorted({1, a.workers}):
+    sizes = sorted({int(n) for n in a.cluster_sizes.split(",")}) if a.cluster_sizes else sorted({1, a.workers})
+    for n in sizes:
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as lc, \
                 Client(lc) as c:
             before = sum(c.run(cpu_seconds).values())  # workers up, and their CPU time so far
@@ -149,7 +157,7 @@ def main() -> None:
                           "gflops_per_cpu_second": round(flop / (workers_cpu + own) / 1e9, 1),
                           "same_arrays_as_one_process": same(first, got), "shards": got.n_shards})
     t1, c1 = dask_rows[0]["seconds"], dask_rows[0]["cpu_seconds_workers"] + dask_rows[0]["cpu_seconds_client"]
-    for r in dask_rows:
+    for r in dask_rows if sizes[0] == 1 else []:  # speed-up and efficiency are against 1 worker
         r["speedup"] = round(t1 / r["seconds"], 2)
         r["efficiency"] = round(t1 / (r["workers"] * r["seconds"]), 2)
         # CPU-time efficiency: the 1-worker run's CPU-seconds over this run's (1 = no overhead from more workers)
@@ -173,14 +181,15 @@ def main() -> None:
         print(f"| {r['backend']} {r['precision']} | {r['used']} | {r['seconds']} | {r['gflops']} | "
               f"{r['share_of_best_float32_matmul']:.0%} | {r['cpu_seconds']} | {r['gflops_per_cpu_second']} | "
               f"{r['share_of_best_float32_matmul_cpu']:.0%} | {r['queries_recomputed_in_float64']} |")
-    print(f"\nsame arrays across backends: {out['one_process_same_arrays']}; auto: {rows[-1]['choice']}\n")
+    auto = next((r["choice"] for r in rows if r["backend"] == "auto"), None)
+    print(f"\nsame arrays across backends: {out['one_process_same_arrays']}" + (f"; auto: {auto}" if auto else "") + "\n")
     print("| LocalCluster workers | s | GFLOPS | speed-up | efficiency | CPU s (workers + client) | "
           "GFLOPS per CPU-s | CPU efficiency | same arrays |\n|---|---|---|---|---|---|---|---|---|")
     for r in dask_rows:
-        print(f"| {r['workers']} | {r['seconds']} | {r['gflops']} | {r['speedup']} | {r['efficiency']} | "
+        print(f"| {r['workers']} | {r['seconds']} | {r['gflops']} | {r.get('speedup', '-')} | {r.get('efficiency', '-')} | "
               f"{r['cpu_seconds_workers']} + {r['cpu_seconds_client']} | {r['gflops_per_cpu_second']} | "
-              f"{r['cpu_efficiency']} | {r['same_arrays_as_one_process']} |")
-    print(f"\none process (numpy, all cores) / {dask_rows[-1]['workers']} workers: wall {out['dask_vs_one_process_numpy']}, "
+              f"{r.get('cpu_efficiency', '-')} | {r['same_arrays_as_one_process']} |")
+    print(f"\none process ({rows[0]['backend']} {rows[0]['precision']}, all cores) / {dask_rows[-1]['workers']} workers: wall {out['dask_vs_one_process_numpy']}, "
           f"CPU-seconds {out['dask_vs_one_process_numpy_cpu']}")
 
 
