@@ -186,8 +186,10 @@ class Data(Protocol):
     def reference(self, source: str) -> np.ndarray: ...
 
 
-def in_window(df: pd.DataFrame, window: str) -> pd.DataFrame:
-    """The rows of ``df`` posted in ``window`` (``all``, or ``from-YYYY[-MM]``: from then on)."""
+def in_window(df: pd.DataFrame, window: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of ``df`` posted in ``window`` (``all``, or ``from-YYYY[-MM]``: from then on); only ``columns``
+    (with ``created_at``) when given, so that a window's copy holds only what its computation reads."""
+    df = df if columns is None else df[columns]
     return df if window == "all" else df[df["created_at"] >= _window_start(window)].reset_index(drop=True)
 
 
@@ -205,13 +207,13 @@ def _no_rows(what: str, window: str) -> ValueError:
                       "'window' from the grid file (robustness.yml).")
 
 
-def _shared(data: Data, key: tuple, window: str, make: Callable):
-    """``make(rows of window)``, a small table, once per ``data`` and ``key``: shared by the specifications
+def _shared(data: Data, key: tuple, window: str, make: Callable, columns: list[str] | None = None):
+    """``make(rows of window, only columns)``, a small table, once per ``data`` and ``key``: shared by the specifications
     that differ only in later choices; returned as a copy. An empty window raises."""
     memo = vars(data).setdefault("_shared_tables", {}) if hasattr(data, "__dict__") else {}
     if key not in memo:
         n = len(data.release) if window == "all" else int((data.release["created_at"] >= _window_start(window)).sum())
-        memo[key] = make(in_window(data.release, window)) if n else None
+        memo[key] = make(in_window(data.release, window, columns)) if n else None
     if memo[key] is None:
         raise _no_rows("images", window)
     return memo[key].copy()
@@ -219,7 +221,7 @@ def _shared(data: Data, key: tuple, window: str, make: Callable):
 
 def _run_growth(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, overview
-    monthly = _shared(data, ("monthly_counts", p["window"]), p["window"], overview.monthly_counts)
+    monthly = _shared(data, ("monthly_counts", p["window"]), p["window"], overview.monthly_counts, ["id", "created_at"])
     trend = overview.growth_trend(monthly, "n_tweets" if p["count"] == "tweets" else "n_images")
     check = claims.check_c2(trend, alpha=p["alpha"], test=p["test"])
     p_value = trend["p_value"] if p["test"] == "mann-kendall" else trend["loglinear_p_value"]
@@ -230,7 +232,7 @@ def _run_words(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, text
     stop = None if p["stopwords"] == "caption" else text.ENGLISH_STOP_WORDS
     counts = _shared(data, ("term_counts", p["window"], p["stopwords"]), p["window"],
-                     lambda df: text.term_counts(df["all_captions"], stopwords=stop).iloc[0])
+                     lambda df: text.term_counts(df["all_captions"], stopwords=stop).iloc[0], ["created_at", "all_captions"])
     top = text.top_words(None, n=p["top_n"], counts=counts)
     check = claims.check_c3(top)
     found = sum(w in set(top["word"]) for w in ("painting", "woman", "man", "hair"))
@@ -239,12 +241,13 @@ def _run_words(p: dict, data: Data) -> list[dict]:
 
 def _run_themes(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, themes
-    counts = _shared(data, ("monthly_cluster_counts", p["window"]), p["window"], themes.monthly_cluster_counts)
+    cols = ["id", "created_at", "label_10_cluster"]
+    counts = _shared(data, ("monthly_cluster_counts", p["window"]), p["window"], themes.monthly_cluster_counts, cols[1:])
     if (counts["n_images"] >= p["min_images_per_month"]).sum() < 3:
         raise ValueError(f"fewer than 3 months with at least {p['min_images_per_month']} images in window "
                          f"{p['window']!r}: lower that value of 'min_images_per_month' or drop the window in the "
                          "grid file (robustness.yml).")
-    df = in_window(data.release, p["window"]) if p["model"] == "logit-clustered" else None  # its image rows
+    df = in_window(data.release, p["window"], cols) if p["model"] == "logit-clustered" else None  # its image rows
     trends = themes.theme_trends(df, alpha=p["alpha"], min_images_per_month=p["min_images_per_month"],
                                  model=p["model"], counts=counts)
     t = trends.set_index("cluster")
