@@ -69,14 +69,16 @@ def bootstrap_replicates(X: np.ndarray, counts: np.ndarray, chunk: int = 65536) 
 
 
 def _weighted_sums(X: np.ndarray, counts: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """counts @ (unit rows of X), float64, shape (n_boot, d), chunk by chunk."""
+    """counts @ (unit rows of X), shape (n_boot, d), chunk by chunk, in float64: the products too, so
+    that one process and any number of Dask workers (whose BLAS sums in another order, on one thread)
+    agree to about 1e-15, not to float32's 1e-7 (the product costs about twice the float32 one)."""
     if cluster.client() is not None:  # SCHEDULER set: over row shards on the cluster, tree-reduced
         return cluster.tree_sum(_weighted_sums, X, split={"counts": (counts, 1)}, chunk=chunk)
     S = np.zeros((len(counts), X.shape[1]), dtype=np.float64)
     for start in range(0, len(X), chunk):
-        x = np.asarray(X[start:start + chunk], dtype=np.float32)
+        x = np.asarray(X[start:start + chunk], dtype=np.float64)
         x = x / np.linalg.norm(x, axis=1, keepdims=True)
-        S += counts[:, start:start + chunk] @ x
+        S += counts[:, start:start + chunk].astype(np.float64) @ x
     return S
 
 

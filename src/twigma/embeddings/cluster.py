@@ -301,7 +301,7 @@ def tree_sum(func, X: np.ndarray, *, split: dict | None = None, shard_rows: int 
     """
     split = split or {}
     shard_rows = shard_rows or SUM_ROWS
-    if kw.get("chunk"):  # whole chunks of func per shard: its float32 products are the single-process ones
+    if kw.get("chunk"):  # whole chunks of func per shard: its products are the single-process ones
         shard_rows = max(1, shard_rows // kw["chunk"]) * kw["chunk"]
     n = len(X)
     bounds = [(a, min(a + shard_rows, n)) for a in range(0, n, shard_rows)] or [(0, 0)]
