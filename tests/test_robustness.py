@@ -341,3 +341,23 @@ def test_notebook_12_uses_make_robustness_results_only_when_made_from_its_releas
     source, got, _, made_from = runrb.results_for(tmp_path / "out", str(small_release_file), None, grid)
     assert source == "small" and made_from == {str(release)} and got["spec_id"].nunique() == 5
     assert runrb.results_for(tmp_path / "nothing", str(small_release_file), None, grid)[3] == set()
+
+
+def test_a_grid_without_image_claims_reads_only_the_release_only_columns(tmp_path, small_release_file, monkeypatch):
+    """Without a store the small grid (C2-C6) loads only runrb.RELEASE_ONLY_COLUMNS (notebook 12's memory at 14
+    million rows), and its table is the one every column gives."""
+    import twigma.release
+
+    asked = []
+    real = twigma.release.load_release
+    monkeypatch.setattr(twigma.release, "load_release",
+                        lambda *a, **kw: asked.append(kw.get("columns")) or real(*a, **kw))
+    monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "cache"))
+    grid = paths.ROOT / "robustness.yml"
+    table, summary = runrb.run_small(grid, str(small_release_file))
+    assert asked == [runrb.RELEASE_ONLY_COLUMNS]
+    assert set(table["claim"]) == {"C2", "C3", "C4", "C5", "C6"}
+    monkeypatch.setattr(runrb, "RELEASE_ONLY_COLUMNS", None)  # every column
+    everything, _ = runrb.run_small(grid, str(small_release_file))
+    assert asked[-1] is None
+    pd.testing.assert_frame_equal(table, everything)
