@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from twigma.analysis.overview import month_of
+from twigma.analysis.overview import month_codes, month_of
 
 METRICS = ["like_count", "quote_count", "reply_count"]
 
@@ -47,12 +47,15 @@ def engagement_table(df: pd.DataFrame, by: pd.Series) -> pd.DataFrame:
     ``median_replies`` and ``n_likes_known`` (the images with known likes, the denominator of the
     likes' statistics)."""
     likes = df["like_count"].to_numpy(dtype=float, na_value=np.nan)
-    frame = pd.DataFrame({"group": by.to_numpy(), "likes": likes, "log1p": np.log1p(likes),
+    code, groups = pd.factorize(pd.Series(by).reset_index(drop=True), sort=True)  # groups by integer code
+    frame = pd.DataFrame({"group": code, "likes": likes, "log1p": np.log1p(likes),
                           "missing": np.isnan(likes),
                           "quotes": df["quote_count"].to_numpy(dtype=float, na_value=np.nan),
                           "replies": df["reply_count"].to_numpy(dtype=float, na_value=np.nan)})
+    frame = frame[code >= 0] if (code < 0).any() else frame  # rows without a group are left out, as a groupby does
     g = frame.groupby("group", sort=True)
-    return pd.DataFrame({
+    labels = groups.take(g.size().index.to_numpy())
+    table = pd.DataFrame({
         "n_images": g.size(),
         "share_likes_missing": g["missing"].mean(),
         "median_likes": g["likes"].median(),
@@ -62,6 +65,10 @@ def engagement_table(df: pd.DataFrame, by: pd.Series) -> pd.DataFrame:
         "median_replies": g["replies"].median(),
         "n_likes_known": g["likes"].count(),
     })
+    if isinstance(labels.dtype, pd.CategoricalDtype):  # months given as categories: labelled by their text
+        labels = labels.astype(labels.dtype.categories.dtype)
+    table.index = pd.Index(labels)
+    return table
 
 
 def engagement_by_cluster(df: pd.DataFrame) -> pd.DataFrame:
@@ -71,7 +78,9 @@ def engagement_by_cluster(df: pd.DataFrame) -> pd.DataFrame:
 
 def engagement_by_month(df: pd.DataFrame) -> pd.DataFrame:
     """:func:`engagement_table` per calendar month, with a ``month`` column."""
-    return engagement_table(df, month_of(df["created_at"])).rename_axis("month").reset_index()
+    code, months = month_codes(df["created_at"]) if df["created_at"].notna().all() else (None, None)
+    by = month_of(df["created_at"]) if code is None else pd.Categorical.from_codes(code, categories=months)
+    return engagement_table(df, by).rename_axis("month").reset_index()
 
 
 def top_share(values: pd.Series, top: float = 0.01) -> float:

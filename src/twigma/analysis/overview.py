@@ -17,14 +17,14 @@ def month_of(created_at: pd.Series) -> pd.Series:
     rows, ``strftime`` on every row took most of a notebook's time; the result is the same
     Series (values, dtype, index and name; tests/test_scale.py).
     """
-    coded = _month_codes(created_at)
+    coded = month_codes(created_at)
     if coded is None:  # never for a validated release; the plain path keeps NaT's meaning
         return created_at.dt.tz_convert("UTC").dt.strftime("%Y-%m")
     code, texts = coded
     return pd.Series(texts.take(code), index=created_at.index, name=created_at.name)
 
 
-def _month_codes(created_at: pd.Series):
+def month_codes(created_at: pd.Series):
     """(code of each row's month 0..k-1 in time order, the k months' ``YYYY-MM`` texts), or None when a
     time is missing."""
     utc = created_at.dt.tz_convert("UTC")
@@ -90,7 +90,7 @@ def monthly_counts(df: pd.DataFrame) -> pd.DataFrame:
     DataFrame with columns ``month`` (YYYY-MM), ``n_tweets``, ``n_images``; every month between
     the first and the last is listed, with zeros where nothing was posted.
     """
-    coded = _month_codes(df["created_at"])
+    coded = month_codes(df["created_at"])
     if coded is None:  # a missing time: the rows without a month are left out, as a groupby does
         g = pd.DataFrame({"month": month_of(df["created_at"]), "id": df["id"]}).groupby("month")
         out = pd.DataFrame({"n_tweets": g["id"].nunique(), "n_images": g.size()})

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from twigma.analysis.overview import early_late_months, month_of
+from twigma.analysis.overview import early_late_months, month_codes, month_of
 
 ORIGIN = pd.Timestamp("2021-01-01", tz="UTC")
 SECONDS_PER_YEAR = 365.25 * 86_400
@@ -262,10 +262,13 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     early, late = early_late_months(counts.index.tolist())
     first, last = counts.index.isin(early), counts.index.isin(late)
     if model == "logit-clustered":  # the images of the months kept
-        kept = month_of(df["created_at"]).isin(counts.index).to_numpy()
+        coded = month_codes(df["created_at"])  # the months by code, not a text per image
+        kept = (month_of(df["created_at"]).isin(counts.index).to_numpy() if coded is None
+                else pd.Index(coded[1]).isin(counts.index)[coded[0]])
         img_cluster = df[cluster_col].to_numpy()[kept]
         img_t = years_since_origin(df["created_at"]).to_numpy()[kept]
-        design = logit_design(img_t, df["id"].to_numpy()[kept])  # the pooled rows: made once, not per cluster
+        tweet = pd.factorize(df["id"].reset_index(drop=True))[0]  # codes from the strings as stored, no objects
+        design = logit_design(img_t, tweet[kept])  # the pooled rows: made once, not per cluster
     rows = []
     for k in clusters:
         y = counts[k].to_numpy()
