@@ -405,3 +405,20 @@ def test_kappa_from_the_2x2_counts_equals_scikit_learn(seed):
         assert np.isnan(a["kappa"])
     assert (a["both"], a["flag_only"], a["score_only"], a["neither"]) == (
         int(np.sum(x & y)), int(np.sum(x & ~y)), int(np.sum(~x & y)), int(np.sum(~x & ~y)))
+
+
+def test_per_tweet_equals_pandas_groupby_first_with_counts_missing_inside_tweets(small_release):
+    """engagement.per_tweet takes each tweet's first image by position and fills a count the first image lacks
+    from a later one: pandas' groupby("id", sort=False).first() exactly, on a release whose counts are missing
+    for a tenth of the images (inside multi-image tweets too)."""
+    rel = small_release.copy()
+    rng = np.random.default_rng(1)
+    for c in ("like_count", "quote_count"):
+        rel.loc[rng.random(len(rel)) < 0.1, c] = pd.NA
+    g = rel.groupby("id", sort=False)
+    expected = g[["created_at", *engagement.METRICS]].first()
+    expected["n_images"] = g.size()
+    got = engagement.per_tweet(rel)
+    pd.testing.assert_frame_equal(got, expected.reset_index(), check_exact=True)
+    filled = got.set_index("id").loc[rel.drop_duplicates("id").set_index("id")["like_count"].isna(), "like_count"]
+    assert filled.notna().any()  # the test reaches tweets whose first image lacks likes a later one has

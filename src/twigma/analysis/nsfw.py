@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from twigma.analysis.overview import month_of
+from twigma.analysis.overview import month_of, tweet_codes
 
 
 def _score_column(threshold: float) -> str:
@@ -140,7 +140,7 @@ def tweet_level_intervals(df: pd.DataFrame, by: pd.Series, threshold: float = 0.
     # one row per (group, tweet), by integer codes and bincount (a groupby over the strings took
     # most of notebook 04's time at 8 million images)
     g_code, groups = pd.factorize(pd.Series(by).reset_index(drop=True), sort=True)
-    t_code = pd.factorize(df["id"].reset_index(drop=True))[0]
+    t_code = tweet_codes(df["id"])
     inside = g_code >= 0
     key = g_code[inside].astype(np.int64) * (int(t_code.max()) + 1) + t_code[inside]
     pair = np.unique(key, return_inverse=True)[1].reshape(-1)

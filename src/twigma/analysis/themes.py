@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from twigma.analysis.overview import early_late_months, month_codes, month_of
+from twigma.analysis.overview import early_late_months, month_codes, month_of, tweet_codes
 
 ORIGIN = pd.Timestamp("2021-01-01", tz="UTC")
 SECONDS_PER_YEAR = 365.25 * 86_400
@@ -267,7 +267,7 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
                 else pd.Index(coded[1]).isin(counts.index)[coded[0]])
         img_cluster = df[cluster_col].to_numpy()[kept]
         img_t = years_since_origin(df["created_at"]).to_numpy()[kept]
-        tweet = pd.factorize(df["id"].reset_index(drop=True))[0]  # codes from the strings as stored, no objects
+        tweet = tweet_codes(df["id"])  # codes from the strings as stored, no objects
         design = logit_design(img_t, tweet[kept])  # the pooled rows: made once, not per cluster
     rows = []
     for k in clusters:
