@@ -336,3 +336,19 @@ def test_the_map_renders_in_jupyterlab_and_a_lasso_gives_rows(tmp_path):
         assert any(u.startswith("https://twitter.com/i/web/status/") for u in links)
         severe = [e for e in console_errors(driver) if "favicon" not in e]
         assert not [e for e in severe if "jscatter" in e.lower() or "webgl" in e.lower()], severe
+
+
+def test_search_without_embeddings_uses_the_sample_store_only_for_the_sample(small_release):
+    """EMBEDDINGS empty: the sample's synthetic store goes with the sample (or no release), as for the image
+    notebooks; with another release the search says to give EMBEDDINGS (notebook 10 shows it) instead of
+    searching the sample's store for images that are not in it."""
+    from twigma import paths
+    from twigma.embeddings.search import Searcher, SearchError
+    from twigma.release import load_release
+
+    if not (paths.SAMPLE_EMBEDDINGS / "meta.json").exists():
+        pytest.skip("the sample's store is made by make sample")
+    assert Searcher("", release=load_release(paths.SAMPLE_RELEASE)).root == paths.SAMPLE_EMBEDDINGS
+    assert Searcher("").root == paths.SAMPLE_EMBEDDINGS
+    with pytest.raises(SearchError, match="no EMBEDDINGS given for this release"):
+        Searcher("", release=small_release)

@@ -153,7 +153,13 @@ class Searcher:
     def __init__(self, embeddings, release: pd.DataFrame | None = None, *, source: str = "twigma",
                  model: str | None = None, pretrained: str | None = None, weights: str | None = None,
                  model_config: str | None = None, device: str = "auto"):
-        root = paths.embeddings_folder(None, embeddings)  # none given: the sample's store
+        # none given: the sample's store, for the sample (or no release) only, as for the image notebooks
+        source_file = release.attrs.get("source") if release is not None else None
+        root = paths.embeddings_folder(source_file, embeddings)
+        if root is None:
+            raise SearchError("no EMBEDDINGS given for this release, and the sample's synthetic store goes with the "
+                              "sample only: give EMBEDDINGS, the store made from this release's images by "
+                              "`make embeddings` (docs/embeddings.md)")
         if not (root / store.META).exists():
             raise SearchError(f"EMBEDDINGS={root}: no embedding store there (no {store.META}); give the folder written "
                               "by `make embeddings`.")
