@@ -221,3 +221,36 @@ def test_float32_passes_run_in_ieee_float32_and_restore_the_settings(data, preci
     with pytest.raises(RuntimeError, match="interrupted"):
         neighbors.topk_cosine(Q[:50], R, 3, backend="torch", precision=precision, ref_batch=500)
     assert _fp32_settings() == before  # restored in finally
+
+
+def test_the_numpy_screen_gives_the_same_arrays_with_and_without_its_compiled_selection(data, monkeypatch):
+    """The numpy float32 screen keeps candidates with a compiled pass (twigma.embeddings.candidates, numba) or,
+    without numba, with numpy's comparisons and sorts: the same neighbours and scores, bit for bit, also with
+    repeated references (ties), tiny chunks and near ties that need the float64 pass."""
+    from twigma.embeddings import candidates
+
+    assert candidates.merger() is not None  # numba comes with umap-learn in the base environment
+    rng = np.random.default_rng(4)
+    Q, R = data
+    R_ties = np.vstack([R, R[rng.integers(0, len(R), 300)]])
+    base = unit(rng.normal(size=(1, 32)))
+    near = (unit(base + 1e-3 * rng.normal(size=(50, 32))), unit(base + 1e-3 * rng.normal(size=(200, 32))))
+    cases = [(Q, R, 10, {}), (Q, R_ties, 5, {"ref_batch": 211, "query_batch": 97}), (*near, 2, {"extra": 4})]
+    compiled = [topk_cosine(q, r, k, backend="numpy", **kw) for q, r, k, kw in cases]
+    monkeypatch.setattr(candidates, "merger", lambda: None)
+    for (q, r, k, kw), got in zip(cases, compiled):
+        plain = topk_cosine(q, r, k, backend="numpy", **kw)
+        np.testing.assert_array_equal(got.indices, plain.indices)
+        np.testing.assert_array_equal(got.scores, plain.scores)
+    assert compiled[2].n_rescored_exact > 0
+
+
+def test_the_compiled_selection_uses_one_thread_on_a_dask_worker(monkeypatch):
+    """A Dask worker's nanny sets OMP_NUM_THREADS=1: the selection kernel then runs one thread per worker."""
+    from twigma.embeddings import candidates
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert candidates.threads() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    import numba
+    assert candidates.threads() == numba.config.NUMBA_NUM_THREADS

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twigma.embeddings import candidates
 from twigma.errors import UserError
 
 BF16_UNIT_ROUNDOFF = 2.0 ** -8  # bfloat16 keeps 8 significant bits
@@ -201,6 +202,11 @@ def _screen_numpy(q32: np.ndarray, refs32: np.ndarray, keep: int, ref_batch: int
     b, n_refs = len(q32), len(refs32)
     best_v = np.full((b, keep), -np.inf, dtype=np.float32)
     best_i = np.full((b, keep), -1, dtype=np.int64)
+    merge = candidates.merger()
+    if merge is not None:  # one compiled pass per block, in parallel over the queries
+        for r0 in range(0, n_refs, ref_batch):
+            merge(q32 @ refs32[r0:r0 + ref_batch].T, r0, best_v, best_i)
+        return best_v, best_i
     seen = 0
     for r0 in range(0, n_refs, ref_batch):
         s = q32 @ refs32[r0:r0 + ref_batch].T
