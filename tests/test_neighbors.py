@@ -254,3 +254,22 @@ def test_the_compiled_selection_uses_one_thread_on_a_dask_worker(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS")
     import numba
     assert candidates.threads() == numba.config.NUMBA_NUM_THREADS
+
+
+def test_the_serial_and_the_parallel_selection_keep_the_same_candidates(monkeypatch):
+    """One thread (a Dask worker) runs the serial build of the kernel, more the parallel one: the same kept
+    candidates."""
+    from twigma.embeddings import candidates
+
+    rng = np.random.default_rng(8)
+    scores = rng.random((300, 1000)).astype(np.float32)
+    kept = []
+    for n in (1, 2):
+        monkeypatch.setattr(candidates, "threads", lambda n=n: n)
+        best_v, best_i = np.full((300, 7), -np.inf, np.float32), np.full((300, 7), -1, np.int64)
+        for r0 in range(0, 1000, 256):
+            candidates.merger()(scores[:, r0:r0 + 256], r0, best_v, best_i)
+        kept.append((np.sort(best_v, axis=1), np.sort(best_i, axis=1)))
+    np.testing.assert_array_equal(kept[0][0], kept[1][0])
+    np.testing.assert_array_equal(kept[0][1], kept[1][1])
+    np.testing.assert_array_equal(kept[0][0], -np.sort(-scores, axis=1)[:, :7][:, ::-1])

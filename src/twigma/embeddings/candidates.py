@@ -49,7 +49,6 @@ def threads() -> int:
 def _compile():
     import numba
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
     def kernel(scores, first_index, best_v, best_i):
         b, m = scores.shape
         keep = best_v.shape[1]
@@ -71,8 +70,15 @@ def _compile():
                             weakest = j
                     low = row_v[weakest]
 
+    parallel = numba.njit(parallel=True, cache=True, nogil=True)(kernel)
+    serial = numba.njit(cache=True, nogil=True)(kernel)  # prange is range here: no OpenMP threads at all
+
     def merge(scores, first_index, best_v, best_i):
-        numba.set_num_threads(threads())
-        kernel(scores, first_index, best_v, best_i)
+        n = threads()
+        if n == 1:  # a Dask worker (one thread each, maybe several per process): the serial kernel
+            serial(scores, first_index, best_v, best_i)
+        else:
+            numba.set_num_threads(n)
+            parallel(scores, first_index, best_v, best_i)
 
     return merge
