@@ -99,8 +99,8 @@ def engagement_by_cluster(df: pd.DataFrame) -> pd.DataFrame:
 
 def engagement_by_month(df: pd.DataFrame) -> pd.DataFrame:
     """:func:`engagement_table` per calendar month, with a ``month`` column."""
-    code, months = month_codes(df["created_at"]) if df["created_at"].notna().all() else (None, None)
-    by = month_of(df["created_at"]) if code is None else pd.Categorical.from_codes(code, categories=months)
+    coded = month_codes(df["created_at"])  # None when a time is missing: then the months as text
+    by = month_of(df["created_at"]) if coded is None else pd.Categorical.from_codes(coded[0], categories=coded[1])
     return engagement_table(df, by).rename_axis("month").reset_index()
 
 
