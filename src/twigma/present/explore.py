@@ -38,6 +38,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
+from twigma.analysis.overview import month_codes
 from twigma.embeddings.search import tweet_url
 from twigma.present.plots import categorical_density, cluster_label, cluster_palette
 
@@ -99,30 +100,26 @@ def _cluster_column(clusters: pd.Series, labels: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(lookup[clusters.to_numpy(dtype=np.int64)], categories=labels)
 
 
-def month_codes(created_at: pd.Series) -> pd.Categorical:
+def month_categories(created_at: pd.Series) -> pd.Categorical:
     """Calendar month (UTC) of each time as an ordered categorical of ``YYYY-MM`` texts (the distinct
-    months, sorted): equal in values to :func:`twigma.analysis.overview.month_of`, one byte a row."""
-    if created_at.isna().any() or not len(created_at):  # never for a validated release
+    months, sorted): equal in values to :func:`twigma.analysis.overview.month_of`, one byte a row
+    (the codes of :func:`twigma.analysis.overview.month_codes`)."""
+    coded = month_codes(created_at) if len(created_at) else None
+    if coded is None:  # a missing time (never for a validated release) or no rows
         return pd.Categorical(created_at.dt.tz_convert("UTC").dt.strftime("%Y-%m"), ordered=True)
-    ym = created_at.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[M]").astype(np.int64)
-    lo = int(ym.min())
-    present = np.flatnonzero(np.bincount(ym - lo))
-    lookup = np.zeros(present[-1] + 1, dtype=np.int16)
-    lookup[present] = np.arange(len(present))
-    months = [f"{(u + lo) // 12 + 1970:04d}-{(u + lo) % 12 + 1:02d}" for u in present]
-    return pd.Categorical.from_codes(lookup[ym - lo], categories=months, ordered=True)
+    return pd.Categorical.from_codes(coded[0], categories=coded[1], ordered=True)
 
 
 def map_points(release: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
     """Every image of ``release`` as a point: ``x``, ``y`` (float32), ``cluster`` (categorical of
-    :func:`cluster_labels`, in cluster order) and ``month`` (:func:`month_codes`), index 0..n-1. Its
+    :func:`cluster_labels`, in cluster order) and ``month`` (:func:`month_categories`), index 0..n-1. Its
     columns equal those of :func:`map_table` (``month`` as a categorical of the same texts), at 10
     bytes a row instead of a few hundred; it needs only UMAP_dim_1/2, label_10_cluster and created_at."""
     xy = _coordinates(release, MAP_COLUMNS[:4])
     labels = cluster_labels(names, release["label_10_cluster"])
     return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1],
                          "cluster": _cluster_column(release["label_10_cluster"], labels),
-                         "month": month_codes(release["created_at"])})
+                         "month": month_categories(release["created_at"])})
 
 
 def sample_rows(n_images: int, limit: int, seed: int = 0) -> np.ndarray:
