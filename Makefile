@@ -69,6 +69,16 @@ ifneq ($(findstring $(dquote),$(RELEASE)$(EMBEDDINGS)$(OUT))$(findstring `,$(REL
     .venv/bin/python -m twigma run-notebook notebooks/NN_name.ipynb --release PATH --embeddings STORE --out DIR, \
     then .venv/bin/python -m twigma claims --out DIR)
 endif
+# A path with a line break cannot pass through make or a shell command, and one that starts with a dash
+# is read as an option by the commands it reaches: both are refused before anything is made.
+define newline
+
+
+endef
+$(foreach v,RELEASE EMBEDDINGS OUT,$(if $(findstring $(newline),$($(v))),$(error $(v) holds a line break \
+  ($(subst $(newline),\n,$($(v)))): rename that file or folder to a name without one and give the new name)))
+$(foreach v,RELEASE EMBEDDINGS OUT,$(if $(filter -%,$(firstword $($(v)))),$(error $(v)=$($(v)) starts with a \
+  dash, which commands would read as an option: give it as $(v)=./$($(v)) (or rename it))))
 # the name make uses for each (the path itself when it has no space)
 RELEASE_F := $(call nospace,$(RELEASE))
 EMBEDDINGS_F := $(call nospace,$(EMBEDDINGS))
@@ -80,6 +90,21 @@ else
 endif
 BUILD := $(O)build
 RESULTS := $(O)results
+
+# Runs that write to one OUT exclude each other (src/twigma/run/lock.py): a goal that writes there takes
+# the OUT's lock when make starts, held by a small process until this make exits (a killed make releases it
+# with its process); a second make on the same OUT stops at once, saying which run holds it. Recipes find
+# the lock in TWIGMA_RUN_LOCK and do not take it again.
+LOCKING_GOALS := figures report robustness croissant track clean
+ifneq ($(filter $(LOCKING_GOALS),$(MAKECMDGOALS)),)
+  ifeq ($(TWIGMA_RUN_LOCK),)
+    RUN_LOCK := $(shell $(PYTHON) src/twigma/run/lock.py hold '$(subst ','\'',$(BUILD))' $$PPID)
+    ifneq ($(.SHELLSTATUS),0)
+      $(error $(RUN_LOCK))
+    endif
+    export TWIGMA_RUN_LOCK := $(RUN_LOCK)
+  endif
+endif
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED := $(patsubst notebooks/%,$(BUILD)/%,$(NOTEBOOKS))

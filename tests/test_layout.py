@@ -74,6 +74,8 @@ CYCLES: dict[tuple, str] = {}
 DIRECT_WRITES = {
     "fetch/http.py": "a download's .part file is appended to so that it resumes; it is renamed only once "
                      "complete and verified (its own atomic rename)",
+    "run/lock.py": "the lock is the open file itself (a renamed copy would be another lock); it holds only the "
+                   "holder's pid, and the holder's standard streams go to /dev/null",
 }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from twigma import paths
 from twigma.errors import UserError
 from twigma.files import atomic_write
-from twigma.run import provenance
+from twigma.run import lock, provenance
 
 
 class NotebookFailed(UserError, RuntimeError):
@@ -133,8 +133,28 @@ def run_notebook(notebook: str | os.PathLike, release: str | os.PathLike | None 
     (:func:`embeddings_optional`).
     """
     nb = Path(notebook).resolve()
-    name = nb.stem
     run = paths.RunLayout.published(out)
+    if lock.held_by_caller(run.build):  # started by make, which holds this OUT's lock
+        return _run(nb, run, release, out, embeddings, parameters, timeout)
+    held, note = lock.acquire(run.build)
+    if held is None:
+        raise RunInUseError(note)
+    if note:
+        print(f"note: {note}", flush=True)
+    try:
+        return _run(nb, run, release, out, embeddings, parameters, timeout)
+    finally:
+        lock.release(held)
+
+
+class RunInUseError(UserError, RuntimeError):
+    """Another run is using the output folder."""
+
+
+def _run(nb: Path, run: paths.RunLayout, release, out, embeddings, parameters: dict | None,
+         timeout: int | None) -> Path:
+    """:func:`run_notebook` once this process may write to ``run`` (it or its caller holds the lock)."""
+    name = nb.stem
     # empty parameters mean the defaults (the embedded sample, the repository): the notebook's
     # paths.release_file and paths.embeddings_folder give them their meaning
     params = {"RELEASE": str(paths.resolve(release)) if release else "",

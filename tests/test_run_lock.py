@@ -1,0 +1,134 @@
+"""Two runs on one OUT: the second stops at once, naming the run that holds it, and never deletes or
+half-writes the first one's outputs; a killed run's lock does not block the next. Paths that cannot pass
+through make (a line break, a leading dash) are refused before anything is made."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_env
+
+from twigma import paths
+from twigma.run import lock
+from twigma.run.runner import RunInUseError, run_notebook
+
+LOCK_SCRIPT = paths.ROOT / "src" / "twigma" / "run" / "lock.py"
+
+
+def make(*args, **kw):
+    return subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), *args],
+                          capture_output=True, text=True, env=make_env(), **kw)
+
+
+def digest(folder: Path) -> dict:
+    """Every file under ``folder`` (the lock file aside) by its SHA-256."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != lock.LOCK_NAME}
+
+
+def hold_in_another_process(build: Path) -> subprocess.Popen:
+    """A process that holds ``build``'s lock the way make's holder does, until it is stopped."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    r = subprocess.run([sys.executable, str(LOCK_SCRIPT), "hold", str(build), str(sleeper.pid)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip() == str(lock.lock_path(build))
+    return sleeper
+
+
+def wait_until_free(build: Path, seconds: float = 10) -> None:
+    end = time.time() + seconds
+    while time.time() < end:
+        fh, _ = lock.acquire(build)
+        if fh is not None:
+            lock.release(fh)
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{build} is still locked after {seconds} s")
+
+
+def test_a_second_make_on_a_run_in_progress_stops_and_changes_nothing(executed, tmp_path):
+    run = shutil.copytree(executed, tmp_path / "run")
+    before = digest(run)
+    holder = hold_in_another_process(run / "build")
+    try:
+        for goal in ("figures", "report", "clean"):
+            r = make(goal, f"OUT={run}", timeout=60)
+            assert r.returncode != 0
+            assert f"OUT {run} is in use by another run (pid {holder.pid}, make)" in r.stderr, r.stderr
+            assert digest(run) == before, goal
+    finally:
+        holder.kill()
+        holder.wait()
+    wait_until_free(run / "build")  # the holder follows its make: gone with it, even after kill -9
+
+
+def test_run_notebook_on_a_folder_in_use_says_so(executed, tmp_path, small_release_file):
+    run = shutil.copytree(executed, tmp_path / "run")
+    before = digest(run)
+    holder = hold_in_another_process(run / "build")
+    try:
+        with pytest.raises(RunInUseError, match=rf"in use by another run \(pid {holder.pid}"):
+            run_notebook(paths.NOTEBOOKS / "00_data.ipynb", release=small_release_file, out=run)
+        assert digest(run) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_two_notebook_runs_started_together_on_one_out(tmp_path, small_release_file):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "twigma", "run-notebook", str(paths.NOTEBOOKS / "00_data.ipynb"),
+           "--release", str(small_release_file), "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != lock.LOCK_ENV}
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    time.sleep(1.0)
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    first_out, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, first_out
+    assert second.returncode != 0 and "is in use by another run" in second.stderr + second.stdout
+    assert "Traceback" not in second.stderr
+    assert (out / "build" / "00_data.ipynb").exists() and not (out / "build" / ".staging" / "00_data").exists()
+
+
+def test_a_lock_left_by_a_killed_holder_is_cleared_with_a_note(tmp_path):
+    build = tmp_path / "build"
+    holder = hold_in_another_process(build)
+    # the holder process itself killed with -9: its pid stays in the file, the kernel's lock does not
+    pid_line = lock.lock_path(build).read_text().split()
+    assert pid_line[0] == str(holder.pid)
+    daemon = [int(p) for p in subprocess.run(["pgrep", "-f", f"lock.py hold {build}"], capture_output=True,
+                                             text=True).stdout.split()]
+    assert daemon
+    for p in daemon:
+        os.kill(p, signal.SIGKILL)
+    holder.kill()
+    holder.wait()
+    time.sleep(0.3)
+    fh, note = lock.acquire(build)
+    try:
+        assert fh is not None and f"killed (pid {holder.pid})" in note
+    finally:
+        lock.release(fh)
+
+
+@pytest.mark.parametrize("variable,value,says", [
+    ("OUT", "runs/a\nb", "OUT holds a line break"),
+    ("RELEASE", "data/x\ny.csv", "RELEASE holds a line break"),
+    ("OUT", "-h", "give it as OUT=./-h"),
+    ("RELEASE", "-release.csv", "give it as RELEASE=./-release.csv"),
+])
+def test_paths_make_cannot_carry_are_refused_before_anything_runs(variable, value, says, tmp_path):
+    before = sorted(p.name for p in paths.ROOT.iterdir())
+    r = make("figures", f"{variable}={value}", timeout=60, cwd=tmp_path)
+    assert r.returncode != 0 and says in r.stderr, r.stderr
+    assert "No rule to make target" not in r.stderr and "unexpected EOF" not in r.stderr
+    assert sorted(p.name for p in paths.ROOT.iterdir()) == before
+    assert list(tmp_path.iterdir()) == []
