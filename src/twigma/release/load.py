@@ -11,6 +11,7 @@ import pandas as pd
 
 from twigma import paths
 from twigma.files import atomic_write
+from twigma.release import marks
 from twigma.release.fast import read_csv_fast
 from twigma.release.forms import note_image_name_form
 from twigma.release.parse import is_parquet, read_raw, validate
@@ -37,14 +38,15 @@ def _write_cache(df: pd.DataFrame, path: Path) -> None:
 
 
 def provenance(path: str | os.PathLike) -> dict:
-    """Sidecar metadata of a release file (``<file>.meta.json``), if any.
+    """What a release file says about itself: its side file (``<file>.meta.json``), else the
+    description carried inside the file (:func:`twigma.release.marks.embedded_meta`), else {}.
 
-    The sample generator writes one with ``"synthetic": true``; the real release has none.
+    The sample generator writes both, with ``"synthetic": true``; the real release has neither.
     """
     side = Path(str(path) + ".meta.json")
     if side.exists():
         return json.loads(side.read_text())
-    return {}
+    return marks.embedded_meta(path)
 
 
 def is_synthetic(path: str | os.PathLike) -> bool:

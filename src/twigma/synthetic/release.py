@@ -32,6 +32,7 @@ import pandas as pd
 
 from twigma import paths
 from twigma.files import atomic_write
+from twigma.release import marks
 
 #: Version of the generator's recipe: bump when the output changes, so samples are remade.
 GENERATOR_VERSION = 1
@@ -257,17 +258,23 @@ def _umap_coords(clusters: np.ndarray, rng: np.random.Generator):
 def write_release(df: pd.DataFrame, path: str | os.PathLike, *, meta: dict | None = None) -> Path:
     """Write a release-format table as CSV (gzip when the name ends in .gz), atomically.
 
-    A side file ``<path>.meta.json`` holds ``meta`` (the generator writes ``synthetic: true``).
-    Gzip output carries no timestamp, so the same table gives the same bytes.
+    A side file ``<path>.meta.json`` holds ``meta`` (the generator writes ``synthetic: true``);
+    gzip output carries it in its header's comment too (:mod:`twigma.release.marks`), so that a copy
+    under another name stays marked. Gzip output carries no timestamp, so the same table gives
+    the same bytes.
     """
     path = paths.resolve(path)
 
     def write_gzip(tmp: Path) -> None:
-        # no file name and no time in the gzip header: the same table gives the same bytes
-        with open(tmp, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0,
-                                                  compresslevel=6) as gz, \
-                io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
-            df.to_csv(text, index=False)
+        # no file name and no time in the gzip header: the same table gives the same bytes; the
+        # description goes in the header's comment, where a copy or a renamed file keeps it
+        with open(tmp, "wb") as fh:
+            if meta is None:
+                gz = gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=6)
+            else:
+                gz = marks.GzipWithComment(fh, marks.comment_for(meta))
+            with gz, io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
+                df.to_csv(text, index=False)
 
     if meta is not None:  # the side file first: the table's final name marks the pair complete
         atomic_write(str(path) + ".meta.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=2) + "\n"))
