@@ -95,7 +95,7 @@ RESULTS := $(O)results
 # the OUT's lock when make starts, held by a small process until this make exits (a killed make releases it
 # with its process); a second make on the same OUT stops at once, saying which run holds it. Recipes find
 # the lock in TWIGMA_RUN_LOCK and do not take it again.
-LOCKING_GOALS := figures report robustness croissant track clean
+LOCKING_GOALS := figures run report robustness croissant track clean
 ifneq ($(filter $(LOCKING_GOALS),$(MAKECMDGOALS)),)
   ifeq ($(TWIGMA_RUN_LOCK),)
     RUN_LOCK := $(shell $(PYTHON) src/twigma/run/lock.py hold '$(subst ','\'',$(BUILD))' $$PPID)
@@ -115,7 +115,7 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -lE '"EMBEDDINGS(: [
 EMB_FILES := $(if $(strip $(EMBEDDINGS_F)),$(wildcard $(EMBEDDINGS_F)/meta.json $(EMBEDDINGS_F)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 
-.PHONY: lint help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
+.PHONY: run lint help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -258,6 +258,18 @@ robustness: $(ROB_SUMMARY) $(ROB_NB) ## re-check the claims over every specifica
 
 notebook: | $(ENV_STAMP) ## new notebook from the template: make notebook NAME=NN_topic (make figures runs it)
 	@$(PY) -m twigma new-notebook "$(NAME)"
+
+# One notebook with other parameters, recorded as a run of its own: its manifest and figures name every
+# parameter's effective value, its verdicts go to OUT's claims.csv, make verify OUT= checks it. PARAMS goes
+# to the command through the environment, so that quotes in it reach it unchanged.
+run: $(READY) $(if $(filter $(SAMPLE_EMB),$(EMBEDDINGS)),$(SAMPLE_EMB)/meta.json) | $(ENV_STAMP) ## one notebook with other parameters: make run NB=03_theme_shift PARAMS="ALPHA=0.05 MIN_IMAGES_PER_MONTH=50" OUT=runs/alpha05
+	@test -n "$(NB)" || { echo "usage: make run NB=<notebook, e.g. 03_theme_shift> PARAMS=\"NAME=VALUE ...\" OUT=<folder> [RELEASE=] [EMBEDDINGS=] (twigma run-notebook --help lists how values are typed)" >&2; exit 2; }
+	@test -f "notebooks/$(NB:.ipynb=).ipynb" || { echo "NB=$(NB): no notebooks/$(NB:.ipynb=).ipynb; the notebooks are: $(notdir $(NOTEBOOKS:.ipynb=))" >&2; exit 2; }
+	@echo ">> $(NB:.ipynb=)$(if $(strip $(PARAMS)), with $(PARAMS))"
+	@TWIGMA_SCHEDULER="$(SCHEDULER)" $(PY) -m twigma run-notebook "notebooks/$(NB:.ipynb=).ipynb" --release "$(RELEASE)" \
+		--out "$(OUT)" $(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)") --params "$$PARAMS"
+	@$(PY) -m twigma claims --out "$(OUT)" >/dev/null
+	@$(PY) -m twigma provenance --out "$(OUT)"
 
 figures: $(CLAIMS) ## run every notebook (papermill): figures/, results/, executed copies in build/
 

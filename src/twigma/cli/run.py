@@ -9,9 +9,11 @@ from twigma.paths import RunLayout
 
 
 def cmd_run_notebook(a) -> int:
+    from twigma.run import params
     from twigma.run.runner import run_notebook
+    given = {**params.parse_assignments(a.params), **dict(a.parameter or [])}
     run_notebook(a.notebook, release=_abs(a.release), out=_abs(a.out), embeddings=_abs(a.embeddings),
-                 timeout=a.timeout)
+                 parameters=params.typed(a.notebook, given), timeout=a.timeout)
     return 0
 
 
@@ -22,6 +24,11 @@ def add_run_notebook(sub) -> None:
     add_out(p)
     add_embeddings(p)
     p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="set one of the notebook's parameters, typed as its parameters cell declares "
+                        "(-p ALPHA 0.05 -p DECLINING '[1, 3]'); repeat for more")
+    p.add_argument("--params", default="", metavar="'NAME=VALUE ...'",
+                   help="parameters as make's PARAMS gives them: \"ALPHA=0.05 MIN_IMAGES_PER_MONTH=50\"")
     p.set_defaults(func=cmd_run_notebook)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from twigma import paths
 from twigma.errors import UserError
 from twigma.files import atomic_write
-from twigma.run import lock, provenance
+from twigma.run import lock, params as run_params, provenance
 
 
 class NotebookFailed(UserError, RuntimeError):
@@ -163,12 +163,14 @@ def _run(nb: Path, run: paths.RunLayout, release, out, embeddings, parameters: d
         params["EMBEDDINGS"] = str(paths.resolve(embeddings)) if embeddings else ""
         if paths.embeddings_folder(release, embeddings) is None and not embeddings_optional(nb):
             return _skip_for_want_of_embeddings(nb, run, params["RELEASE"])
-    params.update(parameters or {})
+    params.update(run_params.checked(nb, parameters or {}))
     staging = run.staging(name)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
 
-    record = provenance.describe_run(nb, params, release, embeddings if "EMBEDDINGS" in params else None)
+    # the record names every parameter's effective value, the defaults included
+    record = provenance.describe_run(nb, run_params.effective(nb, params), release,
+                                     embeddings if "EMBEDDINGS" in params else None)
     started = time.time()
     _execute(nb, run, staging, params, timeout, {**_kernel_env(staging, name), provenance.ENV: json.dumps(record)})
 
