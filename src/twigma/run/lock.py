@@ -2,7 +2,8 @@
 
 Two runs on one ``OUT`` would share its staging folders (``build/.staging/<notebook>``) and each
 could delete what the other finished. A run therefore holds an exclusive lock on
-``<OUT>/build/.run.lock`` for as long as it lasts: ``make`` takes it when it reads the Makefile,
+a lock file named after ``<OUT>/build`` (in the system's temporary folder, so that nothing is
+written into the run) for as long as it lasts: ``make`` takes it when it reads the Makefile,
 through a small process that holds it until that make exits (this file run as a script, with the
 standard library only, since it runs before the project's environment exists), and
 ``twigma run-notebook`` takes it when it is started on its own. The lock is the operating
@@ -16,8 +17,10 @@ environment variable :data:`LOCK_ENV` and do not take it again.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import IO
@@ -29,8 +32,10 @@ LOCK_NAME = ".run.lock"
 
 
 def lock_path(build: str | os.PathLike) -> Path:
-    """The lock file of the run whose build folder is ``build``, as an absolute path."""
-    return Path(os.path.realpath(build)) / LOCK_NAME
+    """The lock file of the run whose build folder is ``build``: in the system's temporary folder, named
+    by a hash of the folder's real path, so that nothing is written into the run's own folders."""
+    key = hashlib.sha1(os.path.realpath(build).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / "twigma-run-locks" / f"{key}{LOCK_NAME}"
 
 
 def held_by_caller(build: str | os.PathLike) -> bool:
@@ -74,7 +79,8 @@ def acquire(build: str | os.PathLike, holder: int | None = None, what: str = "tw
         pid, other = _read_holder(fh)
         fh.close()
         who = f"pid {pid}" + (f", {other}" if other else "") if pid else "a process that has not written its pid yet"
-        return None, (f"OUT {path.parent.parent} is in use by another run ({who}): wait for it to finish, or "
+        return None, (f"OUT {Path(os.path.realpath(build)).parent} is in use by another run ({who}): wait for "
+                      "it to finish, or "
                       "give another OUT")
     pid, _ = _read_holder(fh)
     note = (f"a lock left by a run that was killed (pid {pid}) was cleared" if pid and pid != (holder or os.getpid())
