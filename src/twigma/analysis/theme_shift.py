@@ -120,6 +120,19 @@ class ThemeShift:
     def level_text(self) -> str:
         return inference.level_text(self.alpha)
 
+    def table(self) -> pd.DataFrame:
+        """One row per theme, as ``results/theme_shift.csv`` holds it: ``theme``, ``unit``, ``words``,
+        ``n_matching``, ``n_tweets``, ``slope`` with ``ci_low``/``ci_high`` (``ci_level``: ``1 - alpha``),
+        ``odds_ratio_per_year``, ``p_value``, ``direction``, ``expected`` (the claim's direction),
+        ``share_first_year``, ``share_last_year``, ``n_months``, ``dispersion``."""
+        rows = [{"theme": tr.name, "unit": self.unit, "words": " ".join(tr.words), "n_matching": tr.n_matching,
+                 "n_tweets": tr.n_tweets, "slope": tr.slope, "ci_low": tr.ci_low, "ci_high": tr.ci_high,
+                 "ci_level": tr.ci_level, "odds_ratio_per_year": tr.odds_ratio_per_year, "p_value": tr.p_value,
+                 "direction": tr.direction, "expected": want, "share_first_year": tr.share_first_year,
+                 "share_last_year": tr.share_last_year, "n_months": tr.n_months, "dispersion": tr.dispersion}
+                for tr, want in ((self.portraits, "up"), (self.nature, "down"))]
+        return pd.DataFrame(rows)
+
 
 def _tweet_rows(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each image's tweet code and, per tweet, the row of its first image."""
