@@ -152,18 +152,52 @@ def test_theme_trends_first_and_last_year_shares_are_pooled_over_the_same_months
             imgs = small_release[month.isin(months)]
             assert row[col] == pytest.approx((imgs["label_10_cluster"] == k).mean())
     assert {"scale", "resid_acf1", "ljung_box_p"} <= set(trends.columns) and (trends["scale"] >= 1).all()
-    change = themes.largest_share_changes(trends)
+    summary = themes.trend_summary(trends, [1, 3, 4], [8, 9], 0.01)
     diff = trends["share_last_year"] - trends["share_first_year"]
-    assert change["gain"]["cluster"] == trends.loc[diff.idxmax(), "cluster"]
-    assert change["loss"]["cluster"] == trends.loc[diff.idxmin(), "cluster"]
+    assert summary.largest_gain.cluster == trends.loc[diff.idxmax(), "cluster"]
+    assert summary.largest_loss.cluster == trends.loc[diff.idxmin(), "cluster"]
 
 
-def test_against_paper_counts_and_bonferroni():
-    trends = pd.DataFrame({"cluster": [1, 2, 3, 4, 8], "direction": ["down", "up", "flat", "down", "up"],
-                           "p_value": [1e-5, 0.004, 0.3, 1e-4, 0.002]})
-    a = themes.against_paper(trends, [1, 3, 4], [8], alpha=0.01)
-    assert a["n_declining"] == 2 and a["n_rising"] == 1 and a["unnamed"] == [2]
-    assert a["bonferroni"] == pytest.approx(0.002) and a["fragile"] == [2, 8]
+def test_trend_summary_picks_unnamed_clusters_with_holm():
+    from statsmodels.stats.multitest import multipletests
+
+    trends = pd.DataFrame({"cluster": [1, 2, 3, 4, 5, 6, 8], "direction": ["down", "up", "flat", "down", "up", "down", "up"],
+                           "p_value": [1e-5, 0.004, 0.3, 1e-4, 0.0021, 0.006, 0.002],
+                           "share_first_year": 0.1, "share_last_year": [0.2, 0.1, 0.1, 0.05, 0.1, 0.1, 0.1],
+                           "dispersion": [0.5, 2, 3, 1, 1, 1, 1], "scale": [1, 2, 3, 1, 1, 1, 1],
+                           "ljung_box_p": [0.5, 0.001, 0.5, 0.5, 0.5, 0.5, 0.5], "resid_acf1": 0.1})
+    s = themes.trend_summary(trends, [1, 3, 4], [8], alpha=0.01)
+    assert s.n_declining_named == 2 and s.n_rising_named == 1 and s.unnamed == (2, 5, 6)
+    holm = multipletests([0.004, 0.0021, 0.006], alpha=0.01, method="holm")[0]  # 0.0021*3 < 0.01, 0.004*2 < 0.01, 0.006
+    assert s.unnamed_movers == tuple(k for k, h in zip((2, 5, 6), holm) if h) == (2, 5, 6)
+    s2 = themes.trend_summary(trends.assign(p_value=[1e-5, 0.004, 0.3, 1e-4, 0.0041, 0.006, 0.002]), [1, 3, 4], [8], 0.01)
+    assert s2.unnamed_movers == () and s2.unnamed_unadjusted_only == (2, 5, 6)  # 0.004 * 3 > 0.01: Holm stops
+    assert s.declining == (1, 4, 6) and s.rising == (2, 5, 8) and s.not_significant == (3,)
+    assert s.autocorrelated == (2,) and s.n_floored == 1 and s.sd_factor_max == pytest.approx(np.sqrt(3))
+    assert s.largest_gain.cluster == 1 and s.largest_loss.cluster == 4 and s.level_text == "99%"
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.1])
+def test_theme_trends_intervals_are_statsmodels_at_alpha_and_agree_with_directions(small_release, alpha):
+    import statsmodels.api as sm
+
+    trends = themes.theme_trends(small_release, alpha=alpha, min_images_per_month=20)
+    assert (trends["ci_level"] == 1 - alpha).all()
+    excludes = (trends["ci_low"] > 0) | (trends["ci_high"] < 0)
+    assert (excludes == (trends["direction"] != "flat")).all()
+    counts = themes.monthly_cluster_counts(small_release)
+    counts = counts[counts["n_images"] >= 20]
+    X = sm.add_constant(counts["t_years"].to_numpy())
+    for k in (1, 10):
+        y = np.column_stack([counts[k], counts["n_images"] - counts[k]])
+        fit = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+        scale = max(1.0, float(np.sum(fit.resid_pearson ** 2) / fit.df_resid))
+        res = sm.GLM(y, X, family=sm.families.Binomial()).fit(scale=scale, use_t=True)
+        row = trends.set_index("cluster").loc[k]
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(res.conf_int(alpha=alpha)[1]), rel=1e-5, abs=1e-6)
+        band = themes.fitted_shares(trends[trends["cluster"] == k], counts, alpha=alpha)
+        pred = res.get_prediction(X).summary_frame(alpha=alpha)
+        np.testing.assert_allclose(band["ci_low"], pred["mean_ci_lower"], rtol=1e-5)
 
 
 # ---------------------------------------------------------------- 02's map and words ------
@@ -316,8 +350,8 @@ def test_month_sizes(small_release):
     counts = themes.monthly_cluster_counts(small_release)
     got = themes.month_sizes(counts, 100)
     per_month = small_release["created_at"].dt.strftime("%Y-%m").value_counts().sort_index()
-    assert got["smallest"] == per_month.min() and got["largest"] == per_month.max()
-    assert got["n_small"] == int((per_month < 100).sum()) and got["first_k"] == per_month.iloc[:3].sum()
+    assert got.smallest == per_month.min() and got.largest == per_month.max() and got.min_images == 100
+    assert got.n_small == int((per_month < 100).sum()) and got.first_k == per_month.iloc[:3].sum() and got.k == 3
 
 
 def test_cluster_contrast(small_release):

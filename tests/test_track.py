@@ -97,16 +97,17 @@ def test_a_query_that_matches_nothing_says_so(small_release):
         track.track(small_release, "zyzzyva")
 
 
-def _hand_trend(k, n, t):
+def _hand_trend(k, n, t, alpha=0.01):
     """Binomial GLM of (k, n - k) on t, fitted by statsmodels with the two-column endog, then the
-    quasi-binomial step written out: Pearson dispersion, scaled standard error, t on m - 2 df."""
+    quasi-binomial step written out: Pearson dispersion, scaled standard error, t on m - 2 df, the
+    1 - alpha interval."""
     X = sm.add_constant(t)
     res = sm.GLM(np.column_stack([k, n - k]), X, family=sm.families.Binomial()).fit()
     mu = res.fittedvalues
     dispersion = np.sum((k - n * mu) ** 2 / (n * mu * (1 - mu))) / (len(k) - 2)
     se = res.bse[1] * np.sqrt(max(dispersion, 1.0))  # the scale is floored at 1 (notebook 03)
     p = 2 * stats.t.sf(abs(res.params[1] / se), df=len(k) - 2)
-    q = stats.t.ppf(0.975, df=len(k) - 2)
+    q = stats.t.ppf(1 - alpha / 2, df=len(k) - 2)
     return res.params[1], p, se, res.params[1] - q * se, res.params[1] + q * se, dispersion
 
 
@@ -332,7 +333,80 @@ def test_likes_relation_is_spearman_across_subjects():
     t = pd.DataFrame({"slope": [0.5, 0.2, -0.1, -0.4, 0.1], "likes_diff": [0.3, 0.1, 0.0, -0.2, 0.05],
                       "direction": ["up", "up", "flat", "down", "flat"]})
     r = subjects.likes_relation(t, alpha=0.05)
-    assert r["rho"] == pytest.approx(t[["slope", "likes_diff"]].rank().corr().iloc[0, 1])
-    assert r["answer"] == "more" and r["likes_diff_up"] == pytest.approx(0.2) and r["likes_diff_down"] == -0.2
-    c = subjects.counts(t.assign(dispersion=[0.5, 2, 3, 1.5, 0.9]))
-    assert (c["n_up"], c["n_down"], c["n_flat"], c["n_scale_floored"]) == (2, 1, 2, 2)
+    assert r.rho == pytest.approx(t[["slope", "likes_diff"]].rank().corr().iloc[0, 1])
+    assert r.likes_diff_up == pytest.approx(0.2) and r.likes_diff_down == -0.2 and r.level == 0.95
+    assert r.answer == ("more" if r.rho_low > 0 else "fewer" if r.rho_high < 0 else "unclear")
+    c = subjects.counts(t.assign(dispersion=[0.5, 2, 3, 1.5, 0.9]), 0.01)
+    assert (c.n_up, c.n_down, c.n_flat, c.n_scale_floored, c.n_tested) == (2, 1, 2, 2, 5)
+    assert c.ci_level == pytest.approx(1 - 0.01 * 3 / 5)
+
+
+def test_likes_relation_interval_is_scipys_paired_percentile_bootstrap_of_spearman():
+    from scipy import stats
+
+    from twigma.analysis import subjects
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=40)
+    t = pd.DataFrame({"slope": x, "likes_diff": 0.5 * x + rng.normal(size=40), "direction": "flat"})
+    r = subjects.likes_relation(t, alpha=0.01, seed=3)
+    want = stats.bootstrap((t["slope"].to_numpy(), t["likes_diff"].to_numpy()),
+                           lambda a, b: stats.spearmanr(a, b)[0], paired=True, vectorized=False,
+                           confidence_level=0.99, method="percentile", n_resamples=2000,
+                           rng=np.random.default_rng(3)).confidence_interval
+    assert (r.rho_low, r.rho_high) == pytest.approx((want.low, want.high))
+    # and a hand-written percentile bootstrap agrees to Monte Carlo error
+    reps = [stats.spearmanr(x[i], t["likes_diff"].to_numpy()[i])[0]
+            for i in np.random.default_rng(9).integers(0, 40, (2000, 40))]
+    assert r.rho_low == pytest.approx(np.quantile(reps, 0.005), abs=0.06)
+    assert r.rho_high == pytest.approx(np.quantile(reps, 0.995), abs=0.06)
+
+
+def test_subject_intervals_are_fcr_adjusted_and_agree_with_the_bh_calls(small_release):
+    import statsmodels.api as sm
+
+    from twigma.analysis import inference, subjects
+
+    table, _ = subjects.subject_trends(small_release, n_subjects=30, min_images=50, fdr=0.05)
+    selected = inference.benjamini_hochberg(table["p_value"].to_numpy(), 0.05)
+    R, m = int(selected.sum()), len(table)
+    assert R and (table["ci_level"] == inference.fcr_level(0.05, R, m)).all()
+    assert ((table["direction"] != "flat") == selected).all()
+    excludes = (table["ci_low"] > 0) | (table["ci_high"] < 0)
+    assert (excludes == selected).all()  # a grey point never has an interval that excludes no trend
+    # one subject's interval against statsmodels' quasi-binomial GLM at the adjusted level
+    r = table.iloc[0]
+    mon = track.monthly_matches(small_release, track.match_captions(small_release["all_captions"], r["subject"]))
+    mon = mon[mon["n_images"] >= 20]
+    y = np.column_stack([mon["n_matching"], mon["n_images"] - mon["n_matching"]])
+    X = sm.add_constant(mon["t_years"].to_numpy())
+    fit = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+    scale = max(1.0, float(np.sum(fit.resid_pearson ** 2) / fit.df_resid))
+    res = sm.GLM(y, X, family=sm.families.Binomial()).fit(scale=scale, use_t=True)
+    lo, hi = res.conf_int(alpha=1 - r["ci_level"])[1]
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi), rel=1e-5, abs=1e-6)  # IRLS convergence
+
+
+def test_subject_likes_count_each_tweet_once(small_release):
+    """likes_diff and the medians weigh each tweet 1 (1/k per image of a k-image tweet), computed by hand."""
+    from twigma.analysis import subjects
+
+    df = small_release
+    table, _ = subjects.subject_trends(df, n_subjects=10, min_images=50, fdr=0.05)
+    w = 1 / df.groupby("id")["id"].transform("size").to_numpy()
+    likes = df["like_count"].to_numpy(dtype=float, na_value=np.nan)
+    month = df["created_at"].dt.strftime("%Y-%m").to_numpy()
+    for r in table.head(3).itertuples():
+        hit = track.match_captions(df["all_captions"], r.subject)
+        ok = ~np.isnan(likes)
+        frame = pd.DataFrame({"m": month, "hit": hit, "w": w, "y": np.log1p(likes)})[ok]
+        g = frame.assign(wy=frame["w"] * frame["y"]).groupby(["m", "hit"])[["w", "wy"]].sum().unstack("hit").dropna()
+        mean_hit, mean_other = g[("wy", True)] / g[("w", True)], g[("wy", False)] / g[("w", False)]
+        weight = g[("w", True)]
+        assert r.likes_diff == pytest.approx(np.sum(weight * (mean_hit - mean_other)) / weight.sum(), rel=1e-9)
+        vals, ws = likes[ok & hit], w[ok & hit]
+        order = np.argsort(vals, kind="stable")
+        cum = np.cumsum(ws[order])
+        half = ws.sum() / 2
+        lo, hi = vals[order][np.searchsorted(cum, half - 1e-9)], vals[order][np.searchsorted(cum, half + 1e-9, "right")]
+        assert r.median_likes == (lo + hi) / 2

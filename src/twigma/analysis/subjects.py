@@ -18,8 +18,22 @@ commoner word (the first in frequency order), which keeps its own trend and list
 near-identical to one of the ten clusters' is kept but marked (``same_as_cluster``): its trend is
 that cluster's, which notebook 03 tests (C4, C5).
 
-The trends are called up or down when their Benjamini-Hochberg adjusted p-value (Benjamini &
-Hochberg 1995; statsmodels' ``multipletests(method="fdr_bh")``) is below ``fdr``.
+The trends are called up or down when Benjamini-Hochberg selects them at false discovery rate ``fdr``
+(Benjamini & Hochberg 1995; :func:`twigma.analysis.inference.benjamini_hochberg`). Every subject's
+interval is drawn at one level, ``1 - fdr * max(R, 1) / m`` for ``R`` selected of ``m`` tested: for
+the selected ones this is the false-coverage-rate adjusted level of Benjamini & Yekutieli (2005)
+(:func:`~twigma.analysis.inference.fcr_level`), and since BH leaves out only subjects whose p-value
+exceeds ``fdr * (R + 1) / m``, a subject not selected has an interval at this level that includes 0
+(the t-interval of the quasi-binomial slope excludes 0 exactly when p is below one minus its level).
+So a point coloured "not significant" never has an interval that excludes no trend.
+
+Likes, by tweet
+---------------
+The images of a tweet share its likes, so a four-image tweet would count four times in a mean over
+images. Each tweet therefore weighs 1 in all, split evenly over its images (weight ``1 / k`` for an image
+of a ``k``-image tweet): a subject's likes are the weighted mean of log(1 + likes) of its images, and a
+tweet half of whose images name the subject counts half for it and half for the others. Without an
+``id`` column every image weighs 1.
 
 How it is fast
 --------------
@@ -39,9 +53,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+from scipy import sparse, stats
 
-from twigma.analysis import text, track
+from twigma.analysis import inference, text, track
 
 #: Subjects whose image sets have at least this Jaccard index are one subject.
 JACCARD = 0.95
@@ -104,12 +118,21 @@ def _same_as_cluster(J: np.ndarray, labels: np.ndarray, jaccard: float) -> list[
 
 
 def _row(word: str, t) -> dict:
-    tr, eng = t.trend.iloc[0], t.engagement.set_index("group")
+    """The trend columns of a subject's row as :func:`twigma.analysis.track.track` computes them (the
+    intervals and the likes, by tweet, are computed otherwise here)."""
+    tr = t.trend.iloc[0]
     return {"subject": word, "n_images": int(tr["n_matching"]), "share": tr["share"], "slope": tr["slope"],
-            "ci_low": tr["ci_low"], "ci_high": tr["ci_high"], "p_value": tr["p_value"],
-            "odds_ratio_per_year": tr["odds_ratio_per_year"], "dispersion": tr["dispersion"],
-            "scale": tr["scale"], "likes_diff": tr["log1p_likes_diff_same_months"],
-            "median_likes": eng.loc["matching", "median_likes"], "median_likes_other": eng.loc["other", "median_likes"]}
+            "std_err": tr["std_err"], "p_value": tr["p_value"], "odds_ratio_per_year": tr["odds_ratio_per_year"],
+            "dispersion": tr["dispersion"], "scale": tr["scale"]}
+
+
+def tweet_weights(df: pd.DataFrame) -> np.ndarray:
+    """Each image's weight when every tweet weighs 1: ``1 / k`` for an image of a ``k``-image tweet
+    (column ``id``); all 1 without an ``id`` column."""
+    if "id" not in df.columns:
+        return np.ones(len(df))
+    codes = pd.factorize(df["id"].reset_index(drop=True))[0]
+    return 1.0 / np.bincount(codes)[codes]
 
 
 def _summed(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], weights=()) -> list:
@@ -130,8 +153,9 @@ class CaptionCounts:
 
     ``captions``: the distinct captions; ``n``: images per caption code; ``by_month``,
     ``by_cluster``: images per caption and month (``months``), per caption and cluster (``labels``);
-    ``likes_known`` and ``log1p_likes``: per caption and month, the images with known likes and the
-    sum of their log(1 + likes); ``by_likes``: images per caption and like count (``like_values``,
+    ``likes_known`` and ``log1p_likes``: per caption and month, the tweet weight (module docstring:
+    ``1 / k`` per image of a ``k``-image tweet) of the images with known likes and the weighted sum of
+    their log(1 + likes); ``by_likes``: tweet weight per caption and like count (``like_values``,
     sorted; known likes only); ``base``: the monthly table of :meth:`twigma.analysis.track.Months.table`
     with no image matching.
     """
@@ -156,15 +180,16 @@ class CaptionCounts:
         months = track.Months.of(df["created_at"])
         likes = df["like_count"].to_numpy(dtype=float, na_value=np.nan)
         known = ~np.isnan(likes)
+        w = tweet_weights(df)
         m = len(months.months)
         by_month, likes_known, log1p_likes = _summed(code, months.code, (d, m),
-                                                     (known.astype(float), np.where(known, np.log1p(likes), 0.0)))
+                                                     (known * w, np.where(known, w * np.log1p(likes), 0.0)))
         cluster, labels = pd.factorize(df["label_10_cluster"].to_numpy(), sort=True)
         like_code, like_values = pd.factorize(likes[known], sort=True)
         return cls(pd.Series(distinct, dtype=df["all_captions"].dtype), np.bincount(code, minlength=d).astype(float),
-                   by_month, likes_known, log1p_likes, _summed(code, cluster, (d, len(labels)))[0], np.asarray(labels),
-                   _summed(code[known], like_code, (d, len(like_values)))[0], np.asarray(like_values, dtype=float),
-                   months.table(np.zeros(len(code), dtype=bool)), len(code))
+                   by_month, likes_known, log1p_likes, _summed(code, cluster, (d, len(labels)))[0],
+                   np.asarray(labels), _summed(code[known], like_code, (d, len(like_values)), (w[known],))[1],
+                   np.asarray(like_values, dtype=float), months.table(np.zeros(len(code), dtype=bool)), len(code))
 
     def word_counts(self) -> pd.Series:
         """:func:`twigma.analysis.text.term_counts` of the release's captions (one row), from each
@@ -184,11 +209,15 @@ class CaptionCounts:
 
 
 def _median(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per row of ``counts`` (images per value of ``values``, sorted), the median value; NaN for none."""
+    """Per row of ``counts`` (the weight of each value of ``values``, sorted), the weighted median: the
+    mean of the first value whose cumulative weight reaches half the total and the first that passes
+    it (with weights 1, the ordinary median); NaN for no weight."""
     n = counts.sum(axis=1)
     cum = counts.cumsum(axis=1)
-    lo = (cum <= ((n - 1) // 2)[:, None]).sum(axis=1)
-    hi = (cum <= (n // 2)[:, None]).sum(axis=1)
+    half = n[:, None] / 2
+    eps = 1e-9 * np.maximum(n, 1)[:, None]  # sums of fractions 1/k: equal halves up to rounding
+    lo = (cum < half - eps).sum(axis=1)
+    hi = (cum <= half + eps).sum(axis=1)
     top = len(values) - 1
     out = (values[np.minimum(lo, top)] + values[np.minimum(hi, top)]) / 2 if len(values) else np.zeros(len(n))
     return np.where(n > 0, out, np.nan)
@@ -235,7 +264,7 @@ def _subject_rows(cap: CaptionCounts, H: sparse.csr_matrix, words: list[str], du
             continue
         same_m, same_o = _same_months(km[i], ko[i], sm[i], so[i])
         rows.append({"subject": word, "n_images": n, "share": n / cap.n_rows, "slope": tr["slope"],
-                     "ci_low": tr["ci_low"], "ci_high": tr["ci_high"], "p_value": tr["p_value"],
+                     "std_err": tr["std_err"], "df": tr["df"], "p_value": tr["p_value"],
                      "odds_ratio_per_year": tr["odds_ratio_per_year"], "dispersion": tr["dispersion"],
                      "scale": tr["scale"], "likes_diff": same_m - same_o,
                      "median_likes": float(median_m[i]), "median_likes_other": float(median_o[i])})
@@ -254,18 +283,20 @@ def subject_trends(df: pd.DataFrame, n_subjects: int = 40, min_images: int = 50,
     Returns
     -------
     subjects : one row per subject tested, fastest riser first: ``subject``, ``n_images``, ``share``,
-        ``slope`` (log-odds per year) with ``ci_low``/``ci_high`` (95%), ``p_value``,
+        ``slope`` (log-odds per year) with ``std_err``, ``df`` (of its t) and ``ci_low``/``ci_high`` at
+        ``ci_level`` (:func:`interval_level`: FCR-adjusted, module docstring), ``p_value``,
         ``p_adjusted`` (Benjamini-Hochberg over the subjects tested), ``direction`` (up, down, or
-        flat: not significant at ``fdr``), ``odds_ratio_per_year``, ``dispersion`` (Pearson) and
+        flat: not selected by BH at ``fdr``), ``odds_ratio_per_year``, ``dispersion`` (Pearson) and
         ``scale`` (the one used, floored at 1), ``likes_diff`` (mean log(1 + likes) minus that of
-        same-month images), ``median_likes``, ``median_likes_other``, ``same_images_as`` (the
-        merged words, comma-separated) and ``same_as_cluster``.
+        same-month images, each tweet weighing 1), ``median_likes``, ``median_likes_other`` (weighted
+        alike), ``same_images_as`` (the merged words, comma-separated) and ``same_as_cluster``.
     left_out : one row per word not tested: ``subject``, ``n_images``, ``reason`` ("same images as
         <word> (Jaccard 1.00)", "fewer than <min_images> images", or the trend's note), and for a merged
         word ``duplicate_of`` (the word it was merged into) and ``jaccard`` (NaN and "" otherwise).
     """
     from statsmodels.stats.multitest import multipletests
 
+    inference.check_alpha(fdr)
     cap = CaptionCounts.of(df)
     words = text.top_words(None, n=n_subjects, counts=cap.word_counts())["word"].tolist()
     H = cap.subjects(words)
@@ -276,8 +307,12 @@ def subject_trends(df: pd.DataFrame, n_subjects: int = 40, min_images: int = 50,
     subjects = pd.DataFrame(rows)
     if len(subjects):
         subjects["p_adjusted"] = multipletests(subjects["p_value"], method="fdr_bh")[1]
-        subjects["direction"] = np.where(subjects["p_adjusted"] >= fdr, "flat",
-                                         np.where(subjects["slope"] > 0, "up", "down"))
+        selected = inference.benjamini_hochberg(subjects["p_value"].to_numpy(), fdr)
+        subjects["direction"] = np.where(~selected, "flat", np.where(subjects["slope"] > 0, "up", "down"))
+        level = interval_level(fdr, int(selected.sum()), len(subjects))
+        half = stats.t.ppf(1 - (1 - level) / 2, subjects["df"]) * subjects["std_err"]
+        subjects["ci_low"], subjects["ci_high"] = subjects["slope"] - half, subjects["slope"] + half
+        subjects["ci_level"] = level
         merged = dup[dup["duplicate_of"] != ""].groupby("duplicate_of")["subject"].agg(", ".join)
         subjects["same_images_as"] = subjects["subject"].map(merged).fillna("")
         size = np.asarray(cap.by_cluster.sum(axis=0)).ravel()
@@ -287,24 +322,79 @@ def subject_trends(df: pd.DataFrame, n_subjects: int = 40, min_images: int = 50,
     return subjects, pd.DataFrame(left, columns=["subject", "n_images", "reason", "duplicate_of", "jaccard"])
 
 
-def counts(subjects: pd.DataFrame) -> dict:
-    """``n_up``, ``n_down``, ``n_flat`` (not significant), ``dispersion_min`` and ``dispersion_max``
-    (Pearson), ``n_scale_floored`` (subjects whose dispersion was below 1, so that the binomial
-    errors were used: the scale is floored at 1)."""
+def interval_level(fdr: float, n_selected: int, n_tested: int) -> float:
+    """The level of every subject's interval: ``1 - fdr * max(R, 1) / m`` (module docstring); for
+    ``R >= 1`` it is :func:`twigma.analysis.inference.fcr_level`."""
+    if n_selected >= 1:
+        return inference.fcr_level(fdr, n_selected, n_tested)
+    return 1.0 - inference.check_alpha(fdr) / max(int(n_tested), 1)
+
+
+@dataclass(frozen=True)
+class SubjectCounts:
+    """What notebook 11 says of :func:`subject_trends`: ``n_tested``, ``n_up``, ``n_down``, ``n_flat``
+    (not selected at ``fdr``), ``ci_level`` (the intervals' level), ``dispersion_min``/``_max``
+    (Pearson) and ``n_scale_floored`` (subjects whose dispersion was below 1: binomial errors)."""
+
+    fdr: float
+    n_tested: int
+    n_up: int
+    n_down: int
+    n_flat: int
+    ci_level: float
+    dispersion_min: float
+    dispersion_max: float
+    n_scale_floored: int
+
+    @property
+    def level_text(self) -> str:
+        return f"{100 * self.ci_level:.4g}%"
+
+
+def counts(subjects: pd.DataFrame, fdr: float) -> SubjectCounts:
+    """:class:`SubjectCounts` of :func:`subject_trends` made at ``fdr``."""
     d = subjects["direction"]
-    return {"n_up": int((d == "up").sum()), "n_down": int((d == "down").sum()), "n_flat": int((d == "flat").sum()),
-            "dispersion_min": float(subjects["dispersion"].min()), "dispersion_max": float(subjects["dispersion"].max()),
-            "n_scale_floored": int((subjects["dispersion"] < 1).sum())}
+    n_sel = int((d != "flat").sum())
+    return SubjectCounts(float(fdr), int(len(subjects)), int((d == "up").sum()), int((d == "down").sum()),
+                         int((d == "flat").sum()), interval_level(fdr, n_sel, len(subjects)),
+                         float(subjects["dispersion"].min()), float(subjects["dispersion"].max()),
+                         int((subjects["dispersion"] < 1).sum()))
 
 
-def likes_relation(subjects: pd.DataFrame, alpha: float = 0.01) -> dict:
-    """Do rising subjects get more likes? Spearman's rho across subjects between ``slope`` and
-    ``likes_diff`` (scipy), its p-value, ``answer`` ("more", "fewer" or "unclear" at ``alpha``),
-    and the mean ``likes_diff`` of the subjects called up and down (NaN when there are none)."""
-    from scipy import stats
+@dataclass(frozen=True)
+class LikesRelation:
+    """Whether rising subjects get more likes, described: Spearman's ``rho`` across the ``n`` subjects
+    between trend ``slope`` and ``likes_diff``, its ``1 - alpha`` percentile bootstrap interval over
+    subjects (``rho_low``, ``rho_high``, ``level``), ``answer`` ("more" when the interval lies above 0,
+    "fewer" below, "unclear" otherwise), and the mean ``likes_diff`` of the subjects called up and down
+    (NaN when none). Descriptive: subjects share images, so the bootstrap treats overlapping subjects as
+    independent units and the interval is too narrow by an unknown amount."""
 
-    rho, p = stats.spearmanr(subjects["slope"], subjects["likes_diff"])
-    answer = "more" if rho > 0 and p < alpha else "fewer" if rho < 0 and p < alpha else "unclear"
+    rho: float
+    rho_low: float
+    rho_high: float
+    level: float
+    n: int
+    answer: str
+    likes_diff_up: float
+    likes_diff_down: float
+
+    @property
+    def level_text(self) -> str:
+        return f"{100 * self.level:.10g}%"
+
+
+def _spearman(x, y) -> float:
+    return float(stats.spearmanr(x, y)[0])
+
+
+def likes_relation(subjects: pd.DataFrame, alpha: float = inference.DEFAULT_ALPHA, *,
+                   n_resamples: int = inference.MIN_RESAMPLES, seed: int = 0) -> LikesRelation:
+    """:class:`LikesRelation` of :func:`subject_trends` (subjects with a likes difference), the interval
+    by :func:`twigma.analysis.inference.percentile_bootstrap` (subjects resampled in pairs)."""
+    ok = subjects[np.isfinite(subjects["slope"]) & np.isfinite(subjects["likes_diff"])]
+    ci = inference.percentile_bootstrap((ok["slope"].to_numpy(), ok["likes_diff"].to_numpy()), _spearman, alpha,
+                                        n_resamples=n_resamples, seed=seed)
+    answer = "more" if ci.above(0) else "fewer" if ci.below(0) else "unclear"
     mean = lambda d: float(subjects.loc[subjects["direction"] == d, "likes_diff"].mean())  # noqa: E731
-    return {"rho": float(rho), "p_value": float(p), "answer": answer, "n": int(len(subjects)),
-            "likes_diff_up": mean("up"), "likes_diff_down": mean("down")}
+    return LikesRelation(ci.estimate, ci.low, ci.high, ci.level, int(len(ok)), answer, mean("up"), mean("down"))

@@ -81,6 +81,7 @@ def stored_cluster_names(results_dir: str | os.PathLike | None, release: pd.Data
 
 
 def _monthly_panel(ax: plt.Axes, tracked) -> None:
+    from twigma.analysis.inference import level_text
     from twigma.analysis.themes import fitted_shares
     from twigma.present.plots import monthly_axis
 
@@ -96,13 +97,13 @@ def _monthly_panel(ax: plt.Axes, tracked) -> None:
     if np.isfinite(tr["slope"]):
         counts = mon[fit].set_index("month")[["n_matching", "n_images", "t_years"]].rename(
             columns={"n_matching": "match"})
-        band = fitted_shares(pd.DataFrame({"cluster": ["match"]}), counts)
+        band = fitted_shares(pd.DataFrame({"cluster": ["match"]}), counts, alpha=tracked.alpha)
         xf = x[fit.to_numpy()]
         ax.plot(xf, 100 * band["fitted"], color="C3", lw=1.5,
                 label=f"trend: odds x{tr['odds_ratio_per_year']:.2f}/yr, p = {tr['p_value']:.2g} "
                       f"({direction_text(tr['direction'], tracked.alpha)})")
         ax.fill_between(xf, 100 * band["ci_low"], 100 * band["ci_high"], color="C3", alpha=0.15, lw=0,
-                        label="95% band of the trend")
+                        label=f"{level_text(tracked.alpha)} band of the trend")
     else:
         ax.plot([], [], " ", label=f"no trend: {tr['note']}")
     ax.set_ylabel("matching images (% of the month's)")
@@ -131,7 +132,7 @@ def _cluster_panel(ax: plt.Axes, tracked, names: pd.Series | None) -> None:
 
 def track_figure(tracked, names: pd.Series | None = None) -> plt.Figure:
     """Share of matching images per month (points sized by the month's images, the fitted trend and
-    its 95% band over the fitted months) and by cluster (bars, the overall share as a line).
+    its ``1 - alpha`` band over the fitted months, alpha the tracker's) and by cluster (bars, the overall share as a line).
 
     ``tracked`` is a :class:`twigma.analysis.track.Tracked`; ``names`` labels the clusters (by
     default the ``name`` column of ``tracked.clusters`` when there is one).
@@ -234,10 +235,11 @@ CALL_COLOURS = {"up": "C2", "down": "C3", "flat": "0.6"}
 
 
 def subject_trends_figure(subjects: pd.DataFrame, fdr: float) -> plt.Figure:
-    """Every subject's trend as an odds ratio per year with its 95% interval, fastest riser at the
-    top, coloured by its call after the Benjamini-Hochberg adjustment
-    (:func:`twigma.analysis.subjects.subject_trends`); points sized by the subject's share."""
-    fig, ax = plt.subplots(figsize=(7.5, 0.22 * len(subjects) + 1.2))
+    """Every subject's trend as an odds ratio per year with its interval at the table's ``ci_level``
+    (FCR-adjusted: :func:`twigma.analysis.subjects.interval_level`), fastest riser at the top, coloured
+    by its Benjamini-Hochberg call at ``fdr`` (:func:`twigma.analysis.subjects.subject_trends`); points
+    sized by the subject's share. A grey point's interval includes 1, a coloured one's excludes it."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.22 * len(subjects) + 1.4))
     ys = np.arange(len(subjects))[::-1]
     odds = np.exp(subjects["slope"])
     ax.errorbar(odds, ys, xerr=[odds - np.exp(subjects["ci_low"]), np.exp(subjects["ci_high"]) - odds],
@@ -247,10 +249,12 @@ def subject_trends_figure(subjects: pd.DataFrame, fdr: float) -> plt.Figure:
     ax.axvline(1, color="k", lw=0.8)
     ax.set_xscale("log")
     ax.set_yticks(ys, subjects["subject"], fontsize=7)
-    ax.set(xlabel="odds ratio per year of an image's caption naming the subject (log scale, 95% CI)",
+    level = f"{100 * float(subjects['ci_level'].iloc[0]):.3g}%" if len(subjects) else ""
+    ax.set(xlabel=f"odds ratio per year of an image's caption naming the subject (log scale)\n{level} intervals: "
+                  f"false-coverage-rate adjusted for BH at FDR {fdr:g} (Benjamini & Yekutieli 2005)",
            title=f"{len(subjects)} caption subjects: trend of their monthly share")
-    labels = {"up": f"rising (BH-adjusted p < {fdr:g})", "down": f"falling (BH-adjusted p < {fdr:g})",
-              "flat": f"not significant at FDR {fdr:g}"}
+    labels = {"up": f"rising (selected by BH at FDR {fdr:g})", "down": f"falling (selected by BH at FDR {fdr:g})",
+              "flat": f"not selected at FDR {fdr:g} (interval includes 1)"}
     for d, c in CALL_COLOURS.items():
         ax.scatter([], [], color=c, label=labels[d])
     ax.legend(fontsize=7, loc="lower right")
@@ -258,12 +262,11 @@ def subject_trends_figure(subjects: pd.DataFrame, fdr: float) -> plt.Figure:
     return fig
 
 
-def likes_vs_trend_figure(subjects: pd.DataFrame, relation: dict, n_labels: int = 5) -> plt.Figure:
+def likes_vs_trend_figure(subjects: pd.DataFrame, relation, n_labels: int = 5) -> plt.Figure:
     """Each subject's trend (log-odds per year) against the likes of its images relative to
-    same-month images, the ``n_labels`` fastest risers and fallers named; the title gives
-    Spearman's rho (:func:`twigma.analysis.subjects.likes_relation`)."""
-    from twigma.present.narrative import p_text
-
+    same-month images (each tweet weighing 1), the ``n_labels`` fastest risers and fallers named; the
+    title gives Spearman's rho with its bootstrap interval
+    (:class:`twigma.analysis.subjects.LikesRelation`), a description of overlapping subjects."""
     fig, ax = plt.subplots(figsize=(7.5, 5))
     ax.scatter(subjects["slope"], subjects["likes_diff"], c=[CALL_COLOURS[d] for d in subjects["direction"]],
                s=12 + 120 * np.sqrt(subjects["share"] / subjects["share"].max()), alpha=0.85)
@@ -272,8 +275,10 @@ def likes_vs_trend_figure(subjects: pd.DataFrame, relation: dict, n_labels: int 
     ax.axhline(0, color="k", lw=0.8)
     ax.axvline(0, color="k", lw=0.8)
     ax.set(xlabel="trend of the subject's share (log-odds per year)",
-           ylabel="mean log(1 + likes): subject minus same-month others",
-           title=f"Rising subjects and likes: Spearman rho = {relation['rho']:.2f} ({p_text(relation['p_value'])}), "
-                 f"{relation['n']} subjects")
+           ylabel="mean log(1 + likes), each tweet once:\nsubject minus same-month others",
+           title=f"Rising subjects and likes (descriptive; subjects overlap): Spearman rho = {relation.rho:.2f}, "
+                 f"{relation.level_text} bootstrap interval {relation.rho_low:.2f} to {relation.rho_high:.2f}, "
+                 f"{relation.n} subjects")
+    ax.title.set_fontsize(9)
     fig.tight_layout()
     return fig

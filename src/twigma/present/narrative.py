@@ -152,7 +152,7 @@ def findings(rows: list[dict], synthetic: bool = False) -> str:
 
     ``rows`` are claims-ledger rows (:func:`twigma.analysis.claims.claim`) or any dicts with
     ``claim``, ``paper_says``, ``observed`` and ``holds`` (a notebook may add rows of its own
-    for statements outside C1-C10, e.g. ``holds="descriptive"``).
+    for statements outside C1-C11, e.g. ``holds="descriptive"``).
     """
     if not rows:
         raise ValueError("findings() needs at least one row")
