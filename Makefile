@@ -109,7 +109,7 @@ endif
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED := $(patsubst notebooks/%,$(BUILD)/%,$(NOTEBOOKS))
 PACKAGE := $(shell find src/twigma -name '*.py') pyproject.toml
-PARAMS := $(BUILD)/.params
+RUN_PARAMS := $(BUILD)/.params
 EMB_PARAMS := $(BUILD)/.params-embeddings
 IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -lE '"EMBEDDINGS(: [a-z]+)? = ' $(NOTEBOOKS) /dev/null))
 EMB_FILES := $(if $(strip $(EMBEDDINGS_F)),$(wildcard $(EMBEDDINGS_F)/meta.json $(EMBEDDINGS_F)/*.npy))
@@ -183,7 +183,7 @@ endif
 # The parameters a run was made with; rewritten only when they change, so that a new
 # RELEASE reruns every notebook while an unchanged one reruns nothing (and a RELEASE that does not exist
 # changes nothing: the run stays as it was).
-$(PARAMS): $(RELEASE_F) FORCE
+$(RUN_PARAMS): $(RELEASE_F) FORCE
 	@mkdir -p $(@D)
 	@echo "RELEASE=$(abspath $(RELEASE_F))" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
@@ -193,7 +193,7 @@ $(EMB_PARAMS): $(RELEASE_F) FORCE
 	@echo "EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
-$(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE_F) $(PARAMS) | $(ENV_STAMP)
+$(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE_F) $(RUN_PARAMS) | $(ENV_STAMP)
 	@echo ">> $*"
 	@TWIGMA_SCHEDULER="$(SCHEDULER)" $(PY) -m twigma run-notebook $< --release "$(RELEASE)" --out "$(OUT)" \
 		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
@@ -207,7 +207,7 @@ endif
 # The release is parsed, validated and given its typed cache once (twigma validate), before any notebook
 # starts; then they all start together (each reads only its columns from that cache).
 READY := $(BUILD)/.release-ready
-$(READY): $(RELEASE_F) $(PARAMS) $(PACKAGE) | $(ENV_STAMP)
+$(READY): $(RELEASE_F) $(RUN_PARAMS) $(PACKAGE) | $(ENV_STAMP)
 	@$(PY) -m twigma validate "$(RELEASE)"
 	@touch $@
 $(EXECUTED): $(READY)
@@ -239,7 +239,7 @@ $(ROB_MK): $(GRID) $(EMB_PARAMS) | $(ENV_STAMP)
 	@$(PY) -m twigma robustness makefile --target $@ $(ROB_ARGS) >/dev/null
 
 # a specification needs the release's typed cache, which 00 builds (as for the notebooks)
-$(ROB)/%.json: $(PACKAGE) $(RELEASE_F) $(PARAMS) $(BUILD)/00_data.ipynb | $(ENV_STAMP)
+$(ROB)/%.json: $(PACKAGE) $(RELEASE_F) $(RUN_PARAMS) $(BUILD)/00_data.ipynb | $(ENV_STAMP)
 	@$(PY) -m twigma robustness run $* $(ROB_ARGS)
 
 $(ROB_IMAGE_SPECS): $(EMB_PARAMS) $(EMB_FILES)

@@ -66,6 +66,7 @@ def test_make_run_with_two_parameters_is_a_recorded_and_verified_run(tmp_path, s
     assert json.loads(png.info["twigma:parameters"]) == recorded
     ledger = pd.read_csv(out / "results" / "claims.csv", dtype=str, keep_default_na=False)
     assert set(ledger.loc[ledger["notebook"] == "03_theme_shift", "claim"]) >= {"C4", "C5"}
+    assert not any("=" in p.name for p in paths.ROOT.iterdir())  # PARAMS made no file of its words
     v = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "verify", f"OUT={out}"],
                        capture_output=True, text=True, env=make_env(), timeout=120)
     assert v.returncode == 0 and "0 problem" in v.stdout + v.stderr, v.stdout + v.stderr
