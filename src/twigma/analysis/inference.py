@@ -244,6 +244,7 @@ def tweet_bootstrap_sums(sums: np.ndarray, statistic: Callable[[np.ndarray], np.
     g = s.shape[0]
     estimate = float(statistic(s.sum(axis=0)))
     rng = np.random.default_rng(seed)
+    batch = max(1, min(batch, 4_000_000 // max(g, 1)))  # a batch's weights stay within ~32 MB
     reps = []
     for start in range(0, n_resamples, batch):
         b = min(batch, n_resamples - start)

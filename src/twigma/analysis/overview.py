@@ -384,7 +384,7 @@ def growth_summary(monthly: pd.DataFrame, trend: dict, last_created_at: pd.Times
 
 @dataclass(frozen=True)
 class SteadyGrowth:
-    """What notebook 01 tests the paper's "steady growth" as (:func:`steady_growth`)."""
+    """What notebook 01 says about growth and tests the paper's "steady growth" as (:func:`steady_growth`)."""
 
     monotone: bool  # a rising trend significant at alpha by the Hamed & Rao Mann-Kendall test (C2's test)
     one_rate: bool  # one exponential rate fits both halves of the period
@@ -393,6 +393,16 @@ class SteadyGrowth:
     whole: Interval  # growth factor per year over the whole period, with its interval
     first_half: Interval
     second_half: Interval
+    max_rate_ratio: float  # the halves' factors within this ratio of each other: one rate
+    tau: float  # Kendall's tau of the monthly count and time
+    p_value: float  # Mann-Kendall, Hamed & Rao corrected
+    p_value_naive: float
+    variance_inflation: float  # the correction's factor on the variance of the score
+    n_months: int
+    first_month: str
+    first_half_last_month: str
+    half_split: str  # the first month of the second half
+    last_month: str
 
 
 def steady_growth(trend: dict, alpha: float) -> SteadyGrowth:
@@ -404,10 +414,16 @@ def steady_growth(trend: dict, alpha: float) -> SteadyGrowth:
     method = trend.get("ci_method", "")
 
     def factor(key: str) -> Interval:
-        return Interval(trend[key], trend.get(f"{key.replace('_per_year', '')}_ci_low", float("nan")),
-                        trend.get(f"{key.replace('_per_year', '')}_ci_high", float("nan")), level, method)
+        ci = key.replace("_per_year", "")
+        return Interval(trend[key], trend.get(f"{ci}_ci_low", float("nan")), trend.get(f"{ci}_ci_high", float("nan")),
+                        level, method)
 
     return SteadyGrowth(monotone=monotone, one_rate=bool(trend["one_growth_rate"]),
                         steady=monotone and bool(trend["one_growth_rate"]), alpha=float(alpha),
                         whole=factor("growth_per_year"), first_half=factor("growth_first_half"),
-                        second_half=factor("growth_second_half"))
+                        second_half=factor("growth_second_half"), max_rate_ratio=trend.get("max_rate_ratio", 2.0),
+                        tau=trend["kendall_tau"], p_value=trend["p_value"], p_value_naive=trend["p_value_naive"],
+                        variance_inflation=trend.get("mk_variance_inflation", float("nan")),
+                        n_months=int(trend["n_months"]), first_month=trend["first_month"],
+                        first_half_last_month=trend.get("first_half_last_month", ""),
+                        half_split=trend.get("half_split", ""), last_month=trend["last_month"])
