@@ -10,7 +10,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.tsa.stattools import acf
 
-from twigma.analysis import engagement, nsfw, overview, text, themes
+from twigma.analysis import engagement, inference, nsfw, overview, text, themes
 
 # ---------------------------------------------------------------- early / late months -----
 
@@ -96,10 +96,10 @@ def test_growth_trend_reports_both_p_values_and_the_halves():
         np.exp(second))
     assert not g["one_growth_rate"] and g["half_split"] == "2022-01"  # x1.8 then x23 per year
     steady = overview.steady_growth(g, alpha=0.01)
-    assert steady["monotone"] and not steady["steady"]
+    assert steady.monotone and not steady.steady and steady.first_half.estimate == g["growth_first_half"]
     s = overview.growth_summary(monthly, g, pd.Timestamp("2022-12-15", tz="UTC"))
-    assert s["last_month_partial"] and s["rises"] == int((np.diff(y) > 0).sum()) and s["peak"] == int(y.max())
-    assert s["images_per_tweet"] == pytest.approx(2.0) and s["first_mean"] == pytest.approx(y[:3].mean())
+    assert s.last_month_partial and s.rises == int((np.diff(y) > 0).sum()) and s.peak == int(y.max())
+    assert s.images_per_tweet == pytest.approx(2.0) and s.first_mean == pytest.approx(y[:3].mean())
 
 
 # ---------------------------------------------------------------- themes (03) -------------
@@ -210,18 +210,20 @@ def test_map_compactness_against_a_brute_force_loop(small_release):
     keys = list(cent)
     nearest = np.array([keys[int(np.argmin([np.sum((p - cent[k]) ** 2) for k in keys]))] for p in xy])
     own = pd.Series(nearest == lab).groupby(lab).mean()
-    assert got["overall"] == pytest.approx(np.mean(nearest == lab))
-    np.testing.assert_allclose(got["by_cluster"].to_numpy(), own.to_numpy())
-    assert got["most_mixed"] == own.idxmin() and got["most_compact"] == own.idxmax()
+    assert got.overall == pytest.approx(np.mean(nearest == lab))
+    np.testing.assert_allclose(got.by_cluster.to_numpy(), own.to_numpy())
+    assert got.most_mixed == own.idxmin() and got.most_compact == own.idxmax()
+    assert got.separate == bool(own.min() > got.min_own_share)
 
 
 def test_word_markers_and_ranks():
     words = pd.DataFrame({"cluster": [1, 1, 2, 2, 3], "rank": [1, 2, 1, 2, 1],
                           "word": ["cat", "dog", "woman", "cat", "sky"], "score": [40.0, 20.0, 30.0, 10.0, 5.0]})
     m = text.word_markers(words)
-    assert m["best"]["word"] == "cat" and m["weakest"]["cluster"] == 3 and m["weak_name"]
+    assert m.best["word"] == "cat" and m.weakest["cluster"] == 3 and m.weak_name
     r = text.word_ranks(words, ["cat", "man"])
-    assert r == [{"word": "cat", "cluster": 1, "rank": 1}, {"word": "man", "cluster": None, "rank": None}]
+    assert (r[0].word, r[0].cluster, r[0].rank, r[0].score) == ("cat", 1, 1, 40.0)
+    assert (r[1].word, r[1].cluster, r[1].rank, r[1].n_at_rank) == ("man", None, None, 0)
 
 
 def test_cluster_sizes_and_multi_image_shares(small_release):
@@ -230,11 +232,12 @@ def test_cluster_sizes_and_multi_image_shares(small_release):
     assert sizes["n_images"].sum() == len(small_release) and sizes["share"].sum() == pytest.approx(1)
     rng = themes.size_range(sizes)
     counts = small_release["label_10_cluster"].value_counts()
-    assert rng["ratio"] == pytest.approx(counts.max() / counts.min())
+    assert rng.ratio == pytest.approx(counts.max() / counts.min())
     per = overview.multi_image_shares(overview.images_per_tweet(small_release))
     size = small_release.groupby("id")["id"].transform("size")
-    assert per["multi_image_image_share"] == pytest.approx((size > 1).mean())
-    assert per["single_tweet_share"] == pytest.approx((small_release.groupby("id").size() == 1).mean())
+    assert per.multi_image_image_share == pytest.approx((size > 1).mean())
+    assert per.close_to_tweets == (per.multi_image_image_share < 0.2)
+    assert per.single_tweet_share == pytest.approx((small_release.groupby("id").size() == 1).mean())
 
 
 # ---------------------------------------------------------------- nsfw (04) ---------------
@@ -294,17 +297,21 @@ def test_landis_koch_bands_and_the_between_cluster_reading():
         "poor", "slight", "slight", "slight", "fair", "fair", "moderate", "substantial", "substantial",
         "almost perfect"]
     assert nsfw.landis_koch(float("nan")) == "undefined"
-    by_cluster = pd.DataFrame({"kappa": [0.0, 0.14, np.nan]})
-    s = nsfw.kappa_summary({"kappa": 0.62}, by_cluster)
-    assert s["band"] == "substantial" and s["within_band"] == "slight" and s["between_clusters"]
-    assert s["within_min"] == 0.0 and s["within_max"] == 0.14 and s["n_within"] == 2
-    assert not nsfw.kappa_summary({"kappa": 0.1}, by_cluster)["between_clusters"]
+    by_cluster = pd.DataFrame({"cluster": [1, 2, 3], "kappa": [0.0, 0.14, np.nan],
+                               "kappa_reported": [False, True, True], "pabak": [0.8, 0.5, 0.9],
+                               "sensitivity": [0.01, 0.9, 0.0], "share_nsfw_gt_0_5": [0.001, 0.9, 0.0]})
+    overall = {"n": 100, "agreement": 0.9, "flag_only": 6, "score_only": 4}
+    s = nsfw.kappa_summary(overall, by_cluster, inference.Interval(0.62, 0.55, 0.7, 0.99))
+    assert s.band == "substantial" and s.between_clusters and s.pabak == pytest.approx(0.8)
+    assert s.within_min == 0.14 and s.within_max == 0.14 and s.n_reported == 1  # the paradoxical 0.0 is left out
+    assert s.n_rare == 2 and s.rare_sensitivity_max == 0.01 and s.flag_broader
+    assert not nsfw.kappa_summary(overall, by_cluster, inference.Interval(0.1, 0.05, 0.2, 0.99)).between_clusters
 
 
 def test_overall_shares(small_release):
     got = nsfw.overall_shares(small_release, 0.5)
-    assert got["flagged"] == pytest.approx(small_release["possibly_sensitive"].astype(float).mean())
-    assert got["above"] == pytest.approx((small_release["nsfw_score"] > 0.5).mean())
+    assert got.flagged == pytest.approx(small_release["possibly_sensitive"].astype(float).mean())
+    assert got.above == pytest.approx((small_release["nsfw_score"] > 0.5).mean())
 
 
 # ---------------------------------------------------------------- engagement (05) ---------
@@ -313,10 +320,10 @@ def test_top_share_and_cluster_extremes(small_release):
     likes = pd.Series([100, 1, 1, 1, 1, 1, 1, 1, 1, 1, np.nan] * 10, dtype=float)
     assert engagement.top_share(likes, 0.1) == pytest.approx(1000 / 1090)
     by = engagement.engagement_by_cluster(small_release)
-    e = engagement.cluster_extremes(by)
+    e = engagement.cluster_extremes(by, small_release)
     g = small_release.dropna(subset=["like_count"]).groupby("label_10_cluster")["like_count"]
     gm = g.apply(lambda s: stats.gmean(1 + s.astype(float)))  # geometric means of (1 + likes), scipy
-    assert e["ratio"] == pytest.approx(gm.max() / gm.min()) and e["most"].name == gm.idxmax()
+    assert e.ratio.estimate == pytest.approx(gm.max() / gm.min()) and e.most.name == gm.idxmax()
     assert (by["n_likes_known"] == g.size().reindex(by["cluster"]).to_numpy()).all()
 
 
@@ -358,7 +365,7 @@ def test_cluster_contrast(small_release):
     by = nsfw.nsfw_by_cluster(small_release)
     c = nsfw.cluster_contrast(by)
     rest = by[~by["mostly_nsfw"]]
-    assert len(c["mostly"]) == by["mostly_nsfw"].sum() and c["n_rest"] == len(rest)
-    assert c["rest_score_max"] == rest["share_nsfw_gt_0_5"].max()
-    assert c["rest_flag_min"] == rest["share_possibly_sensitive"].min()
-    assert c["flag_spread"] == (rest["share_possibly_sensitive"].mean() > 3 * rest["share_nsfw_gt_0_5"].mean())
+    assert len(c.mostly) == by["mostly_nsfw"].sum() and c.n_rest == len(rest)
+    assert c.rest_score_max == rest["share_nsfw_gt_0_5"].max()
+    assert c.rest_flag_min == rest["share_possibly_sensitive"].min()
+    assert c.flag_spread == (rest["share_possibly_sensitive"].mean() > 3 * rest["share_nsfw_gt_0_5"].mean())

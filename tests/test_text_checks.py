@@ -160,24 +160,59 @@ def test_03_quotes_the_tables_shares(release_run):
     assert "Flat:" not in text and "Not significant at alpha" in text
 
 
-def test_05_ratio_and_its_comparison_agree(release_run):
+def test_05_ratio_is_judged_from_its_interval(release_run):
     text = _markdown(release_run, "05_engagement")
     by = pd.read_csv(release_run / "results" / "engagement_by_cluster.csv")
     ratio = float(np.exp(by["mean_log1p_likes"].max() - by["mean_log1p_likes"].min()))
-    m = re.search(r"a ratio of ([\d.]+), (under 1\.5|1\.5 or more)", text)
+    m = re.search(r"a ratio of ([\d.]+) \(99% CI ([\d.]+) to ([\d.]+), tweet bootstrap\), (wholly below 1\.5|"
+                  r"wholly at or above 1\.5|on both sides of 1\.5)", text)
     assert m, text
-    assert float(m.group(1)) == pytest.approx(ratio, abs=0.006)
-    assert (float(m.group(1)) < 1.5) == (m.group(2) == "under 1.5") == (ratio < 1.5)
+    est, low, high, words = float(m.group(1)), float(m.group(2)), float(m.group(3)), m.group(4)
+    assert est == pytest.approx(ratio, abs=0.006) and low < est < high
+    expect = "wholly below 1.5" if high < 1.5 else "wholly at or above 1.5" if low >= 1.5 else "on both sides of 1.5"
+    assert words == expect
     assert "log10(1 + likes)" not in text and "log(1 + likes)" not in text.replace("ln(1 + likes)", "")
+    assert "Tables are per image" not in text
 
 
 def test_04_kappa_words_follow_landis_and_koch(release_run):
     from twigma.analysis.nsfw import landis_koch
 
     text = _markdown(release_run, "04_nsfw")
-    kappa = pd.read_csv(release_run / "results" / "nsfw_agreement.csv")["kappa"].iloc[0]
-    assert f"kappa = {kappa:.2f}, {landis_koch(kappa)} agreement" in text
+    row = pd.read_csv(release_run / "results" / "nsfw_agreement.csv").iloc[0]
+    kappa = row["kappa"]
+    assert (f"kappa = {kappa:.2f} (99% CI {row['ci_low']:.2f} to {row['ci_high']:.2f}), from a tweet bootstrap: "
+            f"{landis_koch(kappa)} agreement") in text
+    assert row["ci_level"] == 0.99 and row["ci_low"] < kappa < row["ci_high"]
     assert "no better than chance" not in text and "each group sums to 1" not in text
+    by = pd.read_csv(release_run / "results" / "nsfw_by_cluster.csv")
+    assert f"Kappa is reported for {int(by['kappa_reported'].sum())} " in text  # only where both ratings vary
+    assert "95%" not in text
+
+
+def test_02_calls_a_word_distinctive_only_at_its_z(release_run):
+    text = _markdown(release_run, "02_themes_map")
+    words = pd.read_csv(release_run / "results" / "cluster_words.csv")
+    assert (words["score"] >= 3.0).all()  # 02's MIN_Z: never a negative z
+    for word, k, rank, z in re.findall(r'"(\w+)" is distinctive of cluster (\d+) · [^(]*\(rank (\d+), z = '
+                                       r"(-?[\d.]+)", text):
+        row = words[(words["word"] == word) & (words["cluster"] == int(k))]
+        assert len(row) == 1 and int(row["rank"].iloc[0]) == int(rank)
+        assert float(z) == pytest.approx(row["score"].iloc[0], abs=0.05) and float(z) >= 3.0
+    assert "fitted on the 768-d" not in text and "our inference" in text
+
+
+@pytest.mark.parametrize("stem", RELEASE_ONLY)
+def test_the_banner_shows_once(release_run, stem):
+    plain = [t for t in _shown(release_run, stem) if "SYNTHETIC sample data" in t]
+    assert len(plain) == 1, plain  # the Markdown box, never a second copy as a quoted string
+
+
+def test_00_states_the_policy_and_the_units(release_run):
+    text = _markdown(release_run, "00_data")
+    assert "**One level per claim family.**" in text and "Holm" in text and "Benjamini-Hochberg" in text
+    assert "(Berger 1982)" in text and "99% at the default" in text
+    assert "by tweet in 04 and 08" not in text and "04's intervals resample tweets" in text
 
 
 def test_01_says_what_steady_is_tested_as(release_run):

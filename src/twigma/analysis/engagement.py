@@ -1,18 +1,22 @@
 """Likes, quotes and replies: distributions, missing shares, by cluster and by month.
 
 Engagement was collected per tweet in the week of 29 May 2023 and is repeated on every
-image of a tweet; it is missing for tweets deleted by then. Tables here are per image (as
-the release is), and :func:`per_tweet` gives one row per tweet where that is the right unit.
+image of a tweet; it is missing for tweets deleted by then. The tables by cluster and by month
+are per image (as the release is), :func:`per_tweet` gives one row per tweet where that is the
+right unit, and intervals resample tweets.
 
 One log base for likes: the natural log, ln(1 + likes) (``mean_log1p_likes``, and the outcome
 of notebook 08's C9 model). Figures may draw counts on logarithmic axes; their ticks are counts.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from twigma.analysis.overview import month_codes, month_of
+from twigma.analysis.inference import DEFAULT_ALPHA, Interval, tweet_bootstrap_sums, tweet_sums
+from twigma.analysis.overview import early_late_months, month_codes, month_of
 from twigma.release.load import release_unused
 
 METRICS = ["like_count", "quote_count", "reply_count"]
@@ -113,14 +117,78 @@ def top_share(values: pd.Series, top: float = 0.01) -> float:
     return float(x[: max(1, int(len(x) * top))].sum() / x.sum())
 
 
-def cluster_extremes(by_cluster: pd.DataFrame) -> dict:
-    """From :func:`engagement_by_cluster`: ``most`` and ``fewest`` (the clusters with the highest
-    and lowest mean ln(1 + likes), their rows as Series) and ``ratio``, the ratio of their
-    geometric means of (1 + likes), exp(difference of the two means)."""
+@dataclass(frozen=True)
+class ClusterExtremes:
+    """What notebook 05 says about likes by cluster (:func:`cluster_extremes`)."""
+
+    most: pd.Series  # the row of the cluster with the highest mean ln(1 + likes) (its name is the cluster)
+    fewest: pd.Series  # and the lowest
+    ratio: Interval  # ratio of their geometric means of (1 + likes), with its tweet-bootstrap interval
+    small_ratio: float  # the ratio under which the difference counts as small
+    judgement: str  # "small" (interval wholly below small_ratio), "sizeable" (wholly at or above) or "undecided"
+
+
+def cluster_extremes(by_cluster: pd.DataFrame, df: pd.DataFrame, small_ratio: float = 1.5,
+                     alpha: float = DEFAULT_ALPHA, *, n_resamples: int = 2000, seed: int = 0) -> ClusterExtremes:
+    """From :func:`engagement_by_cluster` (of ``df``, the release): the clusters with the highest
+    and lowest mean ln(1 + likes) per image and the ratio of their geometric means of
+    (1 + likes), exp(difference of the two means), with a ``1 - alpha`` percentile interval
+    that resamples tweets (each with all its images; :func:`twigma.analysis.inference.tweet_bootstrap_sums`).
+    The two clusters are the ones this run picked; the interval is for their ratio, not for the
+    range over clusters. The difference is ``small`` when the interval lies wholly below
+    ``small_ratio``, ``sizeable`` when wholly at or above it, else ``undecided``."""
     bc = by_cluster.set_index("cluster")
     hi, lo = bc["mean_log1p_likes"].idxmax(), bc["mean_log1p_likes"].idxmin()
-    return {"most": bc.loc[hi].rename(hi), "fewest": bc.loc[lo].rename(lo),
-            "ratio": float(np.exp(bc.loc[hi, "mean_log1p_likes"] - bc.loc[lo, "mean_log1p_likes"]))}
+    x = np.log1p(df["like_count"].to_numpy(dtype=float, na_value=np.nan))
+    known = np.isfinite(x)
+    cols = []
+    for k in (hi, lo):
+        inside = (df["label_10_cluster"].to_numpy() == k) & known
+        cols += [np.where(inside, x, 0.0), inside.astype(float)]
+    sums = tweet_sums(np.column_stack(cols), df["id"])
+
+    def ratio(t):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.exp(t[..., 0] / t[..., 1] - t[..., 2] / t[..., 3])
+
+    r = tweet_bootstrap_sums(sums, ratio, alpha, n_resamples=n_resamples, seed=seed)
+    judgement = "small" if r.high < small_ratio else "sizeable" if r.low >= small_ratio else "undecided"
+    return ClusterExtremes(bc.loc[hi].rename(hi), bc.loc[lo].rename(lo), r, float(small_ratio), judgement)
+
+
+@dataclass(frozen=True)
+class MissingChange:
+    """The share of images whose likes are missing, first against last months
+    (:func:`missing_change`): ``change`` is early minus late, with its tweet-bootstrap interval."""
+
+    early: float
+    late: float
+    change: Interval
+    direction: str  # "older" (interval above 0: older tweets miss more), "newer" (below 0) or "neither"
+
+
+def missing_change(df: pd.DataFrame, alpha: float = DEFAULT_ALPHA, n_months: int = 12, *,
+                   n_resamples: int = 2000, seed: int = 0) -> MissingChange:
+    """The share of images with likes missing in the first ``n_months`` months minus the last
+    (:func:`twigma.analysis.overview.early_late_months`, as :func:`early_late_engagement` pools
+    them), with a ``1 - alpha`` percentile interval that resamples tweets."""
+    month = month_of(df["created_at"])
+    early, late = early_late_months(pd.Series(month.unique()).dropna(), n_months)
+    missing = df["like_count"].isna().to_numpy()
+    cols = []
+    for months in (early, late):
+        inside = month.isin(months).to_numpy()
+        cols += [inside.astype(float), (inside & missing).astype(float)]
+    sums = tweet_sums(np.column_stack(cols), df["id"])
+
+    def diff(t):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return t[..., 1] / t[..., 0] - t[..., 3] / t[..., 2]
+
+    c = tweet_bootstrap_sums(sums, diff, alpha, n_resamples=n_resamples, seed=seed)
+    tot = sums.sum(axis=0)
+    direction = "older" if c.above(0) else "newer" if c.below(0) else "neither"
+    return MissingChange(float(tot[1] / tot[0]), float(tot[3] / tot[2]), c, direction)
 
 
 #: The monthly columns :func:`early_late_engagement` pools and the weight of each.

@@ -207,3 +207,53 @@ def percentile_bootstrap(data: tuple, statistic: Callable, alpha: float, *,
     est = float(statistic(*arrays))
     return Interval(est, float(res.confidence_interval.low), float(res.confidence_interval.high), 1 - a,
                     f"bootstrap over {len(arrays[0]):,} units, {method}, {n_resamples} resamples")
+
+
+def tweet_sums(values, groups) -> np.ndarray:
+    """Per-tweet column sums of ``values`` (images x k, or a 1-d array): shape (tweets, k), the
+    input of :func:`tweet_bootstrap_sums`; rows are tweets in order of first occurrence."""
+    import pandas as pd
+
+    v = np.asarray(values, dtype=float)
+    v = v[:, None] if v.ndim == 1 else v
+    codes = pd.factorize(np.asarray(groups), sort=False)[0]
+    if (codes < 0).any():
+        raise ValueError("a tweet id is missing: every image needs its tweet to be resampled by tweet")
+    n = int(codes.max()) + 1 if len(codes) else 0
+    return np.column_stack([np.bincount(codes, weights=v[:, j], minlength=n) for j in range(v.shape[1])])
+
+
+def tweet_bootstrap_sums(sums: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], alpha: float, *,
+                         n_resamples: int = MIN_RESAMPLES, seed: int = 0, batch: int = 250) -> Interval:
+    """The tweet bootstrap of :func:`tweet_bootstrap` for a statistic of summed counts.
+
+    Where the statistic is a function of totals over images (a 2x2 table's cells, a ratio of
+    sums), a replicate that draws tweets with replacement and takes every image of each drawn
+    tweet has totals ``w @ sums``, with ``w`` the number of times each tweet was drawn (a
+    multinomial count vector): the same resampling, in one matrix product per batch of replicates
+    instead of a concatenation of images. ``sums`` is (tweets, k) (:func:`tweet_sums`);
+    ``statistic`` maps totals of shape (..., k) to values of shape (...) (vectorised over the
+    leading axis). Returns the estimate on all tweets and the ``1 - alpha`` percentile interval;
+    replicates whose statistic is not finite are dropped (their number is in ``method``).
+    """
+    if n_resamples < MIN_RESAMPLES:
+        raise ValueError(f"n_resamples is at least {MIN_RESAMPLES}, not {n_resamples}")
+    a = check_alpha(alpha)
+    s = np.asarray(sums, dtype=float)
+    s = s[:, None] if s.ndim == 1 else s
+    g = s.shape[0]
+    estimate = float(statistic(s.sum(axis=0)))
+    rng = np.random.default_rng(seed)
+    batch = max(1, min(batch, 4_000_000 // max(g, 1)))  # a batch's weights stay within ~32 MB
+    reps = []
+    for start in range(0, n_resamples, batch):
+        b = min(batch, n_resamples - start)
+        w = np.stack([np.bincount(rng.integers(0, g, g), minlength=g) for _ in range(b)]) if g else np.zeros((b, 0))
+        reps.append(np.asarray(statistic(w @ s), dtype=float).reshape(b))
+    reps = np.concatenate(reps)
+    good = np.isfinite(reps)
+    lo, hi = np.quantile(reps[good], [a / 2, 1 - a / 2]) if good.any() else (np.nan, np.nan)
+    dropped = int((~good).sum())
+    note = (f"tweet bootstrap over {g:,} tweets, percentile, {n_resamples} resamples"
+            + (f", {dropped} not finite" if dropped else ""))
+    return Interval(estimate, float(lo), float(hi), 1 - a, note)

@@ -1,10 +1,13 @@
 """NSFW content by cluster and month: Twitter's flag and the CLIP-based detector (claim C6)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from twigma.analysis.overview import month_of, tweet_codes
+from twigma.analysis.inference import DEFAULT_ALPHA, Interval, tweet_bootstrap_sums, tweet_sums
+from twigma.analysis.overview import early_late_months, month_of, tweet_codes
 
 
 def _score_column(threshold: float) -> str:
@@ -71,12 +74,54 @@ def kappa_2x2(both: int, flag_only: int, score_only: int, neither: int) -> float
     return float((p_o - p_e) / (1 - p_e)) if p_e < 1 else float("nan")
 
 
+def kappa_cells(cells: np.ndarray) -> np.ndarray:
+    """:func:`kappa_2x2` of 2x2 counts (both, flag only, score only, neither) along the last axis,
+    vectorised over the leading ones (bootstrap replicates)."""
+    c = np.asarray(cells, dtype=float)
+    a, b, d, e = c[..., 0], c[..., 1], c[..., 2], c[..., 3]
+    n = a + b + d + e
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_o = (a + e) / n
+        p_e = ((a + b) * (a + d) + (d + e) * (b + e)) / n**2
+        return np.where(p_e < 1, (p_o - p_e) / (1 - p_e), np.nan)
+
+
+def pabak_cells(cells: np.ndarray) -> np.ndarray:
+    """Prevalence- and bias-adjusted kappa (Byrt, Bishop & Carlin 1993) of 2x2 counts along the
+    last axis: 2 p_o - 1, the kappa of a table with both answers equally common."""
+    c = np.asarray(cells, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 2 * (c[..., 0] + c[..., 3]) / c.sum(axis=-1) - 1
+
+
+def cell_indicators(flag: pd.Series, score: pd.Series, threshold: float) -> np.ndarray:
+    """Each image's 2x2 cell as four 0/1 columns (both, flag only, score only, neither); all 0
+    where the flag or the score is unknown. Summed per tweet they are the input of the tweet
+    bootstrap of kappa (:func:`kappa_interval`)."""
+    ok = flag.notna().to_numpy() & score.notna().to_numpy()
+    a = flag.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    b = score.to_numpy(dtype=float) > threshold
+    out = np.zeros((len(flag), 4))
+    cell = 3 - (2 * a + b)
+    out[np.flatnonzero(ok), cell[ok]] = 1.0
+    return out
+
+
+def kappa_interval(df: pd.DataFrame, threshold: float = 0.5, alpha: float = DEFAULT_ALPHA, *,
+                   n_resamples: int = 2000, seed: int = 0) -> Interval:
+    """Cohen's kappa of Twitter's flag and "score > threshold" over all images with both known,
+    with its ``1 - alpha`` tweet-bootstrap interval (tweets resampled with all their images:
+    the flag is set per tweet; :func:`twigma.analysis.inference.tweet_bootstrap_sums`)."""
+    sums = tweet_sums(cell_indicators(df["possibly_sensitive"], df["nsfw_score"], threshold), df["id"])
+    return tweet_bootstrap_sums(sums, kappa_cells, alpha, n_resamples=n_resamples, seed=seed)
+
+
 #: What decides whether an image counts as NSFW in :func:`nsfw_by_cluster`.
 MEASURES = ("detector", "twitter-flag")
 
 
 def nsfw_by_cluster(df: pd.DataFrame, threshold: float = 0.5, mostly: float = 0.5,
-                    measure: str = "detector") -> pd.DataFrame:
+                    measure: str = "detector", kappa_min_share: float = 0.05) -> pd.DataFrame:
     """NSFW measures per cluster.
 
     Parameters
@@ -88,13 +133,21 @@ def nsfw_by_cluster(df: pd.DataFrame, threshold: float = 0.5, mostly: float = 0.
     measure : {"detector", "twitter-flag"}
         What counts as NSFW for ``mostly_nsfw``: detector score > ``threshold`` (the notebooks'
         choice) or Twitter's sensitive-media flag (among images with a known flag).
+    kappa_min_share : float
+        Kappa within a cluster is reported (``kappa_reported``) only where each measure marks
+        at least this share and at most 1 minus it of the cluster's images with both known:
+        where one rating hardly varies, kappa is near 0 whatever the agreement (the kappa
+        paradox; Feinstein & Cicchetti 1990).
 
     Returns
     -------
     DataFrame with columns ``cluster``, ``n_images``, ``share_possibly_sensitive``,
-    ``share_nsfw_gt_0_5`` (named after ``threshold``), ``mean_nsfw_score``, ``kappa`` (flag vs
-    score within the cluster) and ``mostly_nsfw``; ``attrs`` hold ``measure``, ``threshold`` and
-    ``mostly`` (read by :func:`twigma.analysis.claims.check_c6`).
+    ``share_nsfw_gt_0_5`` (named after ``threshold``), ``mean_nsfw_score``, the numbers with a
+    known flag and score, ``kappa`` (flag vs score within the cluster), ``kappa_reported``,
+    ``pabak`` (:func:`pabak_cells`), ``sensitivity`` and ``specificity`` (of "score >
+    threshold" against the flag, among images with both known) and ``mostly_nsfw``; ``attrs``
+    hold ``measure``, ``threshold``, ``mostly`` (read by :func:`twigma.analysis.claims.check_c6`)
+    and ``kappa_min_share``.
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
@@ -102,9 +155,18 @@ def nsfw_by_cluster(df: pd.DataFrame, threshold: float = 0.5, mostly: float = 0.
     code = pd.Index(out["cluster"]).get_indexer(df["label_10_cluster"])  # every image's cluster is in out
     cells = _cells(df["possibly_sensitive"], df["nsfw_score"], threshold, code, len(out))
     out["kappa"] = [kappa_2x2(*row) for row in cells]  # flag vs score within each cluster
+    n_both = cells.sum(axis=1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flag_share, score_share = (cells[:, 0] + cells[:, 1]) / n_both, (cells[:, 0] + cells[:, 2]) / n_both
+        out["kappa_reported"] = [bool(min(f, 1 - f) >= kappa_min_share and min(c, 1 - c) >= kappa_min_share)
+                                 for f, c in zip(flag_share, score_share)]
+        out["pabak"] = pabak_cells(cells)
+        out["sensitivity"] = cells[:, 0] / (cells[:, 0] + cells[:, 1])
+        out["specificity"] = cells[:, 3] / (cells[:, 3] + cells[:, 2])
     share = out["share_possibly_sensitive"] if measure == "twitter-flag" else out[_score_column(threshold)]
     out["mostly_nsfw"] = share > mostly
-    out.attrs.update({"measure": measure, "threshold": float(threshold), "mostly": float(mostly)})
+    out.attrs.update({"measure": measure, "threshold": float(threshold), "mostly": float(mostly),
+                      "kappa_min_share": float(kappa_min_share)})
     return out
 
 
@@ -216,12 +278,20 @@ def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.n
     return centre - half, centre + half
 
 
-def overall_shares(df: pd.DataFrame, threshold: float = 0.5) -> dict:
-    """Over all images: ``flagged`` (share flagged by Twitter, among known flags) and ``above``
-    (share with detector score > ``threshold``, among known scores)."""
+@dataclass(frozen=True)
+class OverallShares:
+    """Over all images (:func:`overall_shares`)."""
+
+    flagged: float  # share flagged by Twitter, among known flags
+    above: float  # share with detector score > threshold, among known scores
+
+
+def overall_shares(df: pd.DataFrame, threshold: float = 0.5) -> OverallShares:
+    """Over all images: the share flagged by Twitter (among known flags) and the share with
+    detector score > ``threshold`` (among known scores)."""
     flag = df["possibly_sensitive"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     score = df["nsfw_score"].to_numpy(dtype=float)
-    return {"flagged": float(np.nanmean(flag)), "above": float(np.mean(score[np.isfinite(score)] > threshold))}
+    return OverallShares(float(np.nanmean(flag)), float(np.mean(score[np.isfinite(score)] > threshold)))
 
 
 #: Landis & Koch (1977, p. 165): the upper end of each band of kappa and its name.
@@ -241,23 +311,106 @@ def landis_koch(kappa: float) -> str:
     return LANDIS_KOCH[-1][1]
 
 
-def kappa_summary(overall: dict, by_cluster: pd.DataFrame) -> dict:
-    """The overall kappa against the kappas within clusters (from :func:`agreement` and
-    :func:`nsfw_by_cluster`): ``kappa``, ``band`` (:func:`landis_koch`), ``within_min`` and
-    ``within_max`` (over clusters with a defined kappa), ``within_band`` (the band of
-    ``within_max``) and ``between_clusters``: True when the overall kappa's band is above every
-    within-cluster band, i.e. the agreement comes from both measures concentrating in the same
-    clusters rather than from agreeing on images within a cluster."""
-    within = by_cluster["kappa"].to_numpy(dtype=float)
+@dataclass(frozen=True)
+class KappaSummary:
+    """What notebook 04 says about the agreement of the flag and the detector (:func:`kappa_summary`)."""
+
+    kappa: Interval  # over all images, with its tweet-bootstrap interval
+    band: str  # Landis & Koch's word for the estimate
+    n: int  # images with both measures known
+    agreement: float  # raw agreement
+    pabak: float  # over all images
+    flag_only: int
+    score_only: int
+    flag_broader: bool  # more images flagged only than scored only
+    kappa_min_share: float  # the rule for reporting a cluster's kappa (nsfw_by_cluster)
+    n_clusters: int
+    n_reported: int  # clusters whose kappa is reported
+    reported: tuple  # their numbers
+    within_min: float  # range of the reported within-cluster kappas (NaN when none)
+    within_max: float
+    pabak_min: float  # range of PABAK over all clusters
+    pabak_max: float
+    n_rare: int  # clusters where the detector marks under kappa_min_share of the images
+    rare_sensitivity_max: float  # the most of the flagged images the detector marks in those clusters
+    between_clusters: bool  # the overall interval lies above every reported within-cluster kappa
+
+
+def kappa_summary(overall: dict, by_cluster: pd.DataFrame, kappa: Interval) -> KappaSummary:
+    """The overall kappa (``kappa``, from :func:`kappa_interval`; ``overall`` from
+    :func:`agreement`) against agreement within clusters (:func:`nsfw_by_cluster`): the kappas
+    of the clusters where both ratings vary (``kappa_reported``), PABAK in every cluster, and the
+    detector's sensitivity against the flag in the clusters where it hardly fires.
+    ``between_clusters`` is True when some cluster's kappa is reported and the overall interval
+    lies wholly above every one of them: the overall agreement then comes from both measures
+    concentrating in the same clusters rather than from agreeing on images within a cluster."""
+    rep = by_cluster[by_cluster["kappa_reported"]]
+    within = rep["kappa"].to_numpy(dtype=float)
     within = within[np.isfinite(within)]
-    k = float(overall["kappa"])
-    words = [w for _, w in LANDIS_KOCH]
-    band = landis_koch(k)
+    cut = float(by_cluster.attrs.get("kappa_min_share", 0.05))
+    score = [c for c in by_cluster.columns if c.startswith("share_nsfw_gt_")][0]
+    rare = by_cluster[by_cluster[score] < cut]
+    n = int(overall["n"])
     top = float(within.max()) if len(within) else float("nan")
-    return {"kappa": k, "band": band, "within_min": float(within.min()) if len(within) else float("nan"),
-            "within_max": top, "within_band": landis_koch(top), "n_within": int(len(within)),
-            "between_clusters": bool(len(within) and band != "undefined"
-                                     and words.index(band) > words.index(landis_koch(top)))}
+    return KappaSummary(
+        kappa=kappa, band=landis_koch(kappa.estimate), n=n, agreement=float(overall["agreement"]),
+        pabak=float(2 * overall["agreement"] - 1) if n else float("nan"),
+        flag_only=int(overall["flag_only"]), score_only=int(overall["score_only"]),
+        flag_broader=bool(overall["flag_only"] > overall["score_only"]), kappa_min_share=cut,
+        n_clusters=int(len(by_cluster)), n_reported=int(len(within)), reported=tuple(int(k) for k in rep["cluster"]),
+        within_min=float(within.min()) if len(within) else float("nan"), within_max=top,
+        pabak_min=float(by_cluster["pabak"].min()), pabak_max=float(by_cluster["pabak"].max()),
+        n_rare=int(len(rare)),
+        rare_sensitivity_max=float(rare["sensitivity"].max()) if len(rare) else float("nan"),
+        between_clusters=bool(len(within) and kappa.low > top))
+
+
+@dataclass(frozen=True)
+class EarlyLateChange:
+    """The change in the NSFW shares from the first to the last months (:func:`early_late_change`),
+    late minus early, in shares (0.08 = 8 percentage points), each with its tweet-bootstrap
+    interval."""
+
+    flag: Interval  # share of tweets flagged (among tweets with a known flag)
+    score: Interval  # share of images above the threshold (among images with a score)
+    flag_word: str  # "rose", "fell" or "did not change detectably" (the interval against 0)
+    score_word: str
+
+
+def change_word(change: Interval) -> str:
+    """``"rose"`` when the interval lies above 0, ``"fell"`` below, else ``"did not change detectably"``."""
+    return "rose" if change.above(0) else "fell" if change.below(0) else "did not change detectably"
+
+
+def early_late_change(df: pd.DataFrame, threshold: float = 0.5, alpha: float = DEFAULT_ALPHA,
+                      n_months: int = 12, *, n_resamples: int = 2000, seed: int = 0) -> EarlyLateChange:
+    """The share of tweets flagged and the share of images above ``threshold`` in the last
+    ``n_months`` months minus the first (:func:`twigma.analysis.overview.early_late_months`, as
+    :func:`early_late_nsfw` pools them), each with a ``1 - alpha`` percentile interval from one
+    tweet bootstrap (:func:`twigma.analysis.inference.tweet_bootstrap_sums`; a tweet lies in one
+    month). The flag's share is over tweets (a tweet counts as flagged when any of its images
+    with a known flag is), the detector's over images."""
+    month = month_of(df["created_at"])
+    early, late = early_late_months(pd.Series(month.unique()).dropna(), n_months)
+    flag = df["possibly_sensitive"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    score = df["nsfw_score"].to_numpy(dtype=float)
+    cols = []
+    for months in (early, late):
+        inside = month.isin(months).to_numpy()
+        cols += [inside & np.isfinite(flag), inside & (np.nan_to_num(flag) > 0),
+                 inside & np.isfinite(score), inside & (np.nan_to_num(score) > threshold)]
+    sums = tweet_sums(np.column_stack(cols).astype(float), df["id"])
+    sums[:, [0, 1, 4, 5]] = sums[:, [0, 1, 4, 5]] > 0  # the flag per tweet: known, and flagged on any image
+
+    def diff(first: int):
+        def stat(t):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return t[..., first + 5] / t[..., first + 4] - t[..., first + 1] / t[..., first]
+        return stat
+
+    kw = {"n_resamples": n_resamples, "seed": seed}
+    f, c = tweet_bootstrap_sums(sums, diff(0), alpha, **kw), tweet_bootstrap_sums(sums, diff(2), alpha, **kw)
+    return EarlyLateChange(f, c, change_word(f), change_word(c))
 
 
 def early_late_nsfw(by_month: pd.DataFrame, threshold: float = 0.5, n_months: int = 12) -> pd.DataFrame:
@@ -275,18 +428,31 @@ def score_column(threshold: float) -> str:
     return _score_column(threshold)
 
 
-def cluster_contrast(by_cluster: pd.DataFrame, threshold: float = 0.5) -> dict:
-    """From :func:`nsfw_by_cluster`: ``mostly`` (the rows of the mostly-NSFW clusters), and over
-    the other clusters the range of the detector's share (``rest_score_min``/``_max``) and of
-    the flag's (``rest_flag_min``/``_max``), and ``flag_spread``: True when the flag's mean share
-    over them is more than three times the detector's (the flag is spread over all clusters,
-    the detector concentrates on few)."""
+@dataclass(frozen=True)
+class ClusterContrast:
+    """What notebook 04 says about the clusters (:func:`cluster_contrast`)."""
+
+    mostly: pd.DataFrame  # the rows of the mostly-NSFW clusters
+    n_rest: int  # the other clusters
+    rest_score_min: float = float("nan")  # over the other clusters: range of the detector's share
+    rest_score_max: float = float("nan")
+    rest_flag_min: float = float("nan")  # and of the flag's
+    rest_flag_max: float = float("nan")
+    flag_spread: bool = False  # the flag's mean share over them is more than spread_factor times the detector's
+    spread_factor: float = 3.0
+
+
+def cluster_contrast(by_cluster: pd.DataFrame, threshold: float = 0.5, spread_factor: float = 3.0) -> ClusterContrast:
+    """From :func:`nsfw_by_cluster`: the mostly-NSFW clusters, and over the other clusters the
+    range of the detector's share and of the flag's, and ``flag_spread``: True when the flag's
+    mean share over them is more than ``spread_factor`` times the detector's (the flag is spread
+    over all clusters, the detector concentrates on few)."""
     col = _score_column(threshold)
     rest = by_cluster[~by_cluster["mostly_nsfw"]]
-    out = {"mostly": by_cluster[by_cluster["mostly_nsfw"]], "n_rest": int(len(rest))}
-    if len(rest):
-        out.update({"rest_score_min": float(rest[col].min()), "rest_score_max": float(rest[col].max()),
-                    "rest_flag_min": float(rest["share_possibly_sensitive"].min()),
-                    "rest_flag_max": float(rest["share_possibly_sensitive"].max()),
-                    "flag_spread": bool(rest["share_possibly_sensitive"].mean() > 3 * rest[col].mean())})
-    return out
+    mostly = by_cluster[by_cluster["mostly_nsfw"]]
+    if not len(rest):
+        return ClusterContrast(mostly, 0, spread_factor=float(spread_factor))
+    return ClusterContrast(
+        mostly, int(len(rest)), float(rest[col].min()), float(rest[col].max()),
+        float(rest["share_possibly_sensitive"].min()), float(rest["share_possibly_sensitive"].max()),
+        bool(rest["share_possibly_sensitive"].mean() > spread_factor * rest[col].mean()), float(spread_factor))

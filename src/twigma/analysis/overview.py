@@ -4,11 +4,13 @@ helpers every notebook uses to compare the first and the last months of the peri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from twigma.analysis.inference import Interval
 from twigma.release.load import release_unused
 
 
@@ -110,14 +112,29 @@ def monthly_counts(df: pd.DataFrame) -> pd.DataFrame:
     return out.astype({"n_tweets": "int64", "n_images": "int64"})
 
 
-def multi_image_shares(per_tweet: pd.DataFrame) -> dict:
-    """From :func:`images_per_tweet`: ``single_tweet_share`` (tweets with one image),
-    ``multi_image_image_share`` (images that sit in a tweet with two or more) and ``max_images``."""
+@dataclass(frozen=True)
+class MultiImageShares:
+    """What notebook 00 says about images per tweet (:func:`multi_image_shares`)."""
+
+    single_tweet_share: float  # tweets with one image
+    multi_image_image_share: float  # images that sit in a tweet with two or more
+    max_images: int  # most images in one tweet
+    most_single: bool  # more than half of the tweets carry one image
+    close_to_tweets: bool  # multi-image tweets hold under ``max_multi_share`` of the images
+    max_multi_share: float  # the cut of ``close_to_tweets``
+
+
+def multi_image_shares(per_tweet: pd.DataFrame, max_multi_share: float = 0.2) -> MultiImageShares:
+    """From :func:`images_per_tweet`: the share of tweets with one image, of images that sit in a
+    tweet with two or more, the most images in a tweet, and whether image-level tables are close
+    to tweet-level ones (``close_to_tweets``: multi-image tweets hold under ``max_multi_share``
+    of the images)."""
     n, k = per_tweet["n_images_in_tweet"].to_numpy(), per_tweet["n_tweets"].to_numpy()
     images = n * k
-    return {"single_tweet_share": float(k[n == 1].sum() / k.sum()),
-            "multi_image_image_share": float(images[n > 1].sum() / images.sum()),
-            "max_images": int(n.max())}
+    single = float(k[n == 1].sum() / k.sum())
+    multi = float(images[n > 1].sum() / images.sum())
+    return MultiImageShares(single, multi, int(n.max()), single > 0.5, multi < max_multi_share,
+                            float(max_multi_share))
 
 
 # ---------------------------------------------------------------- first and last months ----
@@ -218,7 +235,38 @@ def _loglinear(y: np.ndarray, t: np.ndarray):
     return stats.linregress(t[pos], np.log(y[pos])) if pos.sum() >= 3 else None
 
 
-def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
+def newey_west_lags(n: int) -> int:
+    """The Bartlett-kernel truncation lag of Newey & West (1994): floor(4 (n / 100)^(2/9))."""
+    return int(np.floor(4 * (n / 100.0) ** (2 / 9)))
+
+
+def loglinear_growth_interval(y: np.ndarray, t: np.ndarray, alpha: float) -> tuple[float, float, float]:
+    """The growth factor per unit of ``t`` of a log-linear fit of a count ``y`` on ``t`` (months
+    with a zero count left out) and its ``1 - alpha`` interval: (factor, low, high).
+
+    The months' residuals around the fitted line are serially correlated (a month above the
+    line is followed by another), which makes the OLS t interval too narrow; the interval is
+    therefore the slope's Newey-West (1987) HAC interval (Bartlett kernel, lag
+    :func:`newey_west_lags`, small-sample factor n / (n - 2), t with n - 2 degrees of freedom;
+    statsmodels' ``OLS.fit(cov_type="HAC")``), exponentiated. NaN with fewer than 3 months.
+    """
+    import statsmodels.api as sm
+
+    from twigma.analysis.inference import check_alpha
+
+    a = check_alpha(alpha)
+    pos = y > 0
+    if pos.sum() < 3:
+        return float("nan"), float("nan"), float("nan")
+    x, ly = t[pos], np.log(y[pos])
+    fit = sm.OLS(ly, sm.add_constant(x)).fit(cov_type="HAC", use_t=True,
+                                             cov_kwds={"maxlags": newey_west_lags(len(x)), "use_correction": True})
+    lo, hi = fit.conf_int(alpha=a)[1]
+    return float(np.exp(fit.params[1])), float(np.exp(lo)), float(np.exp(hi))
+
+
+def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets", alpha: float = 0.01,
+                 max_rate_ratio: float = 2.0) -> dict:
     """Trend of a monthly count: Mann-Kendall test and log-linear growth rate.
 
     ``kendall_tau`` is Kendall's tau-b between the count and time (scipy). ``p_value`` is the
@@ -230,8 +278,11 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
     (``loglinear_p_value``, a second test of growth). Months with a zero count are left out of
     the log-linear fit. The same fit on each half of the months gives ``growth_first_half`` and
     ``growth_second_half`` (NaN when a half has fewer than 3 months) and ``one_growth_rate``: True
-    when the two halves' factors are within a factor of 2 of each other, i.e. one exponential
-    rate describes the period; only then is ``growth_per_year`` a fair summary of it.
+    when the two halves' factors are within a factor of ``max_rate_ratio`` of each other, i.e.
+    one exponential rate describes the period; only then is ``growth_per_year`` a fair summary
+    of it. Each factor has a ``1 - alpha`` Newey-West interval (:func:`loglinear_growth_interval`):
+    ``growth_ci_low``/``_high``, ``growth_first_half_ci_low``/``_high``,
+    ``growth_second_half_ci_low``/``_high``, at ``ci_level``.
     """
     y = monthly[column].to_numpy(dtype=float)
     t = np.arange(len(y)) / 12.0
@@ -240,7 +291,9 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
                                                          "variance_inflation": float("nan")}
     fit = _loglinear(y, t)
     half = len(y) // 2
-    fits = [_loglinear(y[a:b], t[a:b] - t[a]) if b - a >= 3 else None for a, b in ((0, half), (half, len(y)))]
+    spans = ((0, len(y)), (0, half), (half, len(y)))
+    intervals = [loglinear_growth_interval(y[a:b], t[a:b] - t[a], alpha) for a, b in spans]
+    fits = [_loglinear(y[a:b], t[a:b] - t[a]) if b - a >= 3 else None for a, b in spans[1:]]
     g1, g2 = (float(np.exp(f.slope)) if f else float("nan") for f in fits)
     i1, i2 = (float(f.intercept) if f else float("nan") for f in fits)
     return {
@@ -256,7 +309,13 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets") -> dict:
         "loglinear_p_value": float(fit.pvalue) if fit else float("nan"),  # t-test of the log-linear slope
         "growth_first_half": g1,
         "growth_second_half": g2,
-        "one_growth_rate": bool(np.isfinite(g1) and np.isfinite(g2) and 0.5 < g2 / g1 < 2),
+        "one_growth_rate": bool(np.isfinite(g1) and np.isfinite(g2) and 1 / max_rate_ratio < g2 / g1 < max_rate_ratio),
+        "max_rate_ratio": float(max_rate_ratio),
+        "growth_ci_low": intervals[0][1], "growth_ci_high": intervals[0][2],
+        "growth_first_half_ci_low": intervals[1][1], "growth_first_half_ci_high": intervals[1][2],
+        "growth_second_half_ci_low": intervals[2][1], "growth_second_half_ci_high": intervals[2][2],
+        "ci_level": 1 - float(alpha),
+        "ci_method": "Newey-West HAC",
         "first_month": monthly["month"].iloc[0],
         "last_month": monthly["month"].iloc[-1],
         "log_intercept_first_half": i1,  # log(count) at the first month of each half
@@ -288,35 +347,83 @@ def fitted_growth(monthly: pd.DataFrame, trend: dict) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def growth_summary(monthly: pd.DataFrame, trend: dict, last_created_at: pd.Timestamp, k: int = 3) -> dict:
-    """The numbers notebook 01's text states about the monthly tweet counts.
+@dataclass(frozen=True)
+class GrowthFacts:
+    """The numbers notebook 01's text states about the monthly tweet counts (:func:`growth_summary`)."""
 
-    Returns ``k`` (months averaged at each end: ``k``, or a third of the months if fewer),
-    ``first_mean`` and ``last_mean`` (mean tweets per month over the first and the last ``k``),
-    ``rises`` (month-to-month steps up) of ``steps``, ``peak_month`` and ``peak``, ``min_month``
-    (the smallest monthly count), ``doubling_months`` (12 log 2 / log growth; inf without growth),
-    ``images_per_tweet`` (all images over all tweets), ``last_day`` and ``last_month_partial``
-    (the data end more than a day before the end of their last month).
-    """
+    k: int  # months averaged at each end
+    first_mean: float  # mean tweets per month over the first k months
+    last_mean: float  # and over the last k
+    rises: int  # month-to-month steps up
+    steps: int  # month-to-month steps
+    peak_month: str
+    peak: int
+    min_month: int  # the smallest monthly count
+    doubling_months: float  # 12 log 2 / log growth; inf without growth
+    images_per_tweet: float  # all images over all tweets
+    last_day: str
+    last_month_partial: bool  # the data end more than a day before the end of their last month
+
+
+def growth_summary(monthly: pd.DataFrame, trend: dict, last_created_at: pd.Timestamp, k: int = 3) -> GrowthFacts:
+    """The numbers notebook 01's text states about the monthly tweet counts (:class:`GrowthFacts`);
+    ``k`` months are averaged at each end (a third of the months if fewer)."""
     n = monthly["n_tweets"].to_numpy()
     k = min(k, len(n) // 3) or 1
     g = trend["growth_per_year"]
     last_day = pd.Timestamp(last_created_at)
-    return {"k": int(k), "first_mean": float(n[:k].mean()), "last_mean": float(n[-k:].mean()),
-            "rises": int((np.diff(n) > 0).sum()), "steps": int(len(n) - 1),
-            "peak_month": str(monthly.loc[monthly["n_tweets"].idxmax(), "month"]), "peak": int(n.max()),
-            "min_month": int(n.min()),
-            "doubling_months": float(12 * np.log(2) / np.log(g)) if g > 1 else float("inf"),
-            "images_per_tweet": float(monthly["n_images"].sum() / max(n.sum(), 1)),
-            "last_day": last_day.strftime("%Y-%m-%d"),
-            "last_month_partial": bool(last_day.day < last_day.days_in_month - 1)}
+    return GrowthFacts(k=int(k), first_mean=float(n[:k].mean()), last_mean=float(n[-k:].mean()),
+                       rises=int((np.diff(n) > 0).sum()), steps=int(len(n) - 1),
+                       peak_month=str(monthly.loc[monthly["n_tweets"].idxmax(), "month"]), peak=int(n.max()),
+                       min_month=int(n.min()),
+                       doubling_months=float(12 * np.log(2) / np.log(g)) if g > 1 else float("inf"),
+                       images_per_tweet=float(monthly["n_images"].sum() / max(n.sum(), 1)),
+                       last_day=last_day.strftime("%Y-%m-%d"),
+                       last_month_partial=bool(last_day.day < last_day.days_in_month - 1))
 
 
-def steady_growth(trend: dict, alpha: float) -> dict:
-    """What notebook 01 tests the paper's "steady growth" as, from :func:`growth_trend`:
-    ``monotone``, a rising trend significant at ``alpha`` by the Hamed & Rao Mann-Kendall test
-    (C2's test), and ``one_rate``, one exponential rate fitting both halves of the period.
-    ``steady`` is both."""
+@dataclass(frozen=True)
+class SteadyGrowth:
+    """What notebook 01 says about growth and tests the paper's "steady growth" as (:func:`steady_growth`)."""
+
+    monotone: bool  # a rising trend significant at alpha by the Hamed & Rao Mann-Kendall test (C2's test)
+    one_rate: bool  # one exponential rate fits both halves of the period
+    steady: bool  # both
+    alpha: float
+    whole: Interval  # growth factor per year over the whole period, with its interval
+    first_half: Interval
+    second_half: Interval
+    max_rate_ratio: float  # the halves' factors within this ratio of each other: one rate
+    tau: float  # Kendall's tau of the monthly count and time
+    p_value: float  # Mann-Kendall, Hamed & Rao corrected
+    p_value_naive: float
+    variance_inflation: float  # the correction's factor on the variance of the score
+    n_months: int
+    first_month: str
+    first_half_last_month: str
+    half_split: str  # the first month of the second half
+    last_month: str
+
+
+def steady_growth(trend: dict, alpha: float) -> SteadyGrowth:
+    """What notebook 01 tests the paper's "steady growth" as, from :func:`growth_trend`, with the
+    growth factors per year as :class:`~twigma.analysis.inference.Interval` (their Newey-West
+    intervals at the trend's ``ci_level``)."""
     monotone = bool(trend["kendall_tau"] > 0 and trend["p_value"] < alpha)
-    return {"monotone": monotone, "one_rate": bool(trend["one_growth_rate"]),
-            "steady": monotone and bool(trend["one_growth_rate"])}
+    level = trend.get("ci_level", float("nan"))
+    method = trend.get("ci_method", "")
+
+    def factor(key: str) -> Interval:
+        ci = key.replace("_per_year", "")
+        return Interval(trend[key], trend.get(f"{ci}_ci_low", float("nan")), trend.get(f"{ci}_ci_high", float("nan")),
+                        level, method)
+
+    return SteadyGrowth(monotone=monotone, one_rate=bool(trend["one_growth_rate"]),
+                        steady=monotone and bool(trend["one_growth_rate"]), alpha=float(alpha),
+                        whole=factor("growth_per_year"), first_half=factor("growth_first_half"),
+                        second_half=factor("growth_second_half"), max_rate_ratio=trend.get("max_rate_ratio", 2.0),
+                        tau=trend["kendall_tau"], p_value=trend["p_value"], p_value_naive=trend["p_value_naive"],
+                        variance_inflation=trend.get("mk_variance_inflation", float("nan")),
+                        n_months=int(trend["n_months"]), first_month=trend["first_month"],
+                        first_half_last_month=trend.get("first_half_last_month", ""),
+                        half_split=trend.get("half_split", ""), last_month=trend["last_month"])

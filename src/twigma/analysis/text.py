@@ -8,6 +8,7 @@ scikit-learn's English stop words, and callers can pass their own list.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -118,30 +119,50 @@ def log_odds_dirichlet(counts: pd.DataFrame, prior_scale: float = 1.0) -> pd.Dat
 
 def distinctive_words(texts: pd.Series, groups: pd.Series, top_n: int = 15,
                       stopwords: Iterable[str] | None = None, prior_scale: float = 1.0,
-                      min_count: int = 5) -> pd.DataFrame:
-    """The ``top_n`` most distinctive words of each group by :func:`log_odds_dirichlet`.
+                      min_count: int = 5, min_z: float = 3.0) -> pd.DataFrame:
+    """The most distinctive words of each group by :func:`log_odds_dirichlet`.
+
+    A word is listed for a group only when it occurs at least ``min_count`` times there and its
+    z-score is at least ``min_z`` (which must be positive: a negative z means the word is rarer
+    in the group than elsewhere, the opposite of distinctive). Ranks are competition ranks: words
+    with the same z (to 9 decimals) share the better rank, so a tie at the ``top_n`` cut keeps
+    every tied word and a group may list more than ``top_n`` words, or fewer when fewer reach
+    ``min_z``.
 
     Returns
     -------
     DataFrame with columns ``cluster`` (the group), ``rank`` (1 = most distinctive), ``word``,
-    ``score`` (the z-score), ``count`` (in the group) and ``share_in_group``. Words seen fewer
-    than ``min_count`` times in the group are not ranked.
+    ``score`` (the z-score), ``count`` (in the group), ``share_in_group`` and ``n_at_rank``
+    (the number of listed words of the group at that rank: more than 1 is a tie), ordered by
+    group, rank and word; ``attrs`` hold ``min_z`` and ``top_n``.
     """
+    if not min_z > 0:
+        raise ValueError(f"min_z must be positive (a negative z is not distinctive), not {min_z!r}")
     counts = term_counts(texts, groups, stopwords=stopwords)
     z = log_odds_dirichlet(counts, prior_scale=prior_scale)
     rows = []
     for grp in counts.index:
         c = counts.loc[grp]
-        s = z.loc[grp][c >= min_count].sort_values(ascending=False, kind="stable").head(top_n)
-        for rank, (word, score) in enumerate(s.items(), start=1):
-            rows.append({"cluster": grp, "rank": rank, "word": word, "score": float(score),
-                         "count": int(c[word]), "share_in_group": float(c[word] / max(c.sum(), 1))})
-    return pd.DataFrame(rows, columns=["cluster", "rank", "word", "score", "count", "share_in_group"])
+        s = z.loc[grp][(c >= min_count) & (z.loc[grp] >= min_z)]
+        key = s.round(9)
+        rank = key.rank(method="min", ascending=False)
+        keep = pd.DataFrame({"word": s.index, "score": s.to_numpy(), "rank": rank.to_numpy().astype(int),
+                             "key": key.to_numpy()})
+        keep = keep[keep["rank"] <= top_n].sort_values(["rank", "word"], kind="stable")
+        at_rank = keep.groupby("rank")["word"].transform("size")
+        for r, a in zip(keep.itertuples(), at_rank):
+            rows.append({"cluster": grp, "rank": int(r.rank), "word": r.word, "score": float(r.score),
+                         "count": int(c[r.word]), "share_in_group": float(c[r.word] / max(c.sum(), 1)),
+                         "n_at_rank": int(a)})
+    out = pd.DataFrame(rows, columns=["cluster", "rank", "word", "score", "count", "share_in_group", "n_at_rank"])
+    out.attrs.update({"min_z": float(min_z), "top_n": int(top_n)})
+    return out
 
 
 def group_names(words: pd.DataFrame, n_words: int = 3) -> pd.Series:
-    """A short name per group from its top distinctive words, e.g. ``"woman, hair, long"``."""
-    top = words[words["rank"] <= n_words].sort_values(["cluster", "rank"])
+    """A short name per group from its first ``n_words`` distinctive words (in the order of
+    :func:`distinctive_words`: rank, then the word), e.g. ``"woman, hair, long"``."""
+    top = words.sort_values(["cluster", "rank", "word"], kind="stable").groupby("cluster").head(n_words)
     return top.groupby("cluster")["word"].apply(lambda w: ", ".join(w)).rename("name")
 
 
@@ -186,26 +207,50 @@ def _captions_of(release: pd.DataFrame, cluster_col: str) -> pd.DataFrame:
     return load_release(source, columns=["all_captions", cluster_col])
 
 
-def word_markers(words: pd.DataFrame) -> dict:
-    """What notebook 02 says about :func:`distinctive_words`: ``best`` (the row of the highest
-    z-score of any cluster), ``weakest`` (the rank-1 row of the cluster whose top word scores
-    lowest) and ``weak_name``: True when that top score is under half the median of the
-    clusters' top scores (its short name is then the least reliable)."""
-    firsts = words[words["rank"] == 1]
+@dataclass(frozen=True)
+class WordMarkers:
+    """What notebook 02 says about the clusters' top words (:func:`word_markers`)."""
+
+    best: pd.Series  # the row of the highest z-score of any cluster
+    weakest: pd.Series  # the rank-1 row of the cluster whose top word scores lowest
+    weak_name: bool  # that top score is under weak_fraction of the median of the clusters' top scores
+    weak_fraction: float
+
+
+def word_markers(words: pd.DataFrame, weak_fraction: float = 0.5) -> WordMarkers:
+    """The strongest marker of any cluster and the weakest cluster (:class:`WordMarkers`): its
+    short name is the least reliable when its top score is under ``weak_fraction`` of the
+    median of the clusters' top scores."""
+    firsts = words[words["rank"] == 1].drop_duplicates("cluster")
     weakest = firsts.sort_values("score", kind="stable").iloc[0]
-    return {"best": words.loc[words["score"].idxmax()], "weakest": weakest,
-            "weak_name": bool(weakest["score"] < 0.5 * firsts["score"].median())}
+    return WordMarkers(words.loc[words["score"].idxmax()], weakest,
+                       bool(weakest["score"] < weak_fraction * firsts["score"].median()), float(weak_fraction))
 
 
-def word_ranks(words: pd.DataFrame, wanted) -> list[dict]:
-    """Where each wanted word is distinctive (:func:`distinctive_words`): one dict per word with
-    ``word``, ``cluster`` and ``rank`` of its best-ranked cluster, or ``cluster = None`` when it
-    is in no cluster's list."""
+@dataclass(frozen=True)
+class WordPlace:
+    """Where a word is distinctive (:func:`word_ranks`): its best-ranked cluster, or none."""
+
+    word: str
+    cluster: int | None  # None: in no cluster's list (z below the cut everywhere, or past the top_n)
+    rank: int | None
+    score: float  # its z-score there (NaN when in no list)
+    n_at_rank: int  # listed words of that cluster at that rank (more than 1: a tie); 0 when in no list
+
+
+def word_ranks(words: pd.DataFrame, wanted) -> list[WordPlace]:
+    """Where each wanted word is distinctive (:func:`distinctive_words`, which lists only words
+    with z at or above its ``min_z``): one :class:`WordPlace` per word, at its best-ranked
+    cluster (the higher z among equal ranks)."""
     out = []
     for w in wanted:
-        hit = words[words["word"] == w].sort_values(["rank", "cluster"], kind="stable")
-        out.append({"word": w, "cluster": int(hit["cluster"].iloc[0]) if len(hit) else None,
-                    "rank": int(hit["rank"].iloc[0]) if len(hit) else None})
+        hit = words[words["word"] == w].sort_values(["rank", "score"], ascending=[True, False], kind="stable")
+        if len(hit):
+            h = hit.iloc[0]
+            at = int(h["n_at_rank"]) if "n_at_rank" in hit.columns else 1
+            out.append(WordPlace(w, int(h["cluster"]), int(h["rank"]), float(h["score"]), at))
+        else:
+            out.append(WordPlace(w, None, None, float("nan"), 0))
     return out
 
 

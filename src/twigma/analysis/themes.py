@@ -449,17 +449,40 @@ def cluster_sizes(df: pd.DataFrame, names: pd.Series, cluster_col: str = "label_
                          "n_images": sizes.to_numpy(), "share": sizes.to_numpy() / len(df)})
 
 
-def size_range(sizes: pd.DataFrame) -> dict:
-    """From :func:`cluster_sizes`: ``largest`` and ``smallest`` (rows) and ``ratio`` of their sizes."""
+@dataclass(frozen=True)
+class SizeRange:
+    """What notebook 02 says about the clusters' sizes (:func:`size_range`)."""
+
+    largest: pd.Series  # the row of the largest cluster
+    smallest: pd.Series
+    ratio: float  # largest over smallest, in images
+
+
+def size_range(sizes: pd.DataFrame) -> SizeRange:
+    """From :func:`cluster_sizes`: the largest and smallest clusters (rows) and the ratio of their sizes."""
     big, small = sizes.loc[sizes["share"].idxmax()], sizes.loc[sizes["share"].idxmin()]
-    return {"largest": big, "smallest": small, "ratio": float(big["n_images"] / small["n_images"])}
+    return SizeRange(big, small, float(big["n_images"] / small["n_images"]))
 
 
-def map_compactness(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> dict:
+@dataclass(frozen=True)
+class MapCompactness:
+    """What notebook 02 says about the map (:func:`map_compactness`)."""
+
+    by_cluster: pd.Series  # share of each cluster's images nearest their own cluster's median
+    overall: float  # the same share over all images
+    most_mixed: int  # clusters
+    most_compact: int
+    centres: pd.DataFrame  # the medians, one row per cluster
+    min_own_share: float  # the cut of ``separate``
+    separate: bool  # every cluster has more than min_own_share of its images nearest its own median
+
+
+def map_compactness(df: pd.DataFrame, cluster_col: str = "label_10_cluster",
+                    min_own_share: float = 0.7) -> MapCompactness:
     """How separate the clusters are on the released UMAP: each image is assigned to the cluster
-    whose median position is nearest. Returns ``by_cluster`` (Series: share of each cluster's
-    images nearest their own cluster's median), ``overall`` (the same share over all images),
-    ``most_mixed`` and ``most_compact`` (clusters) and ``centres`` (the medians, one row per cluster)."""
+    whose median position is nearest (:class:`MapCompactness`); the clusters count as
+    ``separate`` regions when every cluster has more than ``min_own_share`` of its images
+    nearest its own median."""
     centres = df.groupby(cluster_col)[["UMAP_dim_1", "UMAP_dim_2"]].median()
     x, y = (df[c].to_numpy(dtype=float) for c in ("UMAP_dim_1", "UMAP_dim_2"))
     nearest, best = np.zeros(len(x), dtype=np.int64), np.full(len(x), np.inf)
@@ -469,5 +492,5 @@ def map_compactness(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> 
         nearest[closer], best[closer] = j, d[closer]
     own = pd.Series(centres.index.to_numpy()[nearest] == df[cluster_col].to_numpy())
     by = own.groupby(df[cluster_col].to_numpy()).mean()
-    return {"by_cluster": by, "overall": float(own.mean()), "most_mixed": int(by.idxmin()),
-            "most_compact": int(by.idxmax()), "centres": centres}
+    return MapCompactness(by, float(own.mean()), int(by.idxmin()), int(by.idxmax()), centres,
+                          float(min_own_share), bool(by.min() > min_own_share))

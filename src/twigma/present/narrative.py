@@ -11,7 +11,8 @@ here is what every notebook formats the same way:
   so that "1.5 (under 1.5)" cannot happen;
 - :func:`odds_ratio_text`: a logistic slope (log-odds per year) as an odds ratio per year;
 - :func:`banner`: the one-line call that opens every notebook and, on the synthetic sample,
-  says in a visible box that the verdicts hold by construction;
+  says in a visible box that the verdicts hold by construction (it returns None: the box
+  shows once even as a cell's last expression);
 - :func:`findings`: the closing "Findings" table, one row per claim: the paper says / this
   run finds / verdict.
 """
@@ -94,21 +95,28 @@ SYNTHETIC_BANNER = (
 )
 
 
-def banner(data, show: bool = True) -> str:
-    """Open a notebook: on synthetic data a visible warning box; on a release a one-line
+def banner_text(data) -> str:
+    """The text of :func:`banner`: on synthetic data a warning box; on a release a one-line
     statement of what was read. ``data`` is the loaded release (its ``attrs`` say whether it is
-    synthetic and where it came from) or a bool. Displays the text unless ``show`` is False,
-    and returns it."""
+    synthetic and where it came from) or a bool."""
     n = len(data) if hasattr(data, "__len__") and not isinstance(data, (bool, np.bool_)) else None
     source = getattr(data, "attrs", {}).get("source", "")
     if _is_synthetic(data):
         what = f"a {n:,}-row synthetic sample" if n is not None else "a synthetic sample"
-        text = SYNTHETIC_BANNER.format(what=what)
-    else:
-        text = f"Data: `{source}`" + (f", {n:,} images." if n is not None else ".")
-    if show:
-        display_markdown(text)
-    return text
+        return SYNTHETIC_BANNER.format(what=what)
+    return f"Data: `{source}`" + (f", {n:,} images." if n is not None else ".")
+
+
+def banner(data, show: bool = True) -> str | None:
+    """Open a notebook: display :func:`banner_text` and return None, so that a notebook cell
+    ending in ``banner(release)`` shows the box once (a returned string would be the cell's
+    value and print a second time, as a quoted Python string). With ``show=False`` nothing is
+    displayed and the text is returned."""
+    text = banner_text(data)
+    if not show:
+        return text
+    display_markdown(text)
+    return None
 
 
 _CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?\1")

@@ -2,8 +2,6 @@
 
 Typed columns (see :data:`COLUMNS`):
 
-Typed columns (see :data:`COLUMNS`):
-
 ========================  ==========================  =========================================
 column                    dtype                       meaning
 ========================  ==========================  =========================================
@@ -13,7 +11,7 @@ created_at                datetime64[us, UTC]         tweet creation time
 like_count                Int64 (nullable)            likes, week of 29 May 2023; NA = deleted
 quote_count               Int64 (nullable)            quotes, same week
 reply_count               Int64 (nullable)            replies, same week
-all_captions              str                         BLIP caption(s); several joined by " | "
+all_captions              str                         BLIP caption(s); a list literal is joined by " | " here
 label_10_cluster          int8                        k-means cluster (k = 10), 1..10
 possibly_sensitive        boolean (nullable)          Twitter's sensitive-media flag
 nsfw_score                float32                     CLIP-based NSFW detector score, [0, 1]
@@ -38,7 +36,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "like_count": ("Int64", "likes in the week of 29 May 2023; missing when the tweet was deleted"),
     "quote_count": ("Int64", "quotes in the week of 29 May 2023; missing when the tweet was deleted"),
     "reply_count": ("Int64", "replies in the week of 29 May 2023; missing when the tweet was deleted"),
-    "all_captions": ("str", "BLIP caption(s) of the image; several captions are joined by ' | '"),
+    "all_captions": ("str", "BLIP caption(s) of the image. That a row may hold several captions is our reading of "
+                            "the plural name (not documented); where a row holds them as a list literal, this "
+                            "loader joins them with ' | ' (our choice, not the release's)"),
     "label_10_cluster": ("int8", "k-means cluster (k = 10) of the CLIP ViT-L/14 image embedding, 1..10"),
     "possibly_sensitive": ("boolean", "Twitter's sensitive-media flag"),
     "nsfw_score": ("float32", "CLIP-based NSFW detector score in [0, 1]"),
