@@ -100,7 +100,7 @@ def generate_embeddings(release: pd.DataFrame, n_natural: int = N_NATURAL, n_art
                    + naturalness[:, None] * centre_nat[None, :]
                    + 0.75 * rng.normal(size=(n, dim)) / np.sqrt(dim))
 
-    chosen = rng.choice(n, size=min(n_inspired, n), replace=False)
+    chosen = rng.choice(n, size=min(n_inspired, n, n_art), replace=False)  # one artwork per planted pair
     sources = rng.choice(n_art, size=len(chosen), replace=False)
     loose = np.arange(len(chosen)) < round(loose_share * len(chosen))  # chosen is in random order already
     noise = np.where(loose, LOOSE_NOISE, COPY_NOISE)[:, None]
