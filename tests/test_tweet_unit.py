@@ -170,13 +170,15 @@ def test_month_ends_and_cluster_extremes_say_what_the_tables_hold():
                       "dispersion": [0.5, 0.4, 0.45, 0.42, 0.41, 0.43, 0.44, 0.3]})
     m["ci_low"], m["ci_high"] = m["dispersion"] - [0.1, 0.1, 0.1, 0.1, 0.02, 0.02, 0.02, 0.02], m["dispersion"] + 0.02
     e = variability.month_ends(m)
-    assert e["k"] == 4 and e["early_mean"] == pytest.approx(np.mean([0.5, 0.4, 0.45, 0.42]))
-    assert e["late_mean"] == pytest.approx(np.mean([0.41, 0.43, 0.44, 0.3])) and e["widen"] == pytest.approx(3.0)
-    assert (e["min_month"], e["max_month"], e["early_n_min"], e["early_n_max"]) == ("2022-08", "2022-01", 40, 70)
-    assert e["trend"] == pytest.approx(np.corrcoef(np.arange(8), m["dispersion"])[0, 1])
+    assert e.k == 4 and e.early_mean == pytest.approx(np.mean([0.5, 0.4, 0.45, 0.42]))
+    assert e.late_mean == pytest.approx(np.mean([0.41, 0.43, 0.44, 0.3])) and e.widen == pytest.approx(3.0)
+    assert (e.min_month, e.max_month, e.early_n_min, e.early_n_max) == ("2022-08", "2022-01", 40, 70)
+    assert e.trend == pytest.approx(np.corrcoef(np.arange(8), m["dispersion"])[0, 1])
+    assert e.noisy and not variability.month_ends(m, noisy_widen=3.5).noisy  # the cut-off is the caller's
     c = pd.DataFrame({"cluster": [0, 1, 2], "dispersion": [0.2, 0.5, 0.3]})
     x = variability.cluster_extremes(c, overall=0.4)
-    assert x["low"]["cluster"] == 0 and x["high"]["cluster"] == 1 and x["n_below"] == 2 and x["not_below"] == [1]
+    assert (x.low, x.low_d, x.high, x.high_d) == (0, 0.2, 1, 0.5) and x.n_below == 2 and x.not_below == (1,)
+    assert not x.all_below and variability.cluster_extremes(c, overall=0.6).all_below
 
 
 def test_compare_sources_keeps_the_results_contract_of_variability_csv():
