@@ -72,11 +72,15 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 def spreadsheet_cell(value):
     """``value`` as a spreadsheet may show it: text that would start a formula gets a leading single quote
-    (OWASP's CSV-injection advice: ``=SUM(1+1)`` -> ``'=SUM(1+1)``); numbers, plain numeric text and other
-    text are returned as they are."""
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
+    (OWASP's CSV-injection advice: ``=SUM(1+1)`` -> ``'=SUM(1+1)``), and a carriage return inside text becomes
+    a line feed (pandas quotes a cell holding a line feed but not one holding a lone carriage return, which a
+    reader takes for the end of the row: the text after it would start a row of its own). Numbers, plain
+    numeric text and other text are returned as they are."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(value):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
 
 
 def spreadsheet_safe(table):
@@ -113,6 +117,6 @@ def spreadsheet_safe(table):
 def from_spreadsheet_safe(value):
     """The text :func:`spreadsheet_cell` was given, for a table this package reads back (a single quote
     followed by a formula start is taken off)."""
-    if isinstance(value, str) and value[:1] == "'" and value[1:2] in FORMULA_STARTS:
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in (*FORMULA_STARTS, "\n"):
         return value[1:]
     return value
