@@ -77,11 +77,12 @@ def test_latin1_bytes_still_point_at_the_row_and_a_single_byte_encoding(raw, tmp
     refused(validate, p, "not UTF-8", "data row 7", "Windows-1252")
 
 
-def test_a_504_error_page_saved_as_the_release_is_named_an_html_page(tmp_path, validate):
+@pytest.mark.parametrize("compress", [gzip.compress, bytes], ids=["gzipped", "as served"])
+def test_a_504_error_page_saved_as_the_release_is_named_an_html_page(tmp_path, validate, compress):
     page = (b"<!DOCTYPE html>\n<html><head><title>504 Gateway Time-out</title></head>\n"
             b"<body><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>\n")
     p = tmp_path / "twigma.csv.gz"
-    p.write_bytes(gzip.compress(page))
+    p.write_bytes(compress(page))
     err = refused(validate, p, "HTML page", "504 Gateway Time-out", "error page", "download the release again")
     assert "missing column" not in err and "rename it back" not in err
 
@@ -231,11 +232,12 @@ def test_the_sample_is_within_the_period_and_says_so(validate):
 # ------------------------------------------------------------- still handled well ----------------
 
 def test_what_was_handled_well_still_validates(raw, tmp_path, validate):
-    """A UTF-8 BOM, CRLF, extra columns, timezone offsets, a few NUL bytes in a caption."""
+    """A UTF-8 BOM, CRLF, extra columns, timezone offsets, a few NUL bytes and HTML in a caption."""
     raw = raw.head(300).copy()
     raw["created_at"] = pd.to_datetime(raw["created_at"], utc=True).dt.tz_convert("Asia/Tokyo").astype(str)
     raw["note"] = "x"
     raw.loc[3, "all_captions"] = "a cat\x00 on a mat"
+    raw.loc[0, "all_captions"] = "<html><body><script>alert(1)</script> a page about a cat"
     p = tmp_path / "release.csv"
     raw.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     rc, out, err = validate(p)
@@ -260,3 +262,18 @@ def test_validate_through_a_subprocess_shows_one_line_not_a_traceback(tmp_path):
 def test_the_fast_path_certifies_none_of_them(raw, tmp_path, edit):
     from twigma.release.fast import read_csv_fast
     assert read_csv_fast(write(edit(raw), tmp_path)) is None  # the reference path reads it and explains
+
+
+def test_a_refused_file_leaves_an_earlier_typed_cache_byte_identical(raw, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "cache"))
+    good = write(raw, tmp_path, "good.csv")
+    assert main(["validate", str(good)]) == 0
+    before = {p: p.read_bytes() for p in (tmp_path / "cache").iterdir()}
+    assert before
+    bad = raw.copy()
+    bad.loc[3, "created_at"] = "1970-01-01 00:00:00+00:00"
+    for name, table in [("good.csv", bad), ("other.csv", bad)]:  # the same file edited, and another file
+        write(table, tmp_path, name)
+        assert main(["validate", str(tmp_path / name)]) == 1
+    assert "data row 3" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in (tmp_path / "cache").iterdir()} == before

@@ -90,10 +90,10 @@ _HTML_START = (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<?xml
 
 def _refuse_page(path: Path, head: bytes) -> None:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if text.startswith(_HTML_START) or b"<html" in text[:512]:
+    if text.startswith(_HTML_START):  # only at the start: a caption may hold HTML and stays text
         title = re.search(rb"<title[^>]*>(.*?)</title>", head, flags=re.I | re.S)
         said = f" titled {title.group(1).decode('utf-8', 'replace').strip()[:80]!r}" if title else ""
-        kind = "an XML document" if text.startswith(b"<?xml") and b"<html" not in text[:512] else "an HTML page"
+        kind = "an XML document" if text.startswith(b"<?xml") and b"<html" not in text[:1024] else "an HTML page"
         raise ReleaseError(path, f"the file is {kind}{said}, not the release table: probably an error page from "
                                  "the server (a timeout, a quota or a login page) saved in place of the download",
                            advice="delete it and download the release again (`make data`, or from "
