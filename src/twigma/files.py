@@ -61,3 +61,62 @@ def sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+#: What a spreadsheet reads as the start of a formula when a cell begins with it (OWASP, "CSV Injection"):
+#: ``=``, ``+``, ``-``, ``@``, a tab or a carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A cell that is a plain number ("-0.5", "+3", "1e-3") is read as that number, not a formula: it stays.
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_cell(value):
+    """``value`` as a spreadsheet may show it: text that would start a formula gets a leading single quote
+    (OWASP's CSV-injection advice: ``=SUM(1+1)`` -> ``'=SUM(1+1)``), and a carriage return inside text becomes
+    a line feed (pandas quotes a cell holding a line feed but not one holding a lone carriage return, which a
+    reader takes for the end of the row: the text after it would start a row of its own). Numbers, plain
+    numeric text and other text are returned as they are."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(value):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
+
+
+def spreadsheet_safe(table):
+    """A copy of the DataFrame ``table`` (the same one when nothing changes) whose text cells, index and
+    column names cannot start a formula when a spreadsheet opens its CSV (see :func:`spreadsheet_cell`);
+    numeric columns are untouched, so a negative number stays a number."""
+    import pandas as pd
+
+    def text_like(values) -> bool:
+        return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+
+    out = table
+    for i in range(table.shape[1]):
+        col = table.iloc[:, i]
+        if not text_like(col):
+            continue
+        safe = col.map(spreadsheet_cell)
+        changed = (safe != col).fillna(False).to_numpy(dtype=bool)  # NaN stays NaN
+        if changed.any():
+            out = out.copy() if out is table else out
+            out.isetitem(i, safe.where(changed, col))
+    names = [spreadsheet_cell(c) for c in table.columns]
+    if names != list(table.columns):
+        out = out.copy() if out is table else out
+        out.columns = names
+    if text_like(table.index) and not isinstance(table.index, pd.MultiIndex):
+        index = table.index.map(spreadsheet_cell)
+        if not index.equals(table.index):
+            out = out.copy() if out is table else out
+            out.index = index
+    return out
+
+
+def from_spreadsheet_safe(value):
+    """The text :func:`spreadsheet_cell` was given, for a table this package reads back (a single quote
+    followed by a formula start is taken off)."""
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in (*FORMULA_STARTS, "\n"):
+        return value[1:]
+    return value

@@ -104,7 +104,7 @@ def add_import_clip_retrieval(sub) -> None:
 def cmd_search(a) -> int:
     from twigma import paths
     from twigma.embeddings.search import Searcher, SearchError, file_slug
-    from twigma.files import atomic_write
+    from twigma.files import atomic_write, spreadsheet_safe
     from twigma.release import load_release
     if (a.text is None) == (a.image is None):
         raise SearchError("give a text to search for, or --image NAME (not both)")
@@ -129,7 +129,8 @@ def cmd_search(a) -> int:
         print(f"({int(res['caption'].isna().sum())} of these images are not in {release.attrs['source']})")
     if a.out:
         target = paths.RunLayout.of(_abs(a.out)).table(f"search_{file_slug(a.text, a.image)}")
-        print(f"wrote {atomic_write(target, lambda tmp: res.to_csv(tmp, index=False))}")
+        safe = spreadsheet_safe(res)  # captions that would start a formula get a leading quote (OWASP)
+        print(f"wrote {atomic_write(target, lambda tmp: safe.to_csv(tmp, index=False))}")
     return 0
 
 

@@ -39,6 +39,7 @@ def add_sample_embeddings(sub) -> None:
 
 def cmd_validate(a) -> int:
     from twigma.release import load_release
+    from twigma.release.dates import study_period, study_period_line
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         # the whole file is parsed and validated when it has no typed cache yet; with one, only what is
@@ -47,6 +48,7 @@ def cmd_validate(a) -> int:
     print(f"{df.attrs['source']}: OK, {len(df):,} images, {df['id'].nunique():,} tweets, "
           f"{df['created_at'].min():%Y-%m-%d} to {df['created_at'].max():%Y-%m-%d}"
           + (" (synthetic)" if df.attrs["synthetic"] else ""))
+    print(study_period_line(study_period(df["created_at"])))
     forms = df.attrs.get("image_name_forms", {})
     print(f"image_name: {df.attrs.get('image_name_form')}"
           + (" (" + ", ".join(f"{v:,} {k}" for k, v in forms.items()) + ")" if len(forms) > 1 else "")

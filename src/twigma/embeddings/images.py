@@ -2,7 +2,8 @@
 
 An image's id is its file name without extension (for TWIGMA: the release's ``image_name``); the
 extensions counted as images are :data:`twigma.files.IMAGE_SUFFIXES`. A file that cannot be
-decoded is not an error: :class:`ImageFiles` gives its reason, and the run lists it as skipped.
+decoded is not an error: :class:`ImageFiles` gives its reason, and the run lists it as skipped. No
+decode holds more than :data:`MAX_PIXELS` pixels (:func:`open_bounded`).
 """
 from __future__ import annotations
 
@@ -70,6 +71,35 @@ def to_rgb(im):
     return im.convert("RGB")
 
 
+#: The most pixels an image is decoded with: 40 million pixels x 4 bytes = 160 MB per decode, whatever the
+#: file holds (Pillow alone decodes up to 179 million pixels, only warning from 89 million). A larger JPEG is
+#: decoded reduced (1/2, 1/4 or 1/8 of its width, Pillow's ``draft``) to at most this many, which is still far
+#: more than the model's input (224 pixels a side); a larger image of another format is skipped, with its size.
+MAX_PIXELS = 40_000_000
+
+
+def open_bounded(path):
+    """The image at ``path``, opened and loaded within :data:`MAX_PIXELS` (see there); ValueError when it
+    cannot be."""
+    from PIL import Image
+
+    im = Image.open(path)
+    try:
+        w, h = im.size
+        if w * h > MAX_PIXELS and im.format == "JPEG":
+            scale = (MAX_PIXELS / 4 / (w * h)) ** 0.5  # draft keeps at least the asked size, at most twice it
+            im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
+        if im.size[0] * im.size[1] > MAX_PIXELS:
+            raise ValueError(f"{w:,} x {h:,} pixels ({w * h / 1e6:.0f} million) is over the {MAX_PIXELS / 1e6:.0f} "
+                             f"million decoded at most, and a {im.format} image cannot be decoded reduced; "
+                             "make a smaller copy to embed it")
+        im.load()
+    except BaseException:
+        im.close()
+        raise
+    return im
+
+
 class ImageFiles:
     """A torch Dataset of image files: item i is (i, tensor or None, error text)."""
 
@@ -81,11 +111,8 @@ class ImageFiles:
         return len(self.files)
 
     def __getitem__(self, i: int):
-        from PIL import Image
-
         try:
-            with Image.open(self.files[i]) as im:
-                im.load()
+            with open_bounded(self.files[i]) as im:
                 return i, self.preprocess(to_rgb(im)), ""
         except Exception as exc:  # any unreadable file is recorded and skipped
             return i, None, f"{type(exc).__name__}: {exc}"

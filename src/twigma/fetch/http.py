@@ -28,6 +28,47 @@ class FetchError(UserError, RuntimeError):
     """A download or API call that failed for good, with what to do."""
 
 
+#: Errors no retry can mend: a URL (or a redirect's target) of a scheme requests does not fetch, such as
+#: ``file://``, a malformed URL, a redirect loop.
+PERMANENT = (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+             requests.exceptions.TooManyRedirects)
+
+
+def permanent_problem(exc: BaseException) -> str:
+    """What a permanent request error means, in words."""
+    return f"{type(exc).__name__}: {str(exc)[:160]} (a URL or a redirect no retry can follow: not retried)"
+
+
+def unsafe_name(name) -> str | None:
+    """Why ``name``, taken from a server's answer, cannot be a file name in the destination folder, or None.
+
+    A name holding a path separator (``/`` or ``\\``), a NUL or another control character, or starting with
+    a dot (``..``, ``.hidden``) could write outside the folder or out of sight; it is refused, never followed."""
+    text = str(name) if name is not None else ""
+    if not text.strip():
+        return "an empty name"
+    if "/" in text or "\\" in text or (os.altsep and os.altsep in text):
+        return "a name holding a path separator"
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return "a name holding a control character"
+    if text.startswith("."):
+        return "a name starting with a dot ('..' or a hidden file)"
+    if len(text.encode()) > 200:
+        return "a name longer than 200 bytes"
+    return None
+
+
+def inside(folder: Path, name: str) -> Path:
+    """``folder / name`` when it names a file directly in ``folder``; ValueError otherwise."""
+    why = unsafe_name(name)
+    target = Path(folder) / str(name)
+    if why is None and target.resolve().parent != Path(folder).resolve():
+        why = "a name that leaves the folder"
+    if why:
+        raise ValueError(f"unsafe file name {str(name)[:80]!r} from the server's answer ({why}): not written")
+    return target
+
+
 def session() -> requests.Session:
     s = requests.Session()
     s.headers["User-Agent"] = USER_AGENT
@@ -36,11 +77,14 @@ def session() -> requests.Session:
 
 def get(sess: requests.Session, url: str, *, retries: int = 4, backoff: float = 1.0, timeout=(5, 60),
         what: str = "request", **kw) -> requests.Response:
-    """GET with retries on connection errors and 5xx/429 answers (exponential backoff)."""
+    """GET with retries on connection errors and 5xx/429 answers (exponential backoff); a URL or redirect
+    no retry can follow (:data:`PERMANENT`, e.g. to ``file://``) fails at once."""
     last = None
     for attempt in range(retries + 1):
         try:
             r = sess.get(url, timeout=timeout, **kw)
+        except PERMANENT as exc:
+            raise FetchError(f"{what} failed: {url}: {permanent_problem(exc)}") from None
         except requests.RequestException as exc:
             last = exc
         else:

@@ -13,7 +13,10 @@ the match rate is reported: the rows of the release that have a downloaded photo
 timeouts, retries on transient errors, a size cap, and a check that the body is an image
 (Pillow must be able to read it). Files are written atomically (``.part`` first), so a
 partial file never has a finished name. Failures go to ``_failures.csv`` in the folder with
-the reason; a rerun skips the images already there and tries the failed ones again.
+the reason; a rerun skips the images already there and tries the failed ones again. A name from the
+server's answer that is not a plain file name (a path separator, ``..``, an absolute path) is never
+written: it goes to ``_failures.csv`` as unsafe. A photo over :data:`MAX_PIXELS` is refused before it
+is decoded, and a redirect no retry can follow (``file://``) is not retried.
 
 Why not img2dataset: it is the field's standard for URL lists at scale, but it names files by
 its own shard and row numbers (``00000/000000012.jpg``), resizes by default and writes its own
@@ -33,14 +36,19 @@ import pandas as pd
 import requests
 
 from twigma import paths
-from twigma.fetch.http import RETRY_STATUS, USER_AGENT
-from twigma.files import atomic_write
+from twigma.fetch.http import PERMANENT, RETRY_STATUS, USER_AGENT, inside, permanent_problem
+from twigma.files import atomic_write, from_spreadsheet_safe, spreadsheet_safe
 
 DEFAULT_DIR = "data/raw/twigma_images"
 FAILURES = "_failures.csv"
 #: The extension a downloaded photo is written with, by the format Pillow reads in its bytes
 #: (each one of :data:`twigma.files.IMAGE_SUFFIXES`, so that the image analyses find the photo).
 EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
+#: The most pixels a downloaded photo may have: X serves photos of at most 4096 x 4096 (16.8 million
+#: pixels). A larger image is refused before it is decoded, so each decode holds at most 40 million pixels
+#: x 4 bytes = 160 MB (2.6 GB on 16 threads), where Pillow alone decodes up to 179 million pixels (only
+#: warning from 89 million).
+MAX_PIXELS = 40_000_000
 
 
 def choose_name_by(release: pd.DataFrame, media: pd.DataFrame) -> tuple[str, dict]:
@@ -82,8 +90,6 @@ def existing(folder: Path) -> set[str]:
 def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: int, timeout: tuple,
               retries: int, backoff: float) -> str:
     """Download one image; returns the file name written. Raises ValueError with the reason."""
-    from PIL import Image
-
     problem = "no attempt"
     for attempt in range(retries + 1):
         if attempt:
@@ -106,20 +112,35 @@ def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: i
                 if size and buf.tell() != size:
                     problem = f"truncated body ({buf.tell():,} of {size:,} bytes)"
                     continue
+        except PERMANENT as exc:  # a redirect to file:// or another scheme: no retry mends it
+            raise ValueError(permanent_problem(exc)) from None
         except (requests.RequestException, OSError) as exc:  # refused, timed out, cut off mid-body
             problem = f"{type(exc).__name__}"
             continue
         data = buf.getvalue()
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                fmt = im.format
-                im.load()  # decodes the whole image: a truncated file fails here
-        except Exception as exc:
-            raise ValueError(f"not a readable image ({type(exc).__name__}: {str(exc)[:80]})") from None
+        fmt = _check_image(data)
         target = dest_stem.with_name(f"{dest_stem.name}.{EXT.get(fmt, 'img')}")
         atomic_write(target, lambda tmp, data=data: tmp.write_bytes(data))
         return target.name
     raise ValueError(f"failed after {retries + 1} tries: {problem}")
+
+
+def _check_image(data: bytes) -> str:
+    """The format of an image body that Pillow decodes whole within :data:`MAX_PIXELS`; ValueError otherwise."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fmt, (w, h) = im.format, im.size
+            if w * h > MAX_PIXELS:  # read from the header: nothing is decoded yet
+                raise ValueError(f"too many pixels ({w:,} x {h:,} = {w * h / 1e6:.0f} million > "
+                                 f"{MAX_PIXELS / 1e6:.0f} million): not decoded")
+            im.load()  # decodes the whole image: a truncated file fails here
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"not a readable image ({type(exc).__name__}: {str(exc)[:80]})") from None
+    return fmt
 
 
 def download_images(media: pd.DataFrame, folder: str | os.PathLike | None = None, *, threads: int = 16,
@@ -138,12 +159,20 @@ def download_images(media: pd.DataFrame, folder: str | os.PathLike | None = None
     todo = todo[~todo["image_name"].astype(str).isin(have)]
     if limit is not None:
         todo = todo.head(limit)
+    failures, unsafe = [], []
+    for row in todo.itertuples(index=False):  # a name from the server's answer must stay in the folder
+        try:
+            inside(out, str(row.image_name))
+        except ValueError as exc:
+            unsafe.append(row.image_name)
+            failures.append(_failure(row, str(exc)))
+    todo = todo[~todo["image_name"].isin(unsafe)]
     sess = requests.Session()
     sess.headers["User-Agent"] = USER_AGENT
     adapter = requests.adapters.HTTPAdapter(pool_connections=threads, pool_maxsize=threads)
     sess.mount("http://", adapter)
     sess.mount("https://", adapter)
-    failures, ok = [], 0
+    ok = 0
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool, \
                 tqdm(total=len(todo), unit="img", desc="downloading images", disable=not progress) as bar:
@@ -156,21 +185,28 @@ def download_images(media: pd.DataFrame, folder: str | os.PathLike | None = None
                     fut.result()
                     ok += 1
                 except Exception as exc:  # recorded, never fatal: the other downloads go on
-                    failures.append({"image_name": row.image_name, "url": row.url,
-                                     "reason": str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}",
-                                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+                    failures.append(_failure(row, str(exc) if isinstance(exc, ValueError)
+                                             else f"{type(exc).__name__}: {exc}"))
                 bar.update(1)
     finally:
         _record_failures(out, failures)  # also when interrupted
-    return {"asked": len(todo), "downloaded": ok, "failed": len(failures), "already_there": len(have),
+    return {"asked": len(todo) + len(unsafe), "downloaded": ok, "failed": len(failures), "already_there": len(have),
             "folder": str(out)}
 
 
+def _failure(row, reason: str) -> dict:
+    return {"image_name": row.image_name, "url": row.url, "reason": reason,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
 def _record_failures(out: Path, failures: list[dict]) -> None:
-    """Keep one row per image that is still missing (a later success removes its row)."""
+    """Keep one row per image that is still missing (a later success removes its row). Names and URLs come
+    from the server: a cell that a spreadsheet would read as a formula is written with a leading quote."""
     path = out / FAILURES
-    old = pd.read_csv(path, dtype=str) if path.exists() else pd.DataFrame(columns=["image_name", "url", "reason", "time"])
-    new = pd.DataFrame(failures, columns=["image_name", "url", "reason", "time"]).astype(str)
+    columns = ["image_name", "url", "reason", "time"]
+    old = pd.read_csv(path, dtype=str, keep_default_na=False).map(from_spreadsheet_safe) if path.exists() \
+        else pd.DataFrame(columns=columns)
+    new = pd.DataFrame(failures, columns=columns).astype(str)
     table = pd.concat([old, new]).drop_duplicates("image_name", keep="last")
-    table = table[~table["image_name"].isin(existing(out))]
+    table = spreadsheet_safe(table[~table["image_name"].isin(existing(out))])
     atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))

@@ -5,14 +5,18 @@ tweet lookup (``GET /2/tweets``) for them in batches of 100, with the media expa
 key, type, URL) and the fields the notebooks can use (text, created_at, public metrics,
 possibly_sensitive). The bearer token comes only from the environment variable
 ``X_BEARER_TOKEN``; it is sent in the Authorization header and never printed, logged or
-stored.
+stored: what a server (or a proxy) echoes of it, or of any Authorization header, is redacted
+(:func:`redact`). The lookup never follows a redirect (the endpoint does not redirect; one to
+another host would drop the token, one to ``file://`` cannot be fetched): it stops and says where
+it was sent.
 
 Results go to a SQLite store (default ``data/raw/rehydrated.sqlite``), one transaction per
 batch: a rerun continues where the last one stopped, never asks for an id twice, and an
 interruption loses at most the batch in flight. Tweets the API reports as missing (deleted)
 or not authorised (withheld, protected, suspended) are recorded as such. Rate limits (HTTP
 429) are honoured by waiting until the ``x-rate-limit-reset`` time with a visible countdown;
-transient errors (5xx, broken connections, malformed bodies) are retried with backoff.
+transient errors (5xx, broken connections, malformed bodies: not JSON, or tweets without an ``id``,
+see :func:`malformed`) are retried with backoff, then reported.
 
 A 429 can also mean that the project's **monthly usage cap** is spent: its body is then the
 problem-details object ``{"title": "UsageCapExceeded", "detail": "Usage cap exceeded: Monthly
@@ -38,7 +42,9 @@ redistributed (X Developer Agreement).
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -49,7 +55,7 @@ import pandas as pd
 import requests
 
 from twigma import paths
-from twigma.fetch.http import FetchError, session
+from twigma.fetch.http import PERMANENT, FetchError, permanent_problem, session
 
 X_API = "https://api.x.com/2"
 TOKEN_ENV = "X_BEARER_TOKEN"
@@ -106,6 +112,54 @@ def usage_capped(r: requests.Response) -> dict | None:
     for p in problems:
         if p.get("title") == "UsageCapExceeded" or str(p.get("type") or "").rstrip("/").endswith("/usage-capped"):
             return p
+    return None
+
+
+REDACTED = "[redacted]"
+_SECRET_PATTERNS = (re.compile(r"(?i)\b(bearer)(\s+|%20|\+)[^\s\"',;&<>]+"),
+                    re.compile(r"(?i)\b(authorization)([\"']?\s*[:=]\s*[\"']?)[^\r\n\"',;&<>]+"))
+
+
+def redact(text: str, token: str | None = None) -> str:
+    """``text`` with the bearer token (as sent, URL-decoded or URL-encoded) and any ``Authorization`` header
+    or ``Bearer ...`` credential replaced by ``[redacted]``: what a server echoes never prints the token."""
+    from urllib.parse import quote, unquote
+
+    text = str(text)
+    if token:
+        for form in sorted({token, unquote(token), quote(token, safe="")}, key=len, reverse=True):
+            if form:
+                text = text.replace(form, REDACTED)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return text
+
+
+_TWEET_ID = re.compile(r"[0-9]{1,19}")
+
+
+def malformed(body) -> str | None:
+    """What is wrong with a 200 answer of the tweet lookup, or None when it has the form the X API v2
+    documents (``data``: tweets with an ``id``; ``includes.media``: media with a ``media_key``;
+    ``errors``: objects)."""
+    if not isinstance(body, dict) or not ("data" in body or "errors" in body):
+        return "a body without data or errors"
+    data, errors = body.get("data") or [], body.get("errors") or []
+    includes = body.get("includes") or {}
+    media = includes.get("media") or [] if isinstance(includes, dict) else None
+    if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
+        return "a body whose data is not a list of tweets"
+    if not all(_TWEET_ID.fullmatch(str(t.get("id", ""))) for t in data):
+        return "a tweet without an id of 1 to 19 digits"
+    keys = [(t.get("attachments") or {}).get("media_keys", []) if isinstance(t.get("attachments") or {}, dict)
+            else None for t in data]
+    if any(not isinstance(k, list) or not all(isinstance(x, str) for x in k) for k in keys):
+        return "a tweet whose attachments.media_keys is not a list of keys"
+    if not isinstance(media, list) or not all(isinstance(m, dict) and isinstance(m.get("media_key"), str)
+                                              for m in media):
+        return "includes.media that is not a list of media with a media_key"
+    if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+        return "errors that are not a list of objects"
     return None
 
 
@@ -174,14 +228,19 @@ def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_A
     problem = None
     attempt = waits = 0
     while attempt <= retries:
-        try:
-            r = sess.get(f"{api.rstrip('/')}/tweets", params=params, headers=headers, timeout=(5, 60))
+        try:  # the lookup never redirects: one that does is not followed, with the token or without
+            r = sess.get(f"{api.rstrip('/')}/tweets", params=params, headers=headers, timeout=(5, 60),
+                         allow_redirects=False)
+        except PERMANENT as exc:
+            raise FetchError(f"the X API at {api} cannot be asked: {redact(permanent_problem(exc), token)}") from None
         except requests.RequestException as exc:  # refused, timed out, broken mid-body
             problem = f"{type(exc).__name__}"
         else:
+            if 300 <= r.status_code < 400:
+                raise FetchError(_redirect_message(r, api, token))
             cap = usage_capped(r) if r.status_code in (402, 403, 429) else None
             if cap is not None:
-                raise UsageCapError(_cap_message(cap))
+                raise UsageCapError(redact(_cap_message(cap), token))
             if r.status_code in (401, 403):
                 raise AuthError(f"the X API refused the bearer token (HTTP {r.status_code}): check {TOKEN_ENV} "
                                 "and your API access level.")
@@ -195,23 +254,32 @@ def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_A
                 _countdown(wait, sleep)
                 continue  # a rate-limit wait is not a failed try
             if r.status_code == 200:
-                try:
-                    body = r.json()
+                try:  # what the server echoes of the token is not stored either
+                    body = json.loads(redact(r.text, token) if token and token in r.text else r.text)
                 except ValueError:
                     problem = "malformed JSON body"
                 else:
-                    if isinstance(body, dict) and ("data" in body or "errors" in body):
+                    problem = malformed(body)
+                    if problem is None:
                         return body
-                    problem = "a body without data or errors"
+                    problem = f"a malformed body: {problem}"
             elif 500 <= r.status_code < 600:
                 problem = f"HTTP {r.status_code}"
             else:
-                raise FetchError(f"the X API answered HTTP {r.status_code}: {r.text[:200]}")
+                raise FetchError(f"the X API answered HTTP {r.status_code}: {redact(r.text, token)[:200]}")
         attempt += 1
         if attempt <= retries:
             sleep(backoff * 2 ** (attempt - 1))
     raise FetchError(f"the X API kept failing ({problem}) after {retries + 1} tries; nothing of this batch was "
                      "stored. Run the command again later: it continues where it stopped.")
+
+
+def _redirect_message(r: requests.Response, api: str, token: str) -> str:
+    where = redact(r.headers.get("Location") or "nowhere", token)
+    return (f"the X API at {api} answered HTTP {r.status_code}, a redirect to {where[:200]}: the tweet lookup "
+            "(GET /2/tweets) does not redirect, so it was not followed, the bearer token was not sent there and "
+            "nothing was retried. Check --api or TWIGMA_X_API (a proxy or a moved endpoint?); nothing of this "
+            "batch was stored.")
 
 
 def _cap_message(p: dict) -> str:

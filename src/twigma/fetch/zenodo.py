@@ -19,6 +19,8 @@ How Zenodo answers, and what this module relies on:
   else ``links.download`` (the deposit API, whose ``self`` is the file's metadata).
 * The bytes are saved as stored (no ``Content-Encoding`` decoding), so a ``.csv.gz`` keeps
   its length and MD5.
+* A file's ``key`` names the saved file; a key that is not a plain file name (a path separator, ``..``,
+  an absolute path) is refused, so nothing is written outside ``--dest``.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from twigma import paths
-from twigma.fetch.http import FetchError, download, get, matches, session
+from twigma.fetch.http import FetchError, download, get, inside, matches, session
 from twigma.release import ZENODO_RECORD
 
 ZENODO_API = "https://zenodo.org/api"
@@ -125,7 +127,12 @@ def fetch_release(dest_dir: str | os.PathLike | None = None, *, record: str = ZE
     sess = session()
     rec = latest_record(record, api, sess)
     f = pick_table(files_of(rec), pattern)
-    dest = paths.resolve(dest_dir, default=paths.RAW) / f["key"]
+    folder = paths.resolve(dest_dir, default=paths.RAW)
+    try:  # the key is the server's word: it must name a file in the folder, never a path out of it
+        dest = inside(folder, f["key"])
+    except ValueError as exc:
+        raise FetchError(f"the Zenodo record {rec.get('id', record)} names its release file {f['key']!r}, which "
+                         f"cannot be saved in {folder}: {exc}. Nothing was downloaded. {MANUAL}") from None
     checksum = f.get("checksum")
     url = f.get("url")
     if not url:

@@ -28,7 +28,7 @@ import pandas as pd
 from twigma import paths
 from twigma.analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS, data_label
 from twigma.errors import UserError
-from twigma.files import atomic_write
+from twigma.files import atomic_write, spreadsheet_safe
 from twigma.present.figures import FIGURE_FORMATS, save_figure
 from twigma.run import provenance
 
@@ -128,9 +128,14 @@ class Outputs:
         return out
 
     def table(self, df: pd.DataFrame, name: str, **to_csv) -> Path:
-        """Save ``df`` as a CSV table (no index unless asked; see the module's table)."""
+        """Save ``df`` as a CSV table (no index unless asked; see the module's table).
+
+        Text that a spreadsheet would read as a formula (a caption starting with ``=``, ``+``, ``-``, ``@``,
+        a tab or a carriage return) is written with a leading single quote, as OWASP advises against CSV
+        injection (:func:`twigma.files.spreadsheet_safe`); numbers, and text that is a plain number, stay."""
         to_csv.setdefault("index", False)
-        p = atomic_write(self.table_path(name), lambda tmp: df.to_csv(tmp, **to_csv))
+        safe = spreadsheet_safe(df)
+        p = atomic_write(self.table_path(name), lambda tmp: safe.to_csv(tmp, **to_csv))
         self.written.append(p)
         return p
 
@@ -142,6 +147,7 @@ class Outputs:
         df["data"] = data_label(self.synthetic)  # what the verdict rests on (the ledger's data column)
         if self.synthetic:  # a claim "holds" on the sample only because the generator was built so
             df["observed"] = "[synthetic sample] " + df["observed"].astype(str)
-        p = atomic_write(self.layout.claims_of(self.notebook), lambda tmp: df.to_csv(tmp, index=False))
+        safe = spreadsheet_safe(df)
+        p = atomic_write(self.layout.claims_of(self.notebook), lambda tmp: safe.to_csv(tmp, index=False))
         self.written.append(p)
         return p

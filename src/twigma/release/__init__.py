@@ -9,6 +9,9 @@ The modules, in the order data flows through them:
 
 - :mod:`~twigma.release.schema`: the columns, their types and meanings, :class:`ReleaseError`.
 - :mod:`~twigma.release.forms`: the forms of ``image_name`` and the key photos are matched by.
+- :mod:`~twigma.release.sniff`: what a file is before parsing: its encoding, a web page, a repeated column.
+- :mod:`~twigma.release.dates`: creation times: other formats named, impossible dates refused, and
+  :func:`study_period`, the count and range of dates outside the paper's period.
 - :mod:`~twigma.release.parse`: the reference parser, one checked parser per column, :func:`validate`.
 - :mod:`~twigma.release.fast`: the certified pyarrow fast path for CSV and CSV.gz.
 - :mod:`~twigma.release.load`: :func:`load_release`, the typed cache, :func:`data_dictionary`.
@@ -19,6 +22,7 @@ it, so it is lenient: any non-empty token is accepted and its form is recorded i
 ``df.attrs["image_name_form"]``. A float-formatted ``image_name`` has lost digits: it loads with a
 warning that images cannot be matched to rows, so notebooks 00-05 still run.
 """
+from twigma.release.dates import StudyPeriod, study_period
 from twigma.release.forms import IMAGE_NAME_FORMS, ImageNameForm, image_keys, image_name_form
 from twigma.release.load import cache_path, data_dictionary, is_synthetic, load_release, provenance
 from twigma.release.parse import read_raw, validate
@@ -35,6 +39,6 @@ from twigma.release.schema import (
 )
 
 __all__ = ["CAPTION_SEPARATOR", "COLUMNS", "COUNT_COLUMNS", "IMAGE_NAME_FORMS", "N_CLUSTERS", "REQUIRED",
-           "SCHEMA_VERSION", "ZENODO_RECORD", "CacheInfo", "ImageNameForm", "ReleaseError", "cache_path",
+           "SCHEMA_VERSION", "ZENODO_RECORD", "CacheInfo", "StudyPeriod", "ImageNameForm", "ReleaseError", "cache_path",
            "data_dictionary", "image_keys", "image_name_form", "is_synthetic", "load_release", "provenance",
-           "read_raw", "validate"]
+           "read_raw", "study_period", "validate"]

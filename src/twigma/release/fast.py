@@ -15,8 +15,17 @@ import numpy as np
 import pandas as pd
 
 from twigma.release.forms import note_image_name_form
-from twigma.release.parse import FALSE_WORDS, PARSERS, TRUE_WORDS, is_gzip, open_text_head, parse_captions
-from twigma.release.schema import COLUMNS, REQUIRED, ReleaseError
+from twigma.release.parse import (
+    CUT_ID_ZEROS,
+    FALSE_WORDS,
+    PARSERS,
+    TRUE_WORDS,
+    ids_look_cut,
+    is_gzip,
+    open_text_head,
+    parse_captions,
+)
+from twigma.release.schema import COLLECTED_BY, COLUMNS, MAX_TWEET_ID, REQUIRED, TWITTER_FIRST_TWEET, ReleaseError
 
 # --------------------------------------------------------------------------------------
 # the fast path for CSV and CSV.gz: pyarrow parses, vectorised checks certify
@@ -32,7 +41,7 @@ from twigma.release.schema import COLUMNS, REQUIRED, ReleaseError
 # non-UTF-8 file, an invalid value) makes it give up, and the reference path reads the file
 # again, so every error message is the reference's.
 
-_FAST_ID_MAX_DIGITS = 19  # every such string of digits fits an unsigned 64-bit integer
+_FAST_ID_MAX_DIGITS = 19  # a tweet id has 1 to 19 digits (a signed 64-bit integer)
 _FAST_DATE = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
 _FAST_DATE_TZ = _FAST_DATE + r"(Z|[+-][0-9]{2}:[0-9]{2})$"
 _FAST_DATE_NAIVE = _FAST_DATE + r"$"
@@ -148,11 +157,18 @@ def _fast_id(col, name: str):
 
     if col.null_count or pc.all(pc.ascii_is_decimal(col)).as_py() is not True:
         return None
+    lengths = pc.utf8_length(col)
+    if pc.max(lengths).as_py() > _FAST_ID_MAX_DIGITS or pc.any(pc.starts_with(col, "0")).as_py():
+        return None  # beyond 19 digits or a leading zero: the reference raises its error
+    longest = pc.filter(col, pc.equal(lengths, _FAST_ID_MAX_DIGITS))
+    if len(longest) and pc.max(longest).as_py() > str(MAX_TWEET_ID):  # same length: text order is number order
+        return None
+    if name == "id":
+        long = pc.filter(col, pc.greater_equal(lengths, 16))
+        if ids_look_cut(int(pc.sum(pc.ends_with(long, CUT_ID_ZEROS)).as_py() or 0), len(long)):
+            return None
     if name == "id" and len(col) >= 20:
-        lengths = pc.utf8_length(col)
         if pc.min(lengths).as_py() >= 18:  # the reference's rounded-through-a-float test applies
-            if pc.max(lengths).as_py() > _FAST_ID_MAX_DIGITS:
-                return None
             # n % 256 depends only on the last 8 digits, since 10**8 is a multiple of 256
             last8 = pc.cast(pc.utf8_slice_codeunits(col, -8), pa.int64()).to_numpy()
             if (last8 % 256 == 0).all():
@@ -177,7 +193,10 @@ def _fast_datetime(col, name: str):
         out = pc.cast(pc.cast(col, pa.timestamp("us")), pa.timestamp("us", "UTC"))  # naive times are UTC
     else:
         return None
-    return pd.Series(out.to_pandas(), copy=False).astype("datetime64[us, UTC]")
+    out = pd.Series(out.to_pandas(), copy=False).astype("datetime64[us, UTC]")
+    if out.min() < pd.Timestamp(TWITTER_FIRST_TWEET, tz="UTC") or out.max() >= pd.Timestamp(COLLECTED_BY, tz="UTC"):
+        return None  # a date no tweet of the release can have: the reference raises its error
+    return out
 
 
 def _fast_count(col, name: str):

@@ -17,16 +17,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twigma.release.dates import check_date_range, refuse_other_date_format
 from twigma.release.forms import note_image_name_form
 from twigma.release.schema import (
     CAPTION_SEPARATOR,
     COLUMNS,
     FLOAT_ID_ADVICE,
+    MAX_TWEET_ID,
     N_CLUSTERS,
     REQUIRED,
     ZENODO_RECORD,
     ReleaseError,
 )
+from twigma.release.sniff import check_text_file
 
 # --------------------------------------------------------------------------------------
 # reading the raw text
@@ -71,6 +74,7 @@ def read_raw(path: Path) -> pd.DataFrame:
         except Exception as exc:  # pyarrow raises several types for damaged files
             raise ReleaseError(path, f"cannot read it as Parquet: {exc}",
                                advice="download the file again, or convert it to CSV.") from None
+    check_text_file(path)
     try:
         return pd.read_csv(
             path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
@@ -87,10 +91,11 @@ def read_raw(path: Path) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         line_no, line = _first_bad_utf8_line(path)
         row = line_no - 1 if line_no >= 1 else None
-        raise ReleaseError(path, f"the file is not UTF-8 text ({exc.reason} at byte 0x{exc.object[exc.start]:02x})",
+        raise ReleaseError(path, f"the file is not UTF-8 text ({exc.reason} at byte 0x{exc.object[exc.start]:02x}; "
+                                 "single bytes like this one are Windows-1252 or Latin-1 text)",
                            row=row, value=line[:80].decode("utf-8", "replace") if line else None,
-                           advice="re-save the file as UTF-8 (for example `iconv -f latin1 -t utf-8`), "
-                                  "or download the release again.") from None
+                           advice="re-save the file as UTF-8 (for example `iconv -f WINDOWS-1252 -t UTF-8 FILE > "
+                                  "FILE.utf8.csv`), or download the release again.") from None
     except pd.errors.ParserError as exc:
         raise ReleaseError(path, f"the CSV cannot be parsed ({exc})",
                            advice="check that the file is the comma-separated release table "
@@ -152,12 +157,64 @@ def parse_id(col: pd.Series, name: str, path: Path) -> pd.Series:
                                column=name, row=pos, value=value, advice=FLOAT_ID_ADVICE)
         raise ReleaseError(path, "an id is not a string of digits", column=name, row=pos, value=value,
                            advice="ids must be written as plain digits; check the column was not edited.")
+    _refuse_out_of_range_ids(s, name, path)
     if name == "id" and len(s) >= 20 and (s.str.len() >= 18).all():
         # float64 keeps 53 bits: a 19-digit id that went through a float is a multiple of 256.
         if (pd.to_numeric(s).to_numpy() % 256 == 0).all():
             raise ReleaseError(path, "every id is a multiple of 256: the ids were rounded through a float",
                                column=name, row=0, value=s.iloc[0], advice=FLOAT_ID_ADVICE)
+    if name == "id":
+        _refuse_ids_cut_by_a_spreadsheet(s, name, path)
     return s.astype("str")
+
+
+#: A tweet id is a signed 64-bit integer written in 1 to 19 digits, never with a leading zero (the X API
+#: accepts ``^[0-9]{1,19}$``, and a leading zero makes another string for the same tweet).
+_MAX_ID_TEXT = str(MAX_TWEET_ID)
+
+
+def _refuse_out_of_range_ids(s: pd.Series, name: str, path: Path) -> None:
+    lengths = s.str.len()
+    zero = s.str.startswith("0")
+    if zero.any():
+        pos, value = _first(zero, s)
+        raise ReleaseError(path, "an id starts with a zero: tweet ids are 1 to 19 digits and never start with 0",
+                           column=name, row=pos, value=value,
+                           advice="the ids were padded to a fixed width or edited; download the release again "
+                                  "(make data) rather than strip the zeros, unless you padded them yourself.")
+    long = (lengths > 19) | ((lengths == 19) & (s > _MAX_ID_TEXT))
+    if long.any():
+        pos, value = _first(long, s)
+        raise ReleaseError(path, f"an id is beyond the largest tweet id {_MAX_ID_TEXT} (19 digits, a signed 64-bit "
+                                 "integer); the X API refuses such ids", column=name, row=pos, value=value,
+                           advice="the column was edited or two ids ran together; use the release file as published "
+                                  "(make data).")
+
+
+#: A column cut to 15 significant digits (what spreadsheets keep of a long number) ends its 19-digit ids in
+#: four zeros. A real tweet id does so rarely (about 1 in 10,000, or 1 in 625 when the 12 sequence bits of
+#: its snowflake are zero), so when at least 3 ids and half of those of 16 digits or more end in 0000, the column was cut.
+CUT_ID_ZEROS, CUT_ID_MIN, CUT_ID_SHARE = "0000", 3, 0.5
+
+
+def ids_look_cut(n_zero_ending: int, n_long: int) -> bool:
+    """Whether ``n_zero_ending`` of ``n_long`` ids of 16 digits or more ending in 0000 mean a cut column."""
+    return n_zero_ending >= CUT_ID_MIN and n_zero_ending >= CUT_ID_SHARE * n_long
+
+
+def _refuse_ids_cut_by_a_spreadsheet(s: pd.Series, name: str, path: Path) -> None:
+    long = s[s.str.len() >= 16]
+    zeros = long.str.endswith(CUT_ID_ZEROS)
+    if not ids_look_cut(int(zeros.sum()), len(long)):
+        return
+    pos, value = _first(zeros, long)
+    raise ReleaseError(
+        path, f"{int(zeros.sum()):,} of {len(long):,} ids end in four or more zeros ({long[zeros].nunique():,} "
+              "distinct values): the ids were cut to 15 significant digits, as a spreadsheet does with long numbers, "
+              "so different tweets share one id and every tweet link would be wrong",
+        column=name, row=pos, value=value,
+        advice="download the release again (make data) and do not save it from a spreadsheet; to open it in one, "
+               "import the id column as Text.")
 
 
 def parse_image_name(col: pd.Series, name: str, path: Path) -> pd.Series:
@@ -195,6 +252,7 @@ def parse_datetime(col: pd.Series, name: str, path: Path) -> pd.Series:
             out[bad] = alt
             bad = out.isna() & s.notna()
         if bad.any():
+            refuse_other_date_format(s, bad, name, path)
             pos, value = _first(bad, s)
             raise ReleaseError(path, "cannot read this as a date and time", column=name, row=pos, value=value,
                                advice="dates must be ISO-8601, such as 2022-11-03T14:22:10Z or "
@@ -203,7 +261,9 @@ def parse_datetime(col: pd.Series, name: str, path: Path) -> pd.Series:
         pos, _ = _first(out.isna(), out)
         raise ReleaseError(path, "the creation time is missing", column=name, row=pos,
                            advice="every tweet has a creation time; use the release file as published.")
-    return out.astype("datetime64[us, UTC]")
+    out = out.astype("datetime64[us, UTC]")
+    check_date_range(out, name, path)
+    return out
 
 
 def parse_number(col: pd.Series, name: str, path: Path, advice: str) -> pd.Series:

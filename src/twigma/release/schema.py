@@ -26,7 +26,7 @@ from pathlib import Path
 from twigma.errors import UserError
 
 #: Bump when the typed schema or the validation changes: old caches are then ignored.
-SCHEMA_VERSION = 2  # 2: image_name accepts any non-empty token (file codes, file names, floats)
+SCHEMA_VERSION = 3  # 2: image_name accepts any non-empty token; 3: tweet ids and dates are checked for range
 
 #: column -> (dtype after loading, meaning). The order is the release's.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -60,11 +60,33 @@ FLOAT_ID_ADVICE = (
 )
 
 
+#: Twitter's first tweet was sent on 21 March 2006: no tweet of any release is older.
+TWITTER_FIRST_TWEET = "2006-03-21"
+#: The release's engagement counts were re-collected in the week of 29 May 2023 (Monday to Sunday):
+#: no tweet of the release can be younger than the end of that week.
+COLLECTED_BY = "2023-06-05"
+#: The period the paper studies, January 2021 to March 2023 (end exclusive): dates outside it are
+#: reported by ``twigma validate`` (:func:`twigma.release.period.study_period`), not refused.
+STUDY_START, STUDY_END = "2021-01-01", "2023-04-01"
+#: The largest tweet id: ids are signed 64-bit integers (the X API accepts ``^[0-9]{1,19}$``).
+MAX_TWEET_ID = 2 ** 63 - 1
+
+
+def _is_parquet_file(file: str) -> bool:
+    """Whether the named file is Parquet (its magic, else its suffix): rows are then not CSV lines."""
+    try:
+        with open(file, "rb") as fh:
+            return fh.read(4) == b"PAR1"
+    except OSError:
+        return str(file).lower().endswith((".parquet", ".pq"))
+
+
 class ReleaseError(UserError, ValueError):
     """A release file that cannot be used as it is.
 
     Attributes name the ``file``, the ``column`` and the first offending ``row`` (0-based data
-    row; the file line is ``row + 2`` for a CSV with a header) where they apply.
+    row; the file line is ``row + 2`` for a CSV with a header, and a Parquet file has no lines)
+    where they apply.
     """
 
     def __init__(self, file, problem: str, *, column: str | None = None, row: int | None = None,
@@ -79,7 +101,8 @@ class ReleaseError(UserError, ValueError):
         if column is not None:
             where.append(f"column '{column}'")
         if row is not None:
-            where.append(f"data row {row} (line {row + 2} of a CSV with a header)")
+            where.append(f"data row {row} (row {row} of the Parquet table)" if _is_parquet_file(self.file)
+                         else f"data row {row} (line {row + 2} of a CSV with a header)")
         msg = ", ".join(where) + f": {problem}"
         if value is not None:
             msg += f" (value: {value!r})"
