@@ -337,6 +337,19 @@ def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recal
                         f"bound is >= {min_recall:g})", b.holds)
 
 
+def notebook_rows(rows: list[dict], notebook: str, synthetic: bool) -> pd.DataFrame:
+    """One notebook's claim checks as its ``results/claims/<notebook>.csv`` holds them: :data:`COLUMNS`,
+    the notebook, the paper's wording and the ``data`` the verdicts rest on; on a synthetic sample
+    every ``observed`` is prefixed ``[synthetic sample]`` (it holds there only by construction)."""
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["notebook"] = notebook
+    df["paper_says"] = df["claim"].map(PAPER_SAYS).fillna("")
+    df["data"] = data_label(synthetic)
+    if synthetic:
+        df["observed"] = "[synthetic sample] " + df["observed"].astype(str)
+    return df
+
+
 def combine(claims_dir: str | Path) -> pd.DataFrame:
     """Gather ``claims_dir/<notebook>.csv`` into the claims ledger.
 

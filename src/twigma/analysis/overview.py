@@ -73,7 +73,8 @@ def data_summary(df: pd.DataFrame) -> pd.DataFrame:
         ("share_likes_missing", round(float(df["like_count"].isna().mean()), 4),
          "images whose like count is missing (tweet deleted by May 2023)"),
         ("share_tweets_likes_missing", round(float(tweet_likes_missing.mean()), 4), "tweets whose like count is missing"),
-        ("share_possibly_sensitive", round(float(df["possibly_sensitive"].mean()), 4),
+        ("share_possibly_sensitive", round(float(df["possibly_sensitive"].dropna().astype(float).mean()), 4)
+         if df["possibly_sensitive"].notna().any() else float("nan"),
          "images in tweets flagged sensitive by Twitter (among known flags)"),
         ("n_clusters", int(df["label_10_cluster"].nunique()), "distinct clusters present"),
     ]
@@ -427,3 +428,10 @@ def steady_growth(trend: dict, alpha: float) -> SteadyGrowth:
                         n_months=int(trend["n_months"]), first_month=trend["first_month"],
                         first_half_last_month=trend.get("first_half_last_month", ""),
                         half_split=trend.get("half_split", ""), last_month=trend["last_month"])
+
+
+def columns_without_values(df: pd.DataFrame, columns=None) -> list[str]:
+    """The columns of ``df`` (or of ``columns`` among them) that are empty in every row: a release whose
+    ``like_count`` or ``nsfw_score`` was never filled in, which the notebooks that need it report."""
+    names = [c for c in (df.columns if columns is None else columns) if c in df.columns]
+    return [c for c in names if len(df) and not df[c].notna().any()]

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from twigma import paths
-from twigma.analysis.claims import COLUMNS as CLAIM_COLUMNS, PAPER_SAYS, data_label
+from twigma.analysis.claims import notebook_rows
 from twigma.errors import UserError
 from twigma.files import atomic_write, spreadsheet_safe
 from twigma.present.figures import FIGURE_FORMATS, save_figure
@@ -141,13 +141,7 @@ class Outputs:
 
     def claims(self, rows: list[dict]) -> Path:
         """Save this notebook's claim checks to ``results/claims/<notebook>.csv``."""
-        df = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
-        df["notebook"] = self.notebook
-        df["paper_says"] = df["claim"].map(PAPER_SAYS).fillna("")
-        df["data"] = data_label(self.synthetic)  # what the verdict rests on (the ledger's data column)
-        if self.synthetic:  # a claim "holds" on the sample only because the generator was built so
-            df["observed"] = "[synthetic sample] " + df["observed"].astype(str)
-        safe = spreadsheet_safe(df)
+        safe = spreadsheet_safe(notebook_rows(rows, self.notebook, self.synthetic))
         p = atomic_write(self.layout.claims_of(self.notebook), lambda tmp: safe.to_csv(tmp, index=False))
         self.written.append(p)
         return p

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from twigma import paths
 from twigma.errors import UserError
-from twigma.files import atomic_write
+from twigma.files import atomic_write, spreadsheet_safe
 from twigma.run import lock, params as run_params, provenance
 
 
@@ -103,14 +103,36 @@ def needs_embeddings(notebook: str | os.PathLike) -> bool:
     return "EMBEDDINGS" in pm.inspect_notebook(str(notebook))
 
 
+def _twigma_metadata(notebook: str | os.PathLike) -> dict:
+    import nbformat
+
+    return dict(nbformat.read(str(notebook), as_version=4).metadata.get("twigma", {}))
+
+
 def embeddings_optional(notebook: str | os.PathLike) -> bool:
     """True when the notebook runs without embeddings too: its metadata says
     ``"twigma": {"embeddings": "optional"}`` (10_explore: the map needs only the release; its search
     cells say when there is no store). Such a notebook is never skipped for want of EMBEDDINGS."""
-    import nbformat
+    return str(_twigma_metadata(notebook).get("embeddings", "")) == "optional"
 
-    meta = nbformat.read(str(notebook), as_version=4).metadata
-    return str(meta.get("twigma", {}).get("embeddings", "")) == "optional"
+
+def needed_values(notebook: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """The release columns a notebook cannot do without (``"twigma": {"needs_values": [...]}`` in its
+    metadata) and the claims it checks (``"claims": [...]``), reported untestable when such a column
+    has no value in any row."""
+    meta = _twigma_metadata(notebook)
+    return list(meta.get("needs_values", [])), list(meta.get("claims", []))
+
+
+def _columns_without_values(release, columns: list[str]) -> tuple[list[str], bool]:
+    """Which of ``columns`` are empty in every row of ``release``, and whether it is synthetic."""
+    from twigma.analysis.overview import columns_without_values
+    from twigma.release import load_release
+
+    if not columns:
+        return [], False
+    df = load_release(release or None, columns=columns)
+    return columns_without_values(df, columns), bool(df.attrs.get("synthetic"))
 
 
 def write_skipped(nb: Path, target: Path, reason: str) -> Path:
@@ -163,6 +185,10 @@ def _run(nb: Path, run: paths.RunLayout, release, out, embeddings, parameters: d
         params["EMBEDDINGS"] = str(paths.resolve(embeddings)) if embeddings else ""
         if paths.embeddings_folder(release, embeddings) is None and not embeddings_optional(nb):
             return _skip_for_want_of_embeddings(nb, run, params["RELEASE"])
+    needs, checked = needed_values(nb)
+    empty, synthetic = _columns_without_values(release, needs)
+    if empty:
+        return _skip_for_empty_columns(nb, run, release, empty, checked, synthetic)
     params.update(run_params.checked(nb, parameters or {}))
     staging = run.staging(name)
     shutil.rmtree(staging, ignore_errors=True)
@@ -185,6 +211,30 @@ def _run(nb: Path, run: paths.RunLayout, release, out, embeddings, parameters: d
     shutil.rmtree(staging, ignore_errors=True)
     print(f"{name}: done in {time.time() - started:.1f} s -> {target}", flush=True)
     return target
+
+
+def _skip_for_empty_columns(nb: Path, run: paths.RunLayout, release, empty: list[str], checked: list[str],
+                            synthetic: bool) -> Path:
+    """Record notebook ``nb`` as skipped: the columns ``empty`` it needs have no value in any row;
+    the claims it checks are written as untestable, saying why."""
+    from twigma.analysis import claims
+
+    name = nb.stem
+    cols = ", ".join(empty)
+    reason = (f"the column {cols} has no value in any row of RELEASE={release or paths.SAMPLE_RELEASE}, and this "
+              "notebook needs it" if len(empty) == 1 else
+              f"the columns {cols} have no value in any row of RELEASE={release or paths.SAMPLE_RELEASE}, and this "
+              "notebook needs them")
+    print(f"{name}: skipped: {reason}" + (f"; {', '.join(checked)} untestable" if checked else ""), flush=True)
+    _remove_outputs(run, name)
+    provenance.remove_record(run.root, name)
+    if checked:
+        rows = claims.notebook_rows([claims.claim(c, f"untestable here: {reason}", "untestable") for c in checked],
+                                    name, synthetic)
+        atomic_write(run.claims_of(name), lambda tmp: spreadsheet_safe(rows).to_csv(tmp, index=False))
+    else:
+        run.claims_of(name).unlink(missing_ok=True)
+    return write_skipped(nb, run.build / nb.name, reason[0].upper() + reason[1:] + ".")
 
 
 def _skip_for_want_of_embeddings(nb: Path, run: paths.RunLayout, release: str) -> Path:
