@@ -333,10 +333,13 @@ def test_data_dictionary_ranges_are_rounded(small_release):
     from twigma.release import data_dictionary
 
     d = data_dictionary(small_release).set_index("column")["range_or_example"]
-    lo, hi = d["nsfw_score"].split(" .. ")
+    lo, hi = d["nsfw_score"].removeprefix("from ").split(" to ")
     assert len(hi.replace("0.", "").lstrip("0")) <= 4 and float(hi) == pytest.approx(
         small_release["nsfw_score"].max(), rel=1e-3)
-    assert d["like_count"] == f"{int(small_release['like_count'].min())} .. {int(small_release['like_count'].max())}"
+    assert d["like_count"] == f"from {int(small_release['like_count'].min())} to {int(small_release['like_count'].max())}"
+    from twigma.files import spreadsheet_safe  # ranges stay readable in the written table: "from -12.5 to 13"
+
+    assert not spreadsheet_safe(data_dictionary(small_release))["range_or_example"].str.startswith("'").any()
 
 
 def test_fitted_growth_draws_one_line_or_one_per_half():

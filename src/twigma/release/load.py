@@ -191,9 +191,9 @@ def data_dictionary(df: pd.DataFrame) -> pd.DataFrame:
     for name, (_, meaning) in COLUMNS.items():
         col = df[name]
         if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-            rng = f"{_rounded(col.min())} .. {_rounded(col.max())}"
+            rng = f"from {_rounded(col.min())} to {_rounded(col.max())}"  # not "-12.5 .. 13", a formula to a spreadsheet
         elif isinstance(col.dtype, pd.DatetimeTZDtype):
-            rng = f"{col.min():%Y-%m-%d %H:%M} .. {col.max():%Y-%m-%d %H:%M} UTC"
+            rng = f"from {col.min():%Y-%m-%d %H:%M} to {col.max():%Y-%m-%d %H:%M} UTC"
         elif pd.api.types.is_bool_dtype(col.dtype):
             rng = f"True: {int((col == True).sum())}, False: {int((col == False).sum())}, missing: {int(col.isna().sum())}"  # noqa: E712
         else:

@@ -38,7 +38,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "reply_count": ("Int64", "replies in the week of 29 May 2023; missing when the tweet was deleted"),
     "all_captions": ("str", "BLIP caption(s) of the image. That a row may hold several captions is our reading of "
                             "the plural name (not documented); where a row holds them as a list literal, this "
-                            "loader joins them with ' | ' (our choice, not the release's)"),
+                            "loader joins them with ' | ' (our choice, not the release's). In the results tables, "
+                            "a caption or name that a spreadsheet would read as a formula (starting with =, +, -, @, "
+                            "a tab or a carriage return) is written with a leading single quote (OWASP's "
+                            "CSV-injection advice)"),
     "label_10_cluster": ("int8", "k-means cluster (k = 10) of the CLIP ViT-L/14 image embedding, 1..10"),
     "possibly_sensitive": ("boolean", "Twitter's sensitive-media flag"),
     "nsfw_score": ("float32", "CLIP-based NSFW detector score in [0, 1]"),
