@@ -229,21 +229,23 @@ def test_claim_checks_follow_the_numbers():
 def test_combine_marks_unchecked_claims_untestable(tmp_path):
     pd.DataFrame([claims.claim("C2", "tau 0.9", True)]).to_csv(tmp_path / "01_growth.csv", index=False)
     table = claims.combine(tmp_path)
-    assert table["claim"].tolist() == [f"C{i}" for i in range(1, 11)]
+    assert table["claim"].tolist() == list(claims.CLAIMS) == [f"C{i}" for i in range(1, 12)]
     assert table.set_index("claim").loc["C2", "holds"] == "yes"
-    assert (table.set_index("claim").loc[["C1", "C7", "C10"], "holds"] == "untestable").all()
+    assert (table.set_index("claim").loc[["C1", "C7", "C10", "C11"], "holds"] == "untestable").all()
+    assert table.set_index("claim").loc["C11", "observed"].startswith("needs the release table")
     assert table.set_index("claim").loc["C9", "observed"].startswith("needs CLIP image embeddings")
 
 
 def test_a_copied_notebooks_claims_never_replace_the_papers(tmp_path):
-    """A copy of 03 run with other parameters adds its own rows after C1..C10; 03's rows stay."""
+    """A copy of 03 run with other parameters adds its own rows after C1..C11; 03's rows stay."""
     pd.DataFrame([claims.claim("C4", "three declines", True)]).to_csv(tmp_path / "03_theme_shift.csv", index=False)
     pd.DataFrame([claims.claim("C4", "one decline", False)]).to_csv(tmp_path / "10_portrait_rise.csv", index=False)
     table = claims.combine(tmp_path)
-    assert table["claim"].tolist()[:10] == [f"C{i}" for i in range(1, 11)]
-    paper = table.iloc[:10].set_index("claim")
+    n = len(claims.CLAIMS)
+    assert table["claim"].tolist()[:n] == [f"C{i}" for i in range(1, n + 1)]
+    paper = table.iloc[:n].set_index("claim")
     assert paper.loc["C4", "holds"] == "yes" and paper.loc["C4", "notebook"] == "03_theme_shift"
-    extra = table.iloc[10:]
+    extra = table.iloc[n:]
     assert extra[["claim", "holds", "notebook"]].values.tolist() == [["C4", "no", "10_portrait_rise"]]
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from twigma import paths
 from twigma.release import COLUMNS, ReleaseError, croissant, facts, load_release
+from twigma.synthetic.release import GENERATOR_VERSION
 
 mlc = pytest.importorskip("mlcroissant", reason="mlcroissant is in env/requirements-test.txt (make test installs it)")
 
@@ -123,7 +124,7 @@ def test_mlcroissant_reads_the_responsible_ai_fields(small_release_file, tmp_pat
     assert any(u.startswith("Out of scope: ") for u in m.data_use_cases)
     assert any("pseudonymous" in p for p in m.personal_sensitive_information)
     assert "May 2024" in m.data_release_maintenance_plan
-    assert m.license == ["https://spdx.org/licenses/CC-BY-4.0.html"] and m.version == "1.0.0"
+    assert m.license == ["https://spdx.org/licenses/CC-BY-4.0.html"] and m.version == f"{GENERATOR_VERSION}.0.0"
     # the numbers come from the release described (computed, not written in the facts)
     ref = loaded(small_release_file)
     share = ref["like_count"].isna().mean()

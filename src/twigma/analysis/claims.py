@@ -2,7 +2,7 @@
 
 Each notebook checks the claims it can and writes them with :meth:`twigma.present.outputs.Outputs.claims`
 to ``results/claims/<notebook>.csv``; ``twigma claims`` (run by make) gathers them into
-``results/claims.csv`` with one row per claim C1..C10 (the paper's notebooks' checks), marking
+``results/claims.csv`` with one row per claim C1..C11 (the paper's notebooks' checks), marking
 those no notebook checked as untestable with the reason, followed by the checks of any other
 notebook. Columns: :data:`LEDGER_COLUMNS` (the claim, our short statement of it, what was
 observed, ``holds``, the notebook that checked it, the claim as the paper words it and ``data``:
@@ -32,6 +32,7 @@ CLAIMS: dict[str, str] = {
     "C8": "gen-AI images vary less than natural images and than artwork",
     "C9": "similarity to natural images is inversely correlated with likes",
     "C10": "nearest-neighbour search finds human images that inspired gen-AI images",
+    "C11": "portraits rise and natural scenes and animals decline over time",
 }
 #: The claim as the paper (or the authors' site) words it (../shared/spec/paper.md, sections 1 and 3).
 PAPER_SAYS: dict[str, str] = {
@@ -48,10 +49,13 @@ PAPER_SAYS: dict[str, str] = {
           'likes" (abstract, v2)',
     "C10": 'image similarity "can be used to identify human images that served as inspiration for the gen-AI '
            'creations" (abstract, v1)',
+    "C11": 'users are "increasingly sharing artistically sophisticated content such as intricate human portraits, '
+           'whereas their interest in simple subjects such as natural scenes and animals has decreased" (abstract)',
 }
 #: Why a claim stays untestable when no notebook checked it.
 UNTESTED_REASON: dict[str, str] = {
-    **{c: "needs the release table: run the notebooks (make figures)" for c in ("C1", "C2", "C3", "C4", "C5", "C6")},
+    **{c: "needs the release table: run the notebooks (make figures)"
+       for c in ("C1", "C2", "C3", "C4", "C5", "C6", "C11")},
     **{c: "needs CLIP image embeddings of TWIGMA and of natural/art reference sets, which the release does not "
           "include: run with EMBEDDINGS=<folder> (see docs/embeddings.md)" for c in ("C7", "C8", "C9", "C10")},
 }
@@ -152,10 +156,17 @@ def direction_words(direction: str, alpha: float | None = None) -> str:
     return "not significant" + (f" at alpha {alpha:g}" if alpha is not None else "")
 
 
+def _level_text(level: float) -> str:
+    return f"{100 * float(level):.10g}%"
+
+
 def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction: str,
                  alpha: float | None = None) -> dict:
-    """C4/C5: every listed cluster has the given trend direction (``alpha``, for the words, is
-    read from ``trends.attrs`` when not given)."""
+    """C4/C5: every listed cluster has the given trend direction, each at ``alpha`` (read from
+    ``trends.attrs`` when not given). A conjunction of tests each at ``alpha`` is a level-``alpha``
+    test of the conjunction (intersection-union, Berger 1982): no adjustment. Each cluster's odds
+    ratio per year is given with the table's interval (``ci_level``, ``1 - alpha`` from
+    :func:`~twigma.analysis.themes.theme_trends`)."""
     alpha = trends.attrs.get("alpha") if alpha is None else alpha
     t = trends.set_index("cluster")
     parts, ok = [], True
@@ -165,10 +176,29 @@ def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction:
             ok = False
             continue
         r = t.loc[k]
-        parts.append(f"cluster {k}: {direction_words(r['direction'], alpha)} (slope {r['slope']:+.2f} log-odds/yr, odds ratio "
-                     f"x{odds_ratio(r['slope']):.2f}/yr, {p_text(r['p_value'])})")
+        ci = (f" ({_level_text(r['ci_level'])} CI x{odds_ratio(r['ci_low']):.2f} to x{odds_ratio(r['ci_high']):.2f})"
+              if "ci_level" in r.index else "")
+        parts.append(f"cluster {k}: {direction_words(r['direction'], alpha)} (slope {r['slope']:+.2f} log-odds/yr, odds "
+                     f"ratio x{odds_ratio(r['slope']):.2f}/yr{ci}, {p_text(r['p_value'])})")
         ok &= r["direction"] == direction
     return claim(cid, "; ".join(parts), ok)
+
+
+def check_c11(shift) -> dict:
+    """C11: the share of tweets whose captions name portraits rises AND the share naming natural
+    scenes or animals falls, each significant at the shift's alpha (an intersection-union test: no
+    adjustment). ``shift`` is :func:`twigma.analysis.theme_shift.theme_shift`'s result; the grid and
+    notebook 03 call ``check_c11(theme_shift.theme_shift(release, alpha=ALPHA,
+    min_images_per_month=MIN_IMAGES_PER_MONTH))``. The row gives each trend's odds ratio per year
+    with its ``1 - alpha`` interval and p-value."""
+    parts = []
+    for tr, want in ((shift.portraits, "up"), (shift.nature, "down")):
+        parts.append(f"{tr.name} ({tr.n_matching:,} of {tr.n_tweets:,} tweets): {direction_words(tr.direction, shift.alpha)}"
+                     f", odds x{tr.odds_ratio_per_year:.2f}/yr ({_level_text(tr.ci_level)} CI x{tr.or_low:.2f} to "
+                     f"x{tr.or_high:.2f}), {p_text(tr.p_value)}, share {tr.share_first_year:.1%} in the first year "
+                     f"to {tr.share_last_year:.1%} in the last (should be {want})")
+    return claim("C11", "; ".join(parts) + f" (caption words fixed in advance, ours; {shift.unit} as the unit)",
+                 bool(shift.holds))
 
 
 def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dict:
@@ -278,7 +308,7 @@ def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recal
 def combine(claims_dir: str | Path) -> pd.DataFrame:
     """Gather ``claims_dir/<notebook>.csv`` into the claims ledger.
 
-    The first rows are C1..C10 as checked by the paper's notebooks
+    The first rows are C1..C11 as checked by the paper's notebooks
     (:data:`twigma.paths.PAPER_NOTEBOOKS`), one each; a claim no paper notebook checked is
     untestable, with the reason. Checks made by any other notebook (a copy run with other
     parameters, a new notebook) follow, each with its ``notebook``: they never replace the

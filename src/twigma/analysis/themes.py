@@ -33,10 +33,13 @@ its slope in log-odds per year (Sen 1968).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from twigma.analysis import inference
 from twigma.analysis.overview import early_late_months, month_codes, month_of, tweet_codes
 
 ORIGIN = pd.Timestamp("2021-01-01", tz="UTC")
@@ -120,23 +123,27 @@ def residual_autocorrelation(resid: np.ndarray, lags: int = LJUNG_BOX_LAGS) -> d
             "ljung_box_stat": float(lb["lb_stat"].iloc[0]), "ljung_box_p": float(lb["lb_pvalue"].iloc[0])}
 
 
-def trend_test(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray) -> dict:
+def trend_test(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray,
+               alpha: float = inference.DEFAULT_ALPHA) -> dict:
     """Quasi-binomial logistic trend of successes/trials on time (see module docstring); the
     points must be in time order for the residual check.
 
-    Returns slope (log-odds per year), std_err, p_value, ci_low, ci_high (95%), dispersion (the
-    Pearson estimate), scale (the one used: the dispersion floored at 1) and the residual
-    autocorrelation check of :func:`residual_autocorrelation` (on the Pearson residuals).
+    Returns slope (log-odds per year), std_err, p_value, ci_low, ci_high (the ``1 - alpha``
+    t-interval of the slope, so it excludes 0 exactly when p < alpha), ci_level, df (the t's degrees
+    of freedom, months - 2), dispersion (the Pearson estimate), scale (the one used: the dispersion
+    floored at 1) and the residual autocorrelation check of :func:`residual_autocorrelation` (on the
+    Pearson residuals).
     """
     res, dispersion = _quasi_binomial_fit(successes, trials, t_years)
-    lo, hi = res.conf_int(alpha=0.05)[1]
+    lo, hi = res.conf_int(alpha=inference.check_alpha(alpha))[1]
     return {"slope": float(res.params[1]), "std_err": float(res.bse[1]), "p_value": float(res.pvalues[1]),
-            "ci_low": float(lo), "ci_high": float(hi), "dispersion": dispersion, "scale": float(res.scale),
+            "ci_low": float(lo), "ci_high": float(hi), "ci_level": inference.level(alpha),
+            "df": float(res.df_resid), "dispersion": dispersion, "scale": float(res.scale),
             **residual_autocorrelation(res.resid_pearson)}
 
 
 def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, groups: np.ndarray,
-                               design: dict | None = None) -> dict:
+                               design: dict | None = None, alpha: float = inference.DEFAULT_ALPHA) -> dict:
     """Image-level logistic regression of ``in_cluster`` (0/1 per image) on time in years, with
     standard errors clustered by ``groups`` (the tweet). Same keys as :func:`trend_test`
     (``dispersion`` is NaN: no scale is estimated).
@@ -146,7 +153,7 @@ def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, grou
     images of one tweet with the same time are pooled into one binomial row (k of m, the same
     likelihood, score and Hessian), Newton's method on the two parameters, and the sandwich over
     the tweets' summed scores with statsmodels' small-sample factor G/(G-1) (N-1)/(N-2), N the
-    images; normal p-value and 95% interval. Equal to statsmodels to 1e-8 (tests/test_scale.py).
+    images; normal p-value and ``1 - alpha`` interval. Equal to statsmodels to 1e-8 (tests/test_scale.py).
     ``design``: :func:`logit_design` of ``t_years`` and ``groups``, made once for several outcomes.
     """
     d = logit_design(t_years, groups) if design is None else design
@@ -172,9 +179,10 @@ def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, grou
     se = float(np.sqrt(cov[1, 1]))
     from scipy import stats
 
-    slope, z = float(beta[1]), stats.norm.ppf(0.975)
+    slope, z = float(beta[1]), stats.norm.ppf(1 - inference.check_alpha(alpha) / 2)
     return {"slope": slope, "std_err": se, "p_value": float(2 * stats.norm.sf(abs(slope / se))),
-            "ci_low": slope - z * se, "ci_high": slope + z * se, "dispersion": float("nan")}
+            "ci_low": slope - z * se, "ci_high": slope + z * se, "ci_level": inference.level(alpha),
+            "dispersion": float("nan")}
 
 
 def logit_design(t_years: np.ndarray, groups: np.ndarray) -> dict:
@@ -203,18 +211,21 @@ def _hessian(w: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.array([[a, b], [b, c]])
 
 
-def trend_test_mann_kendall(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray) -> dict:
+def trend_test_mann_kendall(successes: np.ndarray, trials: np.ndarray, t_years: np.ndarray,
+                            alpha: float = inference.DEFAULT_ALPHA) -> dict:
     """Mann-Kendall test of the monthly share (Kendall's tau of share and time, its p-value) and
     the Theil-Sen slope of the empirical logit log((y + 1/2) / (n - y + 1/2)) on time, in log-odds
-    per year, with its 95% interval. Same keys as :func:`trend_test`, plus ``kendall_tau``."""
+    per year, with its ``1 - alpha`` interval (Sen's; it need not agree with the Kendall p-value,
+    which tests the share, not the slope). Same keys as :func:`trend_test`, plus ``kendall_tau``."""
     from scipy import stats
 
     y, n, t = (np.asarray(a, dtype=float) for a in (successes, trials, t_years))
     tau, p = stats.kendalltau(t, y / n)
     logit = np.log((y + 0.5) / (n - y + 0.5))
-    sen = stats.theilslopes(logit, t, alpha=0.95)
+    sen = stats.theilslopes(logit, t, alpha=inference.level(alpha))
     return {"slope": float(sen.slope), "std_err": float("nan"), "p_value": float(p),
-            "ci_low": float(sen.low_slope), "ci_high": float(sen.high_slope), "dispersion": float("nan"),
+            "ci_low": float(sen.low_slope), "ci_high": float(sen.high_slope), "ci_level": inference.level(alpha),
+            "dispersion": float("nan"),
             "kendall_tau": float(tau)}
 
 
@@ -230,7 +241,9 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     Parameters
     ----------
     alpha : float
-        Significance level: ``direction`` is ``flat`` when p >= alpha.
+        Significance level: ``direction`` is ``flat`` when p >= alpha, and ``ci_low``/``ci_high`` are
+        ``1 - alpha`` intervals (``ci_level``), so an interval excludes 0 exactly when the direction
+        is not flat (for the quasi-binomial and logit models: their Wald intervals and tests).
     min_images_per_month : int
         Months with fewer images in all are left out (very early months are tiny).
     model : {"quasi-binomial", "logit-clustered", "mann-kendall"}
@@ -244,7 +257,7 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     Returns
     -------
     DataFrame with columns ``cluster``, ``slope`` (change in log-odds per year), ``p_value``,
-    ``direction`` (up, down, flat), ``std_err``, ``ci_low``, ``ci_high``, ``dispersion``,
+    ``direction`` (up, down, flat), ``std_err``, ``ci_low``, ``ci_high``, ``ci_level``, ``dispersion``,
     ``odds_ratio_per_year``, ``n_images``, ``n_months``, ``share_first_year``, ``share_last_year``
     (the cluster's share pooled over the images of the first and of the last 12 months kept:
     :func:`twigma.analysis.overview.early_late_months`), then ``scale`` (the dispersion floored at
@@ -273,15 +286,15 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     for k in clusters:
         y = counts[k].to_numpy()
         if model == "quasi-binomial":
-            res = trend_test(y, n, t)
+            res = trend_test(y, n, t, alpha=alpha)
         elif model == "logit-clustered":
-            res = trend_test_logit_clustered(img_cluster == k, img_t, None, design=design)
+            res = trend_test_logit_clustered(img_cluster == k, img_t, None, design=design, alpha=alpha)
         else:
-            res = trend_test_mann_kendall(y, n, t)
+            res = trend_test_mann_kendall(y, n, t, alpha=alpha)
         rows.append({"cluster": k, "slope": res["slope"], "p_value": res["p_value"],
                      "direction": direction(res["slope"], res["p_value"], alpha),
                      "std_err": res["std_err"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
-                     "dispersion": res["dispersion"], "odds_ratio_per_year": float(np.exp(res["slope"])),
+                     "ci_level": res["ci_level"], "dispersion": res["dispersion"], "odds_ratio_per_year": float(np.exp(res["slope"])),
                      "n_images": int(y.sum()), "n_months": int(len(y)),
                      "share_first_year": float(y[first].sum() / n[first].sum()),
                      "share_last_year": float(y[last].sum() / n[last].sum()),
@@ -292,14 +305,15 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     return out
 
 
-def fitted_shares(trends: pd.DataFrame, counts: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+def fitted_shares(trends: pd.DataFrame, counts: pd.DataFrame,
+                  alpha: float = inference.DEFAULT_ALPHA) -> pd.DataFrame:
     """Shares implied by each cluster's fitted trend at each month (for plotting): needs
     intercepts, so the models are refit here, quasi-binomially as in :func:`trend_test`.
 
     Returns
     -------
     Long table ``month``, ``cluster``, ``fitted``, ``ci_low``, ``ci_high``: the fitted share and
-    its pointwise ``level`` confidence band (Pearson-scaled with the scale floored at 1, on the
+    its pointwise ``1 - alpha`` confidence band (Pearson-scaled with the scale floored at 1, on the
     logit scale and mapped back).
     """
     t = counts["t_years"].to_numpy()
@@ -307,7 +321,7 @@ def fitted_shares(trends: pd.DataFrame, counts: pd.DataFrame, level: float = 0.9
     rows = []
     for k in trends["cluster"]:
         res, _ = _quasi_binomial_fit(counts[k].to_numpy(), counts["n_images"].to_numpy(), t)
-        band = res.get_prediction(X).summary_frame(alpha=1 - level)
+        band = res.get_prediction(X).summary_frame(alpha=inference.check_alpha(alpha))
         rows.append(pd.DataFrame({"month": counts.index, "cluster": k, "fitted": res.predict(X),
                                   "ci_low": band["mean_ci_lower"].to_numpy(),
                                   "ci_high": band["mean_ci_upper"].to_numpy()}))
@@ -316,40 +330,114 @@ def fitted_shares(trends: pd.DataFrame, counts: pd.DataFrame, level: float = 0.9
 
 # ---------------------------------------------------------------- what 03's text states ----
 
-def largest_share_changes(trends: pd.DataFrame) -> dict:
-    """The clusters whose pooled share changed most between the first and the last year of
-    :func:`theme_trends` (``share_last_year - share_first_year``): ``gain`` and ``loss``, each the
-    cluster's row of ``trends`` (a Series with ``cluster``, ``share_first_year``, ``share_last_year``)."""
-    change = (trends["share_last_year"] - trends["share_first_year"]).to_numpy()
-    return {"gain": trends.iloc[int(np.argmax(change))], "loss": trends.iloc[int(np.argmin(change))]}
+@dataclass(frozen=True)
+class ShareChange:
+    """A cluster's share pooled over the first and the last year of :func:`theme_trends`."""
+
+    cluster: int
+    share_first_year: float
+    share_last_year: float
 
 
-def against_paper(trends: pd.DataFrame, declining: list[int], rising: list[int], alpha: float) -> dict:
-    """How :func:`theme_trends` meets the paper's lists (C4, C5): ``n_declining`` of the
-    ``declining`` clusters go down, ``n_rising`` of the ``rising`` go up, ``unnamed`` (clusters that
-    move significantly without being named), ``bonferroni`` (alpha / number of clusters) and
-    ``fragile`` (significant at ``alpha`` but not after the Bonferroni correction)."""
+@dataclass(frozen=True)
+class TrendSummary:
+    """What notebook 03 says of :func:`theme_trends`, decided here.
+
+    ``declining``/``rising``/``not_significant``: the clusters down, up, and not significant at
+    ``alpha`` (each test at ``alpha``: C4 and C5 are conjunctions, intersection-union tests that
+    need no adjustment, Berger 1982). ``n_declining_named``/``n_rising_named``: how many of the
+    paper's ``named_declining``/``named_rising`` go that way. ``unnamed``: the clusters the paper
+    did not name; ``unnamed_movers``: those whose trend Holm's method picks out at family-wise
+    level ``alpha`` among the ``unnamed`` (the text picks them from that many tests);
+    ``unnamed_unadjusted_only``: significant at ``alpha`` alone but not after Holm. The model's
+    checks: ``dispersion_min``/``_max`` (Pearson), ``sd_factor_max`` (the largest standard-error
+    inflation, sqrt of the largest scale used), ``n_floored`` (dispersions below 1, floored),
+    ``autocorrelated`` (Ljung-Box p < ``alpha``), ``acf1_min``/``_max``. ``largest_gain`` and
+    ``largest_loss``: the clusters whose pooled share changed most from the first to the last year.
+    """
+
+    alpha: float
+    ci_level: float
+    declining: tuple[int, ...]
+    rising: tuple[int, ...]
+    not_significant: tuple[int, ...]
+    named_declining: tuple[int, ...]
+    named_rising: tuple[int, ...]
+    n_declining_named: int
+    n_rising_named: int
+    unnamed: tuple[int, ...]
+    unnamed_movers: tuple[int, ...]
+    unnamed_unadjusted_only: tuple[int, ...]
+    dispersion_min: float
+    dispersion_max: float
+    sd_factor_max: float
+    n_floored: int
+    autocorrelated: tuple[int, ...]
+    acf1_min: float
+    acf1_max: float
+    largest_gain: ShareChange
+    largest_loss: ShareChange
+
+    @property
+    def level_text(self) -> str:
+        """The intervals' level in words: ``"99%"``."""
+        return inference.level_text(self.alpha)
+
+
+def _ints(values) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
+
+
+def _share_change(row: pd.Series) -> ShareChange:
+    return ShareChange(int(row["cluster"]), float(row["share_first_year"]), float(row["share_last_year"]))
+
+
+def trend_summary(trends: pd.DataFrame, declining: list[int], rising: list[int], alpha: float) -> TrendSummary:
+    """:class:`TrendSummary` of :func:`theme_trends` (made at the same ``alpha``) against the paper's
+    lists ``declining`` (C4) and ``rising`` (C5)."""
+    inference.check_alpha(alpha)
     t = trends.set_index("cluster")
-    moving = t[t["direction"] != "flat"]
-    strict = alpha / len(t)
-    return {"n_declining": int(sum(t.loc[k, "direction"] == "down" for k in declining if k in t.index)),
-            "n_rising": int(sum(t.loc[k, "direction"] == "up" for k in rising if k in t.index)),
-            "unnamed": sorted(int(k) for k in moving.index if k not in set(declining) | set(rising)),
-            "bonferroni": float(strict),
-            "fragile": sorted(int(k) for k in moving.index[moving["p_value"] >= strict])}
+    named = set(declining) | set(rising)
+    unnamed = t[~t.index.isin(list(named))]
+    picked = inference.holm(unnamed["p_value"].to_numpy(), alpha)
+    moving = unnamed["direction"] != "flat"
+    change = (trends["share_last_year"] - trends["share_first_year"]).to_numpy()
+    return TrendSummary(
+        alpha=float(alpha), ci_level=inference.level(alpha),
+        declining=_ints(t.index[t["direction"] == "down"]), rising=_ints(t.index[t["direction"] == "up"]),
+        not_significant=_ints(t.index[t["direction"] == "flat"]),
+        named_declining=_ints(declining), named_rising=_ints(rising),
+        n_declining_named=int(sum(t.loc[k, "direction"] == "down" for k in declining if k in t.index)),
+        n_rising_named=int(sum(t.loc[k, "direction"] == "up" for k in rising if k in t.index)),
+        unnamed=_ints(unnamed.index), unnamed_movers=_ints(unnamed.index[picked]),
+        unnamed_unadjusted_only=_ints(unnamed.index[moving.to_numpy() & ~picked]),
+        dispersion_min=float(trends["dispersion"].min()), dispersion_max=float(trends["dispersion"].max()),
+        sd_factor_max=float(np.sqrt(trends["scale"].max())), n_floored=int((trends["dispersion"] < 1).sum()),
+        autocorrelated=_ints(trends.loc[trends["ljung_box_p"] < alpha, "cluster"]),
+        acf1_min=float(trends["resid_acf1"].min()), acf1_max=float(trends["resid_acf1"].max()),
+        largest_gain=_share_change(trends.iloc[int(np.argmax(change))]),
+        largest_loss=_share_change(trends.iloc[int(np.argmin(change))]))
 
 
-def dispersion_range(trends: pd.DataFrame, alpha: float) -> dict:
-    """The quasi-binomial scale and residual check over the clusters of :func:`theme_trends`:
-    ``dispersion_min``/``_max`` (Pearson estimates), ``sd_factor_max`` (the largest standard-error
-    inflation, sqrt of the largest scale used), ``n_floored`` (clusters whose dispersion was below
-    1 and floored), ``autocorrelated`` (clusters whose Ljung-Box p < ``alpha``) and
-    ``acf1_min``/``_max`` (the lag-1 autocorrelations of their residuals)."""
-    return {"dispersion_min": float(trends["dispersion"].min()), "dispersion_max": float(trends["dispersion"].max()),
-            "sd_factor_max": float(np.sqrt(trends["scale"].max())),
-            "n_floored": int((trends["dispersion"] < 1).sum()),
-            "autocorrelated": [int(k) for k in trends.loc[trends["ljung_box_p"] < alpha, "cluster"]],
-            "acf1_min": float(trends["resid_acf1"].min()), "acf1_max": float(trends["resid_acf1"].max())}
+@dataclass(frozen=True)
+class MonthSizes:
+    """From :func:`monthly_cluster_counts`: the ``smallest`` and ``largest`` month (images),
+    ``n_small`` (months under ``min_images``, left out of the trend fits) and ``first_k`` (images in
+    the first ``k`` months together)."""
+
+    smallest: int
+    largest: int
+    n_small: int
+    min_images: int
+    first_k: int
+    k: int
+
+
+def month_sizes(counts: pd.DataFrame, min_images: int, k: int = 3) -> MonthSizes:
+    """:class:`MonthSizes` of :func:`monthly_cluster_counts`."""
+    n = counts["n_images"].to_numpy()
+    return MonthSizes(int(n.min()), int(n.max()), int((n < min_images).sum()), int(min_images), int(n[:k].sum()),
+                      int(min(k, len(n))))
 
 
 # ---------------------------------------------------------------- what 02's text states ----
@@ -383,12 +471,3 @@ def map_compactness(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> 
     by = own.groupby(df[cluster_col].to_numpy()).mean()
     return {"by_cluster": by, "overall": float(own.mean()), "most_mixed": int(by.idxmin()),
             "most_compact": int(by.idxmax()), "centres": centres}
-
-
-def month_sizes(counts: pd.DataFrame, min_images: int, k: int = 3) -> dict:
-    """From :func:`monthly_cluster_counts`: ``smallest`` and ``largest`` month (images),
-    ``n_small`` (months under ``min_images``, left out of the trend fits) and ``first_k``
-    (images in the first ``k`` months together)."""
-    n = counts["n_images"].to_numpy()
-    return {"smallest": int(n.min()), "largest": int(n.max()), "n_small": int((n < min_images).sum()),
-            "first_k": int(n[:k].sum()), "k": int(min(k, len(n)))}

@@ -227,12 +227,12 @@ def monthly_matches(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
 
 def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> dict:
     """:func:`trend_test` of n_matching / n_images on t_years over the months with enough images
-    (``monthly``: the columns of :func:`monthly_matches`); NaN (direction flat) with a ``note`` where the
-    trend cannot be estimated. A dict: the keys of :func:`trend_test`, ``direction``,
+    (``monthly``: the columns of :func:`monthly_matches`), its interval at ``1 - alpha``; NaN (direction
+    flat) with a ``note`` where the trend cannot be estimated. A dict: the keys of :func:`trend_test`, ``direction``,
     ``odds_ratio_per_year``, ``n_months`` and ``note``."""
     fit = monthly[monthly["n_images"] >= min_images_per_month]
     nan = {"slope": np.nan, "p_value": np.nan, "std_err": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-           "dispersion": np.nan, "scale": np.nan}
+           "ci_level": 1 - alpha, "df": np.nan, "dispersion": np.nan, "scale": np.nan}
     k, n = fit["n_matching"].to_numpy(dtype=float), fit["n_images"].to_numpy(dtype=float)
     note = ""
     if len(fit) < 3:
@@ -250,7 +250,7 @@ def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # statsmodels' convergence/separation warnings: checked below
-                res = trend_test(k, n, fit["t_years"].to_numpy())
+                res = trend_test(k, n, fit["t_years"].to_numpy(), alpha=alpha)
         except Exception as exc:  # e.g. perfect separation (all months 0 before a date, 1 after)
             res, note = nan, f"the trend model could not be fitted ({type(exc).__name__}: {exc})"
         if not note and not np.isfinite([res["slope"], res["p_value"]]).all():
@@ -411,7 +411,8 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
     trend = pd.DataFrame([{
         "query": q.text, "slope": tr["slope"], "p_value": tr["p_value"], "direction": tr["direction"],
         "odds_ratio_per_year": tr["odds_ratio_per_year"], "std_err": tr["std_err"], "ci_low": tr["ci_low"],
-        "ci_high": tr["ci_high"], "dispersion": tr["dispersion"], "scale": tr["scale"], "alpha": alpha,
+        "ci_high": tr["ci_high"], "ci_level": tr["ci_level"], "dispersion": tr["dispersion"], "scale": tr["scale"],
+        "alpha": alpha,
         "n_matching": n_match, "n_images": int(len(df)), "share": n_match / len(df),
         "n_months": tr["n_months"], "min_images_per_month": int(min_images_per_month),
         "first_month": monthly["month"].iloc[0], "last_month": monthly["month"].iloc[-1],

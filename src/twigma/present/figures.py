@@ -81,6 +81,7 @@ def stored_cluster_names(results_dir: str | os.PathLike | None, release: pd.Data
 
 
 def _monthly_panel(ax: plt.Axes, tracked) -> None:
+    from twigma.analysis.inference import level_text
     from twigma.analysis.themes import fitted_shares
     from twigma.present.plots import monthly_axis
 
@@ -96,13 +97,13 @@ def _monthly_panel(ax: plt.Axes, tracked) -> None:
     if np.isfinite(tr["slope"]):
         counts = mon[fit].set_index("month")[["n_matching", "n_images", "t_years"]].rename(
             columns={"n_matching": "match"})
-        band = fitted_shares(pd.DataFrame({"cluster": ["match"]}), counts)
+        band = fitted_shares(pd.DataFrame({"cluster": ["match"]}), counts, alpha=tracked.alpha)
         xf = x[fit.to_numpy()]
         ax.plot(xf, 100 * band["fitted"], color="C3", lw=1.5,
                 label=f"trend: odds x{tr['odds_ratio_per_year']:.2f}/yr, p = {tr['p_value']:.2g} "
                       f"({direction_text(tr['direction'], tracked.alpha)})")
         ax.fill_between(xf, 100 * band["ci_low"], 100 * band["ci_high"], color="C3", alpha=0.15, lw=0,
-                        label="95% band of the trend")
+                        label=f"{level_text(tracked.alpha)} band of the trend")
     else:
         ax.plot([], [], " ", label=f"no trend: {tr['note']}")
     ax.set_ylabel("matching images (% of the month's)")
@@ -131,7 +132,7 @@ def _cluster_panel(ax: plt.Axes, tracked, names: pd.Series | None) -> None:
 
 def track_figure(tracked, names: pd.Series | None = None) -> plt.Figure:
     """Share of matching images per month (points sized by the month's images, the fitted trend and
-    its 95% band over the fitted months) and by cluster (bars, the overall share as a line).
+    its ``1 - alpha`` band over the fitted months, alpha the tracker's) and by cluster (bars, the overall share as a line).
 
     ``tracked`` is a :class:`twigma.analysis.track.Tracked`; ``names`` labels the clusters (by
     default the ``name`` column of ``tracked.clusters`` when there is one).

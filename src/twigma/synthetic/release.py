@@ -13,6 +13,8 @@ format and its known quirks so that the same code runs unchanged on the real fil
   Stable Diffusion (August 2022);
 * BLIP-style captions drawn from a vocabulary per cluster;
 * ten clusters whose shares move over time: 1, 3, 4 decline, 8, 9 rise (claims C4, C5);
+* within clusters too, captions of portraits become commoner and captions of nature and animals
+  rarer (claim C11, beside the cluster shares: :data:`C11_SHIFT`);
 * two clusters (5 and 7) mostly NSFW by the detector score, with Twitter's flag correlated;
 * 2-D UMAP coordinates clustered by label.
 
@@ -34,7 +36,7 @@ from twigma import paths
 from twigma.files import atomic_write
 
 #: Version of the generator's recipe: bump when the output changes, so samples are remade.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SAMPLE_SEED = 20230613
 SAMPLE_N_IMAGES = 24_000
 
@@ -81,6 +83,14 @@ THEMES: dict[int, dict] = {
              subjects=["cartoon character", "text", "screenshot", "poster", "logo", "comic strip"],
              extras=["with the words", "on a white background", "with a funny face", "in a cartoon style"]),
 }
+#: The caption-level C11 shift, in log-odds per year: a fantasy or meme image's caption is a portrait
+#: ("a portrait of a knight") with odds rising at this rate, and a fantasy or architecture image's
+#: caption adds a nature or animal scene ("in a forest", "with a dog") with odds falling at it. About the
+#: size of the clusters' trends; drawn from a stream of its own, so no other column depends on it.
+C11_SHIFT = 0.8
+C11_PORTRAIT_CLUSTERS, C11_NATURE_CLUSTERS = (2, 10), (2, 6)
+C11_PORTRAIT_SUBJECTS = ["knight", "wizard", "warrior", "queen", "cartoon character"]
+C11_NATURE_EXTRAS = ["in a forest", "by a lake", "with a dog", "with birds in the sky", "in the mountains"]
 STYLES = ["a painting of a", "a digital painting of a", "a close up of a", "a picture of a",
           "arafed image of a", "a photo of a", "an illustration of a", "a drawing of a", "there is a"]
 PORTRAIT_STYLES = ["a painting of a", "a portrait of a", "a close up of a", "arafed", "a photo of a",
@@ -109,10 +119,11 @@ def _tweet_times(n: int, rng: np.random.Generator) -> pd.DatetimeIndex:
     return t.sort_values()
 
 
-def _cluster_probs(years: np.ndarray) -> np.ndarray:
-    """Cluster probabilities, shape (n, 10), from a multinomial logit in time."""
+def _cluster_probs(years: np.ndarray, trends: bool = True) -> np.ndarray:
+    """Cluster probabilities, shape (n, 10), from a multinomial logit in time (constant in time
+    without ``trends``)."""
     base = np.array([THEMES[k]["base"] for k in range(1, 11)])
-    trend = np.array([THEMES[k]["trend"] for k in range(1, 11)])
+    trend = np.array([THEMES[k]["trend"] if trends else 0.0 for k in range(1, 11)])
     logits = base[None, :] + trend[None, :] * (years[:, None] - 1.1)
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     return p / p.sum(axis=1, keepdims=True)
@@ -125,8 +136,25 @@ def _draw_categorical(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((u > c).sum(axis=1), p.shape[1] - 1)
 
 
-def _captions(clusters: np.ndarray, rng: np.random.Generator) -> list[str]:
+def _c11_shift(years: np.ndarray, clusters: np.ndarray, shift: float,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per image: the portrait subject its caption gets and the nature extra it gets (-1: none)."""
+    centred = years - 1.1  # as the clusters' trends
+    p_portrait = 1 / (1 + np.exp(-(-1.2 + shift * centred)))
+    p_nature = 1 / (1 + np.exp(-(-1.2 - shift * centred)))
+    portrait = np.isin(clusters, C11_PORTRAIT_CLUSTERS) & (rng.random(len(years)) < p_portrait)
+    nature = np.isin(clusters, C11_NATURE_CLUSTERS) & (rng.random(len(years)) < p_nature)
+    subject = rng.integers(0, len(C11_PORTRAIT_SUBJECTS), size=len(years))
+    extra = rng.integers(0, len(C11_NATURE_EXTRAS), size=len(years))
+    return np.where(portrait, subject, -1), np.where(nature, extra, -1)
+
+
+def _captions(clusters: np.ndarray, rng: np.random.Generator, portrait: np.ndarray | None = None,
+              nature: np.ndarray | None = None) -> list[str]:
+    """BLIP-like captions; ``portrait`` and ``nature`` (from :func:`_c11_shift`) plant C11's shift."""
     out = [""] * len(clusters)
+    portrait = np.full(len(clusters), -1) if portrait is None else portrait
+    nature = np.full(len(clusters), -1) if nature is None else nature
     for k, theme in THEMES.items():
         idx = np.flatnonzero(clusters == k)
         if len(idx) == 0:
@@ -138,8 +166,8 @@ def _captions(clusters: np.ndarray, rng: np.random.Generator) -> list[str]:
         ext = rng.integers(0, len(theme["extras"]), size=len(idx))
         has_extra = rng.random(len(idx)) < 0.6
         for j, i in enumerate(idx):
-            style = styles[s[j]]
-            subject = theme["subjects"][subj[j]]
+            style = "a portrait of a" if portrait[i] >= 0 else styles[s[j]]
+            subject = C11_PORTRAIT_SUBJECTS[portrait[i]] if portrait[i] >= 0 else theme["subjects"][subj[j]]
             if style == "arafed":
                 text = f"arafed {subject}"
             else:
@@ -147,11 +175,14 @@ def _captions(clusters: np.ndarray, rng: np.random.Generator) -> list[str]:
                 text = f"{style[:-2]} an {subject}" if article else f"{style} {subject}"
             if has_extra[j]:
                 text += " " + theme["extras"][ext[j]]
+            if nature[i] >= 0:
+                text += " " + C11_NATURE_EXTRAS[nature[i]]
             out[i] = text
     return out
 
 
-def generate_release(n_images: int = SAMPLE_N_IMAGES, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+def generate_release(n_images: int = SAMPLE_N_IMAGES, seed: int = SAMPLE_SEED, *,
+                     trends: bool = True) -> pd.DataFrame:
     """Generate a synthetic table in the TWIGMA release's format.
 
     Parameters
@@ -160,6 +191,10 @@ def generate_release(n_images: int = SAMPLE_N_IMAGES, seed: int = SAMPLE_SEED) -
         Number of rows (images). The number of tweets is about ``n_images / 1.9``.
     seed : int
         Seed of the random generator: the same (n_images, seed) gives the same table.
+    trends : bool
+        Plant the themes' shifts over time (C4, C5 through the clusters' shares, C11 through the
+        clusters and :data:`C11_SHIFT`); False gives a release whose themes do not move (for tests
+        that a claim says no when nothing is planted).
 
     Returns
     -------
@@ -176,7 +211,7 @@ def generate_release(n_images: int = SAMPLE_N_IMAGES, seed: int = SAMPLE_SEED) -
     years = (times - START).total_seconds().to_numpy() / (365.25 * 86_400)
 
     # tweet-level draws
-    tweet_cluster = _draw_categorical(_cluster_probs(years), rng) + 1
+    tweet_cluster = _draw_categorical(_cluster_probs(years, trends), rng) + 1
     tweet_id = _snowflake(t_ms, rng)
     deleted, likes, quotes, replies = _engagement(tweet_cluster, rng)
 
@@ -184,7 +219,7 @@ def generate_release(n_images: int = SAMPLE_N_IMAGES, seed: int = SAMPLE_SEED) -
     tw = np.repeat(np.arange(n_tweets), k_img)
     redraw = rng.random(n_images) >= P_SAME_CLUSTER
     clusters = tweet_cluster[tw].copy()
-    clusters[redraw] = _draw_categorical(_cluster_probs(years[tw][redraw]), rng) + 1
+    clusters[redraw] = _draw_categorical(_cluster_probs(years[tw][redraw], trends), rng) + 1
     media_id = _snowflake(t_ms[tw] - rng.integers(2_000, 600_000, size=n_images), rng)
     score, sensitive = _nsfw(clusters, tw, n_tweets, rng)
     u1, u2 = _umap_coords(clusters, rng)
@@ -201,7 +236,8 @@ def generate_release(n_images: int = SAMPLE_N_IMAGES, seed: int = SAMPLE_SEED) -
         "like_count": count(likes),
         "quote_count": count(quotes),
         "reply_count": count(replies),
-        "all_captions": _captions(clusters, rng),
+        "all_captions": _captions(clusters, rng, *_c11_shift(years[tw], clusters, C11_SHIFT if trends else 0.0,
+                                                             np.random.default_rng([seed, 11]))),
         "label_10_cluster": clusters.astype(np.int64),
         "possibly_sensitive": sensitive,
         "nsfw_score": np.round(score, 5),
