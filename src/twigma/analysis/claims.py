@@ -222,40 +222,64 @@ def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dic
 
 
 def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> dict:
-    """C7: the linear probe separates TWIGMA from each reference set with AUC >= ``min_auc``."""
-    from twigma.analysis.distinctness import fold_spread_text
+    """C7: the linear probe separates TWIGMA from each reference set with AUC >= ``min_auc``,
+    decided on the lower bound of each AUC's interval (``ci_low``, at ``ci_level``; from
+    :func:`twigma.analysis.distinctness.probe_table`). A table without intervals (``ci_low``
+    absent) cannot decide it: the verdict is ``untestable``."""
+    from twigma.analysis.distinctness import auc_ci_text, fold_spread_text
+    from twigma.analysis.inference import Interval
 
+    has_ci = {"ci_low", "ci_high", "ci_level"} <= set(distinct.columns)
     spread = {"auc_min", "auc_max"} <= set(distinct.columns)  # the folds' range: a spread, not an uncertainty
-    parts = [f"{r.comparison}: AUC {r.auc:.3f} " + (f"({fold_spread_text(r._asdict())}"
-                                                    + (", grouped by tweet)" if getattr(r, "grouping", "") == "tweet"
-                                                       else ")") if spread else f"(sd {r.auc_sd:.3f})")
-             for r in distinct.itertuples()]
-    return claim("C7", "; ".join(parts) + f" (distinct when AUC >= {min_auc:g})",
-                 bool((distinct["auc"] >= min_auc).all()) and len(distinct) == 2)
+    parts = []
+    for r in distinct.itertuples():
+        auc = (auc_ci_text(Interval(r.auc, r.ci_low, r.ci_high, r.ci_level)) + ", tweets resampled" if has_ci
+               else f"{r.auc:.3f}")
+        folds = f"; {fold_spread_text(r._asdict())}" if spread else ""
+        parts.append(f"{r.comparison}: AUC {auc}{folds}")
+    if not has_ci:
+        return claim("C7", "; ".join(parts) + " (no interval of the AUC: C7 is decided on its lower bound)",
+                     "untestable")
+    rule = f" (distinct when the interval's lower bound is >= {min_auc:g}; folds grouped by tweet)"
+    return claim("C7", "; ".join(parts) + rule, bool((distinct["ci_low"] >= min_auc).all()) and len(distinct) == 2)
 
 
 def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None) -> dict:
     """C8: TWIGMA is less varied than the natural and art sets.
 
-    With ``differences`` (:func:`twigma.analysis.variability.compare_sources`: TWIGMA's dispersion
-    minus each reference's, with a bootstrap interval that resamples tweets), C8 holds when both
-    intervals lie wholly below 0. Without it, when TWIGMA's dispersion interval lies wholly
-    below those of the natural and art sets."""
+    ``differences`` holds TWIGMA's dispersion minus each reference's with a bootstrap interval
+    (TWIGMA resampled by tweet, a reference by image): rows of
+    :func:`twigma.analysis.variability.theme_matched` (``matching`` "within themes") and of
+    :func:`~twigma.analysis.variability.compare_sources` ("whole sets"). C8 holds when both
+    differences' intervals lie wholly below 0, judged on the within-theme rows when there are any
+    (the sets' subject mix differs; the whole-set rows are reported beside them), else on the
+    whole-set rows. Without ``differences``, when TWIGMA's dispersion interval lies wholly below
+    those of the natural and art sets."""
     v = variability.set_index("source")
+    level = (f"{100 * float(v['ci_level'].iloc[0]):.10g}% intervals" if "ci_level" in v.columns
+             else "intervals")
     parts = [f"{s}: {v.loc[s, 'dispersion']:.3f} [{v.loc[s, 'ci_low']:.3f}, {v.loc[s, 'ci_high']:.3f}]"
              for s in v.index]
     have = {"natural", "art"} <= set(v.index)
-    if differences is not None:
-        d = differences.set_index("comparison")
-        names = [f"twigma_minus_{s}" for s in ("natural", "art")]
-        have = have and all(n in d.index for n in names)
-        ok = have and all(d.loc[n, "ci_high"] < 0 for n in names)
-        parts += [f"{n.replace('_', ' ')}: {d.loc[n, 'difference']:+.3f} [{d.loc[n, 'ci_low']:+.3f}, "
-                  f"{d.loc[n, 'ci_high']:+.3f}]" for n in names if n in d.index]
-        return claim("C8", "mean pairwise cosine distance " + "; ".join(parts)
-                     + " (95% intervals, bootstrap over tweets; holds when both differences lie below 0)", ok)
-    ok = all(v.loc["twigma", "ci_high"] < v.loc[s, "ci_low"] for s in ("natural", "art") if s in v.index)
-    return claim("C8", "mean pairwise cosine distance " + "; ".join(parts), ok and have)
+    if differences is None:
+        ok = all(v.loc["twigma", "ci_high"] < v.loc[s, "ci_low"] for s in ("natural", "art") if s in v.index)
+        return claim("C8", f"mean pairwise cosine distance ({level}) " + "; ".join(parts), ok and have)
+    d = differences.assign(matching=differences["matching"] if "matching" in differences.columns else "whole sets")
+    by = "within themes" if (d["matching"] == "within themes").any() else "whole sets"
+    names = [f"twigma_minus_{s}" for s in ("natural", "art")]
+    decide = d[d["matching"] == by].set_index("comparison")
+    have = have and all(n in decide.index for n in names)
+    ok = have and all(decide.loc[n, "ci_high"] < 0 for n in names)
+    diffs = []
+    for m in ("within themes", "whole sets"):
+        rows = d[d["matching"] == m].set_index("comparison")
+        diffs += [f"{n.replace('_', ' ')} ({m}"
+                  + (f", {int(rows.loc[n, 'themes'])} themes" if "themes" in rows.columns and m == "within themes" else "")
+                  + f"): {rows.loc[n, 'difference']:+.3f} [{rows.loc[n, 'ci_low']:+.3f}, {rows.loc[n, 'ci_high']:+.3f}]"
+                  for n in names if n in rows.index]
+    return claim("C8", "mean pairwise cosine distance " + "; ".join(parts + diffs)
+                 + f" ({level}; TWIGMA resampled by tweet, references by image; holds when both differences "
+                   f"{by} lie below 0)", ok)
 
 
 def check_c9(row: dict, alpha: float = 0.01) -> dict:
@@ -288,21 +312,27 @@ def check_c9(row: dict, alpha: float = 0.01) -> dict:
     return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity, {ci}; {rho} ({n})", ok)
 
 
-def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9) -> dict:
-    """C10: known (image, artwork) inspiration pairs are found among the top k neighbours.
+def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9,
+              alpha: float = 0.01) -> dict:
+    """C10: known (image, artwork) inspiration pairs are found among the top k neighbours, decided
+    on the exact one-sided ``1 - alpha`` lower confidence bound of the recall (Clopper-Pearson,
+    :func:`twigma.analysis.inference.clopper_pearson_lower`): C10 holds when that bound is at least
+    ``min_recall``, so a handful of pairs found cannot decide it.
 
-    Without a list of known pairs the claim needs human judgement: untestable, with the
-    closest pairs reported for review.
+    Without a list of known pairs the claim cannot be scored: untestable, with the closest pairs
+    reported for a person to review.
     """
+    from twigma.analysis.inspiration import recall_bound
+
     if known is None or known.empty:
         top = found[found["rank"] == 1].nlargest(3, "cosine")
         listed = ", ".join(f"{r.image_name} ~ {r.art_id} ({r.cosine:.2f})" for r in top.itertuples())
-        return claim("C10", f"no list of known inspirations to check against; closest pairs for review: {listed}",
-                     "untestable")
-    hits = known.merge(found, on=["image_name", "art_id"], how="left")
-    recall = float(hits["rank"].notna().mean())
-    return claim("C10", f"{int(hits['rank'].notna().sum())} of {len(known)} known inspiration pairs found in the "
-                        f"top {k} (recall {recall:.0%})", recall >= min_recall)
+        return claim("C10", "untestable: no list of known (image, artwork) inspiration pairs, so the search's "
+                            f"recall cannot be measured; closest pairs for review: {listed}", "untestable")
+    b = recall_bound(known, found, alpha, min_recall)
+    return claim("C10", f"{b.found} of {b.n} known inspiration pairs found in the top {k} (recall {b.recall:.1%}; "
+                        f"one-sided {b.level_text} lower bound {b.lower:.3f}, exact Clopper-Pearson; holds when the "
+                        f"bound is >= {min_recall:g})", b.holds)
 
 
 def combine(claims_dir: str | Path) -> pd.DataFrame:

@@ -9,10 +9,18 @@ embed close together, so folds that split a tweet put near-copies of a test imag
 and lift the AUC even when the sources do not differ. With ``groups_a`` (the tweet id of each
 TWIGMA image) the folds keep each tweet whole (scikit-learn's ``StratifiedGroupKFold``); the
 reference sets' images are their own groups.
+
+The AUC that decides C7 carries a ``1 - alpha`` interval at the tweet level
+(:func:`auc_interval`): the probe's out-of-fold scores are kept, and a cluster bootstrap resamples
+TWIGMA tweets (every image of a drawn tweet) and reference images (each its own unit) and
+recomputes the mean fold AUC on the drawn rows. The interval is conditional on the fitted probes:
+it says how much the AUC of these probes would move over another draw of held-out tweets, not how
+much refitting on other tweets would move it.
 """
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,6 +31,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from twigma import cache as _cache
+from twigma.analysis import inference
 
 
 def balanced_sample(n_a: int, n_b: int, max_per_class: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +58,10 @@ def probe_auc(A: np.ndarray, B: np.ndarray, folds: int = 5, max_per_class: int |
     dict with ``auc`` (mean over folds), ``auc_sd`` (standard deviation over folds: a spread of
     the folds, not an uncertainty of the AUC), ``auc_min`` and ``auc_max`` (the lowest and highest
     fold), ``folds`` (list of fold AUCs), ``n_per_class``, ``grouped`` (whether folds kept groups
-    whole), ``n_groups`` (groups among the probe's rows).
+    whole), ``n_groups`` (groups among the probe's rows), and the out-of-fold predictions of the
+    probe's rows (A's first): ``score`` (decision function of the fold's model that did not see
+    the row), ``label`` (1 for A), ``fold`` (the row's test fold) and ``group`` (its integer
+    group: a TWIGMA tweet or a reference image), for :func:`auc_interval`.
     """
     for tag, g, n in (("a", groups_a, len(A)), ("b", groups_b, len(B))):
         if g is not None and len(g) != n:
@@ -87,32 +99,122 @@ def _probe_auc(A: np.ndarray, B: np.ndarray, folds: int, max_per_class: int | No
         splits = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y, groups)
     else:
         splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, y)
-    scores = []
-    for train, test in splits:
+    scores, oof, fold_of = [], np.full(len(y), np.nan), np.full(len(y), -1)
+    for f, (train, test) in enumerate(splits):
         model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
         model.fit(X[train], y[train])
-        scores.append(roc_auc_score(y[test], model.decision_function(X[test])))
+        oof[test], fold_of[test] = model.decision_function(X[test]), f
+        scores.append(roc_auc_score(y[test], oof[test]))
     scores = np.asarray(scores)
     return {"auc": float(scores.mean()), "auc_sd": float(scores.std(ddof=1)), "auc_min": float(scores.min()),
             "auc_max": float(scores.max()), "folds": scores.tolist(), "n_per_class": int(len(ia)),
-            "grouped": bool(grouped), "n_groups": int(groups.max() + 1)}
+            "grouped": bool(grouped), "n_groups": int(groups.max() + 1),
+            "score": oof, "label": y.astype(np.int8), "fold": fold_of.astype(np.int16), "group": groups}
+
+
+def fold_mean_auc(score: np.ndarray, label: np.ndarray, fold: np.ndarray) -> float:
+    """The mean over folds of each fold's ROC AUC (a fold with one class only is skipped; NaN
+    when no fold has both)."""
+    from scipy.stats import rankdata
+
+    aucs = []
+    for f in np.unique(fold):
+        m = fold == f
+        y = label[m] == 1
+        n1 = int(y.sum())
+        n0 = len(y) - n1
+        if n1 and n0:  # Mann-Whitney: AUC = (rank sum of positives - n1 (n1 + 1) / 2) / (n1 n0), ties averaged
+            aucs.append((rankdata(score[m])[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def auc_interval(res: dict, alpha: float = inference.DEFAULT_ALPHA, n_resamples: int = inference.MIN_RESAMPLES,
+                 seed: int = 0) -> inference.Interval:
+    """A ``1 - alpha`` interval of a probe's mean fold AUC at the tweet level.
+
+    ``res`` is :func:`probe_auc`'s result (its out-of-fold ``score``, ``label``, ``fold`` and
+    ``group``). Each replicate draws as many units as there are, with replacement, where a unit is
+    a TWIGMA tweet (all its images) or a reference image (:func:`twigma.analysis.inference.tweet_bootstrap`),
+    and recomputes every fold's AUC on the drawn rows of that fold; the estimate is the probe's
+    ``auc``. The models are not refitted: the interval is conditional on the fitted probes.
+    """
+    score, label, fold = (np.asarray(res[k]) for k in ("score", "label", "fold"))
+    return inference.tweet_bootstrap(lambda rows: fold_mean_auc(score[rows], label[rows], fold[rows]),
+                                     np.asarray(res["group"]), alpha, n_resamples=n_resamples, seed=seed)
 
 
 def probe_table(X: np.ndarray, tweets, references: dict[str, np.ndarray], folds: int = 5,
-                max_per_class: int | None = 20000, seed: int = 0, cache: bool = True) -> pd.DataFrame:
+                max_per_class: int | None = 20000, seed: int = 0, cache: bool = True,
+                alpha: float = inference.DEFAULT_ALPHA, n_resamples: int = inference.MIN_RESAMPLES) -> pd.DataFrame:
     """The probe of TWIGMA (rows ``X``, tweet id of each row in ``tweets``) against each
     reference set, folds grouped by tweet: one row per comparison ``twigma_vs_<name>`` with
-    ``auc``, ``auc_sd``, ``auc_min``, ``auc_max`` (fold spread), ``folds``, ``n_per_class``,
-    ``n_tweets`` (TWIGMA tweets among the probe's rows) and ``grouping`` ("tweet")."""
+    ``auc`` (mean fold AUC), its ``1 - alpha`` interval at the tweet level ``ci_low``, ``ci_high``
+    and ``ci_level`` (:func:`auc_interval`, ``n_resamples`` replicates), ``auc_sd``, ``auc_min``,
+    ``auc_max`` (fold spread), ``folds``, ``n_per_class``, ``n_tweets`` (TWIGMA tweets among the
+    probe's rows) and ``grouping`` ("tweet")."""
     rows = []
     for name, ref in references.items():
         res = probe_auc(X, ref, folds=folds, max_per_class=max_per_class, seed=seed, cache=cache,
                         groups_a=np.asarray(tweets))
-        rows.append({"comparison": f"twigma_vs_{name}", "auc": res["auc"], "auc_sd": res["auc_sd"],
-                     "auc_min": res["auc_min"], "auc_max": res["auc_max"], "folds": folds,
-                     "n_per_class": res["n_per_class"], "n_tweets": res["n_groups"] - res["n_per_class"],
-                     "grouping": "tweet"})
+        ci = auc_interval(res, alpha, n_resamples=n_resamples, seed=seed)
+        rows.append({"comparison": f"twigma_vs_{name}", "auc": res["auc"], "ci_low": ci.low, "ci_high": ci.high,
+                     "ci_level": ci.level, "auc_sd": res["auc_sd"], "auc_min": res["auc_min"],
+                     "auc_max": res["auc_max"], "folds": folds, "n_per_class": res["n_per_class"],
+                     "n_tweets": res["n_groups"] - res["n_per_class"], "grouping": "tweet"})
     return pd.DataFrame(rows)
+
+
+#: The separation grades of :func:`probe_reading`, from the most separated down.
+GRADES = ("near-perfect", "strong", "partial", "little")
+
+
+@dataclass(frozen=True)
+class ProbeReading:
+    """What 06 says of one probe: the AUC with its interval, the grade of separation judged on the
+    interval's lower bound (``near-perfect`` at or above ``near_perfect``, ``strong`` at or above
+    ``min_auc``, ``partial`` at or above ``partial``, else ``little``), and whether C7's bar is met
+    (``distinct``: the lower bound at or above ``min_auc``)."""
+
+    comparison: str
+    auc: float
+    interval: inference.Interval
+    min_auc: float
+    grade: str
+    distinct: bool
+    n_per_class: int
+    n_tweets: int
+    spread: str
+    ci_text: str
+
+
+@dataclass(frozen=True)
+class ProbeSummary:
+    """The two probes of 06: ``readings`` in table order, ``all_distinct`` (C7's bar met by every
+    probe: both lower bounds at or above ``min_auc``), ``any_distinct`` (met by at least one),
+    ``level_text`` of the intervals."""
+
+    readings: tuple[ProbeReading, ...]
+    min_auc: float
+    all_distinct: bool
+    any_distinct: bool
+    level_text: str
+
+
+def probe_reading(table: pd.DataFrame, min_auc: float, near_perfect: float = 0.99,
+                  partial: float = 0.7) -> ProbeSummary:
+    """Read :func:`probe_table`'s rows against C7's bar ``min_auc`` and the grade cut-offs."""
+    if not partial <= min_auc <= near_perfect:
+        raise ValueError(f"the grade cut-offs must rise: partial {partial} <= min_auc {min_auc} <= "
+                         f"near_perfect {near_perfect}")
+    out = []
+    for r in table.itertuples(index=False):
+        ci = inference.Interval(float(r.auc), float(r.ci_low), float(r.ci_high), float(r.ci_level), "tweet bootstrap")
+        cuts = (near_perfect, min_auc, partial, -np.inf)
+        grade = next(g for g, c in zip(GRADES, cuts) if ci.low >= c)
+        out.append(ProbeReading(r.comparison, float(r.auc), ci, float(min_auc), grade, bool(ci.low >= min_auc),
+                                int(r.n_per_class), int(r.n_tweets), fold_spread_text(r._asdict()), auc_ci_text(ci)))
+    return ProbeSummary(tuple(out), float(min_auc), bool(out) and all(x.distinct for x in out),
+                        any(x.distinct for x in out), out[0].interval.level_text if out else "")
 
 
 def fold_spread_text(row) -> str:
@@ -124,6 +226,17 @@ def fold_spread_text(row) -> str:
     while digits < 6 and f"{lo:.{digits}f}" == f"{hi:.{digits}f}" and lo != hi:
         digits += 1
     return f"folds {lo:.{digits}f} to {hi:.{digits}f}"
+
+
+def auc_ci_text(ci: inference.Interval) -> str:
+    """An AUC with its interval, ``"0.998 (99% CI 0.995 to 0.999)"``: three decimals, more (up to six)
+    while the estimate and both bounds would not all print apart, so that a bound near 1 does not
+    read as 1.000 beside an estimate of 1.000."""
+    digits = 3
+    while digits < 6 and len({f"{v:.{digits}f}" for v in (ci.estimate, ci.low, ci.high)}) < 3 \
+            and len({ci.estimate, ci.low, ci.high}) == 3:
+        digits += 1
+    return ci.text(f".{digits}f")
 
 
 #: Distributions whose versions key the cached UMAP (read from metadata: umap is not imported).
@@ -225,3 +338,20 @@ def map_purity(xy: pd.DataFrame, k: int = 15) -> pd.DataFrame:
     out = out.loc[order].reset_index().rename(columns={"size": "n", "mean": "own_share"})
     out["chance"] = out["n"] / out["n"].sum()
     return out
+
+
+@dataclass(frozen=True)
+class MapPurity:
+    """What 06 says of :func:`map_purity`: ``apart`` (every source's own-source share above
+    ``own_share``: each source keeps to its own regions of the map) and ``mixed`` (the sources at
+    or below it, in table order)."""
+
+    own_share: float
+    apart: bool
+    mixed: tuple[str, ...]
+
+
+def purity_reading(purity: pd.DataFrame, own_share: float = 0.9) -> MapPurity:
+    """Read :func:`map_purity`'s table (``source``, ``own_share``) against ``own_share``."""
+    mixed = tuple(str(s) for s, v in zip(purity["source"], purity["own_share"]) if not v > own_share)
+    return MapPurity(float(own_share), not mixed, mixed)

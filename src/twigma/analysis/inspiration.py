@@ -7,9 +7,12 @@ can judge.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from twigma.analysis import inference
 from twigma.embeddings.neighbors import cached_topk_cosine, topk_cosine
 
 
@@ -69,39 +72,108 @@ def recall_at_ranks(known: pd.DataFrame, found: pd.DataFrame, k: int) -> pd.Seri
     return pd.Series([float((rank_of <= r).mean()) for r in range(1, k + 1)], index=range(1, k + 1))
 
 
-def gap_outliers(margin: pd.Series, k: float = 3.0) -> dict:
+@dataclass(frozen=True)
+class GapOutliers:
+    """What 09 says of the gaps (best match minus runner-up): ``threshold`` (Tukey's far-out fence),
+    ``n`` (images above it) and ``share``, ``median``, ``q3``, ``iqr``, ``largest``, and ``close``
+    (the median gap below the notebook's ``close_gap``: the best match is usually barely above the
+    runner-up)."""
+
+    threshold: float
+    n: int
+    share: float
+    median: float
+    q3: float
+    iqr: float
+    largest: float
+    close: bool
+
+
+def gap_outliers(margin: pd.Series, k: float = 3.0, close_gap: float = 0.05) -> GapOutliers:
     """Images whose best match stands out from the runner-up by far more than is usual here:
     gap (best - runner-up) above Tukey's far-out fence Q3 + k * IQR (k = 3; Tukey 1977). Unlike a
-    percentile, the count is not fixed by definition: without standouts it can be 0.
-
-    Returns ``threshold``, ``n`` (images above it), ``share`` and ``median``, ``q3``, ``iqr``."""
+    percentile, the count is not fixed by definition: without standouts it can be 0."""
     q1, med, q3 = (float(margin.quantile(q)) for q in (0.25, 0.5, 0.75))
     threshold = q3 + k * (q3 - q1)
     above = margin > threshold
-    return {"threshold": threshold, "n": int(above.sum()), "share": float(above.mean()), "median": med, "q3": q3,
-            "iqr": q3 - q1}
+    return GapOutliers(threshold, int(above.sum()), float(above.mean()), med, q3, q3 - q1, float(margin.max()),
+                       bool(med < close_gap))
 
 
-def screen_rates(flagged: pd.Series, known_images) -> dict:
+@dataclass(frozen=True)
+class ScreenRates:
+    """A screen's hits and false alarms: ``tp``, ``fn``, ``fp``, ``tn``, ``recall`` (tp / positives),
+    ``fpr`` (fp / negatives), ``precision`` (tp / flagged; NaN when nothing is flagged), ``positives``
+    (tp + fn), ``negatives`` (fp + tn) and ``low_precision`` (precision below the notebook's cut-off:
+    most images the screen flags are not known pairs)."""
+
+    tp: int
+    fn: int
+    fp: int
+    tn: int
+    recall: float
+    fpr: float
+    precision: float
+    positives: int
+    negatives: int
+    low_precision: bool
+
+
+def screen_rates(flagged: pd.Series, known_images, low_precision: float = 0.5) -> ScreenRates:
     """A screen's hits and false alarms against a list of known inspired images.
 
     ``flagged``: True for each image (indexed by ``image_name``) the screen picks; images in
     ``known_images`` count as positives, all others as negatives (on a real release unknown
-    inspirations sit among the negatives, so ``fpr`` is then an upper bound). Returns ``tp``, ``fn``,
-    ``fp``, ``tn``, ``recall`` (tp / positives), ``fpr`` (fp / negatives) and ``precision``
-    (tp / flagged; NaN when nothing is flagged)."""
+    inspirations sit among the negatives, so ``fpr`` is then an upper bound)."""
     positive = flagged.index.isin(pd.Index(np.asarray(known_images).astype(str)))
     f = flagged.to_numpy(dtype=bool)
     tp, fn = int((f & positive).sum()), int((~f & positive).sum())
     fp, tn = int((f & ~positive).sum()), int((~f & ~positive).sum())
-    return {"tp": tp, "fn": fn, "fp": fp, "tn": tn, "recall": tp / (tp + fn) if tp + fn else float("nan"),
-            "fpr": fp / (fp + tn) if fp + tn else float("nan"),
-            "precision": tp / (tp + fp) if tp + fp else float("nan")}
+    precision = tp / (tp + fp) if tp + fp else float("nan")
+    return ScreenRates(tp, fn, fp, tn, tp / (tp + fn) if tp + fn else float("nan"),
+                       fp / (fp + tn) if fp + tn else float("nan"), precision, tp + fn, fp + tn,
+                       bool(precision < low_precision))
 
 
-def chosen_summary(found: pd.DataFrame) -> dict:
+@dataclass(frozen=True)
+class RecallBound:
+    """The search scored against known pairs: ``n`` pairs, ``found`` (their artwork among the k
+    closest of the image), ``recall``, ``lower`` (the exact one-sided ``level`` lower confidence bound
+    of the recall, Clopper-Pearson), ``level_text`` (e.g. "99%"), ``min_recall`` and ``holds``
+    (``lower`` at or above ``min_recall``)."""
+
+    n: int
+    found: int
+    recall: float
+    lower: float
+    level_text: str
+    min_recall: float
+    holds: bool
+
+
+def recall_bound(known: pd.DataFrame, found: pd.DataFrame, alpha: float, min_recall: float) -> RecallBound:
+    """How many ``known`` (``image_name``, ``art_id``) pairs ``found`` (:func:`nearest_artworks` of
+    their images) holds, with the one-sided ``1 - alpha`` lower bound of the recall."""
+    hits = known[["image_name", "art_id"]].astype(str).merge(
+        found.astype({"image_name": str, "art_id": str}), on=["image_name", "art_id"], how="left")
+    k, n = int(hits["rank"].notna().sum()), len(known)
+    lower = inference.clopper_pearson_lower(k, n, alpha)
+    return RecallBound(n, k, k / n if n else float("nan"), lower, inference.level_text(alpha), float(min_recall),
+                       bool(lower >= min_recall))
+
+
+@dataclass(frozen=True)
+class ChosenSummary:
     """Ranges of the closest (``best_min``, ``best_max``) and second-closest (``runner_min``,
-    ``runner_max``) artwork's cosine over the images of ``found`` (:func:`nearest_artworks`)."""
+    ``runner_max``) artwork's cosine over the chosen images."""
+
+    best_min: float
+    best_max: float
+    runner_min: float
+    runner_max: float
+
+
+def chosen_summary(found: pd.DataFrame) -> ChosenSummary:
+    """:class:`ChosenSummary` over the images of ``found`` (:func:`nearest_artworks`)."""
     first, second = found.loc[found["rank"] == 1, "cosine"], found.loc[found["rank"] == 2, "cosine"]
-    return {"best_min": float(first.min()), "best_max": float(first.max()), "runner_min": float(second.min()),
-            "runner_max": float(second.max())}
+    return ChosenSummary(float(first.min()), float(first.max()), float(second.min()), float(second.max()))

@@ -12,8 +12,10 @@ find, and marked synthetic:
 * each TWIGMA vector carries a "natural-photo" component whose weight falls with the image's
   likes (by :data:`LIKES_EFFECT`), so similarity to natural images is **inversely related to
   likes**, modestly (the size of the effect is the generator's choice, not a finding);
-* a few TWIGMA images are copies of specific artworks plus noise ("inspired by"), listed in
-  ``meta.json`` under ``planted_inspirations``;
+* :data:`N_INSPIRED` TWIGMA images are copies of specific artworks plus noise ("inspired by"),
+  listed in ``meta.json`` under ``planted_inspirations`` with their ``kind``: most are near-copies
+  (noise :data:`COPY_NOISE`), a share :data:`LOOSE_SHARE` are loose imitations (noise
+  :data:`LOOSE_NOISE`) that a search does not always rank first;
 * ``art.meta.csv`` gives each artwork a made-up title, artist and style.
 
 None of these numbers is a finding: they were put in by this generator.
@@ -30,12 +32,22 @@ from twigma.embeddings import store
 from twigma.files import atomic_write
 from twigma.release import load_release
 
-EMBED_VERSION = 2  # 2: a modest planted likes effect (LIKES_EFFECT 0.025, was 0.12)
+EMBED_VERSION = 3  # 3: 100 planted inspirations, a tenth of them loose; 2: a modest planted likes effect
 EMBED_SEED = 20231210
 DIM = 128
 N_NATURAL = 3000
 N_ART = 3000
-N_INSPIRED = 25
+#: Planted (image, artwork) inspiration pairs: enough that C10's one-sided 99% lower bound of the
+#: recall can reach 0.9 (with every pair found the bound is alpha ** (1 / n): 0.955 for 100 pairs;
+#: 25 pairs, version 2, could never pass: 0.83).
+N_INSPIRED = 100
+#: The share of planted pairs that are loose imitations rather than near-copies.
+LOOSE_SHARE = 0.1
+#: Noise (norm, relative to a unit artwork) of a near-copy: cosine to its artwork about 0.97, always ranked first.
+COPY_NOISE = 0.25
+#: Noise of a loose imitation: cosine to its artwork about 0.45, so its artwork is not always the closest
+#: (on the sample 7 of 10 are ranked first) but nearly always within the 5 closest (all 10 on the sample).
+LOOSE_NOISE = 2.0
 #: How much less "natural" an image is per SD of its log(1 + likes): the planted C9 effect. 0.025 gives
 #: a modest association on the sample (Spearman rho about -0.15 to -0.2 over tweets; bin means of
 #: log(1 + likes) from about 1.6 to 1.0 across tenths of similarity), so a reader sees what a modest
@@ -53,13 +65,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def generate_embeddings(release: pd.DataFrame, n_natural: int = N_NATURAL, n_art: int = N_ART,
                         dim: int = DIM, seed: int = EMBED_SEED, n_inspired: int = N_INSPIRED,
-                        likes_effect: float = LIKES_EFFECT) -> dict:
+                        likes_effect: float = LIKES_EFFECT, loose_share: float = LOOSE_SHARE) -> dict:
     """Synthetic embeddings for a typed release table.
 
     Returns
     -------
     dict with keys ``twigma``, ``natural``, ``art`` -> (ids, vectors of shape (n, dim)),
-    ``art_meta`` (DataFrame) and ``planted`` (DataFrame of image_name, art_id).
+    ``art_meta`` (DataFrame) and ``planted`` (DataFrame of image_name, art_id, kind: ``near-copy``
+    or ``loose imitation``).
     """
     rng = np.random.default_rng(seed)
     centre_nat = _unit(rng.normal(size=dim))
@@ -89,7 +102,9 @@ def generate_embeddings(release: pd.DataFrame, n_natural: int = N_NATURAL, n_art
 
     chosen = rng.choice(n, size=min(n_inspired, n), replace=False)
     sources = rng.choice(n_art, size=len(chosen), replace=False)
-    twigma[chosen] = _unit(art[sources] + 0.25 * rng.normal(size=(len(chosen), dim)) / np.sqrt(dim))
+    loose = np.arange(len(chosen)) < round(loose_share * len(chosen))  # chosen is in random order already
+    noise = np.where(loose, LOOSE_NOISE, COPY_NOISE)[:, None]
+    twigma[chosen] = _unit(art[sources] + noise * rng.normal(size=(len(chosen), dim)) / np.sqrt(dim))
 
     art_ids = np.array([f"art_{i:05d}" for i in range(n_art)])
     art_meta = pd.DataFrame({
@@ -99,7 +114,8 @@ def generate_embeddings(release: pd.DataFrame, n_natural: int = N_NATURAL, n_art
         "style": [_STYLES[s] for s in style_of],
         "genre": [_GENRES[i % len(_GENRES)] for i in range(n_art)],
     })
-    planted = pd.DataFrame({"image_name": release["image_name"].to_numpy()[chosen], "art_id": art_ids[sources]})
+    planted = pd.DataFrame({"image_name": release["image_name"].to_numpy()[chosen], "art_id": art_ids[sources],
+                            "kind": np.where(loose, "loose imitation", "near-copy")})
     return {
         "twigma": (release["image_name"].to_numpy(), twigma),
         "natural": (np.array([f"nat_{i:05d}" for i in range(n_natural)]), natural),
