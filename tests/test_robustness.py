@@ -73,7 +73,7 @@ def test_the_first_values_are_the_notebooks_defaults():
     ("growth:\n  test: [mann-kendall]\n  alpha: [0.01]\n  window: [since-2022]\n  count: [tweets]\n",
      "a window is 'all' or 'from-YYYY'"),
     ("nsfw: [1, 2\n", "not valid YAML"),
-    ("variability:\n  reference_n: [all]\n  twigma_n: [all]\n  level: [0.99]\n  n_boot: [200]\n  seed: [0]\n",
+    ("variability:\n  reference_n: [all]\n  twigma_n: [all]\n  alpha: [0.01]\n  n_boot: [200]\n  seed: [0]\n",
      "at least 2000 bootstrap replicates"),
 ])
 def test_a_bad_grid_file_is_a_clear_error(tmp_path, text, says):
@@ -306,7 +306,7 @@ def test_the_small_grid_runs_the_image_claims_when_the_run_has_embeddings(tmp_pa
 variability:
   reference_n: [all, 100]
   twigma_n: [all]
-  level: [0.95]
+  alpha: [0.01]
   n_boot: [2000]
   seed: [0]
 """)

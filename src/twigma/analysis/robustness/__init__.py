@@ -16,8 +16,8 @@ words                 C3         01_growth    top_n, stopwords, window
 themes                C4, C5     03           model, alpha, min_images_per_month, window
 shift                 C11        03           alpha, min_images_per_month, window
 nsfw                  C6         04_nsfw      measure, threshold, mostly
-distinctness          C7         06           max_per_class, folds, min_auc, seed
-variability           C8         07           reference_n, twigma_n, level, n_boot, seed
+distinctness          C7         06           max_per_class, folds, min_auc, alpha, seed
+variability           C8         07           reference_n, twigma_n, alpha, n_boot, seed
 likes                 C9         08           similarity, alpha, reference_n, window
 ====================  =========  ===========  =====================================================
 

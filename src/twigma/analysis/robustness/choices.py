@@ -109,7 +109,6 @@ CHOICES: dict[str, tuple[Callable, Callable[[Any], str]]] = {
     "reference_n": (count_or_all, lambda v: "all reference images" if v == "all" else f"{v:,} reference images"),
     "twigma_n": (one_of("all", "matched"),
                  lambda v: "all TWIGMA images" if v == "all" else "TWIGMA subsampled to the reference size"),
-    "level": (unit_interval, lambda v: f"{v:.0%} intervals"),
     "n_boot": (resamples, lambda v: f"{v} bootstrap replicates"),
     "similarity": (one_of("max_sim", "mean_top10_sim"),
                    lambda v: "max similarity" if v == "max_sim" else "mean top-10 similarity"),
