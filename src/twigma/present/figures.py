@@ -266,7 +266,7 @@ def robustness_curve(table: pd.DataFrame, claim: str) -> plt.Figure:
              f"{n_merged} identical in effect, merged" if n_merged else ""]
     extra = "; ".join(filter(None, notes))
     axes[0].set_title(f"{claim}: the claim holds in {k} of {n} specifications ({k / max(n, 1):.0%}); {spread}"
-                      + (f" ({kinds[0]})" if len(kinds) > 1 else "") + (f"\n{extra}" if extra else ""), fontsize=9)
+                      + (f" in the top panel ({len(kinds)} statistics, one panel each)" if len(kinds) > 1 else "") + (f"\n{extra}" if extra else ""), fontsize=9)
     bottom = axes[-1]
     for i, (c, v) in enumerate(marks):
         used = shown[c].eq(v).to_numpy()

@@ -63,12 +63,13 @@ class GridReading:
         return "; ".join(f"{c} on {choice}" for c, choice in self.depends) or "none"
 
 
-def grid_reading(summary: pd.DataFrame) -> GridReading:
-    """The :class:`GridReading` of a summary (claims that were not run are in none of the lists)."""
+def grid_reading(summary: pd.DataFrame, table: pd.DataFrame) -> GridReading:
+    """The :class:`GridReading` of a summary and its table (claims that were not run are in none of the
+    lists; a specification that checks two claims, as the themes group's C4 and C5, counts once)."""
     tested = summary[summary["n_specifications"] > 0]
     dep = tested[tested["verdict"] == VERDICT_DEPENDS]
     return GridReading(robust=tuple(tested.loc[tested["verdict"] == VERDICT_YES, "claim"]),
                        fails=tuple(tested.loc[tested["verdict"] == VERDICT_NO, "claim"]),
                        depends=tuple(zip(dep["claim"], dep["depends_on"])),
-                       n_merged=int(summary["n_merged"].fillna(0).sum()),
-                       n_rejected=int(summary["n_rejected"].fillna(0).sum()))
+                       n_merged=int(table.loc[table["status"] == "merged", "spec_id"].nunique()),
+                       n_rejected=int(table.loc[table["status"] == "rejected", "spec_id"].nunique()))
