@@ -36,7 +36,12 @@ def test_map_table_has_one_row_per_image_in_release_order(table, small_release, 
     assert table["cluster"].iloc[5] == f"{k} · {names[k]}"[:40] or table["cluster"].iloc[5].startswith(f"{k} · ")
     assert list(table["cluster"].cat.categories) == sorted(table["cluster"].cat.categories,
                                                            key=lambda c: int(c.split(" ")[0]))
-    assert table["tweet"].iloc[0] == f"https://twitter.com/i/web/status/{small_release['id'].iloc[0]}"
+    assert small_release.attrs["synthetic"]  # made-up ids: no live link
+    assert table["tweet"].iloc[0] == f"synthetic id {small_release['id'].iloc[0]} (no tweet)"
+    assert not table["tweet"].str.contains("twitter.com|x.com", regex=True).any()
+    real = small_release.iloc[:5].copy()
+    real.attrs["synthetic"] = False
+    assert explore.map_table(real, names)["tweet"].iloc[0] == f"https://twitter.com/i/web/status/{real['id'].iloc[0]}"
     assert table["month"].iloc[0] == small_release["created_at"].iloc[0].strftime("%Y-%m")
     assert table["caption"].str.len().max() <= explore.CAPTION_CHARS
 
@@ -66,16 +71,16 @@ def test_filters_and_selection_table(table):
 def test_what_notebook_10_says_of_the_map_and_a_selection_against_numpy(table):
     s = explore.map_summary(table)
     counts = {c: int((table["cluster"] == c).sum()) for c in table["cluster"].cat.categories}
-    assert s["largest"] == max(counts, key=counts.get) and s["smallest"] == min(counts, key=counts.get)
-    assert s["largest_share"] == pytest.approx(max(counts.values()) / len(table))
+    assert s.largest == max(counts, key=counts.get) and s.smallest == min(counts, key=counts.get)
+    assert s.largest_share == pytest.approx(max(counts.values()) / len(table))
     spread = {c: np.mean([np.std(g["x"], ddof=1), np.std(g["y"], ddof=1)]) for c, g in table.groupby("cluster", observed=True)}
-    assert s["compact"] == min(spread, key=spread.get) and s["diffuse_spread"] == pytest.approx(max(spread.values()))
+    assert s.compact == min(spread, key=spread.get) and s.diffuse_spread == pytest.approx(max(spread.values()))
     months = sorted(set(table["month"]))
-    assert s["last_months"] == (months[-3], months[-1])
-    sel = explore.selection_table(table, explore.filter_rows(table, [s["largest"]], s["last_months"]), limit=10)
+    assert s.last_months == (months[-3], months[-1])
+    sel = explore.selection_table(table, explore.filter_rows(table, [s.largest], s.last_months), limit=10)
     got = explore.selection_summary(sel)
-    assert (got["n"], got["likes_max"], got["likes_min"]) == (len(sel), sel["likes"].max(), sel["likes"].min())
-    assert got["n_nsfw"] == sum(v > 0.5 for v in sel["nsfw_score"])
+    assert (got.n, got.likes_max, got.likes_min, got.images) == (len(sel), sel["likes"].max(), sel["likes"].min(), len(sel))
+    assert got.n_nsfw == sum(v > 0.5 for v in sel["nsfw_score"])
     hits = pd.DataFrame({"cluster": [3, 3, 1, 3, 2]})
     assert explore.same_cluster_share(hits) == 0.5
 
@@ -139,6 +144,22 @@ def test_below_map_points_the_map_is_the_table_of_every_image(small_release, nam
                                           explore.selection_table(table, sel, limit=limit), check_exact=True)
     assert explore.sample_text(n, n) == "all 3,000 images"
     assert "sample" not in explore.Explorer(table).status.value
+
+
+def test_most_liked_tweets_lists_each_tweet_once_with_its_images(small_release, names):
+    """Against pandas: the tweets of the rows ranked by likes, each once at its first image, with its images."""
+    points = explore.map_points(small_release, names)
+    rows = explore.filter_rows(points, clusters=list(points["cluster"].cat.categories[:3]))
+    got = explore.most_liked_tweets(small_release, names, rows, limit=15)
+    per_image = explore.most_liked(small_release, names, rows, limit=0)
+    tweet_of = dict(zip(small_release["image_name"].astype(str), small_release["id"].astype(str)))
+    per_image = per_image.assign(tw=per_image["image_name"].astype(str).map(tweet_of))
+    expected = per_image.drop_duplicates("tw").head(15)
+    assert got["image_name"].tolist() == expected["image_name"].tolist() and got["likes"].is_monotonic_decreasing
+    images = small_release.iloc[rows]["id"].astype(str).value_counts()
+    assert got["images"].tolist() == images.reindex(expected["tw"]).tolist()
+    assert got["images"].max() > 1  # tweets of several images were among them: the test saw a merge
+    assert len(set(expected["tw"])) == len(got)
 
 
 def test_most_liked_breaks_ties_as_the_table_does(small_release, names):
@@ -278,10 +299,12 @@ def test_notebook_says_the_map_is_a_sample_and_the_density_every_image(sampled_r
     text = sampled_run
     points = explore.map_points(small_release, names)
     m = explore.map_summary(points)
-    rows = explore.filter_rows(points, [m["largest"]], m["last_months"])  # the example: from every image
-    top = explore.most_liked(small_release, names, rows, limit=10)
-    assert (f"**What it shows.** {len(rows):,} images are in {m['largest']} between {m['last_months'][0]} and "
-            f"{m['last_months'][1]}; the 10 most liked are listed, from {top['likes'].max():,.0f} likes") in text
+    rows = explore.filter_rows(points, [m.largest], m.last_months)  # the example: from every image
+    top = explore.most_liked_tweets(small_release, names, rows, limit=10)
+    assert (f"**What it shows.** {len(rows):,} images are in {m.largest} between {m.last_months[0]} and "
+            f"{m.last_months[1]}; the 10 most liked tweets among them are listed, each once, with "
+            f"{top['images'].sum()} of their images in this selection in all, from {top['likes'].max():,.0f} likes") in text
+    assert "twitter.com/i/web" not in text and "this is a synthetic release" in text
     assert "the interactive map's table: a seeded random sample of 700 of the 3,000 images" in text
     assert "The interactive map below shows a seeded random sample of 700 of the 3,000 images, one by one." in text
     assert "The map above holds a seeded random sample of 700 of the 3,000 images; the filters show 700 of them" in text
@@ -333,7 +356,8 @@ def test_the_map_renders_in_jupyterlab_and_a_lasso_gives_rows(tmp_path):
         mouse("mouseReleased", *loop[-1], 0)
         WebDriverWait(driver, 30).until(lambda d: "images selected" in d.find_element(By.TAG_NAME, "body").text)
         links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output table a")]
-        assert any(u.startswith("https://twitter.com/i/web/status/") for u in links)
+        assert not any("twitter.com" in u or "x.com" in u for u in links)  # the sample's ids are made up: no links
+        assert "(no tweet)" in driver.find_element(By.TAG_NAME, "body").text
         severe = [e for e in console_errors(driver) if "favicon" not in e]
         assert not [e for e in severe if "jscatter" in e.lower() or "webgl" in e.lower()], severe
 

@@ -134,7 +134,7 @@ def test_likes_regression_against_statsmodels_with_explicit_dummies(small_releas
     fit = sm.WLS(frame["log1p_likes"], X, weights=w).fit(cov_type="HC1")
     assert got["estimate"] == pytest.approx(fit.params["sim_z"], rel=1e-8)
     assert got["std_err"] == pytest.approx(fit.bse["sim_z"], rel=1e-8)
-    assert got["ci_low"] == pytest.approx(fit.conf_int().loc["sim_z", 0], rel=1e-8)
+    assert got["ci_low"] == pytest.approx(fit.conf_int(alpha=0.01).loc["sim_z", 0], rel=1e-8)
     assert got["z_stat"] == pytest.approx(fit.tvalues["sim_z"], rel=1e-8) and got["unit"] == "tweet"
     per_tweet = frame.groupby("tweet").agg(likes=("likes", "first"), sim=("sim", "mean"))
     rho, p = stats.spearmanr(per_tweet["likes"], per_tweet["sim"])
@@ -295,11 +295,13 @@ def test_likes_model_counts_each_tweet_once_and_never_writes_a_zero_p_value(smal
 def test_shape_of_the_bins_against_a_direct_reading():
     b = pd.DataFrame({"x_mean": np.arange(8.0), "y_mean": [8, 7, 6, 5, 4.5, 4.4, 4.3, 4.2]})
     sh = likes.shape_of(b, slope=-1.0)
-    assert (sh["agree"], sh["steps"], sh["monotone"]) == (7, 7, True) and sh["span"] == pytest.approx(-3.8)
-    assert sh["low_slope"] == pytest.approx(-1.0) and sh["high_slope"] == pytest.approx(-0.1) and sh["curved"]
-    assert np.isnan(likes.shape_of(b.iloc[:4], slope=-1.0)["low_slope"]) and not sh["noisy"]
-    assert likes.shape_of(b.assign(se=0.5), slope=-1.0)["noisy"]  # steps of 0.1-1 against SEs of a difference ~0.7
-    assert not likes.shape_of(b.assign(se=0.01), slope=-1.0)["noisy"]
+    assert (sh.agree, sh.steps, sh.monotone, sh.reading) == (7, 7, True, "monotone") and sh.span == pytest.approx(-3.8)
+    assert sh.low_slope == pytest.approx(-1.0) and sh.high_slope == pytest.approx(-0.1) and sh.curved
+    assert sh.steeper_half == "less"
+    assert np.isnan(likes.shape_of(b.iloc[:4], slope=-1.0).low_slope) and not sh.noisy
+    zigzag = b.assign(y_mean=[8, 7, 7.5, 6, 6.5, 5, 5.5, 4])  # 4 of 7 steps follow the slope
+    assert likes.shape_of(zigzag.assign(se=1.0), slope=-1.0).reading == "noisy"  # median step 1 against SEs of 1.4
+    assert likes.shape_of(zigzag.assign(se=0.01), slope=-1.0).reading == "not monotone"
 
 
 def test_similarity_summary_against_numpy():
@@ -307,8 +309,8 @@ def test_similarity_summary_against_numpy():
     sim = pd.DataFrame({"max_sim": rng.uniform(size=500)})
     sim["mean_top10_sim"] = sim["max_sim"] - rng.uniform(0, 0.1, size=500)
     got = likes.similarity_summary(sim, "max_sim")
-    assert got["other"] == "mean_top10_sim" and got["q05"] == pytest.approx(np.quantile(sim["max_sim"], 0.05))
-    assert got["rho"] == pytest.approx(pd.Series(sim["max_sim"]).corr(sim["mean_top10_sim"], method="spearman"))
+    assert got.other == "mean_top10_sim" and got.q05 == pytest.approx(np.quantile(sim["max_sim"], 0.05))
+    assert got.rho == pytest.approx(pd.Series(sim["max_sim"]).corr(sim["mean_top10_sim"], method="spearman"))
 
 
 def test_screen_rates_against_scikit_learn_and_gap_outliers_against_numpy():
@@ -342,10 +344,11 @@ def test_recall_at_ranks_counts_each_known_pair_once():
 
 
 def test_model_summary_and_chosen_summary_by_hand():
-    row = {"n": 90, "estimate": -0.2, "std_err": 0.01, "std_err_cluster": 0.015}
-    got = likes.model_summary(row, 100)
-    assert got["missing"] == pytest.approx(0.1) and got["factor"] == pytest.approx(np.exp(-0.2))
-    assert got["widen"] == pytest.approx(1.5)
+    row = {"n": 90, "estimate": -0.2, "std_err": 0.01, "std_err_cluster": 0.015, "p_value_cluster": 0.02}
+    got = likes.model_summary(row, 100, alpha=0.05, raw_slope=-0.3)
+    assert got.missing == pytest.approx(0.1) and got.factor == pytest.approx(np.exp(-0.2))
+    assert got.widen == pytest.approx(1.5) and got.direction == "down" and got.weaker_with_controls
+    assert likes.model_summary(row, 100, alpha=0.01).direction == "flat"  # the sentence follows p < ALPHA
     found = pd.DataFrame({"image_name": list("aabb"), "rank": [1, 2, 1, 2], "art_id": list("xyzw"),
                           "cosine": [0.9, 0.5, 0.7, 0.6]})
     assert inspiration.chosen_summary(found) == inspiration.ChosenSummary(best_min=0.7, best_max=0.9, runner_min=0.5,

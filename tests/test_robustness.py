@@ -33,7 +33,7 @@ def write(tmp_path, text, name="grid.yml"):
 def test_the_committed_grid_has_at_least_four_specifications_per_claim():
     specs = rb.specifications(runrb.read_grid())
     per_claim = {c: sum(c in rb.GROUPS[s.group].claims for s in specs) for c in
-                 ("C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9")}
+                 ("C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C11")}
     assert min(per_claim.values()) >= 4, per_claim
     assert len({s.id for s in specs}) == len(specs)
     assert [s.default for s in specs].count(True) == len(runrb.read_grid())  # one default per group
@@ -73,6 +73,8 @@ def test_the_first_values_are_the_notebooks_defaults():
     ("growth:\n  test: [mann-kendall]\n  alpha: [0.01]\n  window: [since-2022]\n  count: [tweets]\n",
      "a window is 'all' or 'from-YYYY'"),
     ("nsfw: [1, 2\n", "not valid YAML"),
+    ("variability:\n  reference_n: [all]\n  twigma_n: [all]\n  alpha: [0.01]\n  n_boot: [200]\n  seed: [0]\n",
+     "at least 2000 bootstrap replicates"),
 ])
 def test_a_bad_grid_file_is_a_clear_error(tmp_path, text, says):
     path = write(tmp_path, text)
@@ -182,7 +184,7 @@ def test_image_groups_need_embeddings_and_say_so(tmp_path, raw_small):
     release = write_release(raw_small, tmp_path / "mine.csv")  # not the sample: no embeddings go with it
     grid = runrb.read_grid()
     assert not runrb.has_embeddings(str(release), None)
-    assert {s.group for s in rb.specifications(grid, images=False)} == {"growth", "words", "themes", "nsfw"}
+    assert {s.group for s in rb.specifications(grid, images=False)} == {"growth", "words", "themes", "shift", "nsfw"}
     summary = rb.summarise(pd.DataFrame(columns=[*rb.LEAD_COLUMNS, *rb.TAIL_COLUMNS]),
                            not_run={"C7": "not run: needs image embeddings"})
     assert summary.iloc[0]["n_specifications"] == 0
@@ -304,8 +306,8 @@ def test_the_small_grid_runs_the_image_claims_when_the_run_has_embeddings(tmp_pa
 variability:
   reference_n: [all, 100]
   twigma_n: [all]
-  level: [0.95]
-  n_boot: [20]
+  alpha: [0.01]
+  n_boot: [2000]
   seed: [0]
 """)
     table, summary = runrb.run_small(grid, str(small_release_file))  # another release, no store: C8 not run
@@ -315,7 +317,7 @@ variability:
     table, summary = runrb.run_small(grid, str(small_release_file), str(store))
     assert table.groupby("claim")["spec_id"].nunique().to_dict() == {"C6": 5, "C8": 2}
     c8 = summary.set_index("claim").loc["C8"]
-    assert c8["n_specifications"] == 2 and "(each choice varied alone)" in c8["in_words"]
+    assert c8["n_specifications"] == 2 and "(each choice varied alone)" in c8["in_words"] and c8["n_merged"] == 0
     assert table.loc[table["claim"] == "C8", "observed"].str.contains("natural").all()
 
 
@@ -356,8 +358,82 @@ def test_a_grid_without_image_claims_reads_only_the_release_only_columns(tmp_pat
     grid = paths.ROOT / "robustness.yml"
     table, summary = runrb.run_small(grid, str(small_release_file))
     assert asked == [runrb.RELEASE_ONLY_COLUMNS]
-    assert set(table["claim"]) == {"C2", "C3", "C4", "C5", "C6"}
+    assert set(table["claim"]) == {"C2", "C3", "C4", "C5", "C6", "C11"}
     monkeypatch.setattr(runrb, "RELEASE_ONLY_COLUMNS", None)  # every column
     everything, _ = runrb.run_small(grid, str(small_release_file))
     assert asked[-1] is None
     pd.testing.assert_frame_equal(table, everything)
+
+
+# ---------------------------------------------------------------- what the vote counts -----
+
+THEMES_GRID = """
+themes:
+  model: [quasi-binomial, logit-clustered]
+  alpha: [0.01]
+  min_images_per_month: [20, {same}]
+  window: [all, from-2020]
+"""
+
+
+def themes_grid(tmp_path, release) -> tuple:
+    """THEMES_GRID with a second cut-off that keeps the same months as 20 on ``release``."""
+    n = themes.monthly_cluster_counts(release)["n_images"]
+    same = int(n[n < 20].max()) + 1
+    assert same < 20 and n.between(same, 19).sum() == 0
+    return write(tmp_path, THEMES_GRID.format(same=same)), same
+
+
+def test_c2_s_estimate_is_the_statistic_it_is_decided_on(tmp_path, small_release_file, small_release):
+    from scipy import stats
+
+    grid = write(tmp_path, "growth:\n  test: [mann-kendall, log-linear]\n  alpha: [0.01]\n  window: [all]\n"
+                           "  count: [tweets]\n")
+    table, summary = runrb.run_small(grid, str(small_release_file))
+    monthly = overview.monthly_counts(small_release)
+    t = np.arange(len(monthly)) / 12.0
+    mk, ll = (table[table["test"] == v].iloc[0] for v in ("mann-kendall", "log-linear"))
+    assert mk["estimate"] == pytest.approx(stats.kendalltau(t, monthly["n_tweets"]).statistic)
+    assert "Kendall's tau" in mk["estimate_is"] and mk["decision_threshold"] == 0 and mk["holds_when"] == "above"
+    assert ll["estimate"] == pytest.approx(stats.linregress(t, np.log(monthly["n_tweets"])).slope)
+    assert "ln(monthly count) per year" in ll["estimate_is"]
+    s = summary.set_index("claim").loc["C2"]
+    assert "Kendall's tau" in s["estimate_is"] and "growth factor" not in s["in_words"]
+    assert "deciding on Kendall's tau" in s["in_words"] and "deciding on log-linear slope" in s["in_words"]
+
+
+def test_the_rejected_logit_is_shown_not_counted_and_identical_specifications_count_once(
+        tmp_path, small_release_file, small_release):
+    grid, same = themes_grid(tmp_path, small_release)
+    table, summary = runrb.run_small(grid, str(small_release_file))
+    assert small_release["created_at"].min().year == 2021  # from-2020 leaves nothing out
+    c4 = table[table["claim"] == "C4"].set_index("spec_id")
+    assert c4["status"].value_counts().to_dict() == {"counted": 1, "rejected": 1, "merged": 2}
+    assert (c4.loc[c4["model"] == "logit-clustered", "status"] == "rejected").all()
+    assert c4.loc[c4["status"] == "rejected", "why_not_counted"].str.contains("rejected by notebook 03").all()
+    merged = c4[c4["status"] == "merged"]
+    assert (merged["same_as"] == c4.index[c4["default"]][0]).all() and not merged["counted"].any()
+    assert "window from-2020 acts as all" in " ".join(merged["why_not_counted"])
+    assert f"min_images_per_month {same} acts as 20" in " ".join(merged["why_not_counted"])
+    s = summary.set_index("claim").loc["C4"]
+    assert (s["n_specifications"], s["n_merged"], s["n_rejected"]) == (1, 2, 1)
+    assert "2 specifications identical in effect to others were counted once" in s["in_words"]
+    assert "1 run but not counted: rejected by notebook 03" in s["in_words"]
+
+
+def test_the_curve_draws_the_decision_threshold_on_axes_that_hold_it(tmp_path, small_release, small_release_file):
+    from twigma.present.figures import robustness_curve
+
+    table, _ = runrb.run_small(themes_grid(tmp_path, small_release)[0], str(small_release_file))
+    fig = robustness_curve(table, "C4")
+    top = fig.axes[0]
+    lines = [ln for ln in top.get_lines() if ln.get_linestyle() == "--"]
+    assert len(lines) == 1 and lines[0].get_ydata()[0] == 0  # C4 needs the weakest slope below 0
+    lo, hi = top.get_ylim()
+    shown = table.loc[(table["claim"] == "C4") & (table["status"] != "merged"), "estimate"]
+    assert lo < shown.min() and hi > 0 and "decision threshold 0" in lines[0].get_label()
+    assert "1 rejected, not counted" in top.get_title() and "2 identical in effect, merged" in top.get_title()
+    grid = write(tmp_path, "growth:\n  test: [mann-kendall, log-linear]\n  alpha: [0.01]\n  window: [all]\n"
+                           "  count: [tweets]\n", "g.yml")
+    growth, _ = runrb.run_small(grid, str(small_release_file))
+    assert len(robustness_curve(growth, "C2").axes) == 3  # one panel per statistic, then the choices

@@ -307,6 +307,7 @@ def test_explorer_selection_table_keeps_hostile_captions_as_text(small_release, 
     from twigma.present import explore
 
     rel = small_release.copy()
+    rel.attrs["synthetic"] = False  # as a release with real tweet ids: their tweets are linked (not a synthetic one's)
     rel["all_captions"] = rel["all_captions"].astype(str).str.slice(0, 40) + " " + PAYLOAD
     rel.loc[rel.index[0], "all_captions"] = "https://evil.example/phish"
     with warnings.catch_warnings():  # no notebook 02 here: the names are computed, with a warning

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twigma.analysis.pformat import odds_ratio, p_text, p_text_floored
+from twigma.analysis.pformat import odds_ratio, p_text
 
 CLAIMS: dict[str, str] = {
     "C1": "over 800,000 images, January 2021 to March 2023",
@@ -297,21 +297,32 @@ def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None)
 
 def check_c9(row: dict, alpha: float = 0.01) -> dict:
     """C9: the adjusted slope of log(1 + likes) on similarity is negative with p < alpha (HC1, and
-    clustered by tweet when given), and Spearman's rho is negative too."""
+    clustered by tweet when given), and Spearman's rho is negative too.
+
+    ``row`` is :func:`twigma.analysis.likes.likes_regression`'s (a row of ``likes_similarity.csv``);
+    its intervals are printed at their own level (``ci_level``, ``1 - alpha`` when the row was made
+    at this alpha), and a p-value the row flags as floored reads "p < 1e-16"."""
+    from twigma.analysis.inference import level
+    from twigma.analysis.likes import p_text_of
+
+    row = dict(row)
     p_cluster = row.get("p_value_cluster", row["p_value"])
     ok = row["estimate"] < 0 and row["p_value"] < alpha and p_cluster < alpha and row["spearman_rho"] < 0
+    lev = f"{100 * float(row.get('ci_level', level(alpha))):.10g}% CI"
     z = (lambda c: f"z = {row[c]:.1f}, " if c in row else "")  # noqa: E731  the test statistic beside its p
     if "ci_low_cluster" in row:
-        ci = (f"95% CI clustered by tweet [{row['ci_low_cluster']:+.3f}, {row['ci_high_cluster']:+.3f}], "
-              f"{z('z_stat_cluster')}{p_text_floored(p_cluster)}; HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], "
-              f"{z('z_stat')}{p_text_floored(row['p_value'])}")
+        ci = (f"{lev} clustered by tweet [{row['ci_low_cluster']:+.3f}, {row['ci_high_cluster']:+.3f}], "
+              f"{z('z_stat_cluster')}{p_text_of(row, 'p_value_cluster')}; HC1 [{row['ci_low']:+.3f}, "
+              f"{row['ci_high']:+.3f}], {z('z_stat')}{p_text_of(row, 'p_value')}")
     else:
-        ci = f"95% CI HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], {p_text_floored(row['p_value'])}"
+        ci = f"{lev} HC1 [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}], {p_text_of(row, 'p_value')}"
     n = f"{int(row['n']):,} images"
     if "n_tweets" in row and pd.notna(row["n_tweets"]):
         n += f" in {int(row['n_tweets']):,} tweets"  # the rank correlation is over tweets, the fit over images
-    return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity, {ci}; Spearman rho = "
-                       f"{row['spearman_rho']:+.3f} ({n})", ok)
+    rho = f"Spearman rho = {row['spearman_rho']:+.3f}"
+    if "spearman_ci_low" in row and pd.notna(row["spearman_ci_low"]):
+        rho += f" ({lev} [{row['spearman_ci_low']:+.3f}, {row['spearman_ci_high']:+.3f}], bootstrap over tweets)"
+    return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity, {ci}; {rho} ({n})", ok)
 
 
 def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9,

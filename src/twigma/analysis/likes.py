@@ -15,7 +15,13 @@ different clusters. Standard errors are also clustered by tweet (``*_cluster`` c
 is judged on both. Images with missing likes (deleted tweets) are left out.
 
 p-values below :data:`P_MIN` are written as ``P_MIN`` (an upper bound: a double cannot hold them
-and would read 0); the ``z_stat*`` columns give the test statistic itself.
+and would read 0), with a boolean ``*p_below_floor*`` column saying so; the ``z_stat*`` columns give
+the test statistic itself.
+
+**One level.** Every interval is a ``1 - alpha`` interval (``alpha``: notebook 08's ``ALPHA``, the
+level C9 is decided at; :mod:`twigma.analysis.inference`), so an interval excludes 0 exactly when
+its test rejects at ``alpha``; Spearman's rho over tweets carries a percentile bootstrap interval
+over tweets (:func:`twigma.analysis.inference.percentile_bootstrap`).
 
 For the figure, :func:`residualise` partials the controls out of likes and similarity
 (Frisch-Waugh-Lovell), and :func:`binned_means` averages within bins that keep each tweet's
@@ -24,12 +30,16 @@ printed estimate.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from twigma.analysis.inference import DEFAULT_ALPHA, MIN_RESAMPLES, check_alpha, percentile_bootstrap
 from twigma.analysis.overview import month_of
+from twigma.analysis.pformat import p_text, p_text_floored
 from twigma.embeddings.neighbors import cached_topk_cosine, topk_cosine
 
 #: The smallest p-value written: below it a p-value is written as this bound (never as 0.0).
@@ -39,6 +49,38 @@ P_MIN = 1e-16
 def floor_p(p: float) -> float:
     """A p-value for a table: ``P_MIN`` where it is smaller (an upper bound), never 0."""
     return float(max(float(p), P_MIN))
+
+
+def below_floor(p: float) -> bool:
+    """Whether a p-value is below :data:`P_MIN` (so that :func:`floor_p` writes the bound, not the value)."""
+    return bool(float(p) < P_MIN)
+
+
+def p_text_of(row, column: str = "p_value") -> str:
+    """``"p = 0.003"``, or ``"p < 1e-16"`` where the row's flag says the p-value was floored
+    (``p_below_floor`` for ``p_value``, ``p_below_floor_cluster`` for ``p_value_cluster``,
+    ``spearman_p_below_floor`` for ``spearman_p``; :func:`likes_regression`). A row without the
+    flag (a table written before it) reads a p-value at the floor as below it."""
+    flag = {"p_value": "p_below_floor", "p_value_cluster": "p_below_floor_cluster",
+            "spearman_p": "spearman_p_below_floor"}[column]
+    if flag not in row:
+        return p_text_floored(row[column], P_MIN)
+    return f"p < {P_MIN:.0e}" if bool(row[flag]) else p_text(row[column])
+
+
+def spearman_rho(likes, sim) -> float:
+    """Spearman's rank correlation of ``likes`` and ``sim`` (scipy)."""
+    return float(stats.spearmanr(likes, sim)[0])
+
+
+def spearman_interval(tweets: pd.DataFrame, alpha: float = DEFAULT_ALPHA, n_resamples: int = MIN_RESAMPLES,
+                      seed: int = 0):
+    """Spearman's rho of a :func:`tweet_level` table (``likes`` against ``sim``, one row per tweet)
+    with its ``1 - alpha`` percentile bootstrap interval over tweets
+    (:func:`twigma.analysis.inference.percentile_bootstrap`): an
+    :class:`~twigma.analysis.inference.Interval`."""
+    return percentile_bootstrap((tweets["likes"].to_numpy(float), tweets["sim"].to_numpy(float)), spearman_rho,
+                                alpha, n_resamples=n_resamples, seed=seed)
 
 
 def similarity_to_reference(X: np.ndarray, R: np.ndarray, k: int = 10, cache: bool = True, **kw) -> pd.DataFrame:
@@ -85,34 +127,45 @@ def tweet_level(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"likes": g["likes"].first(), "sim": g["sim"].mean(), "images": g.size()}).reset_index()
 
 
-def likes_regression(frame: pd.DataFrame, term: str = "similarity_to_natural") -> dict:
+def likes_regression(frame: pd.DataFrame, term: str = "similarity_to_natural", alpha: float = DEFAULT_ALPHA,
+                     n_resamples: int = MIN_RESAMPLES, seed: int = 0) -> dict:
     """WLS of log1p_likes on sim_z + month and cluster fixed effects + sensitive flag, each image
     weighted 1 / (images of its tweet) (each tweet weighs one), HC1 errors and errors clustered by
-    tweet; plus Spearman's rho over tweets (a tweet's mean similarity against its likes).
+    tweet; plus Spearman's rho over tweets (a tweet's mean similarity against its likes) with its
+    percentile bootstrap interval over tweets (:func:`spearman_interval`, ``n_resamples``, ``seed``).
 
-    Returns a dict: ``term``, ``estimate`` (change in log(1 + likes) per standard deviation of
-    similarity), ``ci_low``, ``ci_high`` (95%), ``p_value`` (floored at :data:`P_MIN`),
-    ``z_stat``, ``std_err``, ``spearman_rho``, ``spearman_p``, ``n`` (images), ``n_tweets``, the
-    same with ``_cluster`` for tweet-clustered errors, and ``unit`` (``"tweet"``).
+    Returns a table row (dict): ``term``, ``estimate`` (change in log(1 + likes) per standard
+    deviation of similarity), ``ci_low``, ``ci_high`` (``1 - alpha``, HC1), ``ci_level``
+    (``1 - alpha``), ``p_value`` (floored at :data:`P_MIN`) and ``p_below_floor`` (whether it was),
+    ``z_stat``, ``std_err``, the same with ``_cluster`` for tweet-clustered errors
+    (``p_below_floor_cluster``), ``spearman_rho``, ``spearman_ci_low``, ``spearman_ci_high``,
+    ``spearman_p`` (floored; ``spearman_p_below_floor``), ``n`` (images), ``n_tweets`` and ``unit``
+    (``"tweet"``).
     """
+    a = check_alpha(alpha)
     rhs = "sim_z + C(month) + C(cluster) + sensitive"
     if frame["sensitive_missing"].any():
         rhs += " + sensitive_missing"
     weights = frame["weight"] if "weight" in frame else np.ones(len(frame))
     model = smf.wls(f"log1p_likes ~ {rhs}", data=frame, weights=weights)
     fit = model.fit(cov_type="HC1")
-    lo, hi = fit.conf_int().loc["sim_z"]
+    lo, hi = fit.conf_int(alpha=a).loc["sim_z"]
     groups = pd.factorize(frame["tweet"])[0]
     fit_c = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
-    clo, chi = fit_c.conf_int().loc["sim_z"]
+    clo, chi = fit_c.conf_int(alpha=a).loc["sim_z"]
     tw = tweet_level(frame)
-    rho, p_rho = stats.spearmanr(tw["likes"], tw["sim"])
+    rho = spearman_interval(tw, a, n_resamples=n_resamples, seed=seed)
+    p_rho = stats.spearmanr(tw["likes"], tw["sim"])[1]
+    p, p_c = fit.pvalues["sim_z"], fit_c.pvalues["sim_z"]
     return {"term": term, "estimate": float(fit.params["sim_z"]), "ci_low": float(lo), "ci_high": float(hi),
-            "p_value": floor_p(fit.pvalues["sim_z"]), "spearman_rho": float(rho), "spearman_p": floor_p(p_rho),
+            "ci_level": 1 - a, "p_value": floor_p(p), "p_below_floor": below_floor(p),
+            "spearman_rho": rho.estimate, "spearman_ci_low": rho.low, "spearman_ci_high": rho.high,
+            "spearman_p": floor_p(p_rho), "spearman_p_below_floor": below_floor(p_rho),
             "n": int(fit.nobs), "std_err": float(fit.bse["sim_z"]), "std_err_cluster": float(fit_c.bse["sim_z"]),
             "ci_low_cluster": float(clo), "ci_high_cluster": float(chi),
-            "p_value_cluster": floor_p(fit_c.pvalues["sim_z"]), "z_stat": float(fit.tvalues["sim_z"]),
-            "z_stat_cluster": float(fit_c.tvalues["sim_z"]), "n_tweets": int(groups.max() + 1), "unit": "tweet"}
+            "p_value_cluster": floor_p(p_c), "p_below_floor_cluster": below_floor(p_c),
+            "z_stat": float(fit.tvalues["sim_z"]), "z_stat_cluster": float(fit_c.tvalues["sim_z"]),
+            "n_tweets": int(groups.max() + 1), "unit": "tweet"}
 
 
 CONTROLS = ("month", "cluster", "sensitive")
@@ -151,14 +204,45 @@ def fwl_line(frame: pd.DataFrame, x: str = "sim_resid", y: str = "likes_resid") 
     return slope, float(my - slope * mx)
 
 
-def shape_of(bins: pd.DataFrame, slope: float) -> dict:
-    """What 08 says of the adjusted bins (in increasing x): ``agree`` (steps between neighbouring
-    bins that go the way of ``slope``) of ``steps``, ``span`` (last bin's mean minus the first's),
-    ``monotone`` (agree >= 3/4 of the steps), and, with 6 bins or more, ``low_slope`` and
-    ``high_slope`` (least-squares slopes of the bin means through the lower and upper half of the
-    bins; NaN otherwise), ``curved`` (one half's slope over 1.5 times the other's) and, when the
-    bins carry ``se``, ``noisy`` (the median step between neighbouring bins is smaller than the
-    median standard error of a difference of two bin means: single steps are then mostly noise)."""
+@dataclass(frozen=True)
+class Shape:
+    """What 08 says of the adjusted bins (:func:`shape_of`)."""
+
+    agree: int  #: steps between neighbouring bins that go the way of the slope
+    steps: int  #: steps between neighbouring bins
+    span: float  #: last bin's mean minus the first's
+    monotone: bool  #: agree >= MONOTONE_SHARE of the steps
+    low_slope: float  #: slope of the bin means through the lower half of the bins (NaN under 6 bins)
+    high_slope: float  #: the same through the upper half
+    curved: bool  #: one half's slope over CURVED_RATIO times the other's
+    noisy: bool  #: the median step is smaller than the median standard error of a step
+
+    @property
+    def reading(self) -> str:
+        """``"monotone"``, else ``"noisy"`` (single steps mostly noise), else ``"not monotone"``."""
+        return "monotone" if self.monotone else "noisy" if self.noisy else "not monotone"
+
+    @property
+    def steeper_half(self) -> str:
+        """``"less"`` when the less similar half of the bins is the steeper, else ``"more"``."""
+        return "less" if abs(self.low_slope) > abs(self.high_slope) else "more"
+
+
+#: The share of steps between bins that must follow the slope for the bins to read as monotone.
+MONOTONE_SHARE = 0.75
+#: One half's slope over this many times the other's reads as a curved relation.
+CURVED_RATIO = 1.5
+
+
+def shape_of(bins: pd.DataFrame, slope: float) -> Shape:
+    """What 08 says of the adjusted bins (in increasing x), a :class:`Shape`: ``agree`` (steps
+    between neighbouring bins that go the way of ``slope``) of ``steps``, ``span`` (last bin's
+    mean minus the first's), ``monotone`` (agree >= :data:`MONOTONE_SHARE` of the steps), and,
+    with 6 bins or more, ``low_slope`` and ``high_slope`` (least-squares slopes of the bin means
+    through the lower and upper half of the bins; NaN otherwise), ``curved`` (one half's slope
+    over :data:`CURVED_RATIO` times the other's) and, when the bins carry ``se``, ``noisy`` (the
+    median step between neighbouring bins is smaller than the median standard error of a
+    difference of two bin means: single steps are then mostly noise)."""
     y, x = bins["y_mean"].to_numpy(float), bins["x_mean"].to_numpy(float)
     steps = np.sign(np.diff(y))
     agree = int((steps == np.sign(slope)).sum())
@@ -166,14 +250,14 @@ def shape_of(bins: pd.DataFrame, slope: float) -> dict:
     low = high = float("nan")
     if len(bins) >= 6:
         low, high = (float(np.polyfit(x[sl], y[sl], 1)[0]) for sl in (slice(None, half), slice(half, None)))
-    curved = bool(np.isfinite(low) and max(abs(low), abs(high)) > 1.5 * max(min(abs(low), abs(high)), 1e-12))
+    curved = bool(np.isfinite(low) and max(abs(low), abs(high)) > CURVED_RATIO * max(min(abs(low), abs(high)), 1e-12))
     noisy = False
     if "se" in bins and len(y) > 1:
         se = bins["se"].to_numpy(float)
         noisy = bool(np.median(np.abs(np.diff(y))) < np.median(np.sqrt(se[1:] ** 2 + se[:-1] ** 2)))
-    return {"agree": agree, "steps": len(steps), "span": float(y[-1] - y[0]) if len(y) else float("nan"),
-            "monotone": bool(agree >= 0.75 * len(steps)), "low_slope": low, "high_slope": high, "curved": curved,
-            "noisy": noisy}
+    return Shape(agree=agree, steps=len(steps), span=float(y[-1] - y[0]) if len(y) else float("nan"),
+                 monotone=bool(agree >= MONOTONE_SHARE * len(steps)), low_slope=low, high_slope=high,
+                 curved=curved, noisy=noisy)
 
 
 def tweet_bins(values, tweets, bins: int) -> np.ndarray:
@@ -187,9 +271,10 @@ def tweet_bins(values, tweets, bins: int) -> np.ndarray:
     return bin_of_tweet.to_numpy()[codes]
 
 
-def binned_means(frame: pd.DataFrame, bins: int = 20, x: str = "sim", y: str = "log1p_likes") -> pd.DataFrame:
+def binned_means(frame: pd.DataFrame, bins: int = 20, x: str = "sim", y: str = "log1p_likes",
+                 alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
     """Weighted mean of ``y`` within bins of ``x`` that respect tweets (:func:`tweet_bins`), with
-    95% intervals whose errors are clustered by tweet.
+    ``1 - alpha`` normal intervals whose errors are clustered by tweet.
 
     Likes belong to tweets: the images of one tweet share their likes, so they go in one bin,
     weigh one together (the frame's ``weight``; equal weights without it) and count as one
@@ -200,8 +285,9 @@ def binned_means(frame: pd.DataFrame, bins: int = 20, x: str = "sim", y: str = "
     Returns
     -------
     DataFrame with ``bin``, ``n`` (images), ``n_tweets``, ``x_mean``, ``y_mean``, ``se``, ``ci_low``,
-    ``ci_high``, one row per bin in increasing ``x``.
+    ``ci_high``, ``ci_level``, one row per bin in increasing ``x``.
     """
+    z = float(stats.norm.ppf(1 - check_alpha(alpha) / 2))
     b = tweet_bins(frame[x], frame["tweet"], bins)
     rows = []
     for k in np.unique(b):
@@ -215,24 +301,53 @@ def binned_means(frame: pd.DataFrame, bins: int = 20, x: str = "sim", y: str = "
         rows.append({"bin": int(k), "n": n, "n_tweets": G, "x_mean": float(np.average(part[x], weights=w)),
                      "y_mean": mean, "se": se})
     out = pd.DataFrame(rows)
-    out["ci_low"] = out["y_mean"] - 1.96 * out["se"]
-    out["ci_high"] = out["y_mean"] + 1.96 * out["se"]
+    out["ci_low"] = out["y_mean"] - z * out["se"]
+    out["ci_high"] = out["y_mean"] + z * out["se"]
+    out["ci_level"] = 1 - alpha
     return out
 
 
-def similarity_summary(sim: pd.DataFrame, main: str) -> dict:
-    """What 08 says of the similarity table: ``q05``, ``median``, ``q95`` of ``max_sim`` over images,
-    ``other`` (the measure that is not ``main``) and ``rho`` (Spearman correlation of the two)."""
+@dataclass(frozen=True)
+class SimilaritySummary:
+    """What 08 says of the similarity table (:func:`similarity_summary`)."""
+
+    q05: float  #: 5th percentile of ``max_sim`` over images
+    median: float  #: median of ``max_sim``
+    q95: float  #: 95th percentile of ``max_sim``
+    other: str  #: the measure that is not the main one
+    rho: float  #: Spearman correlation of the two measures over images
+
+
+def similarity_summary(sim: pd.DataFrame, main: str) -> SimilaritySummary:
+    """What 08 says of the similarity table: percentiles of ``max_sim``, the other measure and the
+    two measures' rank correlation (:class:`SimilaritySummary`)."""
     other = [c for c in sim.columns if c != main][0]
-    return {"q05": float(sim["max_sim"].quantile(0.05)), "median": float(sim["max_sim"].median()),
-            "q95": float(sim["max_sim"].quantile(0.95)), "other": other,
-            "rho": float(stats.spearmanr(sim[main], sim[other])[0])}
+    return SimilaritySummary(q05=float(sim["max_sim"].quantile(0.05)), median=float(sim["max_sim"].median()),
+                             q95=float(sim["max_sim"].quantile(0.95)), other=other,
+                             rho=float(stats.spearmanr(sim[main], sim[other])[0]))
 
 
-def model_summary(row, n_with_embedding: int) -> dict:
-    """What 08 says beside its main model (``row``: :func:`likes_regression`): ``missing`` (share
-    of the ``n_with_embedding`` images left out for missing likes), ``factor`` (exp(estimate): what
-    one SD more similarity multiplies 1 + likes by) and ``widen`` (tweet-clustered standard error
-    over the HC1 one)."""
-    return {"missing": 1 - float(row["n"]) / n_with_embedding, "factor": float(np.exp(row["estimate"])),
-            "widen": float(row["std_err_cluster"]) / float(row["std_err"])}
+@dataclass(frozen=True)
+class ModelSummary:
+    """What 08 says beside its main model (:func:`model_summary`)."""
+
+    missing: float  #: share of the images with embeddings left out for missing likes
+    factor: float  #: exp(estimate): what one SD more similarity multiplies 1 + likes by
+    widen: float  #: tweet-clustered standard error over the HC1 one
+    direction: str  #: "down", "up" or "flat": the slope's sign where its tweet-clustered p < alpha
+    weaker_with_controls: bool  #: the adjusted slope is smaller in size than ``raw_slope``
+
+
+def model_summary(row, n_with_embedding: int, alpha: float = DEFAULT_ALPHA,
+                  raw_slope: float = float("nan")) -> ModelSummary:
+    """What 08 says beside its main model (``row``: :func:`likes_regression`): the share of the
+    ``n_with_embedding`` images left out, the multiplicative effect, how much clustering by tweet
+    widens the error, the direction decided at ``alpha`` by the tweet-clustered p-value (the
+    same test C9 uses; its ``1 - alpha`` interval excludes 0 exactly then) and whether the
+    controls weaken the slope against ``raw_slope`` (the slope without them)."""
+    p = float(row.get("p_value_cluster", row.get("p_value")))
+    est = float(row["estimate"])
+    direction = ("down" if est < 0 else "up") if p < check_alpha(alpha) else "flat"
+    return ModelSummary(missing=1 - float(row["n"]) / n_with_embedding, factor=float(np.exp(est)),
+                        widen=float(row["std_err_cluster"]) / float(row["std_err"]), direction=direction,
+                        weaker_with_controls=bool(abs(est) < abs(raw_slope)))

@@ -5,11 +5,13 @@ categoricals: 10 bytes a row), for the static density map (:func:`density_figure
 says of it (:func:`map_summary`) and the filters (:func:`filter_rows`). :func:`map_table` turns rows of
 the typed release into the table the interactive map shows (in the release's order): ``x``, ``y``,
 ``cluster`` (a categorical label "k · name"), ``month``, ``date``, ``likes``, ``nsfw_score``,
-``caption``, ``image_name`` and ``tweet`` (the tweet's link, ``https://twitter.com/i/web/status/<id>``).
+``caption``, ``image_name`` and ``tweet`` (the tweet's link, ``https://twitter.com/i/web/status/<id>``; for a
+synthetic release, whose ids are made up, no link: :func:`tweet_link`).
 Its text columns cost about a hundred bytes a row in Python strings, so past ``MAP_POINTS`` images
 (notebook 10's parameter) the table holds a seeded random sample of them (:func:`sample_rows`); the
-example selection (:func:`most_liked`) is drawn from every image all the same, by building text for
-the rows it shows only.
+example selection (:func:`most_liked`, or :func:`most_liked_tweets`: each tweet once, with its number of
+images, since a tweet's images share its likes) is drawn from every image all the same, by building text
+for the rows it shows only.
 
 :class:`Explorer` draws it with jupyter-scatter (``jscatter``): an anywidget whose points are
 drawn by WebGL (regl-scatterplot) in the browser, so hundreds of thousands of points pan, zoom,
@@ -40,6 +42,7 @@ import pandas as pd
 
 from twigma.analysis.overview import month_codes
 from twigma.embeddings.search import tweet_url
+from twigma.present.explore_reading import map_summary, same_cluster_share, selection_summary  # noqa: F401  (10 reads them here)
 from twigma.present.plots import categorical_density, cluster_label, cluster_palette
 
 #: Rows of a selection shown as a table (the whole selection stays available as Explorer.selected()).
@@ -64,6 +67,20 @@ def interactive() -> bool:
     except ImportError:  # pragma: no cover
         ns = {}
     return bool(ns.get("__vsc_ipynb_file__"))
+
+
+def tweet_link(tweet_id, synthetic: bool) -> str:
+    """The tweet column's value: the link that opens the tweet, or, for a synthetic release (made-up
+    ids that would open strangers' tweets or none), ``"synthetic id <id> (no tweet)"``, plain text."""
+    return f"synthetic id {tweet_id} (no tweet)" if synthetic else tweet_url(tweet_id)
+
+
+def unlinked(hits: pd.DataFrame, synthetic: bool) -> pd.DataFrame:
+    """A search's results (``tweet_id``, ``tweet_url``) with :func:`tweet_link` in ``tweet_url``: no live
+    link for a synthetic release."""
+    if "tweet_id" not in hits or not synthetic:
+        return hits
+    return hits.assign(tweet_url=[tweet_link(i, True) for i in hits["tweet_id"]])
 
 
 def cluster_labels(names: pd.Series, clusters) -> list[str]:
@@ -145,10 +162,11 @@ def map_table(release: pd.DataFrame, names: pd.Series, rows=None) -> pd.DataFram
     Returns
     -------
     DataFrame of shape (len(rows), 10) with :data:`COLUMNS`; ``cluster`` is categorical in cluster
-    order, ``x``/``y`` float32.
+    order, ``x``/``y`` float32; ``tweet`` is :func:`tweet_link` (no link when ``release.attrs["synthetic"]``).
     """
     xy = _coordinates(release, MAP_COLUMNS)
     labels = cluster_labels(names, release["label_10_cluster"])
+    synthetic = bool(release.attrs.get("synthetic", False))
     if rows is not None:
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == len(release) and np.array_equal(rows, np.arange(len(rows))):
@@ -171,7 +189,7 @@ def map_table(release: pd.DataFrame, names: pd.Series, rows=None) -> pd.DataFram
         "nsfw_score": release["nsfw_score"].astype("float64").round(3).to_numpy(),
         "caption": _per_distinct(release["all_captions"], short),
         "image_name": _text(release["image_name"].astype(str)),
-        "tweet": _per_distinct(release["id"].astype(str), lambda u: u.map(tweet_url)),
+        "tweet": _per_distinct(release["id"].astype(str), lambda u: u.map(lambda i: tweet_link(i, synthetic))),
     })
     return table if rows is None else table.set_axis(pd.Index(rows))
 
@@ -244,37 +262,6 @@ def density_figure(table: pd.DataFrame, bins: int = 400):
     return fig, info
 
 
-def map_summary(table: pd.DataFrame) -> dict:
-    """What notebook 10 says of the map: ``largest`` and ``smallest`` cluster (labels) with their
-    ``largest_share`` and ``smallest_share`` of the images, and the ``compact`` and ``diffuse``
-    cluster with their ``compact_spread`` and ``diffuse_spread`` (the mean of the standard
-    deviations of x and y, in UMAP units); ``last_months``: the last three months of the table.
-    ``table``: :func:`map_points` (every image) or :func:`map_table` (the same numbers for the same rows)."""
-    sizes = table["cluster"].value_counts(normalize=True)
-    spread = table.groupby("cluster", observed=True)[["x", "y"]].std().mean(axis=1)
-    months = sorted(str(v) for v in table["month"].unique())
-    return {"largest": sizes.index[0], "largest_share": float(sizes.iloc[0]),
-            "smallest": sizes.index[-1], "smallest_share": float(sizes.iloc[-1]),
-            "compact": spread.idxmin(), "compact_spread": float(spread.min()),
-            "diffuse": spread.idxmax(), "diffuse_spread": float(spread.max()),
-            "last_months": (months[max(0, len(months) - 3)], months[-1])}
-
-
-def selection_summary(selection: pd.DataFrame, nsfw_above: float = 0.5) -> dict:
-    """Of a :func:`selection_table`: ``n`` rows, ``likes_max`` and ``likes_min`` (NaN if none),
-    ``n_nsfw`` (NSFW score above ``nsfw_above``)."""
-    likes = selection["likes"]
-    return {"n": int(len(selection)), "likes_max": float(likes.max()) if len(likes) else float("nan"),
-            "likes_min": float(likes.min()) if len(likes) else float("nan"),
-            "n_nsfw": int(selection["nsfw_score"].gt(nsfw_above).sum())}
-
-
-def same_cluster_share(hits: pd.DataFrame) -> float:
-    """Of an image search's results (the query image first): the share of its neighbours that are
-    in the query image's cluster."""
-    return float((hits["cluster"].iloc[1:] == hits["cluster"].iloc[0]).mean())
-
-
 def filter_rows(table: pd.DataFrame, clusters=None, months: tuple[str, str] | None = None) -> np.ndarray:
     """Row positions of ``table`` in the given clusters (labels; None: all) and month range
     (inclusive ``("2021-01", "2022-06")``; None: all), ascending."""
@@ -294,20 +281,39 @@ def filter_rows(table: pd.DataFrame, clusters=None, months: tuple[str, str] | No
     return np.flatnonzero(keep)
 
 
-def most_liked(release: pd.DataFrame, names: pd.Series, rows, limit: int = MAX_TABLE_ROWS) -> pd.DataFrame:
-    """:func:`selection_table` of the images of ``release`` at the positions ``rows`` (e.g. :func:`filter_rows`
-    of :func:`map_points`): equal to ``selection_table(map_table(release, names), rows, limit)``, but the
-    ordering (likes, most first, missing last; then time to the minute; then position in ``rows``) is made
-    from numbers and the text only for the ``limit`` rows shown (0: all of them)."""
+def liked_order(release: pd.DataFrame, rows) -> np.ndarray:
+    """The positions ``rows`` ordered as :func:`selection_table` orders them: likes, most first, missing
+    last; then time to the minute; then position in ``rows``; made from numbers only."""
     rows = np.asarray(rows, dtype=np.int64)
     likes = release["like_count"].to_numpy(dtype=float, na_value=np.nan)[rows]
     utc = release["created_at"].iloc[rows].dt.tz_convert("UTC").dt.tz_localize(None)
     minute = utc.dt.floor("min").to_numpy().astype("datetime64[us]").astype(np.int64)
-    order = np.lexsort((minute, -np.nan_to_num(likes, nan=0.0), np.isnan(likes)))  # stable, as pandas' sort
-    keep = rows[order[:limit]] if limit else rows[order]
+    return rows[np.lexsort((minute, -np.nan_to_num(likes, nan=0.0), np.isnan(likes)))]  # stable, as pandas' sort
+
+
+def most_liked(release: pd.DataFrame, names: pd.Series, rows, limit: int = MAX_TABLE_ROWS) -> pd.DataFrame:
+    """:func:`selection_table` of the images of ``release`` at the positions ``rows`` (e.g. :func:`filter_rows`
+    of :func:`map_points`): equal to ``selection_table(map_table(release, names), rows, limit)``, but the
+    ordering (:func:`liked_order`) is made from numbers and the text only for the ``limit`` rows shown (0: all)."""
+    ordered = liked_order(release, rows)
+    keep = ordered[:limit] if limit else ordered
     if not len(keep) and len(release):  # no row: the columns' types of a table that has rows (text, not object)
         return selection_table(map_table(release, names, rows=[0]), keep, limit=limit)
     return selection_table(map_table(release, names, rows=keep), np.arange(len(keep)), limit=limit)
+
+
+def most_liked_tweets(release: pd.DataFrame, names: pd.Series, rows, limit: int = MAX_TABLE_ROWS) -> pd.DataFrame:
+    """The most liked **tweets** among the images at ``rows``: each tweet once (its images share its likes),
+    at its first image in :func:`liked_order`, with ``images`` (how many of its images are among ``rows``)
+    after ``image_name``; at most ``limit`` tweets (0: all), most liked first."""
+    ordered = liked_order(release, rows)
+    tweets = release["id"].astype(str).to_numpy()
+    first = ordered[~pd.Series(tweets[ordered]).duplicated().to_numpy()]
+    keep = first[:limit] if limit else first
+    table = most_liked(release, names, keep, limit=0)
+    counts = pd.Series(tweets[np.asarray(rows, dtype=np.int64)]).value_counts()
+    table.insert(1, "images", counts.reindex(tweets[keep]).to_numpy(dtype=np.int64))
+    return table
 
 
 def sample_text(n_shown: int, n_images: int) -> str:

@@ -45,6 +45,10 @@ CSS = """
 /* code is never clipped sideways: long lines wrap */
 div.highlight pre, div.cell_output pre, .output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 div.cell details.hide summary { font-size: 0.85em; color: #444; }
+/* wide tables (03's trends, 08's models, 10's search) scroll sideways instead of being clipped */
+div.cell_output, div.cell_output div.output { max-width: 100%; overflow-x: auto; }
+div.cell_output table, .bd-article table.dataframe { display: block; max-width: 100%; overflow-x: auto; }
+div.cell_output table.dataframe th { white-space: nowrap; }
 .cell_output img, .twigma-figure img { max-width: 100%; height: auto; cursor: zoom-in; }
 a.twigma-zoom { display: inline-block; }
 .twigma-claims { border-collapse: collapse; width: 100%; font-size: 0.9em; }

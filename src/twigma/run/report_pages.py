@@ -151,6 +151,11 @@ def claims_table(claims: pd.DataFrame, pages: set[str], manifest: dict, prefix: 
     return f'<table class="twigma-claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
+#: The robustness summary's columns the index shows (the votes, the estimate's range and what was not
+#: counted are in ``in_words``; the full summary is results/robustness_summary.csv).
+ROBUSTNESS_COLUMNS = ["claim", "statement", "n_specifications", "n_holds", "in_words", "verdict", "depends_on"]
+
+
 def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFrame | None, p: Paths) -> str:
     runs = manifest.get("notebooks", {})
     first = next(iter(runs.values()), {})
@@ -181,7 +186,8 @@ def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFram
     if robustness is not None and len(robustness):
         parts += ["## Robustness of the claims", "",
                   "How often each claim holds over the specifications of `make robustness`:", "",
-                  robustness.to_html(index=False, classes="twigma-claims", border=0, escape=True), ""]
+                  robustness[[c for c in ROBUSTNESS_COLUMNS if c in robustness]].to_html(
+                      index=False, classes="twigma-claims", border=0, escape=True, na_rep=""), ""]
     parts += ["## Inputs of this run", "", prov_table(inputs), "", PATHS_NOTE, "",
               "## Notebooks", "", *[f"- [{p_}](notebooks/{p_}.ipynb)" for p_ in sorted(pages)], "",
               "```{toctree}", ":hidden:", ":maxdepth: 1", "", "gallery", "datasheet", *[f"notebooks/{p_}" for p_ in sorted(pages)],

@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from twigma import paths
-from twigma.analysis.robustness import CHOICES, GROUPS, Spec, run_group, specifications, tabulate
+from twigma.analysis.robustness.choices import CHOICES, Spec
+from twigma.analysis.robustness.grid import GROUPS, effective_values, run_group, specifications
+from twigma.analysis.robustness.tables import tabulate
 from twigma.errors import UserError
 from twigma.files import atomic_write
 from twigma.paths import RunLayout
@@ -108,7 +110,7 @@ def has_embeddings(release: str | None, embeddings: str | None) -> bool:
 # ------------------------------------------------------------------ inputs -------------------
 
 class Inputs:
-    """The release and the embedding store a specification reads (:class:`twigma.analysis.robustness.Data`),
+    """The release and the embedding store a specification reads (:class:`twigma.analysis.robustness.inputs.Data`),
     each loaded once per process, when first asked for."""
 
     def __init__(self, release: str | None, embeddings: str | None, columns: list[str] | None = None):
@@ -142,7 +144,7 @@ class Inputs:
         return self._refs[source]
 
 
-#: What the release-only groups (C2-C6: growth, words, themes, nsfw) read: a grid without image claims
+#: What the release-only groups (C2-C6, C11: growth, words, themes, shift, nsfw) read: a grid without image claims
 #: loads only these (at 14 million rows, 0.9 GB less than every column).
 RELEASE_ONLY_COLUMNS = ["id", "created_at", "all_captions", "label_10_cluster", "possibly_sensitive", "nsfw_score"]
 
@@ -171,9 +173,10 @@ def write_makefile(target: str | os.PathLike, grid_path=None, release=None, embe
 
 
 def record(spec: Spec, data: Inputs) -> dict:
-    """Run one specification on ``data``: its parameters, its words and one row per claim checked."""
-    return {"spec_id": spec.id, "group": spec.group, "params": spec.values, "specification": spec.text,
-            "default": spec.default, "notebook": GROUPS[spec.group].notebook,
+    """Run one specification on ``data``: its parameters, their effective values on the data (which
+    specifications are identical in effect), its words and one row per claim checked."""
+    return {"spec_id": spec.id, "group": spec.group, "params": spec.values, "effective": effective_values(spec, data),
+            "specification": spec.text, "default": spec.default, "notebook": GROUPS[spec.group].notebook,
             "release": str(paths.release_file(data.release_arg)), "rows": run_group(spec, data)}
 
 
