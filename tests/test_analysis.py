@@ -266,8 +266,10 @@ def test_odds_ratio_text_reads_a_slope_per_year():
     from twigma.present.narrative import odds_ratio_text
 
     assert odds_ratio_text(np.log(0.5)) == "odds x0.50 per year (50% lower each year)"
-    assert odds_ratio_text(np.log(2.0), ci=(np.log(1.5), np.log(3.0))) == \
-        "odds x2.00 per year (100% higher each year; 95% CI x1.50 to x3.00)"
+    assert odds_ratio_text(np.log(2.0), ci=(np.log(1.5), np.log(3.0)), level="99%") == \
+        "odds x2.00 per year (100% higher each year; 99% CI x1.50 to x3.00)"
+    with pytest.raises(ValueError, match="level"):  # an interval never goes out without its level
+        odds_ratio_text(np.log(2.0), ci=(np.log(1.5), np.log(3.0)))
 
 
 def test_banner_and_findings(small_release):

@@ -52,3 +52,13 @@ def test_the_claims_a_notebook_declares_are_the_claims_it_checks(executed):
         written = executed / "results" / "claims" / f"{nb.stem}.csv"
         checked = sorted(pd.read_csv(written)["claim"]) if written.exists() else []
         assert sorted(declared) == checked, nb.stem
+
+
+def test_the_robustness_grid_counts_no_specification_that_lacks_its_column(tmp_path, raw_small):
+    release = tmp_path / "no_scores.csv.gz"
+    raw_small.assign(nsfw_score=None).to_csv(release, index=False)
+    run_notebook(paths.NOTEBOOKS / "12_robustness.ipynb", release=release, out=tmp_path / "out")
+    summary = pd.read_csv(next((tmp_path / "out" / "results").rglob("robustness_summary.csv"))).set_index("claim")
+    c6 = summary.loc["C6"]
+    assert "nsfw_score has no value in any row" in c6["in_words"]
+    assert c6["n_specifications"] < 5  # the detector's specifications are not votes

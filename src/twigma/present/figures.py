@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from twigma.files import spreadsheet_safe
 from twigma.paths import RunLayout
 
 FIGURE_FORMATS = ("png", "pdf")
@@ -177,7 +178,8 @@ def write_track(tracked, out: str | os.PathLike | None, *, synthetic: bool, rele
     written = []
     try:
         for key, table in tables.items():
-            written.append(atomic_write(where[key], lambda tmp, t=table: t.to_csv(tmp, index=False)))
+            safe = spreadsheet_safe(table)  # captions that a spreadsheet would read as formulas, quoted
+            written.append(atomic_write(where[key], lambda tmp, t=safe: t.to_csv(tmp, index=False)))
         written += save_figure(fig, where["png"].with_suffix(""), source="twigma track", name=tracked.slug,
                                record=record, synthetic=synthetic)
     finally:

@@ -33,14 +33,18 @@ from twigma.analysis.pformat import (  # noqa: F401 (re-exported for the noteboo
 )
 
 
-def odds_ratio_text(slope: float, ci: tuple[float, float] | None = None, unit: str = "year") -> str:
+def odds_ratio_text(slope: float, ci: tuple[float, float] | None = None, unit: str = "year",
+                    level: str | None = None) -> str:
     """A logistic slope in words a reader can use, e.g. ``"odds x0.41 per year (59% lower each
-    year; 95% CI x0.30 to x0.56)"``. ``ci`` is the slope's interval in log-odds."""
+    year; 99% CI x0.30 to x0.56)"``. ``ci`` is the slope's interval in log-odds, at ``level``
+    (``inference.level_text(ALPHA)``, which must be given with it: one significance policy)."""
     r = odds_ratio(slope)
     change = f"{1 - r:.0%} lower each {unit}" if r < 1 else f"{r - 1:.0%} higher each {unit}"
     text = f"odds x{r:.2f} per {unit} ({change}"
     if ci is not None:
-        text += f"; 95% CI x{odds_ratio(ci[0]):.2f} to x{odds_ratio(ci[1]):.2f}"
+        if not level:
+            raise ValueError("odds_ratio_text: give the interval's level (inference.level_text(ALPHA)) with ci")
+        text += f"; {level} CI x{odds_ratio(ci[0]):.2f} to x{odds_ratio(ci[1]):.2f}"
     return text + ")"
 
 

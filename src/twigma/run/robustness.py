@@ -28,7 +28,7 @@ from twigma.analysis.robustness.choices import CHOICES, Spec
 from twigma.analysis.robustness.grid import GROUPS, effective_values, run_group, specifications
 from twigma.analysis.robustness.tables import tabulate
 from twigma.errors import UserError
-from twigma.files import atomic_write
+from twigma.files import atomic_write, spreadsheet_safe
 from twigma.paths import RunLayout
 
 #: The grid's default file.
@@ -233,8 +233,8 @@ def collect(grid_path=None, release=None, embeddings=None, out=None) -> tuple[pd
         records.append(json.loads(f.read_text()))
     table, summary = tabulate(specs, records, not_run=_not_run(grid, images))
     run = RunLayout.published(out)
-    atomic_write(run.table("robustness"), lambda tmp: table.to_csv(tmp, index=False))
-    atomic_write(run.table("robustness_summary"), lambda tmp: summary.to_csv(tmp, index=False))
+    atomic_write(run.table("robustness"), lambda tmp: spreadsheet_safe(table).to_csv(tmp, index=False))
+    atomic_write(run.table("robustness_summary"), lambda tmp: spreadsheet_safe(summary).to_csv(tmp, index=False))
     return table, summary
 
 

@@ -83,6 +83,9 @@ def effective_likes(p: dict, data: Data) -> dict:
 
 def run_likes(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, likes
+    if inputs.empty_column(data.release, "like_count"):
+        return [inputs.untestable_row("C9", "like_count", "change in log(1 + likes) per SD of similarity", 0.0,
+                                      "below")]
     _, X = data.twigma()
     rel, keep = _likes_rows(p, data)
     natural = inputs.subsample(data.reference("natural"), p["reference_n"])

@@ -78,6 +78,20 @@ def claim_row(check: dict, estimate: float, estimate_is: str, threshold: float, 
             "holds_when": holds_when, "p_value": float(p_value)}
 
 
+def untestable_row(cid: str, column: str, estimate_is: str, threshold: float, holds_when: str) -> dict:
+    """A claim's row when the column it needs has no value in any row of the release: ``untestable``,
+    saying which column, never a "no" (:func:`claim_row`'s keys, no estimate)."""
+    from twigma.analysis.claims import claim
+
+    check = claim(cid, f"untestable here: the column {column} has no value in any row of the release", "untestable")
+    return claim_row(check, float("nan"), estimate_is, threshold, holds_when)
+
+
+def empty_column(df, column: str) -> bool:
+    """Whether ``column`` of ``df`` has no value in any row."""
+    return len(df) > 0 and not df[column].notna().any()
+
+
 def subsample_rows(n_rows: int, n, seed: int = 0) -> np.ndarray:
     """Sorted positions of a random ``n`` of ``n_rows`` rows (all of them for ``"all"`` or n >= n_rows)."""
     if n == "all" or n >= n_rows:

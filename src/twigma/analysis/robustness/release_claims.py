@@ -13,7 +13,15 @@ from fractions import Fraction
 
 import numpy as np
 
-from twigma.analysis.robustness.inputs import Data, claim_row, effective_window, in_window, shared
+from twigma.analysis.robustness.inputs import (
+    Data,
+    claim_row,
+    effective_window,
+    empty_column,
+    in_window,
+    shared,
+    untestable_row,
+)
 
 #: The clusters the paper says decline (C4) and rise (C5); notebook 03's DECLINING and RISING defaults.
 DECLINING = [1, 3, 4]
@@ -111,6 +119,9 @@ def run_shift(p: dict, data: Data) -> list[dict]:
 def run_nsfw(p: dict, data: Data) -> list[dict]:
     from twigma.analysis import claims, nsfw
     threshold = 0.5 if p["threshold"] is None else p["threshold"]
+    needed = "possibly_sensitive" if p["measure"] == "twitter-flag" else "nsfw_score"
+    if empty_column(data.release, needed):
+        return [untestable_row("C6", needed, "clusters counted as mostly NSFW", 2, "equal")]
     table = nsfw.nsfw_by_cluster(data.release, threshold=threshold, mostly=float(Fraction(p["mostly"])),
                                  measure=p["measure"])
     check = claims.check_c6(table, score_column=nsfw.score_column(threshold))

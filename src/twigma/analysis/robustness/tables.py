@@ -87,7 +87,8 @@ def _claim_summary(cid: str, rows: pd.DataFrame, one_at_a_time: bool) -> dict:
     from twigma.analysis.claims import CLAIMS
 
     status = rows["status"] if "status" in rows else pd.Series("counted", index=rows.index)
-    part = rows[status.eq("counted")]
+    untestable = rows["holds"].eq("untestable")  # the data lack what the claim needs: not a vote
+    part = rows[status.eq("counted") & ~untestable]
     holds = part["holds"].eq("yes")
     n, k = len(part), int(holds.sum())
     default = part.loc[part["default"].astype(bool), "holds"]
@@ -107,8 +108,14 @@ def _claim_summary(cid: str, rows: pd.DataFrame, one_at_a_time: bool) -> dict:
            "holds_when": part.loc[first, "holds_when"].iloc[0] if first.any() else "",
            "n_merged": n_merged, "n_rejected": n_rejected,
            "not_counted": not_counted, "in_words": words + (f"; {not_counted}" if not_counted else ""),
-           "verdict": VERDICT_NONE if n == 0 else VERDICT_YES if k == n else VERDICT_NO if k == 0 else VERDICT_DEPENDS,
+           "verdict": (VERDICT_NONE if n == 0 else VERDICT_YES if k == n else VERDICT_NO if k == 0
+                       else VERDICT_DEPENDS),
            "depends_on": "", "detail": ""}
+    if n == 0 and untestable.any():
+        row["verdict"] = row["in_words"] = rows.loc[untestable, "observed"].iloc[0]
+    elif untestable.any():
+        n_out = rows.loc[untestable, "spec_id"].nunique()
+        row["in_words"] += f"; {n_out} not counted, {rows.loc[untestable, 'observed'].iloc[0]}"
     if row["verdict"] == VERDICT_DEPENDS:
         row["depends_on"], row["detail"] = decisive_choice(part, holds)
     return row
