@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twigma.analysis import paper
 from twigma.analysis.pformat import odds_ratio, p_text
 
 CLAIMS: dict[str, str] = {
@@ -86,7 +87,7 @@ def claim(cid: str, observed: str, holds: bool | str) -> dict:
             "paper_says": PAPER_SAYS[cid]}
 
 
-def check_c1(summary: pd.DataFrame, target: int = 800_000, synthetic: bool = False) -> dict:
+def check_c1(summary: pd.DataFrame, target: int = paper.N_IMAGES, synthetic: bool = False) -> dict:
     """C1: "over 800,000" images, posted from January 2021 to March 2023.
 
     One-sided, as the paper words it: the count holds when it is more than ``target`` (the
@@ -100,7 +101,7 @@ def check_c1(summary: pd.DataFrame, target: int = 800_000, synthetic: bool = Fal
     n = int(v["n_images"])
     first, last = pd.Timestamp(v["first_created_at"]), pd.Timestamp(v["last_created_at"])
     count_ok = n > target
-    span_ok = first.strftime("%Y-%m") == "2021-01" and last.strftime("%Y-%m") == "2023-03"
+    span_ok = first.strftime("%Y-%m") == paper.FIRST_MONTH and last.strftime("%Y-%m") == paper.LAST_MONTH
     span = (f"span {first:%Y-%m-%d} to {last:%Y-%m-%d} "
             f"({'matches' if span_ok else 'does not match'} January 2021 to March 2023)")
     if synthetic:
@@ -154,7 +155,7 @@ def _factor(trend: dict, key: str, ci: str | None = None) -> str:
     return text
 
 
-def check_c3(top: pd.DataFrame, words=("painting", "woman", "man", "hair")) -> dict:
+def check_c3(top: pd.DataFrame, words=paper.PROMINENT_WORDS) -> dict:
     """C3: every word in ``words`` is among the ranked top words (``top`` from ``text.top_words``)."""
     rank = dict(zip(top["word"], top["rank"]))
     found = ", ".join(f"{w} #{rank[w]}" if w in rank else f"{w} not in top {len(top)}" for w in words)
@@ -231,7 +232,7 @@ def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dic
     listed = ", ".join(f"{int(k)} ({s:.0%})" for k, s in mostly.itertuples(index=False)) or "none"
     noun = "cluster" if len(mostly) == 1 else "clusters"
     return claim("C6", f"{len(mostly)} {noun} with more than {mostly_cut:.0%} of images {rule}: {listed}",
-                 len(mostly) == 2)
+                 len(mostly) == paper.N_MOSTLY_NSFW)
 
 
 def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> dict:
@@ -382,11 +383,11 @@ def combine(claims_dir: str | Path) -> pd.DataFrame:
     found["paper_says"] = found["claim"].map(PAPER_SAYS).fillna("")  # the wording comes from here, not the files
     if "data" not in found.columns:  # files written before the ledger had a data column
         found["data"] = ""
-    paper = found[found["notebook"].isin(PAPER_NOTEBOOKS)].drop_duplicates("claim", keep="last").set_index("claim")
+    by_paper = found[found["notebook"].isin(PAPER_NOTEBOOKS)].drop_duplicates("claim", keep="last").set_index("claim")
     rows = []
     for cid, statement in CLAIMS.items():
-        if cid in paper.index:
-            r = paper.loc[cid]
+        if cid in by_paper.index:
+            r = by_paper.loc[cid]
             rows.append({"claim": cid, "statement": statement, "observed": r["observed"], "holds": r["holds"],
                          "notebook": r["notebook"], "paper_says": PAPER_SAYS[cid], "data": r["data"]})
         else:

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from twigma.analysis import paper
 from twigma.analysis.robustness.inputs import (
     Data,
     claim_row,
@@ -23,11 +24,11 @@ from twigma.analysis.robustness.inputs import (
     untestable_row,
 )
 
-#: The clusters the paper says decline (C4) and rise (C5); notebook 03's DECLINING and RISING defaults.
-DECLINING = [1, 3, 4]
-RISING = [8, 9]
+#: The clusters the paper says decline (C4) and rise (C5), as notebook 03's defaults (twigma.analysis.paper).
+DECLINING = list(paper.DECLINING)
+RISING = list(paper.RISING)
 #: The words C3 looks for among the top caption words.
-C3_WORDS = ("painting", "woman", "man", "hair")
+C3_WORDS = paper.PROMINENT_WORDS
 
 
 def effective_windowed(p: dict, data: Data) -> dict:
@@ -121,9 +122,9 @@ def run_nsfw(p: dict, data: Data) -> list[dict]:
     threshold = 0.5 if p["threshold"] is None else p["threshold"]
     needed = "possibly_sensitive" if p["measure"] == "twitter-flag" else "nsfw_score"
     if empty_column(data.release, needed):
-        return [untestable_row("C6", needed, "clusters counted as mostly NSFW", 2, "equal")]
+        return [untestable_row("C6", needed, "clusters counted as mostly NSFW", paper.N_MOSTLY_NSFW, "equal")]
     table = nsfw.nsfw_by_cluster(data.release, threshold=threshold, mostly=float(Fraction(p["mostly"])),
                                  measure=p["measure"])
     check = claims.check_c6(table, score_column=nsfw.score_column(threshold))
-    return [claim_row(check, int(table["mostly_nsfw"].sum()), "clusters counted as mostly NSFW", 2,
-                      "equal")]
+    return [claim_row(check, int(table["mostly_nsfw"].sum()), "clusters counted as mostly NSFW",
+                      paper.N_MOSTLY_NSFW, "equal")]
