@@ -94,10 +94,11 @@ RESULTS := $(O)results
 # Runs that write to one OUT exclude each other (src/twigma/run/lock.py): a goal that writes there takes
 # the OUT's lock when make starts, held by a small process until this make exits (a killed make releases it
 # with its process); a second make on the same OUT stops at once, saying which run holds it. Recipes find
-# the lock in TWIGMA_RUN_LOCK and do not take it again.
+# the lock in TWIGMA_RUN_LOCK and do not take it again; make -n (which writes nothing) takes none.
 LOCKING_GOALS := figures run report robustness croissant track clean
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 ifneq ($(filter $(LOCKING_GOALS),$(MAKECMDGOALS)),)
-  ifeq ($(TWIGMA_RUN_LOCK),)
+  ifeq ($(TWIGMA_RUN_LOCK)$(DRY_RUN),)
     RUN_LOCK := $(shell $(PYTHON) src/twigma/run/lock.py hold '$(subst ','\'',$(BUILD))' $$PPID)
     ifneq ($(.SHELLSTATUS),0)
       $(error $(RUN_LOCK))

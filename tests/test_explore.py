@@ -191,7 +191,7 @@ def test_past_map_points_a_seeded_bounded_sample_and_every_point_for_the_density
     assert info["points"] == n and f"All {n:,} images" in fig.axes[0].get_title()
     s = explore.map_summary(points)
     sizes = small_release["label_10_cluster"].value_counts()
-    assert s["largest"].startswith(f"{sizes.idxmax()} · ") and s["largest_share"] == pytest.approx(sizes.max() / n)
+    assert s.largest.startswith(f"{sizes.idxmax()} · ") and s.largest_share == pytest.approx(sizes.max() / n)
     assert explore.sample_text(len(sample), n) == "a seeded random sample of 500 of the 3,000 images"
     e = explore.Explorer(sample, n_images=n)
     assert "<b>500</b> of 500 images shown (a seeded random sample of the release's 3,000)" in e.status.value

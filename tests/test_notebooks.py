@@ -26,7 +26,7 @@ TABLES = {  # the issue's seven result files and their required leading columns
     "nsfw_by_cluster.csv": ["cluster", "n_images", "share_possibly_sensitive", "share_nsfw_gt_0_5", "mean_nsfw_score"],
     "engagement_by_cluster.csv": ["cluster", "n_images", "share_likes_missing", "median_likes", "mean_log1p_likes"],
     "claims.csv": ["claim", "statement", "observed", "holds"],
-    "distinctness.csv": ["comparison", "auc", "auc_sd"],
+    "distinctness.csv": ["comparison", "auc", "ci_low", "ci_high", "ci_level"],
     "variability.csv": ["source", "n", "dispersion", "ci_low", "ci_high"],
     "likes_similarity.csv": ["term", "estimate", "ci_low", "ci_high", "p_value", "spearman_rho", "spearman_p", "n"],
     "inspiration.csv": ["image_name", "rank", "art_id", "cosine"],
@@ -105,12 +105,12 @@ def test_tables_follow_the_data_given(executed, small_release):
     assert words.groupby("cluster")["rank"].min().eq(1).all()
 
 
-def test_claims_cover_c1_to_c10(executed):
+def test_claims_cover_c1_to_c11(executed):
     claims = pd.read_csv(executed / "results" / "claims.csv").set_index("claim")
-    assert claims.index.tolist() == [f"C{i}" for i in range(1, 11)]
+    assert claims.index.tolist() == [f"C{i}" for i in range(1, 12)]
     # a synthetic sample's size says nothing about the release: the count is not applicable, the span is checked
     assert claims.loc["C1", "holds"] == "partly testable"  # the span holds; the count is not testable here
-    assert claims.loc[[f"C{i}" for i in range(1, 11)], "data"].eq("synthetic sample").all()
+    assert claims.loc[[f"C{i}" for i in range(1, 12)], "data"].eq("synthetic sample").all()
     assert "image count: not applicable (3,000 images" in claims.loc["C1", "observed"]
     assert "span 2021-01" in claims.loc["C1", "observed"]
     assert claims["notebook"].tolist()[:6] == ["00_data", "01_growth", "01_growth", "03_theme_shift",
@@ -118,7 +118,7 @@ def test_claims_cover_c1_to_c10(executed):
     assert claims["paper_says"].str.len().gt(20).all() and "clusters 1, 3, and 4" in claims.loc["C4", "paper_says"]
     assert "odds ratio x" in claims.loc["C4", "observed"] and "log-odds/yr" in claims.loc["C4", "observed"]
     assert not claims["observed"].str.contains(r"p = 0(?:\.0+)?[;,) ]|p = 0$", regex=True).any()
-    assert set(claims.loc[["C2", "C3", "C4", "C5", "C6"], "holds"]) <= {"yes", "no"}
+    assert set(claims.loc[["C2", "C3", "C4", "C5", "C6", "C11"], "holds"]) <= {"yes", "no"}
     assert set(claims.loc[["C7", "C8", "C9", "C10"], "holds"]) <= {"yes", "no"}
     assert claims.loc["C2", "observed"].startswith("[synthetic sample]")
     assert "AUC" in claims.loc["C7", "observed"] and "99% CI" in claims.loc["C7", "observed"]

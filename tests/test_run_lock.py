@@ -132,3 +132,20 @@ def test_paths_make_cannot_carry_are_refused_before_anything_runs(variable, valu
     assert "No rule to make target" not in r.stderr and "unexpected EOF" not in r.stderr
     assert sorted(p.name for p in paths.ROOT.iterdir()) == before
     assert list(tmp_path.iterdir()) == []
+
+
+def test_makes_one_after_another_on_one_out_do_not_trip_on_the_last_ones_lock(tmp_path):
+    # the holder of an exited make lets go within a moment; the next make waits for that, not fails
+    for _ in range(3):
+        r = make("clean", f"OUT={tmp_path / 'out'}", timeout=60)
+        assert r.returncode == 0, r.stderr
+
+
+def test_a_dry_run_takes_no_lock(tmp_path):
+    holder = hold_in_another_process(tmp_path / "out" / "build")
+    try:
+        r = make("-n", "figures", f"OUT={tmp_path / 'out'}", timeout=60)
+        assert r.returncode == 0 and "run-notebook" in r.stdout, r.stderr
+    finally:
+        holder.kill()
+        holder.wait()

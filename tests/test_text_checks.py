@@ -157,7 +157,7 @@ def test_03_quotes_the_tables_shares(release_run):
     for k, first, last in quoted:
         row = trends.loc[int(k)]
         assert first == narrative.pct(row["share_first_year"], 1) and last == narrative.pct(row["share_last_year"], 1)
-    assert "Flat:" not in text and "Not significant at alpha" in text
+    assert "Flat:" not in text and "Not significant at level" in text
 
 
 def test_05_ratio_is_judged_from_its_interval(release_run):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -297,12 +298,15 @@ def subject_trends_figure(subjects: pd.DataFrame, fdr: float) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7.5, 0.22 * len(subjects) + 1.4))
     ys = np.arange(len(subjects))[::-1]
     odds = np.exp(subjects["slope"])
-    ax.errorbar(odds, ys, xerr=[odds - np.exp(subjects["ci_low"]), np.exp(subjects["ci_high"]) - odds],
-                fmt="none", ecolor="0.7", lw=1)
-    ax.scatter(odds, ys, c=[CALL_COLOURS[d] for d in subjects["direction"]],
-               s=12 + 60 * np.sqrt(subjects["share"] / subjects["share"].max()), zorder=3)
+    colours = [CALL_COLOURS[d] for d in subjects["direction"]]
+    ax.grid(axis="y", visible=False)  # grid lines would hide the intervals, drawn as lines too
+    ax.hlines(ys, np.exp(subjects["ci_low"]), np.exp(subjects["ci_high"]), colors=colours, lw=1.6, alpha=0.75)
+    ax.scatter(odds, ys, c=colours, s=12 + 60 * np.sqrt(subjects["share"] / subjects["share"].max()), zorder=3)
     ax.axvline(1, color="k", lw=0.8)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(mpl.ticker.FixedLocator([2.0 ** k for k in range(-6, 7)]))  # halvings, doublings
+    ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"x{v:g}"))
+    ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
     ax.set_yticks(ys, subjects["subject"], fontsize=7)
     level = f"{100 * float(subjects['ci_level'].iloc[0]):.3g}%" if len(subjects) else ""
     ax.set(xlabel=f"odds ratio per year of an image's caption naming the subject (log scale)\n{level} intervals: "

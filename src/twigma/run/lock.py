@@ -29,6 +29,8 @@ from typing import IO
 LOCK_ENV = "TWIGMA_RUN_LOCK"
 #: The lock file's name in a run's build folder.
 LOCK_NAME = ".run.lock"
+#: How long a run waits for the holder of a make that has exited to let go (it checks 5 times a second).
+RETRIES, RETRY_SECONDS = 40, 0.05
 
 
 def lock_path(build: str | os.PathLike) -> Path:
@@ -73,10 +75,18 @@ def acquire(build: str | os.PathLike, holder: int | None = None, what: str = "tw
     path = lock_path(build)
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "a+")  # noqa: SIM115  the lock lives as long as the file is open
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pid, other = _read_holder(fh)
+    locked, pid, other = False, None, ""
+    for attempt in range(RETRIES):
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = True
+            break
+        except BlockingIOError:
+            pid, other = _read_holder(fh)
+            if not (pid and not _alive(pid) and attempt < RETRIES - 1):
+                break
+            time.sleep(RETRY_SECONDS)  # a make that has just exited: its holder lets go within a moment
+    if not locked:
         fh.close()
         who = f"pid {pid}" + (f", {other}" if other else "") if pid else "a process that has not written its pid yet"
         return None, (f"OUT {Path(os.path.realpath(build)).parent} is in use by another run ({who}): wait for "

@@ -71,6 +71,21 @@ a.twigma-zoom { display: inline-block; }
 """
 
 
+#: A table or output that scrolls sideways takes keyboard focus, so that it can be scrolled without a mouse
+#: (WCAG 2.1.1; axe's scrollable-region-focusable), and is named for screen readers.
+JS = """
+document.addEventListener("DOMContentLoaded", () => {
+  for (const el of document.querySelectorAll("div.cell_output table, table.dataframe, div.cell_output div.output")) {
+    if (el.scrollWidth > el.clientWidth && !el.hasAttribute("tabindex")) {
+      el.tabIndex = 0;
+      el.setAttribute("role", "region");
+      el.setAttribute("aria-label", "wide output: scroll sideways with the arrow keys");
+    }
+  }
+});
+"""
+
+
 class ReportError(UserError, RuntimeError):
     """A run that cannot be turned into a report as it is."""
 
@@ -117,6 +132,7 @@ html_title = "TWIGMA compendium"
 html_context = {{"default_mode": "light"}}
 html_static_path = ["_static"]
 html_css_files = ["twigma.css"]
+html_js_files = ["twigma.js"]
 html_show_sourcelink = False
 html_copy_source = False
 nb_execution_mode = "off"
@@ -196,6 +212,7 @@ def build_report(out: str | os.PathLike | None = None, target: str | os.PathLike
     robustness_file = layout.results / "robustness_summary.csv"
     robustness = pd.read_csv(robustness_file) if robustness_file.exists() else None
     _write(src / "_static" / "twigma.css", CSS)
+    _write(src / "_static" / "twigma.js", JS)
     _write(src / "_static" / "no-mathjax.js", "/* MathJax is not bundled: the report makes no requests. */\n")
     _write(src / "conf.py", _conf(synthetic))
     _write(src / "index.md", pages_.index_page(claims, manifest, pages, synthetic, robustness, shown))
