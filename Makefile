@@ -195,8 +195,8 @@ $(EMB_PARAMS): $(RELEASE_F) FORCE
 
 $(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE_F) $(RUN_PARAMS) | $(ENV_STAMP)
 	@echo ">> $*"
-	@TWIGMA_SCHEDULER="$(SCHEDULER)" $(PY) -m twigma run-notebook $< --release "$(RELEASE)" --out "$(OUT)" \
-		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
+	@TWIGMA_SCHEDULER="$(SCHEDULER)" TWIGMA_INPUTS=required $(PY) -m twigma run-notebook $< --release "$(RELEASE)" \
+		--out "$(OUT)" $(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
 
 # the image notebooks also depend on the embedding store and which one is used
 $(IMAGE_NBS): $(EMB_PARAMS) $(EMB_FILES)
@@ -211,11 +211,18 @@ $(READY): $(RELEASE_F) $(RUN_PARAMS) $(PACKAGE) | $(ENV_STAMP)
 	@$(PY) -m twigma validate "$(RELEASE)"
 	@touch $@
 $(EXECUTED): $(READY)
-# 02 names the clusters (results/cluster_names.csv) that 03-05 label their figures with.
-$(filter $(BUILD)/03_theme_shift.ipynb $(BUILD)/04_nsfw.ipynb $(BUILD)/05_engagement.ipynb,$(EXECUTED)): $(BUILD)/02_themes_map.ipynb
+# Which notebook reads which other's table (02's cluster names: 03, 04, 05, 07, 10) is declared in each
+# notebook's metadata, "twigma": {"reads": ["02_themes_map/cluster_names"]}; DEPS holds the ordering
+# generated from those declarations (src/twigma/run/deps.py, also `twigma deps`), rewritten whenever a
+# notebook changes (make remakes an included file first, even under make -n). Under make a declared table
+# must be there (TWIGMA_INPUTS=required above): a notebook never falls back to computing it itself.
+DEPS := build/deps.mk
+$(DEPS): $(NOTEBOOKS) src/twigma/run/deps.py
+	@$(PYTHON) src/twigma/run/deps.py $@ $(NOTEBOOKS)
+-include $(DEPS)
 
 # make -j starts them in this order: the longest first (on the sample and on large releases), 02 early
-# since 03-05 wait for it, then the others in number order
+# since the notebooks that read its table wait for it, then the others in number order
 FIRST_NBS := $(foreach n,02 11 06 12 10,$(filter $(BUILD)/$(n)_%,$(EXECUTED)))
 $(CLAIMS): $(FIRST_NBS) $(filter-out $(FIRST_NBS),$(EXECUTED))
 	@$(PY) -m twigma claims --out "$(OUT)"

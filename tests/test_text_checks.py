@@ -13,6 +13,7 @@ import pytest
 from twigma import paths
 from twigma.analysis import claims
 from twigma.present import narrative
+from twigma.run.ledger import combine
 from twigma.run.runner import run_notebook
 
 RELEASE_ONLY = ["00_data", "01_growth", "02_themes_map", "03_theme_shift", "04_nsfw", "05_engagement"]
@@ -76,7 +77,7 @@ def test_the_ledger_says_what_data_each_verdict_rests_on(tmp_path, monkeypatch):
         out = Outputs(tmp_path / sub, synthetic=synthetic)
         out.notebook = "00_data"
         out.claims([claims.claim("C1", "span ok", "partly testable" if synthetic else True)])
-        ledger = claims.combine(out.results / "claims")
+        ledger = combine(out.results / "claims")
         assert list(ledger.columns) == claims.LEDGER_COLUMNS and ledger.columns[-1] == "data"
         row = ledger.set_index("claim")
         assert row.loc["C1", "data"] == ("synthetic sample" if synthetic else "release")
