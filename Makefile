@@ -182,21 +182,26 @@ endif
 
 # The parameters a run was made with; rewritten only when they change, so that a new
 # RELEASE reruns every notebook while an unchanged one reruns nothing (and a RELEASE that does not exist
-# changes nothing: the run stays as it was).
-$(RUN_PARAMS): $(RELEASE_F) FORCE
+# changes nothing: the run stays as it was). Their recipes run only when the value differs from the file's
+# (read when make reads this file), so that make -n plans right too: a recipe run every time would make every
+# notebook look out of date to make -n.
+param_changed = $(if $(filter-out $(strip $(shell cat "$(1)" 2>/dev/null)),$(strip $(2))),FORCE)
+RUN_PARAMS_LINE = RELEASE=$(abspath $(RELEASE_F))
+EMB_PARAMS_LINE = EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))
+$(RUN_PARAMS): $(RELEASE_F) $(call param_changed,$(RUN_PARAMS),$(RUN_PARAMS_LINE))
 	@mkdir -p $(@D)
-	@echo "RELEASE=$(abspath $(RELEASE_F))" > $@.new
+	@echo "$(RUN_PARAMS_LINE)" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
-$(EMB_PARAMS): $(RELEASE_F) FORCE
+$(EMB_PARAMS): $(RELEASE_F) $(call param_changed,$(EMB_PARAMS),$(EMB_PARAMS_LINE))
 	@mkdir -p $(@D)
-	@echo "EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))" > $@.new
+	@echo "$(EMB_PARAMS_LINE)" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 $(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE_F) $(RUN_PARAMS) | $(ENV_STAMP)
 	@echo ">> $*"
-	@TWIGMA_SCHEDULER="$(SCHEDULER)" TWIGMA_INPUTS=required $(PY) -m twigma run-notebook $< --release "$(RELEASE)" \
-		--out "$(OUT)" $(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
+	@TWIGMA_SCHEDULER="$(SCHEDULER)" TWIGMA_INPUTS=required $(PY) -m twigma run-notebook $< \
+		--release "$(RELEASE)" --out "$(OUT)" $(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
 
 # the image notebooks also depend on the embedding store and which one is used
 $(IMAGE_NBS): $(EMB_PARAMS) $(EMB_FILES)

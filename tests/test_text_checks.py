@@ -209,6 +209,15 @@ def test_the_banner_shows_once(release_run, stem):
     assert len(plain) == 1, plain  # the Markdown box, never a second copy as a quoted string
 
 
+def test_03_to_05_label_their_clusters_with_02s_names(release_run):
+    """02 ran first into the same OUT: its table is read, the names are not computed again."""
+    names = pd.read_csv(release_run / "results" / "cluster_names.csv")["name"]
+    for stem in ("03_theme_shift", "04_nsfw", "05_engagement"):
+        shown = "\n".join(_shown(release_run, stem))
+        assert "computed here with notebook 02" not in shown, stem
+    assert any(name in "\n".join(_shown(release_run, "04_nsfw")) for name in names)
+
+
 def test_00_states_the_policy_and_the_units(release_run):
     text = _markdown(release_run, "00_data")
     assert "**One level per claim family.**" in text and "Holm" in text and "Benjamini-Hochberg" in text
