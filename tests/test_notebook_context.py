@@ -178,3 +178,50 @@ def test_make_reads_the_generated_deps_without_the_environment(tmp_path):
                        capture_output=True, text=True)  # -I -S: no PYTHONPATH, no site packages: the stdlib alone
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "deps.mk").read_text() == deps.makefile_text(NUMBERED)
+
+
+def test_make_n_after_an_edit_of_02_lists_02_and_its_readers_only(tmp_path, small_release_file):
+    """`make -n figures` on a finished run has nothing to do; once 02 is newer than its executed copy (as
+    after an edit of 02) it lists 02 and the notebooks that declare they read its table, 07 and 10 among
+    them, and no other. The run is laid out by hand (empty executed copies, all newer than the sources)."""
+    import os
+    import subprocess
+    import time
+
+    from conftest import make_env
+
+    out = tmp_path / "out"
+    build, results = out / "build", out / "results"
+    build.mkdir(parents=True)
+    results.mkdir()
+    (build / ".params").write_text(f"RELEASE={small_release_file}\n")
+    (build / ".params-embeddings").write_text("EMBEDDINGS=\n")
+    stamp = tmp_path / "env-stamp"  # stands for the built .venv (its stamp newer than the locks)
+    now = time.time()
+    for path, age in [(build / ".params", 10), (build / ".params-embeddings", 10), (stamp, 10),
+                      (build / ".release-ready", 20), *[(build / p.name, 30) for p in NUMBERED],
+                      (results / "claims.csv", 40)]:
+        path.touch()
+        os.utime(path, (now + age, now + age))
+
+    def plan():
+        r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "-n", "figures",
+                            f"RELEASE={small_release_file}", f"OUT={out}", f"ENV_STAMP={stamp}"],
+                           capture_output=True, text=True, env=make_env())
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    assert "run-notebook" not in plan()
+    os.utime(build / "02_themes_map.ipynb", (now - 10**6, now - 10**6))  # older than notebooks/02: stale
+    listed = set(re.findall(r'echo ">> (\S+)"', plan()))
+    assert listed == {"02_themes_map", "03_theme_shift", "04_nsfw", "05_engagement", "07_variability", "10_explore"}
+
+
+def test_every_executed_notebook_shows_the_banner_once_and_reads_02s_names(executed):
+    """The session's run (make figures, or every notebook in order): each opening shows the banner once, and
+    no reader of 02's table computed the names itself."""
+    for p in sorted((executed / "build").glob("[0-9][0-9]_*.ipynb")):
+        shown = [str(o.get("data", {}).get("text/markdown", "")) + str(o.get("data", {}).get("text/plain", ""))
+                 + str(o.get("text", "")) for c in nbformat.read(p, as_version=4).cells for o in c.get("outputs", [])]
+        assert sum("SYNTHETIC sample data" in t for t in shown) == 1, p.stem
+        assert not any(NAMES_NOTE in t for t in shown), p.stem

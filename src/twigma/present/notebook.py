@@ -80,10 +80,14 @@ def table_path(results: str | os.PathLike, ref: str) -> Path:
 
 
 def _notebook_file(name: str) -> Path | None:
-    """The running notebook's file: Jupyter's session path, the kernel's folder (papermill and
-    JupyterLab start it in the notebook's), or the repository's notebooks/."""
-    session = os.environ.get("JPY_SESSION_NAME", "").strip()
-    candidates = [Path(session)] if session.endswith(".ipynb") else []
+    """The running notebook's file: where Jupyter, papermill (``--inject-paths``) or VS Code say it is,
+    in the kernel's folder (the runner and JupyterLab start it in the notebook's), or in notebooks/."""
+    from IPython import get_ipython
+
+    ns = getattr(get_ipython(), "user_ns", {}) or {}
+    said = [os.environ.get("JPY_SESSION_NAME", ""), *(str(ns.get(v) or "") for v in
+                                                      ("__session__", "PAPERMILL_INPUT_PATH", "__vsc_ipynb_file__"))]
+    candidates = [Path(s.strip()) for s in said if s.strip().endswith(".ipynb")]
     candidates += [Path.cwd() / f"{name}.ipynb", paths.NOTEBOOKS / f"{name}.ipynb"]
     return next((c for c in candidates if c.stem == name and c.is_file()), None)
 

@@ -62,6 +62,21 @@ def _read_holder(fh: IO[str]) -> tuple[int | None, str]:
     return int(words[0]), (words[1].strip() if len(words) > 1 else "")
 
 
+def _take(fh: IO[str]) -> bool:
+    """Lock ``fh``; when its holder has exited, wait the moment its holding process takes to notice
+    (it looks every 0.2 s), so that a make started right after another on the same OUT goes ahead."""
+    for _ in range(40):
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pid, _ = _read_holder(fh)
+            if pid is None or _alive(pid):
+                return False
+            time.sleep(0.05)
+    return False
+
+
 def acquire(build: str | os.PathLike, holder: int | None = None, what: str = "twigma run-notebook"
             ) -> tuple[IO[str] | None, str]:
     """Take the lock of ``build`` for the process ``holder`` (default: this one), which is ``what``.
@@ -73,9 +88,7 @@ def acquire(build: str | os.PathLike, holder: int | None = None, what: str = "tw
     path = lock_path(build)
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "a+")  # noqa: SIM115  the lock lives as long as the file is open
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not _take(fh):
         pid, other = _read_holder(fh)
         fh.close()
         who = f"pid {pid}" + (f", {other}" if other else "") if pid else "a process that has not written its pid yet"
