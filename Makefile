@@ -219,10 +219,11 @@ $(EXECUTED): $(READY)
 # Which notebook reads which other's table (02's cluster names: 03, 04, 05, 07, 10) is declared in each
 # notebook's metadata, "twigma": {"reads": ["02_themes_map/cluster_names"]}; DEPS holds the ordering
 # generated from those declarations (src/twigma/run/deps.py, also `twigma deps`), rewritten whenever a
-# notebook changes (make remakes an included file first, even under make -n). Under make a declared table
-# must be there (TWIGMA_INPUTS=required above): a notebook never falls back to computing it itself.
+# notebook changes, or one is added or removed (make remakes an included file first, even under make -n).
+# Under make a declared table must be there (TWIGMA_INPUTS=required above): a notebook never falls back to
+# computing it itself.
 DEPS := build/deps.mk
-$(DEPS): $(NOTEBOOKS) src/twigma/run/deps.py
+$(DEPS): $(NOTEBOOKS) notebooks src/twigma/run/deps.py
 	@$(PYTHON) src/twigma/run/deps.py $@ $(NOTEBOOKS)
 -include $(DEPS)
 

@@ -146,10 +146,12 @@ def _cluster_names(out: Outputs, df: pd.DataFrame, release) -> pd.Series:
     names = names_from_table(table, df)
     if names is not None:
         return names
-    why = (f"`{path}` was made from another release" if table is not None
-           else f"`{path}` does not exist (notebook 02 writes it)")
+    shown = path.relative_to(out.published_results.parent)  # results/cluster_names.csv under OUT
+    why = (f"`{shown}` was made from another release" if table is not None
+           else f"`{shown}` does not exist (notebook 02 writes it)")
     if os.environ.get(paths.INPUTS_ENV) == "required":
-        raise MissingInput(f"notebook {out.notebook} reads {CLUSTER_NAMES}, but {why.replace('`', '')}. make ran "
+        raise MissingInput(f"notebook {out.notebook} reads {CLUSTER_NAMES}, but {path} "
+                           + ("was made from another release" if table is not None else "does not exist") + ". make ran "
                            "02 before this notebook, so 02's run did not write it for this release: see 02's executed "
                            "copy under build/, then run make figures again.")
     display_markdown(f"Cluster names: computed here with notebook 02's default parameters, because {why}; "

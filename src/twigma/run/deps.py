@@ -21,7 +21,7 @@ from pathlib import Path
 
 try:
     from twigma.errors import UserError
-except ImportError:  # run as a script by make, before the project's environment exists
+except Exception:  # run as a script by make, before the project's environment exists (or with another Python)
     class UserError(Exception):
         """Stands in for twigma.errors.UserError."""
 
