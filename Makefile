@@ -120,7 +120,7 @@ CLAIMS := $(RESULTS)/claims.csv
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
-	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
+	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
 		awk -F'\t' '{printf "  %-10s %s\n", $$1, $$2}'
 
 # The environment is the complete base lock env/requirements.txt (compiled from env/requirements.in by
@@ -183,21 +183,26 @@ endif
 
 # The parameters a run was made with; rewritten only when they change, so that a new
 # RELEASE reruns every notebook while an unchanged one reruns nothing (and a RELEASE that does not exist
-# changes nothing: the run stays as it was).
-$(RUN_PARAMS): $(RELEASE_F) FORCE
+# changes nothing: the run stays as it was). Their recipes run only when the value differs from the file's
+# (read when make reads this file), so that make -n plans right too: a recipe run every time would make every
+# notebook look out of date to make -n.
+param_changed = $(if $(filter-out $(strip $(shell cat "$(1)" 2>/dev/null)),$(strip $(2))),FORCE)
+RUN_PARAMS_LINE = RELEASE=$(abspath $(RELEASE_F))
+EMB_PARAMS_LINE = EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))
+$(RUN_PARAMS): $(RELEASE_F) $(call param_changed,$(RUN_PARAMS),$(RUN_PARAMS_LINE))
 	@mkdir -p $(@D)
-	@echo "RELEASE=$(abspath $(RELEASE_F))" > $@.new
+	@echo "$(RUN_PARAMS_LINE)" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
-$(EMB_PARAMS): $(RELEASE_F) FORCE
+$(EMB_PARAMS): $(RELEASE_F) $(call param_changed,$(EMB_PARAMS),$(EMB_PARAMS_LINE))
 	@mkdir -p $(@D)
-	@echo "EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))" > $@.new
+	@echo "$(EMB_PARAMS_LINE)" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
 $(BUILD)/%.ipynb: notebooks/%.ipynb $(PACKAGE) $(RELEASE_F) $(RUN_PARAMS) | $(ENV_STAMP)
 	@echo ">> $*"
-	@TWIGMA_SCHEDULER="$(SCHEDULER)" $(PY) -m twigma run-notebook $< --release "$(RELEASE)" --out "$(OUT)" \
-		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
+	@TWIGMA_SCHEDULER="$(SCHEDULER)" TWIGMA_INPUTS=required $(PY) -m twigma run-notebook $< \
+		--release "$(RELEASE)" --out "$(OUT)" $(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)")
 
 # the image notebooks also depend on the embedding store and which one is used
 $(IMAGE_NBS): $(EMB_PARAMS) $(EMB_FILES)
@@ -212,11 +217,19 @@ $(READY): $(RELEASE_F) $(RUN_PARAMS) $(PACKAGE) | $(ENV_STAMP)
 	@$(PY) -m twigma validate "$(RELEASE)"
 	@touch $@
 $(EXECUTED): $(READY)
-# 02 names the clusters (results/cluster_names.csv) that 03-05 label their figures with.
-$(filter $(BUILD)/03_theme_shift.ipynb $(BUILD)/04_nsfw.ipynb $(BUILD)/05_engagement.ipynb,$(EXECUTED)): $(BUILD)/02_themes_map.ipynb
+# Which notebook reads which other's table (02's cluster names: 03, 04, 05, 07, 10) is declared in each
+# notebook's metadata, "twigma": {"reads": ["02_themes_map/cluster_names"]}; DEPS holds the ordering
+# generated from those declarations (src/twigma/run/deps.py, also `twigma deps`), rewritten whenever a
+# notebook changes, or one is added or removed (make remakes an included file first, even under make -n).
+# Under make a declared table must be there (TWIGMA_INPUTS=required above): a notebook never falls back to
+# computing it itself.
+DEPS := build/deps.mk
+$(DEPS): $(NOTEBOOKS) notebooks src/twigma/run/deps.py
+	@$(PYTHON) src/twigma/run/deps.py $@ $(NOTEBOOKS)
+-include $(DEPS)
 
 # make -j starts them in this order: the longest first (on the sample and on large releases), 02 early
-# since 03-05 wait for it, then the others in number order
+# since the notebooks that read its table wait for it, then the others in number order
 FIRST_NBS := $(foreach n,02 11 06 12 10,$(filter $(BUILD)/$(n)_%,$(EXECUTED)))
 $(CLAIMS): $(FIRST_NBS) $(filter-out $(FIRST_NBS),$(EXECUTED))
 	@$(PY) -m twigma claims --out "$(OUT)"

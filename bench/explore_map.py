@@ -76,7 +76,7 @@ from twigma.present import explore
 from twigma.analysis.text import cluster_names
 release = load_release({str(release)!r}, cache_dir={str(cache)!r})
 t1 = time.perf_counter()
-names = cluster_names({str(tmp)!r}, release)
+names = cluster_names(release)
 t2 = time.perf_counter()
 table = explore.map_table(release, names)
 t3 = time.perf_counter()

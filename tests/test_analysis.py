@@ -13,6 +13,7 @@ from scipy import stats
 from statsmodels.stats.inter_rater import cohens_kappa
 
 from twigma.analysis import claims, engagement, nsfw, overview, text, themes
+from twigma.run import ledger
 
 # ---------------------------------------------------------------- overview ----------------
 
@@ -228,7 +229,7 @@ def test_claim_checks_follow_the_numbers():
 
 def test_combine_marks_unchecked_claims_untestable(tmp_path):
     pd.DataFrame([claims.claim("C2", "tau 0.9", True)]).to_csv(tmp_path / "01_growth.csv", index=False)
-    table = claims.combine(tmp_path)
+    table = ledger.combine(tmp_path)
     assert table["claim"].tolist() == list(claims.CLAIMS) == [f"C{i}" for i in range(1, 12)]
     assert table.set_index("claim").loc["C2", "holds"] == "yes"
     assert (table.set_index("claim").loc[["C1", "C7", "C10", "C11"], "holds"] == "untestable").all()
@@ -240,7 +241,7 @@ def test_a_copied_notebooks_claims_never_replace_the_papers(tmp_path):
     """A copy of 03 run with other parameters adds its own rows after C1..C11; 03's rows stay."""
     pd.DataFrame([claims.claim("C4", "three declines", True)]).to_csv(tmp_path / "03_theme_shift.csv", index=False)
     pd.DataFrame([claims.claim("C4", "one decline", False)]).to_csv(tmp_path / "10_portrait_rise.csv", index=False)
-    table = claims.combine(tmp_path)
+    table = ledger.combine(tmp_path)
     n = len(claims.CLAIMS)
     assert table["claim"].tolist()[:n] == [f"C{i}" for i in range(1, n + 1)]
     paper = table.iloc[:n].set_index("claim")
@@ -306,7 +307,7 @@ def test_ledger_has_the_papers_wording_and_units(tmp_path):
     c4 = claims.check_trends(trends, "C4", [1], "down")
     assert "p < 1e-16" in c4["observed"] and "log-odds/yr" in c4["observed"] and "x0.41/yr" in c4["observed"]
     pd.DataFrame([c4]).to_csv(tmp_path / "03_theme_shift.csv", index=False)
-    table = claims.combine(tmp_path)
+    table = ledger.combine(tmp_path)
     assert list(table.columns) == ["claim", "statement", "observed", "holds", "notebook", "paper_says", "data"]
     assert table.set_index("claim").loc["C4", "paper_says"] == claims.PAPER_SAYS["C4"]
     assert table["paper_says"].ne("").all()
@@ -321,36 +322,19 @@ def test_fitted_shares_have_a_band_around_the_fit(small_release):
     assert (f["ci_high"] - f["ci_low"]).gt(0).all()
 
 
-def test_cluster_names_are_read_only_when_they_match_the_release(tmp_path, small_release):
+def test_cluster_names_are_taken_from_02s_table_only_when_it_matches_the_release(small_release):
     from twigma.analysis import text
 
-    with pytest.warns(UserWarning, match="does not exist yet"):
-        computed = text.cluster_names(tmp_path, small_release)
+    computed = text.cluster_names(small_release)
     assert computed.index.tolist() == list(range(1, 11)) and computed.str.count(",").eq(2).all()
     sizes = small_release["label_10_cluster"].value_counts().sort_index()
     table = pd.DataFrame({"cluster": sizes.index, "name": [f"name {k}" for k in sizes.index], "n_images": sizes.values})
-    table.to_csv(tmp_path / "cluster_names.csv", index=False)
-    assert text.cluster_names(tmp_path, small_release).loc[3] == "name 3"
-    table.assign(n_images=table["n_images"] + 1).to_csv(tmp_path / "cluster_names.csv", index=False)
-    with pytest.warns(UserWarning, match="another release"):
-        assert text.cluster_names(tmp_path, small_release).loc[3] == computed.loc[3]
-
-
-def test_cluster_names_of_a_release_loaded_without_its_captions_read_them_from_its_file(tmp_path, small_release):
-    """Notebooks 03-05 load only the columns they use; without 02's file the names come from the captions of the
-    file the table was loaded from, the same names as from the whole table."""
-    from twigma.analysis import text
-    from twigma.release import load_release
-
-    few = load_release(small_release.attrs["source"], cache_dir=tmp_path / "cache", columns=["id", "label_10_cluster"])
-    assert "all_captions" not in few.columns
-    with pytest.warns(UserWarning, match="does not exist yet"):
-        from_file = text.cluster_names(tmp_path, few)
-    with pytest.warns(UserWarning, match="does not exist yet"):
-        pd.testing.assert_series_equal(from_file, text.cluster_names(tmp_path, small_release))
-    few.attrs = {}
-    with pytest.raises(KeyError, match="no all_captions column"), pytest.warns(UserWarning):
-        text.cluster_names(tmp_path, few)
+    assert text.names_from_table(table, small_release).loc[3] == "name 3"
+    assert text.names_from_table(table.assign(n_images=table["n_images"] + 1), small_release) is None  # another release
+    assert text.names_from_table(None, small_release) is None
+    few = small_release[["id", "label_10_cluster"]]
+    with pytest.raises(KeyError, match="no all_captions column"):
+        text.cluster_names(few)
 
 
 def test_wilson_interval_covers_the_share():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from twigma import paths
-from twigma.analysis.claims import combine
+from twigma.run.ledger import combine
 from twigma.run.runner import needed_values, run_notebook
 
 AFFECTED = ["00_data", "04_nsfw", "05_engagement", "11_rising_subjects"]

@@ -17,10 +17,8 @@ from twigma.present import explore
 
 
 @pytest.fixture(scope="module")
-def names(small_release, tmp_path_factory):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "cluster_names.csv does not exist yet": computed here, as 02 does
-        return cluster_names(tmp_path_factory.mktemp("res"), small_release)
+def names(small_release):
+    return cluster_names(small_release)  # computed here, as 02 does
 
 
 @pytest.fixture(scope="module")

@@ -284,6 +284,32 @@ def test_the_write_scan_tells_a_temporary_path_from_a_final_one():
     assert _direct_writes(text) == [9, 10, 11, 12, 15]
 
 
+#: Calls that read a file or look at a folder. analysis/ computes only: its callers (the notebook's context,
+#: twigma.present.notebook; the run's ledger, twigma.run.ledger; the release and embedding readers) hand it tables.
+_FILE_READS = {"read_csv", "read_parquet", "read_json", "read_table", "read_feather", "read_text", "read_bytes",
+               "load", "loadtxt", "memmap", "open", "glob", "rglob", "iterdir", "exists", "is_file", "load_release",
+               "read_meta", "safe_load"}
+
+
+def _file_reads(text: str) -> list[int]:
+    """Lines that call one of :data:`_FILE_READS` (``pd.read_csv(p)``, ``path.read_text()``, ``open(p)``, ...)."""
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            if name in _FILE_READS:
+                found.append(node.lineno)
+    return found
+
+
+def test_the_computing_layer_reads_no_files():
+    found = {rel: lines for rel, text in _sources() if rel.startswith("analysis/") and (lines := _file_reads(text))}
+    assert not found, f"files read inside analysis/ (module: lines); read them in present/ or run/: {found}"
+    assert _file_reads("import pandas as pd\ndef f(p):\n    x = pd.read_csv(p)\n    return open(p).read()\n"
+                       "def g(df):\n    return df.groupby('a').size()\n") == [3, 4]
+
+
 def test_one_list_of_image_extensions():
     from twigma.fetch.images import EXT
     from twigma.files import IMAGE_SUFFIXES, is_image_name

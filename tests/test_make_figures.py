@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import nbformat
@@ -141,3 +142,24 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(release_on
     executed = nbformat.read(out / "build" / "14_first_look.ipynb", as_version=4)
     shown = json.dumps([c.get("outputs", []) for c in executed.cells])
     assert "The busiest month is" in shown and "Traceback" not in shown
+
+
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_an_edit_of_02_reruns_every_notebook_that_declares_it_reads_02(release_only_make_run):
+    """`make -n figures` after touching 02 lists the notebooks that read its cluster names (03, 04, 05, 07 and
+    10: the order make follows comes from their declarations, build/deps.mk) and no other paper notebook."""
+    repo, release, out, _ = release_only_make_run
+    nb02 = repo / "notebooks" / "02_themes_map.ipynb"
+    before = nb02.stat()
+    try:
+        os.utime(nb02)  # touch
+        r = make_in(repo, "-n", "figures", f"RELEASE={release}", f"OUT={out}")
+    finally:
+        os.utime(nb02, ns=(before.st_atime_ns, before.st_mtime_ns))  # as it was, for the tests after this one
+    assert r.returncode == 0, r.stdout + r.stderr
+    rerun = set(re.findall(r'echo ">> (\S+)"', r.stdout))
+    readers = {"03_theme_shift", "04_nsfw", "05_engagement", "07_variability", "10_explore"}
+    assert {"02_themes_map", *readers} <= rerun, r.stdout
+    assert not rerun & {"00_data", "01_growth", "06_distinctness", "08_likes_similarity", "09_inspiration",
+                        "11_rising_subjects", "12_robustness"}, r.stdout
+    assert "$(BUILD)/07_variability.ipynb: $(BUILD)/02_themes_map.ipynb" in (repo / "build" / "deps.mk").read_text()

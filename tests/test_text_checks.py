@@ -13,6 +13,7 @@ import pytest
 from twigma import paths
 from twigma.analysis import claims
 from twigma.present import narrative
+from twigma.run.ledger import combine
 from twigma.run.runner import run_notebook
 
 RELEASE_ONLY = ["00_data", "01_growth", "02_themes_map", "03_theme_shift", "04_nsfw", "05_engagement"]
@@ -76,7 +77,7 @@ def test_the_ledger_says_what_data_each_verdict_rests_on(tmp_path, monkeypatch):
         out = Outputs(tmp_path / sub, synthetic=synthetic)
         out.notebook = "00_data"
         out.claims([claims.claim("C1", "span ok", "partly testable" if synthetic else True)])
-        ledger = claims.combine(out.results / "claims")
+        ledger = combine(out.results / "claims")
         assert list(ledger.columns) == claims.LEDGER_COLUMNS and ledger.columns[-1] == "data"
         row = ledger.set_index("claim")
         assert row.loc["C1", "data"] == ("synthetic sample" if synthetic else "release")
@@ -206,6 +207,15 @@ def test_02_calls_a_word_distinctive_only_at_its_z(release_run):
 def test_the_banner_shows_once(release_run, stem):
     plain = [t for t in _shown(release_run, stem) if "SYNTHETIC sample data" in t]
     assert len(plain) == 1, plain  # the Markdown box, never a second copy as a quoted string
+
+
+def test_03_to_05_label_their_clusters_with_02s_names(release_run):
+    """02 ran first into the same OUT: its table is read, the names are not computed again."""
+    names = pd.read_csv(release_run / "results" / "cluster_names.csv")["name"]
+    for stem in ("03_theme_shift", "04_nsfw", "05_engagement"):
+        shown = "\n".join(_shown(release_run, stem))
+        assert "computed here with notebook 02" not in shown, stem
+    assert any(name in "\n".join(_shown(release_run, "04_nsfw")) for name in names)
 
 
 def test_00_states_the_policy_and_the_units(release_run):

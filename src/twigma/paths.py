@@ -37,6 +37,11 @@ PAPER_NOTEBOOKS = ("00_data", "01_growth", "02_themes_map", "03_theme_shift", "0
 #: Environment variable through which ``twigma run-notebook`` tells a notebook its own name.
 NOTEBOOK_ENV = "TWIGMA_NOTEBOOK"
 
+#: Environment variable that make's notebook rule sets to ``required``: under ``make figures`` every table a
+#: notebook declares it reads (``"twigma": {"reads": [...]}``) must exist, since make ran its writer first;
+#: a notebook run alone may fall back (:mod:`twigma.present.notebook`).
+INPUTS_ENV = "TWIGMA_INPUTS"
+
 #: Environment variable through which ``twigma run-notebook`` redirects a notebook's
 #: outputs to a staging folder, so a failing notebook never overwrites earlier outputs.
 STAGING_ENV = "TWIGMA_STAGING"

@@ -14,7 +14,7 @@ count on the synthetic sample). P-values are written by :func:`twigma.analysis.p
 """
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -362,8 +362,9 @@ def notebook_rows(rows: list[dict], notebook: str, synthetic: bool) -> pd.DataFr
     return df
 
 
-def combine(claims_dir: str | Path) -> pd.DataFrame:
-    """Gather ``claims_dir/<notebook>.csv`` into the claims ledger.
+def combine(parts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The claims ledger from each notebook's claim checks, ``{notebook: its rows}`` (read from
+    ``results/claims/<notebook>.csv`` by :func:`twigma.run.ledger.combine`; nothing is read here).
 
     The first rows are C1..C11 as checked by the paper's notebooks
     (:data:`twigma.paths.PAPER_NOTEBOOKS`), one each; a claim no paper notebook checked is
@@ -373,13 +374,8 @@ def combine(claims_dir: str | Path) -> pd.DataFrame:
     """
     from twigma.paths import PAPER_NOTEBOOKS
 
-    claims_dir = Path(claims_dir)
-    parts = []
-    for p in sorted(claims_dir.glob("*.csv")):
-        part = pd.read_csv(p, dtype=str, keep_default_na=False)
-        part["notebook"] = p.stem  # the file's name is the notebook that wrote it
-        parts.append(part)
-    found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*COLUMNS, "notebook"])
+    frames = [part.assign(notebook=name) for name, part in sorted(parts.items())]  # the notebook that wrote it
+    found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*COLUMNS, "notebook"])
     found["paper_says"] = found["claim"].map(PAPER_SAYS).fillna("")  # the wording comes from here, not the files
     if "data" not in found.columns:  # files written before the ledger had a data column
         found["data"] = ""

@@ -166,45 +166,32 @@ def group_names(words: pd.DataFrame, n_words: int = 3) -> pd.Series:
     return top.groupby("cluster")["word"].apply(lambda w: ", ".join(w)).rename("name")
 
 
-def cluster_names(results_dir, release: pd.DataFrame, cluster_col: str = "label_10_cluster") -> pd.Series:
-    """Short names of the clusters (``cluster`` -> ``"woman, hair, long"``) for labelling figures.
-
-    Read from ``results_dir/cluster_names.csv``, which notebook 02 writes, when that file was made
-    from this release (its ``n_images`` per cluster equal the release's cluster sizes); otherwise
-    (02 has not run on this release yet, or the file is stale) computed here with 02's default
-    parameters, with a warning. A missing name falls back to ``"cluster k"``.
-    """
-    import warnings
-    from pathlib import Path
-
+def names_from_table(table: pd.DataFrame | None, release: pd.DataFrame,
+                     cluster_col: str = "label_10_cluster") -> pd.Series | None:
+    """Short names of the clusters (``cluster`` -> ``"woman, hair, long"``) from notebook 02's
+    ``cluster_names`` table when it was made from this release (its ``n_images`` per cluster equal
+    the release's cluster sizes); None when there is no table or it belongs to another release.
+    Nothing is read here: the notebook's context (:func:`twigma.present.notebook.open_notebook`)
+    reads the file."""
+    if table is None or not {"cluster", "name", "n_images"} <= set(table.columns):
+        return None
     sizes = release[cluster_col].value_counts().sort_index()
-    path = Path(results_dir) / "cluster_names.csv"
-    if path.exists():
-        table = pd.read_csv(path)
-        if {"cluster", "name", "n_images"} <= set(table.columns):
-            stored = table.set_index("cluster")["n_images"].sort_index()
-            if stored.index.tolist() == sizes.index.tolist() and (stored.to_numpy() == sizes.to_numpy()).all():
-                return table.set_index("cluster")["name"].astype(str)
-        why = f"{path} was made from another release"
-    else:
-        why = f"{path} does not exist yet (notebook 02 writes it)"
-    warnings.warn(f"cluster names: {why}; computing them here with notebook 02's default parameters.",
-                  stacklevel=2)
-    if "all_captions" not in release.columns:  # a notebook that loaded only the columns it needs
-        release = _captions_of(release, cluster_col)
+    stored = table.set_index("cluster")["n_images"].sort_index()
+    if stored.index.tolist() != sizes.index.tolist() or (stored.to_numpy() != sizes.to_numpy()).any():
+        return None
+    return table.set_index("cluster")["name"].astype(str)
+
+
+def cluster_names(release: pd.DataFrame, cluster_col: str = "label_10_cluster") -> pd.Series:
+    """Short names of the clusters computed from ``release``'s captions with notebook 02's default
+    parameters (its three most distinctive words each, :func:`distinctive_words`); a cluster
+    without a name is ``"cluster k"``. ``release`` must hold ``all_captions``."""
+    if "all_captions" not in release.columns:
+        raise KeyError("cluster names: the table has no all_captions column; load the release with "
+                       "all_captions among its columns.")
+    sizes = release[cluster_col].value_counts().sort_index()
     names = group_names(distinctive_words(release["all_captions"], release[cluster_col]))
     return names.reindex(sizes.index).fillna(pd.Series({k: f"cluster {k}" for k in sizes.index})).astype(str)
-
-
-def _captions_of(release: pd.DataFrame, cluster_col: str) -> pd.DataFrame:
-    """The captions and clusters of the file ``release`` was loaded from (``attrs["source"]``)."""
-    from twigma.release import load_release
-
-    source = release.attrs.get("source")
-    if not source:
-        raise KeyError("cluster names: the table has no all_captions column and no attrs['source'] to read them "
-                       "from; load the release with twigma.load_release (with all_captions among its columns).")
-    return load_release(source, columns=["all_captions", cluster_col])
 
 
 @dataclass(frozen=True)

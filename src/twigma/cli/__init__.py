@@ -20,6 +20,7 @@ verify         check a run's figures and tables against results/provenance.json
 new-notebook   a new numbered notebook from the template (make notebook NAME=NN_topic)
 track          share of images whose captions match a query, per month, by cluster, with its trend
 search         images closest to a text (the store's CLIP model) or to one of the store's images
+deps           the notebooks' order for make (build/deps.mk) from the tables each declares it reads
 robustness     the specification grid of make robustness: its make fragment, one specification, the summary
 
 Each command lives with its group (:mod:`twigma.cli.release`, :mod:`~twigma.cli.fetch`,
@@ -39,7 +40,7 @@ COMMANDS = (release.add_sample, release.add_validate, release.add_croissant, run
             release.add_sample_embeddings, embeddings.add_embed, embeddings.add_import_clip_retrieval,
             fetch.add_data, fetch.add_rehydrate, fetch.add_images, fetch.add_refs, run.add_claims,
             run.add_robustness, run.add_provenance, run.add_report, run.add_verify, run.add_new_notebook,
-            run.add_track, embeddings.add_search)
+            run.add_track, embeddings.add_search, run.add_deps)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
 """Commands of a run of the compendium: ``run-notebook``, ``claims``, ``robustness``, ``provenance``,
-``report``, ``verify``, ``new-notebook``, and ``track`` (a caption query, written into the run)."""
+``report``, ``verify``, ``new-notebook``, ``track`` (a caption query, written into the run) and ``deps``."""
 from __future__ import annotations
 
 import sys
@@ -34,8 +34,8 @@ def add_run_notebook(sub) -> None:
 
 def cmd_claims(a) -> int:
     from twigma import paths
-    from twigma.analysis.claims import combine
     from twigma.files import atomic_write
+    from twigma.run.ledger import combine
     run = RunLayout.published(_abs(a.out))
     table = combine(run.claims_dir)
     target = atomic_write(run.claims_csv, lambda tmp: table.to_csv(tmp, index=False))
@@ -204,3 +204,19 @@ def add_track(sub) -> None:
     p.add_argument("--min-images-per-month", type=int, default=20,
                    help="months with fewer images are left out of the trend fits (default 20, as 03)")
     p.set_defaults(func=cmd_track)
+
+
+def cmd_deps(a) -> int:
+    from twigma import paths
+    from twigma.run import deps
+    notebooks = [_abs(n) for n in a.notebooks] or sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    target = _abs(a.target) if a.target else paths.ROOT / "build" / "deps.mk"
+    print(f"wrote {deps.write(target, notebooks)}")
+    return 0
+
+
+def add_deps(sub) -> None:
+    p = sub.add_parser("deps", help="the notebooks' order for make (build/deps.mk) from what each declares it reads")
+    p.add_argument("notebooks", nargs="*", help="the notebooks (default: every numbered one in notebooks/)")
+    add_target(p, "the file to write (default: build/deps.mk, which the Makefile includes)")
+    p.set_defaults(func=cmd_deps)

@@ -66,20 +66,13 @@ def direction_text(direction: str, alpha: float) -> str:
 def stored_cluster_names(results_dir: str | os.PathLike | None, release: pd.DataFrame) -> pd.Series | None:
     """Cluster names from notebook 02's ``cluster_names.csv`` in ``results_dir`` when it was made
     from this release (the same cluster sizes), else None. They are never recomputed here (that
-    takes minutes at scale; :func:`twigma.analysis.text.cluster_names` does, with a warning)."""
+    takes minutes at scale; a notebook run alone computes them, :mod:`twigma.present.notebook`)."""
+    from twigma.analysis.text import names_from_table
+
     if results_dir is None:
         return None
     path = Path(results_dir) / "cluster_names.csv"
-    if not path.exists():
-        return None
-    table = pd.read_csv(path)
-    if not {"cluster", "name", "n_images"} <= set(table.columns):
-        return None
-    sizes = release["label_10_cluster"].value_counts().sort_index()
-    stored = table.set_index("cluster")["n_images"].sort_index()
-    if stored.index.tolist() != sizes.index.tolist() or (stored.to_numpy() != sizes.to_numpy()).any():
-        return None
-    return table.set_index("cluster")["name"].astype(str)
+    return names_from_table(pd.read_csv(path) if path.exists() else None, release)
 
 
 def _monthly_panel(ax: plt.Axes, tracked) -> None:

@@ -64,6 +64,21 @@ def _read_holder(fh: IO[str]) -> tuple[int | None, str]:
     return int(words[0]), (words[1].strip() if len(words) > 1 else "")
 
 
+def _take(fh: IO[str]) -> bool:
+    """Lock ``fh``; when its holder has exited, wait the moment its holding process takes to notice
+    (it looks every 0.2 s), so that a make started right after another on the same OUT goes ahead."""
+    for _ in range(RETRIES):
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pid, _ = _read_holder(fh)
+            if pid is None or _alive(pid):
+                return False
+            time.sleep(RETRY_SECONDS)
+    return False
+
+
 def acquire(build: str | os.PathLike, holder: int | None = None, what: str = "twigma run-notebook"
             ) -> tuple[IO[str] | None, str]:
     """Take the lock of ``build`` for the process ``holder`` (default: this one), which is ``what``.
@@ -75,18 +90,8 @@ def acquire(build: str | os.PathLike, holder: int | None = None, what: str = "tw
     path = lock_path(build)
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "a+")  # noqa: SIM115  the lock lives as long as the file is open
-    locked, pid, other = False, None, ""
-    for attempt in range(RETRIES):
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            locked = True
-            break
-        except BlockingIOError:
-            pid, other = _read_holder(fh)
-            if not (pid and not _alive(pid) and attempt < RETRIES - 1):
-                break
-            time.sleep(RETRY_SECONDS)  # a make that has just exited: its holder lets go within a moment
-    if not locked:
+    if not _take(fh):
+        pid, other = _read_holder(fh)
         fh.close()
         who = f"pid {pid}" + (f", {other}" if other else "") if pid else "a process that has not written its pid yet"
         return None, (f"OUT {Path(os.path.realpath(build)).parent} is in use by another run ({who}): wait for "
@@ -119,6 +124,11 @@ def hold_for(build: str, pid: int) -> int:
     not and returns 1."""
     fh, note = acquire(build, holder=pid, what="make")
     if fh is None:
+        with open(lock_path(build)) as held:
+            holder, _ = _read_holder(held)
+        if holder == pid:  # this very make, reading its Makefile again after it remade build/deps.mk
+            print(lock_path(build), flush=True)
+            return 0
         print(note)
         return 1
     if note:
