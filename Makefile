@@ -30,6 +30,7 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed
 EMBED_STAMP := $(VENV)/.installed-embed
 TEST_STAMP := $(VENV)/.installed-test
+LINT_STAMP := $(VENV)/.installed-lint
 LOCK := env/requirements.txt
 EMBED_LOCK := env/requirements-embed.txt
 TEST_LOCK := env/requirements-test.txt
@@ -150,6 +151,15 @@ $(TEST_STAMP): $(TEST_LOCK) $(EMBED_STAMP)
 	@echo ">> adding the test tools to $(VENV)/ from $(TEST_LOCK)"
 	@set -o pipefail; $(PY) -m pip install --quiet -r $(TEST_LOCK) 2>&1 | $(QUIET_PIP) || \
 		{ echo "pip could not install $(TEST_LOCK) (see above)" >&2; exit 1; }
+	@touch $@
+
+# make lint needs ruff only: the version the test lock pins, on the base layer (seconds, not the embedding
+# layer's 5.4 GB); make test installs the whole test layer, ruff included.
+RUFF_PIN = $(shell grep -E '^ruff==' $(TEST_LOCK))
+$(LINT_STAMP): $(TEST_LOCK) $(ENV_STAMP)
+	@echo ">> adding ruff to $(VENV)/ ($(RUFF_PIN), as $(TEST_LOCK) pins it)"
+	@set -o pipefail; $(PY) -m pip install --quiet "$(RUFF_PIN)" 2>&1 | $(QUIET_PIP) || \
+		{ echo "pip could not install $(RUFF_PIN) (see above)" >&2; exit 1; }
 	@touch $@
 
 LOCK_TOOLS := $(VENV)-tools
@@ -338,7 +348,7 @@ lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's 
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \
 		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-lint: $(TEST_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff, configured in pyproject.toml)
+lint: $(LINT_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff, configured in pyproject.toml)
 	@$(VENV)/bin/ruff check --quiet src tests bench notebooks && echo ">> ruff: src, tests, bench and notebooks are clean"
 
 test: lint $(TEST_STAMP) sample ## lint (ruff), then run the tests (pytest, notebooks through papermill included)
