@@ -115,6 +115,8 @@ EMB_PARAMS := $(BUILD)/.params-embeddings
 IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -lE '"EMBEDDINGS(: [a-z]+)? = ' $(NOTEBOOKS) /dev/null))
 EMB_FILES := $(if $(strip $(EMBEDDINGS_F)),$(wildcard $(EMBEDDINGS_F)/meta.json $(EMBEDDINGS_F)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
+MANIFEST := $(RESULTS)/provenance.json
+NB_LIST := $(BUILD)/.notebooks
 
 .PHONY: run lint help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
 
@@ -198,6 +200,13 @@ $(RUN_PARAMS): $(RELEASE_F) FORCE
 	@echo "RELEASE=$(abspath $(RELEASE_F))" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
+# The notebooks of the run, rewritten only when one is added or removed: a removed notebook's verdicts then
+# leave the ledger (twigma claims drops them) and its files the manifest.
+$(NB_LIST): FORCE
+	@mkdir -p $(@D)
+	@echo "$(notdir $(NOTEBOOKS))" > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
 $(EMB_PARAMS): $(RELEASE_F) FORCE
 	@mkdir -p $(@D)
 	@echo "EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))" > $@.new
@@ -227,9 +236,14 @@ $(filter $(BUILD)/03_theme_shift.ipynb $(BUILD)/04_nsfw.ipynb $(BUILD)/05_engage
 # make -j starts them in this order: the longest first (on the sample and on large releases), 02 early
 # since 03-05 wait for it, then the others in number order
 FIRST_NBS := $(foreach n,02 11 06 12 10,$(filter $(BUILD)/$(n)_%,$(EXECUTED)))
-$(CLAIMS): $(FIRST_NBS) $(filter-out $(FIRST_NBS),$(EXECUTED))
+$(CLAIMS): $(FIRST_NBS) $(filter-out $(FIRST_NBS),$(EXECUTED)) $(NB_LIST)
 	@$(PY) -m twigma claims --out "$(OUT)"
+
+# The manifest is a target of its own: a make figures stopped before writing it writes it on the next run.
+# The mark tells the figures recipe that something ran.
+$(MANIFEST): $(CLAIMS)
 	@$(PY) -m twigma provenance --out "$(OUT)"
+	@touch $(BUILD)/.made-now
 
 # Specification curve (docs/robustness.md): every specification of the grid GRID is one target
 # $(ROB)/<group>-<digest>.json, named by its values, so make runs in parallel (-j) only those not yet
@@ -281,9 +295,12 @@ run: $(READY) $(if $(filter $(SAMPLE_EMB),$(EMBEDDINGS)),$(SAMPLE_EMB)/meta.json
 	@$(PY) -m twigma claims --out "$(OUT)" >/dev/null
 	@$(PY) -m twigma provenance --out "$(OUT)"
 
-figures: $(CLAIMS) ## run every notebook (papermill): figures/, results/, executed copies in build/
+figures: $(MANIFEST) ## run every notebook (papermill): figures/, results/, executed copies in build/
+	@if [ -e $(BUILD)/.made-now ]; then rm -f $(BUILD)/.made-now; else echo ">> nothing to do: every notebook's \
+	figures and tables are up to date ($(O)figures/, $(RESULTS)/, verdicts in $(CLAIMS); make verify$(if $(OUT), OUT=$(OUT)) \
+	checks them)"; fi
 
-report: $(CLAIMS) ## render the run as a static site: $(OUT)/report/index.html opens from disk (runs what is missing first)
+report: $(MANIFEST) ## render the run as a static site: $(OUT)/report/index.html opens from disk (runs what is missing first)
 	@$(PY) -m twigma report --out "$(OUT)"
 
 verify: | $(ENV_STAMP) ## check a run's figures and tables against its manifest results/provenance.json [OUT=]
@@ -336,7 +353,8 @@ import-clip-retrieval: | $(EMBED_STAMP) ## embeddings made by clip-retrieval int
 # The query goes to the command through the environment, so that quotes and $ in it reach it unchanged.
 track: $(RELEASE_F) | $(ENV_STAMP) ## share of images whose captions match a query, per month and cluster, with its trend: make track QUERY=<words or regex> [RELEASE=] [OUT=] [TRACK_ARGS=--regex]
 	@test -n "$$QUERY" || { echo "usage: make track QUERY=<word, phrase or (TRACK_ARGS=--regex) regular expression> [RELEASE=<release file>] [OUT=<output folder>] [TRACK_ARGS='--substring --min-images-per-month 50']" >&2; exit 2; }
-	@$(PY) -m twigma track "$$QUERY" --release "$(RELEASE)" --out "$(OUT)" $(TRACK_ARGS)
+	@TWIGMA_MAKE_TRACK=1 $(PY) -m twigma track "$$QUERY" --release "$(RELEASE)" --out "$(OUT)" $(TRACK_ARGS)
+	@$(PY) -m twigma provenance --out "$(OUT)" >/dev/null
 
 K ?= 20
 search: | $(EMBED_STAMP) ## images closest to a text (the store's CLIP model) or an image: make search TEXT=<text> or IMAGE=<image_name> EMBEDDINGS=<store> [RELEASE=] [K=20]
