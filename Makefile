@@ -116,6 +116,8 @@ IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -lE '"EMBEDDINGS(: [
 EMB_FILES := $(if $(strip $(EMBEDDINGS_F)),$(wildcard $(EMBEDDINGS_F)/meta.json $(EMBEDDINGS_F)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
 MANIFEST := $(RESULTS)/provenance.json
+# OUT as the user wrote it, for messages (make's own names may be links without spaces)
+SHOWN := $(if $(strip $(OUT)),$(patsubst %/,%,$(OUT))/)
 NB_LIST := $(BUILD)/.notebooks
 
 .PHONY: run lint help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
@@ -297,8 +299,8 @@ run: $(READY) $(if $(filter $(SAMPLE_EMB),$(EMBEDDINGS)),$(SAMPLE_EMB)/meta.json
 
 figures: $(MANIFEST) ## run every notebook (papermill): figures/, results/, executed copies in build/
 	@if [ -e $(BUILD)/.made-now ]; then rm -f $(BUILD)/.made-now; else echo ">> nothing to do: every notebook's \
-	figures and tables are up to date ($(O)figures/, $(RESULTS)/, verdicts in $(CLAIMS); make verify$(if $(OUT), OUT=$(OUT)) \
-	checks them)"; fi
+	figures and tables are up to date ($(SHOWN)figures/, $(SHOWN)results/, verdicts in $(SHOWN)results/claims.csv; \
+	make verify$(if $(strip $(OUT)), OUT='$(OUT)') checks them)"; fi
 
 report: $(MANIFEST) ## render the run as a static site: $(OUT)/report/index.html opens from disk (runs what is missing first)
 	@$(PY) -m twigma report --out "$(OUT)"
@@ -362,8 +364,12 @@ search: | $(EMBED_STAMP) ## images closest to a text (the store's CLIP model) or
 	@$(PY) -m twigma search $${TEXT:+"$$TEXT"} $${IMAGE:+--image "$$IMAGE"} --k $(K) \
 		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)") --release "$(RELEASE)"
 
-lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's environment
+# JupyterLab keeps its workspaces (open tabs, layout) and user settings in this checkout, build/.jupyterlab/,
+# not in $HOME where another project's tabs and kernels would be restored (make clean resets them).
+LAB_STATE := $(abspath build/.jupyterlab)
+lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's environment [LAB_ARGS='--no-browser --port=8899']
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \
+		JUPYTERLAB_WORKSPACES_DIR="$(LAB_STATE)/workspaces" JUPYTERLAB_SETTINGS_DIR="$(LAB_STATE)/user-settings" \
 		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 lint: $(LINT_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff, configured in pyproject.toml)

@@ -171,3 +171,19 @@ def test_make_lint_in_a_fresh_copy_leaves_no_torch(tmp_path):
     site = list(venv.glob("lib/python*/site-packages"))
     assert site and not list(site[0].glob("torch*")) and not list(site[0].glob("open_clip*"))
     assert not (venv / ".installed-embed").exists() and not (venv / ".installed-test").exists()
+
+
+def test_jupyterlab_keeps_its_workspaces_and_settings_in_the_checkout(tmp_path):
+    """make lab points JupyterLab's workspaces and user settings into build/.jupyterlab/ (not $HOME); jupyter
+    lab paths, run with the recipe's variables, says JupyterLab reads them."""
+    r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "-n", "lab", "LAB_ARGS=--version"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    env = dict(re.findall(r'(JUPYTERLAB_(?:WORKSPACES|SETTINGS)_DIR)="([^"]+)"', r.stdout))
+    state = paths.ROOT / "build" / ".jupyterlab"
+    assert env == {"JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
+                   "JUPYTERLAB_SETTINGS_DIR": str(state / "user-settings")}
+    said = subprocess.run([str(VENV / "bin" / "jupyter"), "lab", "paths"], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}).stdout
+    assert f"Workspaces directory: {state / 'workspaces'}" in said
+    assert f"User Settings directory: {state / 'user-settings'}" in said
