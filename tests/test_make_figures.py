@@ -138,3 +138,45 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(release_on
     executed = nbformat.read(out / "build" / "14_first_look.ipynb", as_version=4)
     shown = json.dumps([c.get("outputs", []) for c in executed.cells])
     assert "The busiest month is" in shown and "Traceback" not in shown
+
+
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_a_rerun_says_up_to_date_completes_the_manifest_and_forgets_a_deleted_copy(release_only_make_run):
+    """A second make figures with nothing to do says so; one stopped before the manifest is completed by the
+    next; make verify's fix for a missing file works as printed; a deleted copy's verdicts leave the ledger."""
+    repo, release, out, _ = release_only_make_run
+    run = (f"RELEASE={release}", f"OUT={out}")
+    assert make_in(repo, "figures", *run).returncode == 0  # whatever the tests before left to do
+    r = make_in(repo, "figures", *run)
+    assert r.returncode == 0 and ">> nothing to do" in r.stdout and f"{out}/results/" in r.stdout, r.stdout
+
+    manifest = out / "results" / "provenance.json"
+    manifest.unlink()  # the run stopped after the ledger, before the manifest
+    r = make_in(repo, "figures", *run)
+    assert r.returncode == 0 and manifest.exists(), r.stdout + r.stderr
+    assert not [line for line in r.stdout.splitlines() if line.startswith(">> 0")], r.stdout  # no notebook reran
+    v = make_in(repo, "verify", f"OUT={out}")
+    assert v.returncode == 0, v.stdout + v.stderr
+
+    (out / "results" / "nsfw_by_cluster.csv").unlink()
+    v = make_in(repo, "verify", f"OUT={out}")
+    fix = next(line for line in v.stdout.splitlines() if "to fix the missing file(s): " in line)
+    command = fix.split("to fix the missing file(s): ", 1)[1].rsplit(" (reruns", 1)[0]
+    r = subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, text=True,
+                       env={**make_env(), "TWIGMA_ROOT": str(repo)})
+    assert r.returncode == 0 and ">> 04_nsfw" in r.stdout, command + r.stdout + r.stderr
+    v = make_in(repo, "verify", f"OUT={out}")
+    assert v.returncode == 0 and (out / "results" / "nsfw_by_cluster.csv").exists(), v.stdout
+
+    copy = repo / "notebooks" / "15_gone.ipynb"
+    copy.write_bytes((repo / "notebooks" / "01_growth.ipynb").read_bytes())
+    assert make_in(repo, "figures", *run).returncode == 0
+    assert "15_gone" in set(pd.read_csv(out / "results" / "claims.csv")["notebook"].dropna())
+    copy.unlink()
+    r = make_in(repo, "figures", *run)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "15_gone" not in set(pd.read_csv(out / "results" / "claims.csv")["notebook"].dropna())
+    assert not (out / "results" / "claims" / "15_gone.csv").exists()
+    assert "15_gone" not in json.dumps(json.loads(manifest.read_text())["notebooks"])
+    v = make_in(repo, "verify", f"OUT={out}")
+    assert v.returncode == 0 and "claims/15_gone.csv" not in v.stdout, v.stdout
