@@ -7,7 +7,8 @@
 #
 # The first target that needs Python builds .venv/ from the base lock env/requirements.txt (and rebuilds
 # it when that file changes); embedding and text search (make embeddings, search, import-clip-retrieval)
-# and make test add the embedding layer env/requirements-embed.txt (torch, open_clip) on first use.
+# and make test add the embedding layer env/requirements-embed.txt (torch, open_clip) on first use; make lint
+# adds only ruff.
 # PYTHON names the interpreter used to create it (3.11).
 #
 # Notebooks run side by side on every core by default (make -j1 runs them one after another); each
