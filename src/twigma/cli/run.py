@@ -44,7 +44,7 @@ def cmd_claims(a) -> int:
     table = combine(run.claims_dir)
     target = atomic_write(run.claims_csv, lambda tmp: table.to_csv(tmp, index=False))
     synthetic = (table["data"] == DATA_VALUES[True]).any()
-    print(f"wrote {target}" + (" [synthetic sample]: the verdicts marked so hold by construction, not of TWIGMA"
+    print(f"wrote {target}" + (" [synthetic sample]: the verdicts marked so hold by construction and say nothing about TWIGMA"
                                if synthetic else ""))
     for r in table.itertuples(index=False):
         by = "" if not r.notebook or r.notebook in paths.PAPER_NOTEBOOKS else f"  (checked by {r.notebook})"
