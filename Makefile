@@ -304,6 +304,7 @@ figures: $(MANIFEST) ## run every notebook (papermill): figures/, results/, exec
 	make verify$(if $(strip $(OUT)), OUT='$(OUT)') checks them)"; fi
 
 report: $(MANIFEST) ## render the run as a static site: $(OUT)/report/index.html opens from disk (runs what is missing first)
+	@rm -f $(BUILD)/.made-now
 	@$(PY) -m twigma report --out "$(OUT)"
 
 verify: | $(ENV_STAMP) ## check a run's figures and tables against its manifest results/provenance.json [OUT=]
