@@ -7,7 +7,8 @@
 #
 # The first target that needs Python builds .venv/ from the base lock env/requirements.txt (and rebuilds
 # it when that file changes); embedding and text search (make embeddings, search, import-clip-retrieval)
-# and make test add the embedding layer env/requirements-embed.txt (torch, open_clip) on first use.
+# and make test add the embedding layer env/requirements-embed.txt (torch, open_clip) on first use; make lint
+# adds only ruff.
 # PYTHON names the interpreter used to create it (3.11).
 #
 # Notebooks run side by side on every core by default (make -j1 runs them one after another); each
@@ -30,6 +31,7 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed
 EMBED_STAMP := $(VENV)/.installed-embed
 TEST_STAMP := $(VENV)/.installed-test
+LINT_STAMP := $(VENV)/.installed-lint
 LOCK := env/requirements.txt
 EMBED_LOCK := env/requirements-embed.txt
 TEST_LOCK := env/requirements-test.txt
@@ -115,6 +117,10 @@ EMB_PARAMS := $(BUILD)/.params-embeddings
 IMAGE_NBS := $(patsubst notebooks/%,$(BUILD)/%,$(shell grep -lE '"EMBEDDINGS(: [a-z]+)? = ' $(NOTEBOOKS) /dev/null))
 EMB_FILES := $(if $(strip $(EMBEDDINGS_F)),$(wildcard $(EMBEDDINGS_F)/meta.json $(EMBEDDINGS_F)/*.npy))
 CLAIMS := $(RESULTS)/claims.csv
+MANIFEST := $(RESULTS)/provenance.json
+# OUT as the user wrote it, for messages (make's own names may be links without spaces)
+SHOWN := $(if $(strip $(OUT)),$(patsubst %/,%,$(OUT))/)
+NB_LIST := $(BUILD)/.notebooks
 
 .PHONY: run lint help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
 
@@ -151,6 +157,15 @@ $(TEST_STAMP): $(TEST_LOCK) $(EMBED_STAMP)
 	@echo ">> adding the test tools to $(VENV)/ from $(TEST_LOCK)"
 	@set -o pipefail; $(PY) -m pip install --quiet -r $(TEST_LOCK) 2>&1 | $(QUIET_PIP) || \
 		{ echo "pip could not install $(TEST_LOCK) (see above)" >&2; exit 1; }
+	@touch $@
+
+# make lint needs ruff only: the version the test lock pins, on the base layer (seconds, not the embedding
+# layer's 5.4 GB); make test installs the whole test layer, ruff included.
+RUFF_PIN = $(shell grep -E '^ruff==' $(TEST_LOCK))
+$(LINT_STAMP): $(TEST_LOCK) $(ENV_STAMP)
+	@echo ">> adding ruff to $(VENV)/ ($(RUFF_PIN), as $(TEST_LOCK) pins it)"
+	@set -o pipefail; $(PY) -m pip install --quiet "$(RUFF_PIN)" 2>&1 | $(QUIET_PIP) || \
+		{ echo "pip could not install $(RUFF_PIN) (see above)" >&2; exit 1; }
 	@touch $@
 
 LOCK_TOOLS := $(VENV)-tools
@@ -194,6 +209,14 @@ $(RUN_PARAMS): $(RELEASE_F) $(call param_changed,$(RUN_PARAMS),$(RUN_PARAMS_LINE
 	@echo "$(RUN_PARAMS_LINE)" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
+# The notebooks of the run, rewritten only when one is added or removed: a removed notebook's verdicts then
+# leave the ledger (twigma claims drops them) and its files the manifest.
+NB_LIST_LINE = $(notdir $(NOTEBOOKS))
+$(NB_LIST): $(call param_changed,$(NB_LIST),$(NB_LIST_LINE))
+	@mkdir -p $(@D)
+	@echo "$(NB_LIST_LINE)" > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
 $(EMB_PARAMS): $(RELEASE_F) $(call param_changed,$(EMB_PARAMS),$(EMB_PARAMS_LINE))
 	@mkdir -p $(@D)
 	@echo "$(EMB_PARAMS_LINE)" > $@.new
@@ -231,9 +254,14 @@ $(DEPS): $(NOTEBOOKS) notebooks src/twigma/run/deps.py
 # make -j starts them in this order: the longest first (on the sample and on large releases), 02 early
 # since the notebooks that read its table wait for it, then the others in number order
 FIRST_NBS := $(foreach n,02 11 06 12 10,$(filter $(BUILD)/$(n)_%,$(EXECUTED)))
-$(CLAIMS): $(FIRST_NBS) $(filter-out $(FIRST_NBS),$(EXECUTED))
+$(CLAIMS): $(FIRST_NBS) $(filter-out $(FIRST_NBS),$(EXECUTED)) $(NB_LIST)
 	@$(PY) -m twigma claims --out "$(OUT)"
+
+# The manifest is a target of its own: a make figures stopped before writing it writes it on the next run.
+# The mark tells the figures recipe that something ran.
+$(MANIFEST): $(CLAIMS)
 	@$(PY) -m twigma provenance --out "$(OUT)"
+	@touch $(BUILD)/.made-now
 
 # Specification curve (docs/robustness.md): every specification of the grid GRID is one target
 # $(ROB)/<group>-<digest>.json, named by its values, so make runs in parallel (-j) only those not yet
@@ -285,9 +313,13 @@ run: $(READY) $(if $(filter $(SAMPLE_EMB),$(EMBEDDINGS)),$(SAMPLE_EMB)/meta.json
 	@$(PY) -m twigma claims --out "$(OUT)" >/dev/null
 	@$(PY) -m twigma provenance --out "$(OUT)"
 
-figures: $(CLAIMS) ## run every notebook (papermill): figures/, results/, executed copies in build/
+figures: $(MANIFEST) ## run every notebook (papermill): figures/, results/, executed copies in build/
+	@if [ -e $(BUILD)/.made-now ]; then rm -f $(BUILD)/.made-now; else echo ">> nothing to do: every notebook's \
+	figures and tables are up to date ($(SHOWN)figures/, $(SHOWN)results/, verdicts in $(SHOWN)results/claims.csv; \
+	make verify$(if $(strip $(OUT)), OUT='$(OUT)') checks them)"; fi
 
-report: $(CLAIMS) ## render the run as a static site: $(OUT)/report/index.html opens from disk (runs what is missing first)
+report: $(MANIFEST) ## render the run as a static site: $(OUT)/report/index.html opens from disk (runs what is missing first)
+	@rm -f $(BUILD)/.made-now
 	@$(PY) -m twigma report --out "$(OUT)"
 
 verify: | $(ENV_STAMP) ## check a run's figures and tables against its manifest results/provenance.json [OUT=]
@@ -340,7 +372,8 @@ import-clip-retrieval: | $(EMBED_STAMP) ## embeddings made by clip-retrieval int
 # The query goes to the command through the environment, so that quotes and $ in it reach it unchanged.
 track: $(RELEASE_F) | $(ENV_STAMP) ## share of images whose captions match a query, per month and cluster, with its trend: make track QUERY=<words or regex> [RELEASE=] [OUT=] [TRACK_ARGS=--regex]
 	@test -n "$$QUERY" || { echo "usage: make track QUERY=<word, phrase or (TRACK_ARGS=--regex) regular expression> [RELEASE=<release file>] [OUT=<output folder>] [TRACK_ARGS='--substring --min-images-per-month 50']" >&2; exit 2; }
-	@$(PY) -m twigma track "$$QUERY" --release "$(RELEASE)" --out "$(OUT)" $(TRACK_ARGS)
+	@TWIGMA_MAKE_TRACK=1 $(PY) -m twigma track "$$QUERY" --release "$(RELEASE)" --out "$(OUT)" $(TRACK_ARGS)
+	@$(PY) -m twigma provenance --out "$(OUT)" >/dev/null
 
 K ?= 20
 search: | $(EMBED_STAMP) ## images closest to a text (the store's CLIP model) or an image: make search TEXT=<text> or IMAGE=<image_name> EMBEDDINGS=<store> [RELEASE=] [K=20]
@@ -348,11 +381,15 @@ search: | $(EMBED_STAMP) ## images closest to a text (the store's CLIP model) or
 	@$(PY) -m twigma search $${TEXT:+"$$TEXT"} $${IMAGE:+--image "$$IMAGE"} --k $(K) \
 		$(if $(strip $(EMBEDDINGS)),--embeddings "$(EMBEDDINGS)") --release "$(RELEASE)"
 
-lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's environment
+# JupyterLab keeps its workspaces (open tabs, layout) and user settings in this checkout, build/.jupyterlab/,
+# not in $HOME where another project's tabs and kernels would be restored (make clean resets them).
+LAB_STATE := $(abspath build/.jupyterlab)
+lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's environment [LAB_ARGS='--no-browser --port=8899']
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter PATH=$(abspath $(VENV))/bin:$$PATH \
+		JUPYTERLAB_WORKSPACES_DIR="$(LAB_STATE)/workspaces" JUPYTERLAB_SETTINGS_DIR="$(LAB_STATE)/user-settings" \
 		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-lint: $(TEST_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff, configured in pyproject.toml)
+lint: $(LINT_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff, configured in pyproject.toml)
 	@$(VENV)/bin/ruff check --quiet src tests bench notebooks && echo ">> ruff: src, tests, bench and notebooks are clean"
 
 test: lint $(TEST_STAMP) sample ## lint (ruff), then run the tests (pytest, notebooks through papermill included)

@@ -131,3 +131,59 @@ def test_jupyterlab_opens_without_the_news_pop_up():
     assert notification["fetchNews"] == "false" and notification["checkForUpdates"] is False
     schema = json.loads((VENV / "share/jupyter/lab/schemas/@jupyterlab/apputils-extension/notification.json").read_text())
     assert set(notification) <= set(schema["properties"])
+
+
+def test_lint_installs_ruff_alone_on_the_base_layer():
+    """make lint adds the ruff the test lock pins, never the embedding layer or the whole test layer; make test
+    still installs both (what make would do if each lock were new: make -n -W, nothing runs)."""
+    ruff = f"ruff=={_pins(ENV / 'requirements-test.txt')['ruff']}"
+    for new_lock in ("env/requirements-embed.txt", "env/requirements-test.txt", "env/requirements.txt"):
+        r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "-n", "-W", new_lock, "lint"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert "requirements-embed" not in r.stdout and "-r env/requirements-test.txt" not in r.stdout, new_lock
+        if new_lock != "env/requirements-embed.txt":
+            assert f'pip install --quiet "{ruff}"' in r.stdout, new_lock
+    said = _dry_run("test")
+    assert "-r env/requirements-embed.txt" in said and "-r env/requirements-test.txt" in said
+
+
+@pytest.mark.skipif(not (VENV / ".installed").exists(), reason="needs the make-built .venv (and pip's package source)")
+def test_make_lint_in_a_fresh_copy_leaves_no_torch(tmp_path):
+    """A user's first `make lint`: a copy of the tracked files with no .venv builds the base layer and ruff only.
+    Cost: it builds a base environment from scratch, about 1.5 minutes and 1.3 GB in tmp_path (pip takes the
+    wheels from its cache or mirror), once per make test; the dry run above checks the same graph in a second."""
+    import shutil
+    import sys
+
+    files = subprocess.run(["git", "-C", str(paths.ROOT), "ls-files", "-z"], capture_output=True, text=True,
+                           check=True).stdout.split("\0")
+    for rel in filter(None, files):
+        if (paths.ROOT / rel).is_file():
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(paths.ROOT / rel, tmp_path / rel)
+    r = subprocess.run(["make", "--no-print-directory", "lint", f"PYTHON={sys._base_executable}"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ruff: src, tests, bench and notebooks are clean" in r.stdout
+    venv = tmp_path / ".venv"
+    assert (venv / "bin" / "ruff").exists() and (venv / ".installed-lint").exists()
+    site = list(venv.glob("lib/python*/site-packages"))
+    assert site and not list(site[0].glob("torch*")) and not list(site[0].glob("open_clip*"))
+    assert not (venv / ".installed-embed").exists() and not (venv / ".installed-test").exists()
+
+
+def test_jupyterlab_keeps_its_workspaces_and_settings_in_the_checkout(tmp_path):
+    """make lab points JupyterLab's workspaces and user settings into build/.jupyterlab/ (not $HOME); jupyter
+    lab paths, run with the recipe's variables, says JupyterLab reads them."""
+    r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "-n", "lab", "LAB_ARGS=--version"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    env = dict(re.findall(r'(JUPYTERLAB_(?:WORKSPACES|SETTINGS)_DIR)="([^"]+)"', r.stdout))
+    state = paths.ROOT / "build" / ".jupyterlab"
+    assert env == {"JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
+                   "JUPYTERLAB_SETTINGS_DIR": str(state / "user-settings")}
+    said = subprocess.run([str(VENV / "bin" / "jupyter"), "lab", "paths"], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}).stdout
+    assert f"Workspaces directory: {state / 'workspaces'}" in said
+    assert f"User Settings directory: {state / 'user-settings'}" in said

@@ -116,8 +116,8 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(release_on
     assert ">> 13_portrait_rise" in r.stdout and ">> 14_first_look" in r.stdout and ">> 03_theme_shift" not in r.stdout
     after = _snapshot(out)
     changed = sorted(k for k in before if after.get(k) != before[k])
-    # the run's two ledgers gain the copy's rows; no file of another notebook changes
-    assert changed == ["results/claims.csv", "results/provenance.json"], f"the copy changed: {changed}"
+    # the run's two ledgers gain the copy's rows, and its list of notebooks the two; no file of another notebook changes
+    assert changed == ["build/.notebooks", "results/claims.csv", "results/provenance.json"], f"the copy changed: {changed}"
     prov_before = json.loads(before["results/provenance.json"][0])
     prov_after = json.loads((out / "results" / "provenance.json").read_text())
     for rel, entry in prov_before["files"].items():
@@ -163,3 +163,45 @@ def test_an_edit_of_02_reruns_every_notebook_that_declares_it_reads_02(release_o
     assert not rerun & {"00_data", "01_growth", "06_distinctness", "08_likes_similarity", "09_inspiration",
                         "11_rising_subjects", "12_robustness"}, r.stdout
     assert "$(BUILD)/07_variability.ipynb: $(BUILD)/02_themes_map.ipynb" in (repo / "build" / "deps.mk").read_text()
+
+
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_a_rerun_says_up_to_date_completes_the_manifest_and_forgets_a_deleted_copy(release_only_make_run):
+    """A second make figures with nothing to do says so; one stopped before the manifest is completed by the
+    next; make verify's fix for a missing file works as printed; a deleted copy's verdicts leave the ledger."""
+    repo, release, out, _ = release_only_make_run
+    run = (f"RELEASE={release}", f"OUT={out}")
+    assert make_in(repo, "figures", *run).returncode == 0  # whatever the tests before left to do
+    r = make_in(repo, "figures", *run)
+    assert r.returncode == 0 and ">> nothing to do" in r.stdout and f"{out}/results/" in r.stdout, r.stdout
+
+    manifest = out / "results" / "provenance.json"
+    manifest.unlink()  # the run stopped after the ledger, before the manifest
+    r = make_in(repo, "figures", *run)
+    assert r.returncode == 0 and manifest.exists(), r.stdout + r.stderr
+    assert not [line for line in r.stdout.splitlines() if line.startswith(">> 0")], r.stdout  # no notebook reran
+    v = make_in(repo, "verify", f"OUT={out}")
+    assert v.returncode == 0, v.stdout + v.stderr
+
+    (out / "results" / "nsfw_by_cluster.csv").unlink()
+    v = make_in(repo, "verify", f"OUT={out}")
+    fix = next(line for line in v.stdout.splitlines() if "to fix the missing file(s): " in line)
+    command = fix.split("to fix the missing file(s): ", 1)[1].rsplit(" (reruns", 1)[0]
+    r = subprocess.run(["bash", "-c", command], cwd=repo, capture_output=True, text=True,
+                       env={**make_env(), "TWIGMA_ROOT": str(repo)})
+    assert r.returncode == 0 and ">> 04_nsfw" in r.stdout, command + r.stdout + r.stderr
+    v = make_in(repo, "verify", f"OUT={out}")
+    assert v.returncode == 0 and (out / "results" / "nsfw_by_cluster.csv").exists(), v.stdout
+
+    copy = repo / "notebooks" / "15_gone.ipynb"
+    copy.write_bytes((repo / "notebooks" / "01_growth.ipynb").read_bytes())
+    assert make_in(repo, "figures", *run).returncode == 0
+    assert "15_gone" in set(pd.read_csv(out / "results" / "claims.csv")["notebook"].dropna())
+    copy.unlink()
+    r = make_in(repo, "figures", *run)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "15_gone" not in set(pd.read_csv(out / "results" / "claims.csv")["notebook"].dropna())
+    assert not (out / "results" / "claims" / "15_gone.csv").exists()
+    assert "15_gone" not in json.dumps(json.loads(manifest.read_text())["notebooks"])
+    v = make_in(repo, "verify", f"OUT={out}")
+    assert v.returncode == 0 and "claims/15_gone.csv" not in v.stdout, v.stdout

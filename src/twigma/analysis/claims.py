@@ -15,6 +15,7 @@ count on the synthetic sample). P-values are written by :func:`twigma.analysis.p
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -296,13 +297,38 @@ def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None)
                    f"{by} lie below 0)", ok)
 
 
-def check_c9(row: dict, alpha: float = 0.01) -> dict:
+def check_c9(row: dict, alpha: float = 0.01, reference: str = "natural") -> dict:
     """C9: the adjusted slope of log(1 + likes) on similarity is negative with p < alpha (HC1, and
     clustered by tweet when given), and Spearman's rho is negative too.
 
     ``row`` is :func:`twigma.analysis.likes.likes_regression`'s (a row of ``likes_similarity.csv``);
     its intervals are printed at their own level (``ci_level``, ``1 - alpha`` when the row was made
-    at this alpha), and a p-value the row flags as floored reads "p < 1e-16"."""
+    at this alpha), and a p-value the row flags as floored reads "p < 1e-16". C9 is about natural
+    images: with similarity measured to another ``reference`` set (notebook 08's ``REFERENCE``) the
+    row is ``untestable`` and says why, so no verdict on another question is filed under C9 (the
+    answer to that question is :func:`likes_verdict`'s)."""
+    from twigma.analysis.likes import reference as reference_set
+
+    ref = reference_set(reference)
+    if not ref.checks_c9:
+        return claim("C9", f"not checked by this run: it measures similarity to {ref.plural} (REFERENCE={ref.name}), "
+                           "and C9 is about natural images; run 08 with REFERENCE=natural to check it", "untestable")
+    v = likes_verdict(row, alpha)
+    return claim("C9", v.observed, v.holds)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A test's answer in a claims row's words (:func:`likes_verdict`)."""
+
+    observed: str  #: what was observed, with its intervals and p-values
+    holds: str  #: "yes" or "no"
+
+
+def likes_verdict(row: dict, alpha: float = 0.01) -> Verdict:
+    """C9's test on any reference set: what was observed, and whether the adjusted slope is negative
+    with p < alpha under HC1 and tweet-clustered errors and Spearman's rho is negative too
+    (:class:`Verdict`); ``row`` as in :func:`check_c9`."""
     from twigma.analysis.inference import level
     from twigma.analysis.likes import p_text_of
 
@@ -323,7 +349,8 @@ def check_c9(row: dict, alpha: float = 0.01) -> dict:
     rho = f"Spearman rho = {row['spearman_rho']:+.3f}"
     if "spearman_ci_low" in row and pd.notna(row["spearman_ci_low"]):
         rho += f" ({lev} [{row['spearman_ci_low']:+.3f}, {row['spearman_ci_high']:+.3f}], bootstrap over tweets)"
-    return claim("C9", f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity, {ci}; {rho} ({n})", ok)
+    return Verdict(f"{row['estimate']:+.3f} log(1 + likes) per SD of similarity, {ci}; {rho} ({n})",
+                   "yes" if ok else "no")
 
 
 def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9,

@@ -1,6 +1,7 @@
 """Is similarity to natural photographs related to likes? (claim C9)
 
-For every TWIGMA image: its maximum and mean top-10 cosine similarity to the natural set
+For every TWIGMA image: its maximum and mean top-10 cosine similarity to a reference set, the natural
+photographs by default (:func:`reference`; the art set asks the same question of artworks, which C9 is not about)
 (:func:`twigma.embeddings.neighbors.topk_cosine`, exact). Then the Spearman correlation with likes, and
 a regression of log(1 + likes) on the standardised similarity with month and cluster fixed
 effects and Twitter's sensitive flag, with heteroskedasticity-robust (HC1) standard errors.
@@ -41,6 +42,10 @@ from twigma.analysis.inference import DEFAULT_ALPHA, MIN_RESAMPLES, check_alpha,
 from twigma.analysis.overview import month_of
 from twigma.analysis.pformat import p_text, p_text_floored
 from twigma.embeddings.neighbors import cached_topk_cosine, topk_cosine
+from twigma.errors import UserError
+
+#: The reference sets 08 can measure similarity to, and the words for one of their images.
+REFERENCES = {"natural": ("natural photograph", "natural photographs"), "art": ("artwork", "artworks")}
 
 #: The smallest p-value written: below it a p-value is written as this bound (never as 0.0).
 P_MIN = 1e-16
@@ -305,6 +310,30 @@ def binned_means(frame: pd.DataFrame, bins: int = 20, x: str = "sim", y: str = "
     out["ci_high"] = out["y_mean"] + z * out["se"]
     out["ci_level"] = 1 - alpha
     return out
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference set similarity is measured to (:func:`reference`), and how 08 names it."""
+
+    name: str  #: the store's source: "natural" or "art"
+    noun: str  #: one of its images in words, e.g. "natural photograph"
+    plural: str  #: its images in words, e.g. "natural photographs"
+    term: str  #: the model's term in ``likes_similarity.csv``, e.g. "similarity_to_natural"
+    checks_c9: bool  #: C9 ("similarity to natural images ...") is what a run on this set checks
+    question: str  #: the name 08's findings give its test: "C9", or the question asked of another set
+
+
+def reference(name: str) -> Reference:
+    """The reference set ``name`` ("natural" or "art"; notebook 08's ``REFERENCE``), as a :class:`Reference`.
+
+    Only the natural set checks claim C9, which the paper states of natural images; on the art set
+    the same model answers another question ("likes against similarity to art")."""
+    if name not in REFERENCES:
+        raise UserError(f"REFERENCE={name!r}: the reference set is one of {', '.join(REFERENCES)}")
+    noun, plural = REFERENCES[name]
+    return Reference(name=name, noun=noun, plural=plural, term=f"similarity_to_{name}", checks_c9=name == "natural",
+                     question="C9" if name == "natural" else f"likes against similarity to {plural} (not C9)")
 
 
 @dataclass(frozen=True)

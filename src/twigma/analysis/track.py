@@ -50,6 +50,10 @@ class TrackError(UserError, ValueError):
     """A query that cannot be tracked (empty, not a valid regular expression, matches nothing...)."""
 
 
+class NoMatch(TrackError):
+    """A valid query that matches no caption."""
+
+
 @dataclass(frozen=True)
 class Query:
     """A compiled caption query.
@@ -400,7 +404,7 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
     mask = match_captions(df["all_captions"], q) if _mask is None else _mask  # _mask, _months: made by the
     n_match = int(mask.sum())  # caller once for many queries (analysis.subjects), equal to what is computed here
     if n_match == 0:
-        raise TrackError(f"no caption matches the {q.describe()} among {len(df):,} images"
+        raise NoMatch(f"no caption matches the {q.describe()} among {len(df):,} images"
                          + ("; try --substring to match inside words, or another spelling" if whole_words else
                             "; try another spelling or a broader pattern") + ".")
     months = _Months.of(df["created_at"]) if _months is None else _months

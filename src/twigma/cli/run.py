@@ -2,6 +2,7 @@
 ``report``, ``verify``, ``new-notebook``, ``track`` (a caption query, written into the run) and ``deps``."""
 from __future__ import annotations
 
+import os
 import sys
 
 from twigma.cli.options import abs_path as _abs, add_embeddings, add_out, add_release, add_target
@@ -34,15 +35,22 @@ def add_run_notebook(sub) -> None:
 
 def cmd_claims(a) -> int:
     from twigma import paths
+    from twigma.analysis.claims import DATA_VALUES
     from twigma.files import atomic_write
     from twigma.run.ledger import combine
+    from twigma.run.provenance import prune
     run = RunLayout.published(_abs(a.out))
+    for line in prune(run.root):  # the verdicts of notebooks removed since they ran leave the ledger
+        print(f"dropped    {line}")
     table = combine(run.claims_dir)
     target = atomic_write(run.claims_csv, lambda tmp: table.to_csv(tmp, index=False))
-    print(f"wrote {target}")
+    synthetic = (table["data"] == DATA_VALUES[True]).any()
+    print(f"wrote {target}" + (" [synthetic sample]: the verdicts marked so hold by construction and say nothing about TWIGMA"
+                               if synthetic else ""))
     for r in table.itertuples(index=False):
         by = "" if not r.notebook or r.notebook in paths.PAPER_NOTEBOOKS else f"  (checked by {r.notebook})"
-        print(f"  {r.claim:<4} {r.holds:<10} {r.statement}{by}")
+        mark = " [synthetic sample]" if r.data == DATA_VALUES[True] else ""
+        print(f"  {r.claim:<4} {r.holds:<10} {r.statement}{by}{mark}")
     return 0
 
 
@@ -91,7 +99,8 @@ def cmd_provenance(a) -> int:
     from twigma.run import provenance
     run = RunLayout.published(_abs(a.out))
     extra = [run.claims_csv, run.table("robustness"), run.table("robustness_summary"),
-             run.results / "croissant.json", run.results / "croissant.typed.parquet"]
+             run.results / "croissant.json", run.results / "croissant.typed.parquet",
+             *sorted(run.results.glob("track_*.csv")), *sorted(run.figures.glob("track_*.p[dn][fg]"))]  # make track
     target = provenance.gather(run.root, extra_files=[p.relative_to(run.root).as_posix() for p in extra])
     print(f"wrote {target}")
     return 0
@@ -131,9 +140,15 @@ def cmd_verify(a) -> int:
         print(f"dropped    {line}")
     labels = {"edited": "edited since the run (bytes differ from the manifest)", "missing": "missing",
               "stale": "stale (an input changed since the run)", "unrecorded": "not made by the recorded run"}
+    fixes = provenance.fixes(root, report, a.out or "")
     for kind, label in labels.items():
         for f in report[kind]:
             print(f"{kind:<10} {f}   <- {label}")
+        if kind in fixes:
+            print(f"  to fix the {kind} file(s): {fixes[kind]}")
+    if report["unrecorded"]:
+        print("  files not in the manifest are not errors: remove them, or rerun what made them through make, "
+              "which records them")
     bad = sum(len(report[k]) for k in ("edited", "missing", "stale"))
     print(f"{len(report['ok'])} file(s) match {run.manifest}; {bad} problem(s)"
           + (f"; {len(report['unrecorded'])} file(s) not in the manifest" if report["unrecorded"] else ""))
@@ -160,15 +175,31 @@ def add_new_notebook(sub) -> None:
     p.set_defaults(func=cmd_new_notebook)
 
 
+def no_match_help(message: str, run: RunLayout) -> str:
+    """A no-match message with the flag as the command line in use spells it (make sets ``TWIGMA_MAKE_TRACK``:
+    there it is ``TRACK_ARGS=--substring``) and where the words that do occur are listed."""
+    if os.environ.get("TWIGMA_MAKE_TRACK"):
+        message = message.replace("try --substring", "try TRACK_ARGS=--substring")
+    lists = [(run.table("caption_top_words"), "notebook 01's commonest caption words"),
+             (run.results / "11_rising_subjects" / "subject_trends.csv", "notebook 11's subjects, with their trends")]
+    have = [f"{p} ({what})" for p, what in lists if p.is_file()]
+    return message + (" Words that do occur: " + "; ".join(have) if have else
+                      f" make figures lists the words that do occur in {lists[0][0]} ({lists[0][1]})") + "."
+
+
 def cmd_track(a) -> int:
     from twigma.analysis import track
+    from twigma.analysis.inference import level_text
     from twigma.present import figures
     from twigma.release import load_release
     query = track.compile_query(a.query, regex=a.regex, whole_words=not a.substring)  # a bad query fails first
     df = load_release(_abs(a.release))
     names = figures.stored_cluster_names(RunLayout.of(_abs(a.out)).results, df)
-    res = track.track(df, a.query, regex=a.regex, whole_words=not a.substring, alpha=a.alpha,
-                      min_images_per_month=a.min_images_per_month, names=names)
+    try:
+        res = track.track(df, a.query, regex=a.regex, whole_words=not a.substring, alpha=a.alpha,
+                          min_images_per_month=a.min_images_per_month, names=names)
+    except track.NoMatch as exc:
+        raise track.NoMatch(no_match_help(str(exc), RunLayout.of(_abs(a.out)))) from None
     written = figures.write_track(res, _abs(a.out), synthetic=df.attrs["synthetic"], release=df.attrs["source"])
     t = res.trend.iloc[0]
     print(f"{query.describe()}: {t['n_matching']:,} of {t['n_images']:,} images ({t['share']:.2%}), "
@@ -177,7 +208,7 @@ def cmd_track(a) -> int:
         print(f"trend: not estimated ({t['note']})")
     else:
         print(f"trend of the monthly share ({t['n_months']} months with >= {t['min_images_per_month']} images): "
-              f"{t['slope']:+.3f} log-odds/yr (odds x{t['odds_ratio_per_year']:.2f}/yr, 95% CI "
+              f"{t['slope']:+.3f} log-odds/yr (odds x{t['odds_ratio_per_year']:.2f}/yr, {level_text(a.alpha)} CI "
               f"{t['ci_low']:+.3f} to {t['ci_high']:+.3f}), p = {t['p_value']:.2g}: {figures.direction_text(t['direction'], a.alpha)}")
     top = res.clusters.sort_values("share_of_matching", ascending=False).iloc[0]
     e = res.engagement.set_index("group")["mean_log1p_likes_same_months"]

@@ -21,6 +21,33 @@ def cluster_palette(n: int = 10) -> list:
     return sns.color_palette("tab10", n)
 
 
+def cluster_colors(clusters) -> dict:
+    """A colour for each cluster label in ``clusters``, for any number of clusters.
+
+    Labels within 1..10 (the release's) keep :func:`cluster_palette`'s colours, cluster k entry k - 1,
+    whichever of them are present, so a figure colours a cluster alike in every notebook; other labels
+    (more than ten clusters, or numbered from 0) get evenly spaced hues in label order."""
+    ks = sorted({int(k) for k in clusters})
+    if ks and ks[0] >= 1 and ks[-1] <= 10:
+        ten = cluster_palette(10)
+        return {k: ten[k - 1] for k in ks}
+    return dict(zip(ks, sns.color_palette("husl", len(ks))))
+
+
+def panel_grid(n: int, ncols: int = 5, panel: tuple[float, float] = (2.6, 3.0), **kw) -> tuple[plt.Figure, list]:
+    """A figure of ``n`` panels in rows of at most ``ncols`` (ten panels: 2 x 5, each ``panel`` inches),
+    and its ``n`` axes in reading order; the grid's unused cells are hidden, and the panel above each of
+    them shows its x tick labels (``sharex`` and the other ``kw`` go to :func:`matplotlib.pyplot.subplots`)."""
+    cols = max(1, min(n, ncols))
+    rows = max(1, -(-n // cols))
+    fig, grid = plt.subplots(rows, cols, figsize=(panel[0] * cols, panel[1] * rows), squeeze=False, **kw)
+    for i in range(n, rows * cols):
+        grid[i // cols, i % cols].set_visible(False)
+        if i >= cols:
+            grid[i // cols - 1, i % cols].tick_params(labelbottom=True)
+    return fig, list(grid.flat[:n])
+
+
 def mark_synthetic(fig: plt.Figure, text: str = SYNTHETIC_MARK) -> None:
     """Stamp a figure as made from synthetic data: red text under everything already drawn
     (tick labels included), right-aligned, so it shows in every saved image."""

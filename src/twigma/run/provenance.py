@@ -192,13 +192,34 @@ def without_removed(manifest: dict) -> tuple[dict, dict[str, str]]:
     return kept, gone
 
 
+def removed_claims(out_root: str | os.PathLike) -> list[Path]:
+    """The claims files (``results/claims/<notebook>.csv``) of notebooks no longer in the repository: the
+    notebook file its record names is gone, or, without a record, ``notebooks/<notebook>.ipynb`` is."""
+    layout = paths.RunLayout.published(out_root)
+    gone = []
+    for f in sorted(layout.claims_dir.glob("*.csv")):
+        record = layout.records / f"{f.stem}.json"
+        try:
+            rec = json.loads(record.read_text()) if record.is_file() else None
+        except json.JSONDecodeError:
+            continue
+        if (removed_notebooks({"notebooks": {f.stem: rec}}) if rec is not None
+                else not (paths.NOTEBOOKS / f"{f.stem}.ipynb").is_file()):
+            gone.append(f)
+    return gone
+
+
 def prune(out_root: str | os.PathLike) -> list[str]:
-    """Forget the notebooks removed from ``notebooks/`` since they ran: their provenance records and
-    executed copies under ``build/`` go, and the manifest no longer lists them or their files (the
-    files stay on disk, where :func:`verify` names them as not made by the recorded run). Returns one
-    line per notebook dropped."""
+    """Forget the notebooks removed from ``notebooks/`` since they ran: their claims files (so that the
+    ledger ``results/claims.csv`` gathers none of their verdicts), provenance records and executed copies
+    under ``build/`` go, and the manifest no longer lists them or their files (their other files stay on
+    disk, where :func:`verify` names them as not made by the recorded run). Returns one line per
+    notebook dropped."""
     layout = paths.RunLayout.published(out_root)
     said = []
+    for f in removed_claims(out_root):
+        f.unlink()
+        said.append(f"{f.stem}: its notebook is gone; its verdicts ({f.relative_to(layout.root)}) leave the ledger")
     for f in sorted(layout.records.glob("*.json")):
         try:
             rec = json.loads(f.read_text())
@@ -252,6 +273,47 @@ def gather(out_root: str | os.PathLike, extra_files: list[str] = ()) -> Path:
     }
     target = out_root / MANIFEST
     return atomic_write(target, lambda tmp: tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n"))
+
+
+def make_args(manifest: dict, out_arg: str = "") -> str:
+    """``RELEASE=... EMBEDDINGS=... OUT=...`` that make needs to redo the run of ``manifest`` (each left out
+    where it is the default: the sample, its store, the repository), for ``OUT=out_arg``."""
+    import shlex
+
+    runs = manifest.get("notebooks", {}).values()
+    sample = paths.ROOT / "data" / "sample"
+    args = []
+    for name, key in (("RELEASE", "release"), ("EMBEDDINGS", "embeddings")):
+        used = {(r.get(key) or {}).get("path", "") for r in runs} - {""}
+        args += [f"{name}={shlex.quote(p)}" for p in used if len(used) == 1 and not Path(p).is_relative_to(sample)]
+    return "".join(f" {a}" for a in [*args, *([f"OUT={shlex.quote(out_arg)}"] if out_arg else [])])
+
+
+def fixes(out_root: str | os.PathLike, report: dict[str, list[str]], out_arg: str = "") -> dict[str, str]:
+    """The command that fixes each kind of problem :func:`verify` found (kind -> one line), for the run
+    in ``out_root`` given to make as ``OUT=out_arg``. make reruns a notebook when its executed copy under
+    ``build/`` is gone or older than its inputs, not when a file it wrote is missing or edited: so the fix
+    for those removes the executed copies of the notebooks that wrote them first."""
+    import shlex
+
+    layout = paths.RunLayout.published(out_root)
+    manifest = json.loads((Path(out_root) / MANIFEST).read_text())
+    files, args = manifest.get("files", {}), make_args(manifest, out_arg)
+    said = {}
+    for kind in ("missing", "edited"):
+        nbs = sorted({files.get(rel, {}).get("notebook") or "" for rel in report.get(kind, [])} - {""})
+        others = [rel for rel in report.get(kind, []) if not files.get(rel, {}).get("notebook")]
+        steps = [f"rm -f {' '.join(shlex.quote(str(layout.build / f'{nb}.ipynb')) for nb in nbs)} && "
+                 f"make figures{args} (reruns {', '.join(nbs)})"] if nbs else []
+        if others:  # the ledger, and what make robustness, croissant or track wrote
+            steps.append(f"rm -f {' '.join(shlex.quote(str(Path(out_root) / r)) for r in others)}, then run what "
+                         f"wrote {'it' if len(others) == 1 else 'them'} again (make figures, robustness, croissant "
+                         f"or track{args})")
+        if steps:
+            said[kind] = "; ".join(steps)
+    if report.get("stale"):
+        said["stale"] = f"make figures{args} (reruns the notebooks whose notebook or release changed since the run)"
+    return said
 
 
 def verify(out_root: str | os.PathLike) -> dict[str, list[str]]:
