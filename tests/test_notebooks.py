@@ -28,7 +28,7 @@ TABLES = {  # the issue's seven result files and their required leading columns
     "claims.csv": ["claim", "statement", "observed", "holds"],
     "distinctness.csv": ["comparison", "auc", "ci_low", "ci_high", "ci_level"],
     "variability.csv": ["source", "n", "dispersion", "ci_low", "ci_high"],
-    "likes_similarity.csv": ["term", "estimate", "ci_low", "ci_high", "p_value", "spearman_rho", "spearman_p", "n"],
+    "likes_similarity.csv": ["term", "estimate", "ci_low", "ci_high", "ci_level", "p_value", "p_below_floor"],
     "inspiration.csv": ["image_name", "rank", "art_id", "cosine"],
 }
 RELEASE_TABLES = list(TABLES)[:7]  # the ones the release alone gives
