@@ -317,6 +317,7 @@ figures: $(MANIFEST) ## run every notebook (papermill): figures/, results/, exec
 	@if [ -e $(BUILD)/.made-now ]; then rm -f $(BUILD)/.made-now; else echo ">> nothing to do: every notebook's \
 	figures and tables are up to date ($(SHOWN)figures/, $(SHOWN)results/, verdicts in $(SHOWN)results/claims.csv; \
 	make verify$(if $(strip $(OUT)), OUT='$(OUT)') checks them)"; fi
+	@$(PY) -m twigma provenance --out "$(OUT)" --notes
 
 report: $(MANIFEST) ## render the run as a static site: $(OUT)/report/index.html opens from disk (runs what is missing first)
 	@rm -f $(BUILD)/.made-now

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -67,6 +68,12 @@ def test_make_run_with_two_parameters_is_a_recorded_and_verified_run(tmp_path, s
     ledger = pd.read_csv(out / "results" / "claims.csv", dtype=str, keep_default_na=False)
     assert set(ledger.loc[ledger["notebook"] == "03_theme_shift", "claim"]) >= {"C4", "C5"}
     assert not any("=" in p.name for p in paths.ROOT.iterdir())  # PARAMS made no file of its words
+    # make figures on this folder later keeps that run and says so (twigma provenance --notes, its last line)
+    notes = subprocess.run([sys.executable, "-m", "twigma", "provenance", "--out", str(out), "--notes"],
+                           capture_output=True, text=True, timeout=120)
+    assert notes.returncode == 0, notes.stderr
+    assert "03_theme_shift in this run was made with ALPHA=0.05 MIN_IMAGES_PER_MONTH=50 (make run)" in notes.stdout
+    assert f"rm '{out / 'build' / '03_theme_shift.ipynb'}' && make figures OUT='{out}'" in notes.stdout
     v = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "verify", f"OUT={out}"],
                        capture_output=True, text=True, env=make_env(), timeout=120)
     assert v.returncode == 0 and "0 problem" in v.stdout + v.stderr, v.stdout + v.stderr

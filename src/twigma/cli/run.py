@@ -98,6 +98,16 @@ def add_robustness(sub) -> None:
 def cmd_provenance(a) -> int:
     from twigma.run import provenance
     run = RunLayout.published(_abs(a.out))
+    if a.notes:  # make figures: say which notebooks keep a run with other parameters
+        import json
+
+        from twigma import paths
+        from twigma.run.params import kept_runs_notes
+        if run.manifest.exists():
+            where = f" OUT='{a.out}'" if a.out else ""
+            for line in kept_runs_notes(json.loads(run.manifest.read_text()), paths.NOTEBOOKS, where):
+                print(line)
+        return 0
     extra = [run.claims_csv, run.table("robustness"), run.table("robustness_summary"),
              run.results / "croissant.json", run.results / "croissant.typed.parquet",
              *sorted(run.results.glob("track_*.csv")), *sorted(run.figures.glob("track_*.p[dn][fg]"))]  # make track
@@ -109,6 +119,8 @@ def cmd_provenance(a) -> int:
 def add_provenance(sub) -> None:
     p = sub.add_parser("provenance", help="gather the run's provenance records into results/provenance.json")
     add_out(p)
+    p.add_argument("--notes", action="store_true",
+                   help="only say which notebooks of the run were made with other parameters (make run)")
     p.set_defaults(func=cmd_provenance)
 
 

@@ -137,3 +137,30 @@ def parse_assignments(text: str) -> dict[str, str]:
                                  "MIN_IMAGES_PER_MONTH=50\"; quote a value with spaces: NAMES='[\"a\", \"b\"]').")
         out[key] = value
     return out
+
+
+def other_than_defaults(notebook: str | os.PathLike, recorded: dict) -> dict[str, object]:
+    """The parameters a run of ``notebook`` recorded (``provenance.json``) with values other than the
+    notebook's declared defaults, the runner's paths aside (:data:`RUNNER_PARAMETERS`)."""
+    defaults = {n: p.default for n, p in declared(notebook).items()}
+    return {k: v for k, v in recorded.items()
+            if k not in RUNNER_PARAMETERS and k in defaults and v != defaults[k]}
+
+
+def kept_runs_notes(manifest: dict, notebooks_dir: str | os.PathLike, make_args: str = "") -> list[str]:
+    """One line per notebook of a run (``manifest``, its ``provenance.json``) that was run with other
+    parameters than its defaults (``make run``): ``make figures`` keeps such a run as it is (its executed
+    copy is up to date), so it says so, and how to rerun it with the defaults."""
+    notes = []
+    for name, record in sorted(manifest.get("notebooks", {}).items()):
+        nb = Path(notebooks_dir) / f"{name}.ipynb"
+        if not nb.exists():
+            continue
+        other = other_than_defaults(nb, record.get("parameters", {}))
+        if other:
+            given = " ".join(f"{k}={v!r}" for k, v in other.items())
+            out = record.get("parameters", {}).get("OUT") or "."
+            notes.append(f"note: {name} in this run was made with {given} (make run), not its defaults; make "
+                         f"figures keeps it as it is. To rerun it with the defaults: rm "
+                         f"'{Path(out) / 'build' / nb.name}' && make figures{make_args}")
+    return notes
