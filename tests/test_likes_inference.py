@@ -9,6 +9,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from twigma.analysis import claims, likes
+from twigma.analysis.pformat import P_FLOOR
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_a_floored_p_value_is_flagged_and_read_as_a_bound(frame):
     steep = frame.assign(log1p_likes=frame["log1p_likes"] - 50 * frame["sim_z"])
     steep["likes"] = np.expm1(steep["log1p_likes"])  # the same order for Spearman's rho
     row = likes.likes_regression(steep)
-    assert row["p_value"] == likes.P_MIN and row["p_below_floor"] and row["p_below_floor_cluster"]
+    assert row["p_value"] == P_FLOOR and row["p_below_floor"] and row["p_below_floor_cluster"]
     assert likes.p_text_of(row, "p_value_cluster") == "p < 1e-16"
     mild = likes.likes_regression(frame)
     assert not mild["p_below_floor"] and likes.p_text_of(mild, "p_value").startswith("p = ")

@@ -15,7 +15,7 @@ describe tweets; cluster fixed effects stay per image, since a tweet's images ca
 different clusters. Standard errors are also clustered by tweet (``*_cluster`` columns); the claim
 is judged on both. Images with missing likes (deleted tweets) are left out.
 
-p-values below :data:`P_MIN` are written as ``P_MIN`` (an upper bound: a double cannot hold them
+p-values below :data:`P_FLOOR` are written as ``P_FLOOR`` (an upper bound: a double cannot hold them
 and would read 0), with a boolean ``*p_below_floor*`` column saying so; the ``z_stat*`` columns give
 the test statistic itself.
 
@@ -40,25 +40,23 @@ from scipy import stats
 
 from twigma.analysis.inference import DEFAULT_ALPHA, MIN_RESAMPLES, check_alpha, percentile_bootstrap
 from twigma.analysis.overview import month_of
-from twigma.analysis.pformat import p_text, p_text_floored
+from twigma.analysis.pformat import P_FLOOR, p_text, p_text_floored
 from twigma.embeddings.neighbors import cached_topk_cosine, topk_cosine
 from twigma.errors import UserError
 
 #: The reference sets 08 can measure similarity to, and the words for one of their images.
 REFERENCES = {"natural": ("natural photograph", "natural photographs"), "art": ("artwork", "artworks")}
 
-#: The smallest p-value written: below it a p-value is written as this bound (never as 0.0).
-P_MIN = 1e-16
 
 
 def floor_p(p: float) -> float:
-    """A p-value for a table: ``P_MIN`` where it is smaller (an upper bound), never 0."""
-    return float(max(float(p), P_MIN))
+    """A p-value for a table: ``P_FLOOR`` where it is smaller (an upper bound), never 0."""
+    return float(max(float(p), P_FLOOR))
 
 
 def below_floor(p: float) -> bool:
-    """Whether a p-value is below :data:`P_MIN` (so that :func:`floor_p` writes the bound, not the value)."""
-    return bool(float(p) < P_MIN)
+    """Whether a p-value is below :data:`P_FLOOR` (so that :func:`floor_p` writes the bound, not the value)."""
+    return bool(float(p) < P_FLOOR)
 
 
 def p_text_of(row, column: str = "p_value") -> str:
@@ -69,8 +67,8 @@ def p_text_of(row, column: str = "p_value") -> str:
     flag = {"p_value": "p_below_floor", "p_value_cluster": "p_below_floor_cluster",
             "spearman_p": "spearman_p_below_floor"}[column]
     if flag not in row:
-        return p_text_floored(row[column], P_MIN)
-    return f"p < {P_MIN:.0e}" if bool(row[flag]) else p_text(row[column])
+        return p_text_floored(row[column], P_FLOOR)
+    return f"p < {P_FLOOR:.0e}" if bool(row[flag]) else p_text(row[column])
 
 
 def spearman_rho(likes, sim) -> float:
@@ -141,7 +139,7 @@ def likes_regression(frame: pd.DataFrame, term: str = "similarity_to_natural", a
 
     Returns a table row (dict): ``term``, ``estimate`` (change in log(1 + likes) per standard
     deviation of similarity), ``ci_low``, ``ci_high`` (``1 - alpha``, HC1), ``ci_level``
-    (``1 - alpha``), ``p_value`` (floored at :data:`P_MIN`) and ``p_below_floor`` (whether it was),
+    (``1 - alpha``), ``p_value`` (floored at :data:`P_FLOOR`) and ``p_below_floor`` (whether it was),
     ``z_stat``, ``std_err``, the same with ``_cluster`` for tweet-clustered errors
     (``p_below_floor_cluster``), ``spearman_rho``, ``spearman_ci_low``, ``spearman_ci_high``,
     ``spearman_p`` (floored; ``spearman_p_below_floor``), ``n`` (images), ``n_tweets`` and ``unit``
