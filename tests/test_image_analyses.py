@@ -10,6 +10,7 @@ from scipy import stats
 from scipy.spatial.distance import pdist
 
 from twigma.analysis import distinctness, inspiration, likes, variability
+from twigma.analysis.pformat import P_FLOOR
 from twigma.embeddings import store
 from twigma.synthetic.embeddings import N_INSPIRED, generate_embeddings, make_sample_embeddings
 
@@ -288,8 +289,8 @@ def test_likes_model_counts_each_tweet_once_and_never_writes_a_zero_p_value(smal
     assert got["estimate"] == pytest.approx(fit.params["sim_z"], rel=1e-8)
     frame["log1p_likes"] = frame["log1p_likes"] - 50 * frame["sim_z"]  # an effect far beyond double precision
     huge = likes.likes_regression(frame)
-    assert huge["p_value"] == likes.P_MIN and huge["p_value_cluster"] == likes.P_MIN and huge["z_stat"] < -40
-    assert likes.floor_p(0.0) == likes.P_MIN and likes.floor_p(0.03) == 0.03
+    assert huge["p_value"] == P_FLOOR and huge["p_value_cluster"] == P_FLOOR and huge["z_stat"] < -40
+    assert likes.floor_p(0.0) == P_FLOOR and likes.floor_p(0.03) == 0.03
 
 
 def test_shape_of_the_bins_against_a_direct_reading():
