@@ -201,7 +201,9 @@ endif
 # changes nothing: the run stays as it was). Their recipes run only when the value differs from the file's
 # (read when make reads this file), so that make -n plans right too: a recipe run every time would make every
 # notebook look out of date to make -n.
-param_changed = $(if $(filter-out $(strip $(shell cat "$(1)" 2>/dev/null)),$(strip $(2))),FORCE)
+param_changed = $(if $(call words_differ,$(shell cat "$(1)" 2>/dev/null),$(2)),FORCE)
+# the words of one and not the other, either way (a notebook removed from a list counts too)
+words_differ = $(strip $(filter-out $(1),$(2)) $(filter-out $(2),$(1)))
 RUN_PARAMS_LINE = RELEASE=$(abspath $(RELEASE_F))
 EMB_PARAMS_LINE = EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))
 $(RUN_PARAMS): $(RELEASE_F) $(call param_changed,$(RUN_PARAMS),$(RUN_PARAMS_LINE))
