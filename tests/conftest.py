@@ -139,6 +139,16 @@ def executed(tmp_path_factory, small_release_file, small_embeddings) -> Path:
 
 
 @pytest.fixture
+def server():
+    """A local HTTP server on 127.0.0.1 (tests/servers.py) that the fetch tests script, closed afterwards."""
+    from servers import LocalServer
+
+    s = LocalServer()
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def write_csv(tmp_path):
     """Write a DataFrame as a CSV file (optionally gzip) and return its path."""
     def _write(df: pd.DataFrame, name: str = "release.csv", **kw) -> str:

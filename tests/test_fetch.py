@@ -10,19 +10,11 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from servers import LocalServer, Reply
+from servers import Reply
 
 from twigma.fetch import images, x_api, zenodo
 from twigma.fetch.http import FetchError
 from twigma.synthetic.release import generate_release
-
-
-@pytest.fixture
-def server():
-    s = LocalServer()
-    yield s
-    s.close()
-
 
 # ---------------------------------------------------------------- Zenodo ------------------
 

@@ -27,13 +27,6 @@ TOKEN = "AAAA-test%2Bsecret%3Dtoken-0987654321"  # URL-encoded as real bearer to
 
 
 @pytest.fixture
-def server():
-    s = LocalServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def release(tmp_path):
     p = tmp_path / "release.csv"
     generate_release(40, seed=5).to_csv(p, index=False)  # no sidecar: taken for a real release
