@@ -77,9 +77,9 @@ def test_without_torch_the_numpy_backend_is_chosen_and_torch_is_not_imported(dat
 
 
 def test_plan_without_torch_refuses_torch_and_says_what_to_do(monkeypatch):
-    from twigma.embeddings import exact, neighbors
+    from twigma.embeddings import neighbors, planner
 
-    monkeypatch.setattr(exact, "torch_available", lambda: False)  # the kernel decides the plan
+    monkeypatch.setattr(planner, "torch_available", lambda: False)  # the planner decides the plan
     assert neighbors.plan(10, 10, 8).backend == "numpy"
     with pytest.raises(neighbors.NeighborsError, match="backend='numpy'"):
         neighbors.plan(10, 10, 8, precision="bfloat16-screened")
@@ -158,7 +158,7 @@ def test_reference_sets_smaller_than_k_plus_extra(backend, precision, n_refs, re
 def _fp32_settings():
     import torch
 
-    from twigma.embeddings.exact import FP32_PRECISION_SETTINGS, _backend
+    from twigma.embeddings.kernel import FP32_PRECISION_SETTINGS, _backend
 
     flags = {"bf16_reduction": torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction}
     if hasattr(torch.backends.cuda.matmul, "fp32_precision"):  # torch >= 2.9
@@ -172,7 +172,7 @@ def tf32_everywhere():
     """Global settings that allow TF32 (and bfloat16 on oneDNN) for float32 products, put back afterwards."""
     import torch
 
-    from twigma.embeddings.exact import FP32_PRECISION_SETTINGS, _backend
+    from twigma.embeddings.kernel import FP32_PRECISION_SETTINGS, _backend
 
     new_api = hasattr(torch.backends.cuda.matmul, "fp32_precision")
     saved = _fp32_settings()
@@ -195,18 +195,18 @@ def tf32_everywhere():
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16-screened"])
 def test_float32_passes_run_in_ieee_float32_and_restore_the_settings(data, precision, tf32_everywhere, monkeypatch):
-    from twigma.embeddings import exact, neighbors
+    from twigma.embeddings import kernel, neighbors
 
     before = tf32_everywhere
     assert before["cuda.matmul"] in ("tf32", True) and before["bf16_reduction"]
     seen = []
-    real_merge = exact._merge_topk
+    real_merge = kernel._merge_topk
 
     def spy(*args):
         seen.append(_fp32_settings())
         return real_merge(*args)
 
-    monkeypatch.setattr(exact, "_merge_topk", spy)
+    monkeypatch.setattr(kernel, "_merge_topk", spy)
     Q, R = data
     neighbors.topk_cosine(Q[:50], R, 3, backend="torch", precision=precision, ref_batch=500)
     assert seen and all(s["cuda.matmul"] in ("ieee", False) and s.get("cudnn.conv", s.get("cudnn")) in ("ieee", False)
@@ -217,7 +217,7 @@ def test_float32_passes_run_in_ieee_float32_and_restore_the_settings(data, preci
     def boom(*args):
         raise RuntimeError("interrupted in the middle of a pass")
 
-    monkeypatch.setattr(exact, "_merge_topk", boom)
+    monkeypatch.setattr(kernel, "_merge_topk", boom)
     with pytest.raises(RuntimeError, match="interrupted"):
         neighbors.topk_cosine(Q[:50], R, 3, backend="torch", precision=precision, ref_batch=500)
     assert _fp32_settings() == before  # restored in finally

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twigma.embeddings import exact
+from twigma.embeddings import kernel, planner
 from twigma.errors import UserError
 from twigma.files import atomic_write
 
@@ -166,9 +166,9 @@ def n_threads(c) -> int:
 def _shard_task(refs32: np.ndarray, queries: np.ndarray, k: int, p, kw: dict):
     """One shard's exact top k, on a worker or in this process: (scores, indices, n_exact, backend, reason).
     A worker without torch follows a torch plan with numpy (the same result)."""
-    if p.backend == "torch" and not exact.torch_available():
-        p = exact.Plan("numpy", "float32", "cpu", f"torch is not installed on this worker (planned: {p.describe()})")
-    v, i, n_exact = exact.search_block(queries, refs32, k, p, **kw)
+    if p.backend == "torch" and not planner.torch_available():
+        p = kernel.Plan("numpy", "float32", "cpu", f"torch is not installed on this worker (planned: {p.describe()})")
+    v, i, n_exact = kernel.search_block(queries, refs32, k, p, **kw)
     return v, i, n_exact, p.describe(), p.reason
 
 
@@ -200,7 +200,7 @@ def work_folder(queries, refs, k: int, shard_rows: int) -> Path:
     of ``queries`` and ``refs``, ``k``, ``shard_rows`` and the code of the search."""
     from twigma import cache, paths
     key = cache.key(topk_sharded, (queries, refs), {"k": k, "shard_rows": shard_rows},
-                    code=[exact, sys.modules[__name__]])
+                    code=[kernel, planner, sys.modules[__name__]])
     return paths.cache_root() / "shards" / f"topk-{key[:20]}"
 
 
@@ -218,7 +218,7 @@ def topk_sharded(queries: np.ndarray, refs: np.ndarray, k: int, p, *, refs32: np
 
     n = len(queries)
     if shard_rows < 1:
-        raise exact.NeighborsError(f"shard_rows must be at least 1, not {shard_rows}")
+        raise kernel.NeighborsError(f"shard_rows must be at least 1, not {shard_rows}")
     kw = dict(query_batch=query_batch, ref_batch=ref_batch, extra=extra)
     shards = [(j, a, min(a + shard_rows, n)) for j, a in enumerate(range(0, n, shard_rows))]
     work = Path(work_dir) if work_dir else work_folder(queries, refs, k, shard_rows)
@@ -235,7 +235,7 @@ def topk_sharded(queries: np.ndarray, refs: np.ndarray, k: int, p, *, refs32: np
     bar = tqdm(total=len(shards), initial=reused, unit="shard", desc=f"nearest neighbours ({shard_rows:,} queries "
                "per shard)", disable=not progress)
     if refs32 is None:
-        refs32 = exact.unit_rows(refs)
+        refs32 = kernel.unit_rows(refs)
     if client is None:
         for j, a, b in pending:
             results[j] = _shard_task(refs32, np.asarray(queries[a:b]), k, p, kw)
@@ -275,9 +275,9 @@ def topk_sharded(queries: np.ndarray, refs: np.ndarray, k: int, p, *, refs32: np
     backends = sorted({r[3] for r in ordered})
     reasons = sorted({r[4] for r in ordered})
     shutil.rmtree(work, ignore_errors=True)
-    return exact.Neighbors(scores, indices, f"{' + '.join(backends)}, {len(shards)} shard"
-                               f"{'s' * (len(shards) != 1)} {where}", sum(r[2] for r in ordered),
-                               choice="; ".join(reasons), n_shards=len(shards), shards_reused=reused)
+    return kernel.Neighbors(scores, indices, f"{' + '.join(backends)}, {len(shards)} shard"
+                                f"{'s' * (len(shards) != 1)} {where}", sum(r[2] for r in ordered),
+                                choice="; ".join(reasons), n_shards=len(shards), shards_reused=reused)
 
 
 # -- tree reduction ----------------------------------------------------------------------------

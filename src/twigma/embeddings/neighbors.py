@@ -51,24 +51,22 @@ import os
 
 import numpy as np
 
-from twigma.embeddings.exact import (
-    MEASURE_ABOVE_FLOP,
-    SHARD_ROWS,
+from twigma.embeddings.kernel import (
     Neighbors,
     NeighborsError,
     Plan,
-    cpu_has_bfloat16,
     float32_error_bound,
     ieee_float32,
-    machine_rates,
-    plan,
     screening_error_bound,
     search_block,
-    torch_available,
     unit_rows,
 )
+from twigma.embeddings.planner import MEASURE_ABOVE_FLOP, cpu_has_bfloat16, machine_rates, plan, torch_available
 
-#: The kernel's names, re-exported: callers and tests use them through this module.
+#: Queries per shard when a search is sharded (a resumable unit of work).
+SHARD_ROWS = 16384
+
+#: The kernel's and the planner's names, re-exported: callers and tests use them through this module.
 __all__ = ["MEASURE_ABOVE_FLOP", "SHARD_ROWS", "Neighbors", "NeighborsError", "Plan", "cached_topk_cosine",
            "cpu_has_bfloat16", "float32_error_bound", "ieee_float32", "machine_rates", "plan",
            "screening_error_bound", "search_block", "set_threads", "topk_cosine", "torch_available", "unit_rows"]
@@ -141,9 +139,10 @@ def cached_topk_cosine(queries: np.ndarray, refs: np.ndarray, k: int = 1, **kw) 
     import sys
 
     from twigma import cache
-    from twigma.embeddings import cluster, exact
+    from twigma.embeddings import cluster, kernel, planner
 
-    return cache.call(topk_cosine, (queries, refs), {"k": k, **kw}, code=[sys.modules[__name__], exact, cluster],
+    return cache.call(topk_cosine, (queries, refs), {"k": k, **kw},
+                      code=[sys.modules[__name__], kernel, planner, cluster],
                       versions=cache.package_versions(*LIBRARIES))
 
 

@@ -1,13 +1,12 @@
-"""The kernel of exact search: backends, a plan chosen from what the machine can do, and one block's
-certified top k.
+"""One block's exact top k: the unit rows, the screens, their error bounds, the certificate and
+the float64 re-scoring.
 
-:mod:`twigma.embeddings.neighbors` explains the method (unit rows, a fast screen, certification,
-float64 re-scoring, ties to the lower index) and is the module to call; :mod:`twigma.embeddings.cluster`
-runs :func:`search_block` shard by shard, in this process or on Dask workers.
+:mod:`twigma.embeddings.neighbors` explains the method and is the module to call;
+:mod:`twigma.embeddings.planner` chooses the :class:`Plan` (backend and precision) that
+:func:`search_block` follows; :mod:`twigma.embeddings.cluster` runs :func:`search_block` shard by
+shard, in this process or on Dask workers.
 """
 import contextlib
-import importlib.util
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,13 +16,6 @@ from twigma.errors import UserError
 
 BF16_UNIT_ROUNDOFF = 2.0 ** -8  # bfloat16 keeps 8 significant bits
 F32_UNIT_ROUNDOFF = 2.0 ** -24
-#: Searches of at least this many flops (2 n_queries n_refs d) measure the backends before choosing.
-MEASURE_ABOVE_FLOP = 1e12
-#: Queries per shard when a search is sharded (a resumable unit of work).
-SHARD_ROWS = 16384
-#: The bfloat16 screen re-scores k + 32 candidates per query and may recompute some queries: its
-#: measured matrix-product rate is discounted by this factor before it is compared with float32's.
-BF16_SCREEN_EFFICIENCY = 0.85
 
 
 class NeighborsError(UserError, ValueError):
@@ -47,40 +39,45 @@ class Neighbors:
     shards_reused: int = 0
 
 
-def torch_available() -> bool:
-    """True when torch can be imported (it is an optional layer: the search works without it)."""
-    try:
-        return importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):  # sys.modules["torch"] = None: blocked
-        return False
+@dataclass(frozen=True)
+class Plan:
+    """How a search runs: ``backend`` ("numpy" or "torch"), ``precision`` of the screen
+    ("float32" or "bfloat16-screened"), torch ``device``, and why (``reason``)."""
+
+    backend: str
+    precision: str
+    device: str
+    reason: str
+
+    def describe(self) -> str:
+        blas = " BLAS" if self.backend == "numpy" else ""
+        return f"{self.backend} {self.precision}{blas} on {self.device}"
 
 
-def cpu_has_bfloat16() -> bool:
-    """True when the CPU has bfloat16 dot-product instructions (AVX512-BF16 or AMX)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+def default_ref_batch(p: Plan) -> int:
+    """References per product: 8192 for numpy (the running threshold needs several chunks), 65536 for torch."""
+    return 8192 if p.backend == "numpy" else 65536
 
 
-def _cuda(device: str | None) -> bool:
-    if device is not None and not str(device).startswith("cuda"):
-        return False
-    if not torch_available():
-        return False
-    import torch
+# -- the rows compared: unit rows in float32 ----------------------------------------------
 
-    return bool(torch.cuda.is_available())
+def unit_rows(x: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Rows normalised in float64 and rounded to float32 (chunk by chunk; memory maps welcome).
+    Each row's result depends on that row only."""
+    n = len(x)
+    out = np.empty((n, x.shape[1]), dtype=np.float32)
+    for a in range(0, n, chunk):
+        r = np.asarray(x[a:a + chunk], dtype=np.float64)
+        norm = np.sqrt(np.einsum("ij,ij->i", r, r))
+        if not np.all(norm > 0):
+            bad = a + int(np.flatnonzero(~(norm > 0))[0])
+            raise NeighborsError(f"row {bad} of the embeddings is zero or not finite: it has no direction to "
+                                 "compare; remove it or embed the image again.")
+        out[a:a + chunk] = r / norm[:, None]
+    return out
 
 
-def fast_bfloat16(device: str | None = None) -> bool:
-    """True on a CUDA GPU (when that is the device), or a CPU with bfloat16 dot-product instructions."""
-    if not torch_available():
-        return False
-    return _cuda(device) or cpu_has_bfloat16()
-
+# -- error bounds of the screens ------------------------------------------------------------
 
 def float32_error_bound(dim: int, max_norm: float = 1.0) -> float:
     """Largest error of a float32 dot product of two float32 vectors of length ``dim`` and norm
@@ -100,22 +97,6 @@ def screening_error_bound(dim: int, max_norm: float = 1.0) -> float:
     accumulate = dim * F32_UNIT_ROUNDOFF * (1 + 2 * u) * scale
     output = u * (1 + 2 * u) * scale  # the product is written as bfloat16
     return float(inputs + accumulate + output)
-
-
-def unit_rows(x: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """Rows normalised in float64 and rounded to float32 (chunk by chunk; memory maps welcome).
-    Each row's result depends on that row only."""
-    n = len(x)
-    out = np.empty((n, x.shape[1]), dtype=np.float32)
-    for a in range(0, n, chunk):
-        r = np.asarray(x[a:a + chunk], dtype=np.float64)
-        norm = np.sqrt(np.einsum("ij,ij->i", r, r))
-        if not np.all(norm > 0):
-            bad = a + int(np.flatnonzero(~(norm > 0))[0])
-            raise NeighborsError(f"row {bad} of the embeddings is zero or not finite: it has no direction to "
-                                 "compare; remove it or embed the image again.")
-        out[a:a + chunk] = r / norm[:, None]
-    return out
 
 
 # -- torch helpers ---------------------------------------------------------------------------
@@ -237,7 +218,7 @@ def _screen_numpy(q32: np.ndarray, refs32: np.ndarray, keep: int, ref_batch: int
     return best_v, best_i
 
 
-def _screen_torch(q32: np.ndarray, refs_t, keep: int, ref_batch: int, dev, bf16: bool):
+def screen_torch(q32: np.ndarray, refs_t, keep: int, ref_batch: int, dev, bf16: bool):
     """Candidates by torch products (float32 IEEE or bfloat16) with torch.topk."""
     import torch
 
@@ -288,136 +269,12 @@ def _exact_float64(q32: np.ndarray, refs32: np.ndarray, keep: int, ref_batch: in
     return best_i
 
 
-@dataclass(frozen=True)
-class Plan:
-    """How a search runs: ``backend`` ("numpy" or "torch"), ``precision`` of the screen
-    ("float32" or "bfloat16-screened"), torch ``device``, and why (``reason``)."""
-
-    backend: str
-    precision: str
-    device: str
-    reason: str
-
-    def describe(self) -> str:
-        blas = " BLAS" if self.backend == "numpy" else ""
-        return f"{self.backend} {self.precision}{blas} on {self.device}"
-
-
-_RATES: dict = {}
-
-
-def machine_rates(n: int = 1024, m: int = 4096, d: int = 768, repeats: int = 3) -> dict[str, float]:
-    """Matrix-product rates of this machine in GFLOPS, measured once per process (best of
-    ``repeats``, an (n x d) @ (d x m) product): ``numpy float32``, and with torch ``torch float32``
-    and, on CPUs with bfloat16 instructions, ``torch bfloat16``."""
-    key = (n, m, d, repeats)
-    if key in _RATES:
-        return _RATES[key]
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, d), dtype=np.float32)
-    b = rng.standard_normal((m, d), dtype=np.float32)
-    flop = 2.0 * n * m * d
-
-    def best(f):
-        f()
-        t = min(_timed(f) for _ in range(repeats))
-        return flop / t / 1e9
-
-    rates = {"numpy float32": best(lambda: a @ b.T)}
-    if torch_available():
-        import torch
-
-        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        with ieee_float32(), torch.inference_mode():
-            rates["torch float32"] = best(lambda: ta @ tb.T)
-            if cpu_has_bfloat16():
-                ha, hb = ta.bfloat16(), tb.bfloat16()
-                rates["torch bfloat16"] = best(lambda: ha @ hb.T)
-    _RATES[key] = rates
-    return rates
-
-
-def _timed(f) -> float:
-    t = time.perf_counter()
-    f()
-    return time.perf_counter() - t
-
-
-def _unsure(cand_v: np.ndarray, k: int, eps: float) -> np.ndarray:
-    """Queries whose candidates are not certified to hold their true top k (module docstring)."""
+def uncertified(cand_v: np.ndarray, k: int, eps: float) -> np.ndarray:
+    """Queries whose candidates are not certified to hold their true top k (step 3 of
+    :mod:`twigma.embeddings.neighbors`)."""
     kth = -np.partition(-cand_v, k - 1, axis=1)[:, k - 1]
     return np.flatnonzero(cand_v.min(axis=1) >= kth - 2 * eps)
 
-
-def _pilot_unsure(pilot, k: int, extra: int | None) -> float:
-    """Share of the pilot queries that the bfloat16 screen leaves uncertified."""
-    import torch
-
-    q32, refs32 = pilot
-    keep = min(k + (32 if extra is None else extra), len(refs32))
-    if keep >= len(refs32):
-        return 0.0
-    with ieee_float32(), torch.inference_mode():
-        cand_v, _ = _screen_torch(q32, torch.as_tensor(refs32).bfloat16(), keep, 65536, torch.device("cpu"), True)
-    eps = screening_error_bound(refs32.shape[1], 1.0 + 4 * F32_UNIT_ROUNDOFF)
-    return len(_unsure(cand_v, k, eps)) / max(1, len(q32))
-
-
-def plan(n_queries: int, n_refs: int, dim: int, *, backend: str = "auto", precision: str = "auto",
-         device: str | None = None, k: int = 1, extra: int | None = None, pilot=None) -> Plan:
-    """Choose the backend and precision of a search from what this machine can do (module docstring).
-
-    ``pilot`` = (float32 unit query rows, float32 unit references): a few hundred of the search's
-    own queries, screened in bfloat16 to see how many it would leave uncertified (each of those
-    is searched again in float32), when the bfloat16 screen is one of the options."""
-    if backend not in ("auto", "numpy", "torch"):
-        raise NeighborsError(f"unknown backend {backend!r}: use auto, numpy or torch")
-    if precision not in ("auto", "float32", "bfloat16-screened"):
-        raise NeighborsError(f"unknown precision {precision!r}: use auto, float32 or bfloat16-screened")
-    has_torch = torch_available()
-    wants_torch = backend == "torch" or precision == "bfloat16-screened" or (device and device != "cpu")
-    if wants_torch and not has_torch:
-        raise NeighborsError(
-            f"backend={backend}, precision={precision}, device={device}: needs torch, which is not installed in "
-            "this environment. Use backend='numpy' with precision='float32' (or 'auto'), which gives the same "
-            "neighbours, or install the optional torch layer (see docs/scaling.md).")
-    if backend == "numpy":
-        if precision == "bfloat16-screened":
-            raise NeighborsError("the bfloat16 screen needs torch: backend='numpy' computes in float32")
-        return Plan("numpy", "float32", "cpu", "asked for")
-    if _cuda(device) and backend in ("auto", "torch"):
-        prec = "bfloat16-screened" if precision == "auto" else precision
-        return Plan("torch", prec, str(device or "cuda"), "a CUDA GPU")
-    if backend == "torch":
-        prec = precision if precision != "auto" else ("bfloat16-screened" if cpu_has_bfloat16() else "float32")
-        return Plan("torch", prec, "cpu", "asked for" + ("" if precision != "auto" else
-                                                          (" (bfloat16: the CPU has it)" if cpu_has_bfloat16() else "")))
-    if precision == "bfloat16-screened":
-        return Plan("torch", precision, "cpu", "asked for")
-    flop = 2.0 * n_queries * n_refs * dim
-    if not has_torch:
-        return Plan("numpy", "float32", "cpu", "torch is not installed")
-    if flop < MEASURE_ABOVE_FLOP:
-        return Plan("numpy", "float32", "cpu", f"small search ({flop:.1e} flop): not worth measuring")
-    rates = machine_rates()
-    options = {("numpy", "float32"): rates["numpy float32"], ("torch", "float32"): rates["torch float32"]}
-    note = ""
-    if precision == "auto" and "torch bfloat16" in rates:
-        # the screen's queries left uncertified are searched again with the float32 screen
-        share = _pilot_unsure(pilot, k, extra) if pilot is not None else 1.0
-        best32 = max(options.values())
-        options[("torch", "bfloat16-screened")] = 1 / (1 / (rates["torch bfloat16"] * BF16_SCREEN_EFFICIENCY)
-                                                       + share / best32)
-        note = (f"; the bfloat16 screen leaves {share:.0%} of " + (f"{len(pilot[0])} pilot queries" if pilot is not None
-                else "the queries (no pilot)") + f" uncertified: effective {options[('torch', 'bfloat16-screened')]:.0f}")
-    (be, prec), _ = max(options.items(), key=lambda kv: kv[1])
-    measured = ", ".join(f"{name} {v:.0f}" for name, v in rates.items())
-    return Plan(be, prec, "cpu", f"fastest measured here (matrix-product GFLOPS: {measured}{note})")
-
-
-def default_ref_batch(p: Plan) -> int:
-    """References per product: 8192 for numpy (the running threshold needs several chunks), 65536 for torch."""
-    return 8192 if p.backend == "numpy" else 65536
 
 
 def search_block(queries: np.ndarray, refs32: np.ndarray, k: int, p: Plan, *, query_batch: int = 4096,
@@ -454,14 +311,14 @@ def search_block(queries: np.ndarray, refs32: np.ndarray, k: int, p: Plan, *, qu
             if p.backend == "numpy":
                 cand_v, cand_i = _screen_numpy(q32, refs32, keep, ref_batch)
             else:
-                cand_v, cand_i = _screen_torch(q32, refs_t, keep, ref_batch, dev, screened)
+                cand_v, cand_i = screen_torch(q32, refs_t, keep, ref_batch, dev, screened)
             eps = screening_error_bound(dim, max_norm) if screened else float32_error_bound(dim, max_norm)
             v, i = _ordered(_dot64(q32, refs32, cand_i), cand_i, k)
             if keep < n_refs:
-                unsure = _unsure(cand_v, k, eps)
+                unsure = uncertified(cand_v, k, eps)
                 if len(unsure) and screened:  # again with the float32 screen, certified with its own bound
                     v32, i32 = _screen_numpy(q32[unsure], refs32, min(k + 8, n_refs), 8192)
-                    ok = np.setdiff1d(np.arange(len(unsure)), _unsure(v32, k, float32_error_bound(dim, max_norm)))
+                    ok = np.setdiff1d(np.arange(len(unsure)), uncertified(v32, k, float32_error_bound(dim, max_norm)))
                     v[unsure[ok]], i[unsure[ok]] = _ordered(_dot64(q32[unsure[ok]], refs32, i32[ok]), i32[ok], k)
                     unsure = np.delete(unsure, ok)
                 if len(unsure):  # float64 over every reference
