@@ -7,6 +7,7 @@ that `make help` lists.
 """
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from pathlib import Path
@@ -158,6 +159,116 @@ def test_code_points_at_docs_pages_that_exist():
     assert named, "expected the code's messages to point to docs/ pages"
     missing = sorted(n for n in named if not (ROOT / n).is_file())
     assert not missing, f"the code points to missing pages: {missing}"
+
+
+# ---------------------------------------------------------------- design.md -----------------
+# design.md's layout names every module of the package, read from the tree when the test runs, so a module
+# added, renamed or removed on any branch must be named (or unnamed) there in the same change.
+
+DESIGN = DOCS / "design.md"
+SRC = ROOT / "src" / "twigma"
+#: A line of the layout that names entries: "  kernel.py   what it holds" or "  text.py, themes.py  ...";
+#: a name ends in .py (a module) or / (a folder), and the description follows after two spaces or more.
+_ENTRY = r"[\w.]+(?:/[\w.]+)*(?:\.py|/)"  # kernel.py, robustness/, src/twigma/
+LAYOUT_ENTRY = re.compile(rf"^( *)({_ENTRY}(?:, {_ENTRY})*)(?: {{2,}}|$)")
+DOTTED = re.compile(r"\btwigma(?:\.\w+)+")
+
+
+def _layout_names(text: str) -> set[str]:
+    """What the layout block of design.md names under ``src/twigma/``, as paths relative to it
+    (``embeddings/kernel.py``, ``analysis/robustness/``); a folder's entries are indented below it."""
+    section = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    block = FENCE.search(section).group(0)
+    names, folders, package_indent = set(), [], None
+    for line in block.splitlines():
+        m = LAYOUT_ENTRY.match(line)
+        if not m:
+            continue  # a description's continuation line
+        indent, entries = len(m.group(1)), m.group(2).split(", ")
+        if package_indent is None:
+            package_indent = indent if entries == ["src/twigma/"] else None
+            continue
+        if indent <= package_indent:
+            break  # tests/, bench/, ...: outside the package
+        while folders and folders[-1][0] >= indent:
+            folders.pop()
+        prefix = "".join(name for _, name in folders)
+        names.update(prefix + e for e in entries)
+        if len(entries) == 1 and entries[0].endswith("/"):
+            folders.append((indent, entries[0]))
+    return names
+
+
+def _package_modules() -> set[str]:
+    """Every module of the package (not ``__init__.py``, ``__main__.py``) and every subpackage, as they are now."""
+    found = set()
+    for p in SRC.rglob("*.py"):
+        rel = p.relative_to(SRC)
+        if p.name == "__init__.py" and rel.parent != Path("."):
+            found.add(f"{rel.parent.as_posix()}/")
+        elif p.name not in ("__init__.py", "__main__.py"):
+            found.add(rel.as_posix())
+    return found
+
+
+def _top_level_names(module: Path) -> set[str]:
+    """Names a module defines or imports at its top level (read with ast: nothing is imported)."""
+    names = set()
+    for node in ast.parse(module.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``twigma.a.b.c`` is a package, a module or a name defined in one (attributes of that name
+    are not followed)."""
+    folder, parts = SRC, dotted.split(".")[1:]
+    for i, part in enumerate(parts):
+        if (folder / part / "__init__.py").is_file():
+            folder = folder / part
+        elif (folder / f"{part}.py").is_file():
+            rest = parts[i + 1:]
+            return not rest or rest[0] in _top_level_names(folder / f"{part}.py")
+        else:
+            return part in _top_level_names(folder / "__init__.py")
+    return True
+
+
+def test_design_layout_names_every_module_of_the_package_and_no_other():
+    named, modules = _layout_names(DESIGN.read_text(encoding="utf-8")), _package_modules()
+    assert any(n.count("/") >= 2 for n in named), f"the layout scan found no nested entries: {sorted(named)}"
+    missing, gone = sorted(modules - named), sorted(named - modules)
+    assert not missing and not gone, ("docs/design.md's layout must name each module of src/twigma, and only "
+                                      f"those: not named {missing}; named but not in the package {gone}")
+
+
+def test_design_names_no_module_or_file_that_does_not_exist():
+    text = DESIGN.read_text(encoding="utf-8")
+    dotted = set(DOTTED.findall(text))
+    assert {"twigma.files.atomic_write", "twigma.paths.ROOT"} <= dotted
+    unknown = sorted(d for d in dotted if not _resolves(d))
+    assert not unknown, f"docs/design.md names modules or names the package does not have: {unknown}"
+    paths_named = set(re.findall(r"\bsrc/twigma/([\w/]+\.py)\b", text))
+    missing = sorted(p for p in paths_named if not (SRC / p).is_file())
+    assert not missing, f"docs/design.md names files of src/twigma that do not exist: {missing}"
+
+
+def test_the_layout_scan_reads_folders_by_indentation():
+    text = ("# Design\n\n## Layout\n\n```\nREADME.md, docs/      docs\nsrc/twigma/           the package\n"
+            "  paths.py              folders\n  release/              the table\n    load.py, fast.py  read it\n"
+            "                        continued, text.py\n    deep/                 a subpackage\n"
+            "      a.py                one\n  run/                  running\n    lock.py\n"
+            "tests/                the tests\n```\n\n## Next\n")
+    assert _layout_names(text) == {"paths.py", "release/", "release/load.py", "release/fast.py", "release/deep/",
+                                   "release/deep/a.py", "run/", "run/lock.py"}
+    assert _resolves("twigma.release.load_release") and _resolves("twigma.embeddings.neighbors.topk_cosine")
+    assert not _resolves("twigma.embeddings.nope") and not _resolves("twigma.files.nope")
 
 
 # ---------------------------------------------------------------- CITATION.cff --------------
