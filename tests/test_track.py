@@ -376,7 +376,7 @@ def test_subject_intervals_are_fcr_adjusted_and_agree_with_the_bh_calls(small_re
     assert (excludes == selected).all()  # a grey point never has an interval that excludes no trend
     # one subject's interval against statsmodels' quasi-binomial GLM at the adjusted level
     r = table.iloc[0]
-    mon = track.monthly_matches(small_release, track.match_captions(small_release["all_captions"], r["subject"]))
+    mon = track.track(small_release, r["subject"]).monthly
     mon = mon[mon["n_images"] >= 20]
     y = np.column_stack([mon["n_matching"], mon["n_images"] - mon["n_matching"]])
     X = sm.add_constant(mon["t_years"].to_numpy())

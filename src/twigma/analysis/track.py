@@ -200,7 +200,10 @@ class _Months:
         return cls(code, months, years_since_origin(created_at).to_numpy(dtype=float))
 
     def table(self, mask: np.ndarray, rows: np.ndarray | None = None) -> pd.DataFrame:
-        """:func:`monthly_matches` of ``mask`` over ``rows`` (a boolean selection of images; all by default)."""
+        """Images and images in ``mask`` per calendar month (UTC) over ``rows`` (a boolean selection of
+        images; all by default), months with images only: ``month`` (YYYY-MM), ``n_images``,
+        ``n_matching``, ``share`` (n_matching / n_images) and ``t_years`` (mean time of the month's
+        images in years since 2021-01-01, the regressor of the trend test, as in notebook 03)."""
         code, t, mask = self.code, self.t_years, np.asarray(mask, dtype=bool)
         if rows is not None:
             code, t, mask = code[rows], t[rows], mask[rows]
@@ -213,25 +216,13 @@ class _Months:
         return out[out["n_images"] > 0].reset_index(drop=True)
 
 
-#: The months of a table's images, made once for many queries (analysis.subjects; track(_months=)).
+#: The months of a table's images, made once for many queries (analysis.subjects, analysis.theme_shift).
 Months = _Months
-
-
-def monthly_matches(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """Images and matching images per calendar month (UTC), months with images only.
-
-    Returns
-    -------
-    DataFrame with columns ``month`` (YYYY-MM), ``n_images``, ``n_matching``, ``share``
-    (n_matching / n_images) and ``t_years`` (mean time of the month's images in years since
-    2021-01-01, the regressor of the trend test, as in notebook 03).
-    """
-    return _Months.of(df["created_at"]).table(mask)
 
 
 def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> dict:
     """:func:`trend_test` of n_matching / n_images on t_years over the months with enough images
-    (``monthly``: the columns of :func:`monthly_matches`), its interval at ``1 - alpha``; NaN (direction
+    (``monthly``: the columns of :meth:`Months.table`), its interval at ``1 - alpha``; NaN (direction
     flat) with a ``note`` where the trend cannot be estimated. A dict: the keys of :func:`trend_test`, ``direction``,
     ``odds_ratio_per_year``, ``n_months`` and ``note``."""
     fit = monthly[monthly["n_images"] >= min_images_per_month]
@@ -349,7 +340,7 @@ def engagement(df: pd.DataFrame, mask: np.ndarray, *, _months: _Months | None = 
 @dataclass
 class Tracked:
     """What :func:`track` finds: the compiled ``query``, the boolean ``mask`` over the release's rows,
-    and the tables ``monthly`` (:func:`monthly_matches`), ``trend`` (one row), ``clusters``
+    and the tables ``monthly`` (:meth:`Months.table`), ``trend`` (one row), ``clusters``
     (:func:`by_cluster`) and ``engagement`` (:func:`engagement`)."""
 
     query: Query
@@ -372,8 +363,7 @@ class Tracked:
 
 
 def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: bool = True, alpha: float = 0.01,
-          min_images_per_month: int = 20, names: pd.Series | None = None, _mask: np.ndarray | None = None,
-          _months: "_Months | None" = None) -> Tracked:
+          min_images_per_month: int = 20, names: pd.Series | None = None) -> Tracked:
     """Track a caption query through a typed release table.
 
     Parameters
@@ -401,13 +391,13 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
         For an empty or invalid query, or one that matches no caption.
     """
     q = compile_query(query, regex=regex, whole_words=whole_words)
-    mask = match_captions(df["all_captions"], q) if _mask is None else _mask  # _mask, _months: made by the
-    n_match = int(mask.sum())  # caller once for many queries (analysis.subjects), equal to what is computed here
+    mask = match_captions(df["all_captions"], q)
+    n_match = int(mask.sum())
     if n_match == 0:
         raise NoMatch(f"no caption matches the {q.describe()} among {len(df):,} images"
                          + ("; try --substring to match inside words, or another spelling" if whole_words else
                             "; try another spelling or a broader pattern") + ".")
-    months = _Months.of(df["created_at"]) if _months is None else _months
+    months = _Months.of(df["created_at"])
     monthly = months.table(mask)
     tr = monthly_trend(monthly, alpha, min_images_per_month)
     eng = engagement(df, mask, _months=months)
