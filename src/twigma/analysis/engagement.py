@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from twigma.analysis.inference import DEFAULT_ALPHA, Interval, tweet_bootstrap_sums, tweet_sums
-from twigma.analysis.overview import early_late_months, month_codes, month_of
+from twigma.analysis.months import Months
+from twigma.analysis.overview import early_late_months, month_of
 from twigma.release.load import release_unused
 
 METRICS = ["like_count", "quote_count", "reply_count"]
@@ -103,8 +104,8 @@ def engagement_by_cluster(df: pd.DataFrame) -> pd.DataFrame:
 
 def engagement_by_month(df: pd.DataFrame) -> pd.DataFrame:
     """:func:`engagement_table` per calendar month, with a ``month`` column."""
-    coded = month_codes(df["created_at"])  # None when a time is missing: then the months as text
-    by = month_of(df["created_at"]) if coded is None else pd.Categorical.from_codes(coded[0], categories=coded[1])
+    created = df["created_at"]  # the months by code; as text when a time is missing
+    by = month_of(created) if created.isna().any() else Months.of(created).categorical()
     return engagement_table(df, by).rename_axis("month").reset_index()
 
 

@@ -56,6 +56,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from twigma.analysis import inference, text, track
+from twigma.analysis.months import Months
 
 #: Subjects whose image sets have at least this Jaccard index are one subject.
 JACCARD = 0.95
@@ -156,7 +157,7 @@ class CaptionCounts:
     ``likes_known`` and ``log1p_likes``: per caption and month, the tweet weight (module docstring:
     ``1 / k`` per image of a ``k``-image tweet) of the images with known likes and the weighted sum of
     their log(1 + likes); ``by_likes``: tweet weight per caption and like count (``like_values``,
-    sorted; known likes only); ``base``: the monthly table of :meth:`twigma.analysis.track.Months.table`
+    sorted; known likes only); ``base``: the monthly table of :meth:`twigma.analysis.months.Months.table`
     with no image matching.
     """
 
@@ -177,11 +178,11 @@ class CaptionCounts:
         code, distinct = pd.factorize(df["all_captions"].reset_index(drop=True))
         d = len(distinct) + 1
         code = np.where(code < 0, d - 1, code)
-        months = track.Months.of(df["created_at"])
+        months = Months.of(df["created_at"])
         likes = df["like_count"].to_numpy(dtype=float, na_value=np.nan)
         known = ~np.isnan(likes)
         w = tweet_weights(df)
-        m = len(months.months)
+        m = len(months)
         by_month, likes_known, log1p_likes = _summed(code, months.code, (d, m),
                                                      (known * w, np.where(known, w * np.log1p(likes), 0.0)))
         cluster, labels = pd.factorize(df["label_10_cluster"].to_numpy(), sort=True)

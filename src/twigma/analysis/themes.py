@@ -40,15 +40,8 @@ import pandas as pd
 import statsmodels.api as sm
 
 from twigma.analysis import inference
-from twigma.analysis.overview import early_late_months, month_codes, month_of, tweet_codes
-
-ORIGIN = pd.Timestamp("2021-01-01", tz="UTC")
-SECONDS_PER_YEAR = 365.25 * 86_400
-
-
-def years_since_origin(created_at: pd.Series) -> pd.Series:
-    """Time in years since 2021-01-01 UTC."""
-    return (created_at - ORIGIN).dt.total_seconds() / SECONDS_PER_YEAR
+from twigma.analysis.months import Months, years_since_origin
+from twigma.analysis.overview import early_late_months, month_of, tweet_codes
 
 
 def monthly_cluster_counts(df: pd.DataFrame) -> pd.DataFrame:
@@ -274,9 +267,11 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     early, late = early_late_months(counts.index.tolist())
     first, last = counts.index.isin(early), counts.index.isin(late)
     if model == "logit-clustered":  # the images of the months kept
-        coded = month_codes(df["created_at"])  # the months by code, not a text per image
-        kept = (month_of(df["created_at"]).isin(counts.index).to_numpy() if coded is None
-                else pd.Index(coded[1]).isin(counts.index)[coded[0]])
+        if df["created_at"].isna().any():
+            kept = month_of(df["created_at"]).isin(counts.index).to_numpy()
+        else:  # the months by code, not a text per image
+            months = Months.of(df["created_at"])
+            kept = pd.Index(months.labels).isin(counts.index)[months.code]
         img_cluster = df["label_10_cluster"].to_numpy()[kept]
         img_t = years_since_origin(df["created_at"]).to_numpy()[kept]
         tweet = tweet_codes(df["id"])  # codes from the strings as stored, no objects
