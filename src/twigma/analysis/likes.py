@@ -67,7 +67,7 @@ def p_text_of(row, column: str = "p_value") -> str:
     flag = {"p_value": "p_below_floor", "p_value_cluster": "p_below_floor_cluster",
             "spearman_p": "spearman_p_below_floor"}[column]
     if flag not in row:
-        return p_text_floored(row[column], P_FLOOR)
+        return p_text_floored(row[column])
     return f"p < {P_FLOOR:.0e}" if bool(row[flag]) else p_text(row[column])
 
 
