@@ -119,8 +119,8 @@ def top_share(values: pd.Series, top: float = 0.01) -> float:
 
 
 @dataclass(frozen=True)
-class ClusterExtremes:
-    """What notebook 05 says about likes by cluster (:func:`cluster_extremes`)."""
+class LikesExtremes:
+    """What notebook 05 says about likes by cluster (:func:`likes_extremes`)."""
 
     most: pd.Series  # the row of the cluster with the highest mean ln(1 + likes) (its name is the cluster)
     fewest: pd.Series  # and the lowest
@@ -129,8 +129,8 @@ class ClusterExtremes:
     judgement: str  # "small" (interval wholly below small_ratio), "sizeable" (wholly at or above) or "undecided"
 
 
-def cluster_extremes(by_cluster: pd.DataFrame, df: pd.DataFrame, small_ratio: float = 1.5,
-                     alpha: float = DEFAULT_ALPHA, *, n_resamples: int = 2000, seed: int = 0) -> ClusterExtremes:
+def likes_extremes(by_cluster: pd.DataFrame, df: pd.DataFrame, small_ratio: float = 1.5,
+                   alpha: float = DEFAULT_ALPHA, *, n_resamples: int = 2000, seed: int = 0) -> LikesExtremes:
     """From :func:`engagement_by_cluster` (of ``df``, the release): the clusters with the highest
     and lowest mean ln(1 + likes) per image and the ratio of their geometric means of
     (1 + likes), exp(difference of the two means), with a ``1 - alpha`` percentile interval
@@ -154,7 +154,7 @@ def cluster_extremes(by_cluster: pd.DataFrame, df: pd.DataFrame, small_ratio: fl
 
     r = tweet_bootstrap_sums(sums, ratio, alpha, n_resamples=n_resamples, seed=seed)
     judgement = "small" if r.high < small_ratio else "sizeable" if r.low >= small_ratio else "undecided"
-    return ClusterExtremes(bc.loc[hi].rename(hi), bc.loc[lo].rename(lo), r, float(small_ratio), judgement)
+    return LikesExtremes(bc.loc[hi].rename(hi), bc.loc[lo].rename(lo), r, float(small_ratio), judgement)
 
 
 @dataclass(frozen=True)
