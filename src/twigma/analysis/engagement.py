@@ -18,7 +18,7 @@ import pandas as pd
 from twigma.analysis.inference import DEFAULT_ALPHA, Interval, tweet_bootstrap_sums, tweet_sums
 from twigma.analysis.months import Months
 from twigma.analysis.overview import early_late_months, month_of
-from twigma.release.load import release_unused
+from twigma.memory import free_arrow_memory
 
 METRICS = ["like_count", "quote_count", "reply_count"]
 
@@ -45,7 +45,7 @@ def per_tweet(df: pd.DataFrame) -> pd.DataFrame:
         out[c] = taken
     table = pd.DataFrame(out)
     table["n_images"] = np.bincount(code, minlength=n).astype(np.int64)
-    release_unused()  # what the id strings' hashing and taking left in pyarrow's pool (0.9 GB at 14M)
+    free_arrow_memory()  # what the id strings' hashing and taking left in pyarrow's pool (0.9 GB at 14M)
     return table
 
 
