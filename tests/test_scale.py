@@ -166,7 +166,7 @@ def test_subjects_from_caption_counts_equal_a_pass_per_word(quirky):
         for df in (full, no_likes):
             words = text.top_words(df["all_captions"], n=40)["word"].tolist()
             masks = np.stack([track.match_captions(df["all_captions"], w) for w in words])
-            dup = subj.duplicates(masks, words).set_index("subject")
+            dup = subj.duplicate_of(masks, words).set_index("subject")
             cluster_of = dict(zip(words, subj.same_as_cluster(masks, df["label_10_cluster"].to_numpy())))
             middle = int(np.median(masks.sum(axis=1)))  # about half the words have fewer images
             for min_images in (20, middle):
