@@ -117,7 +117,7 @@ def test_cluster_bootstrap_replicate_equals_a_direct_resampling_of_tweets():
     assert variability.tweet_bootstrap_counts(np.arange(30), 3, seed=1).sum(axis=1).tolist() == [30, 30, 30]
 
 
-def test_cluster_bootstrap_matches_the_true_sampling_spread_when_tweet_mates_are_near_duplicates():
+def test_tweet_bootstrap_matches_the_true_sampling_spread_when_tweet_mates_are_near_duplicates():
     """Monte Carlo: across many planted data sets, the SD of D is what the tweet bootstrap says;
     the image bootstrap says far less."""
     rng = np.random.default_rng(6)
