@@ -30,7 +30,7 @@ import pandas as pd
 from twigma.analysis import inference, track
 from twigma.analysis.months import Months
 from twigma.analysis.overview import early_late_months
-from twigma.analysis.themes import direction
+from twigma.analysis.themes import MIN_IMAGES_PER_MONTH, direction
 
 #: Caption words mapped to the abstract's "intricate human portraits" (fixed before looking at any
 #: trend; our mapping, not the paper's): words that name a person or a portrait, singular and plural.
@@ -162,7 +162,8 @@ def _caption_trend(name: str, words, mask_tweet: np.ndarray, months, fitted: np.
 
 
 def theme_shift(df: pd.DataFrame, portrait_words=PORTRAIT_WORDS, nature_words=NATURE_WORDS, *,
-                alpha: float = inference.DEFAULT_ALPHA, min_images_per_month: int = 20) -> ThemeShift:
+                alpha: float = inference.DEFAULT_ALPHA,
+                min_images_per_month: int = MIN_IMAGES_PER_MONTH) -> ThemeShift:
     """Decide C11 on a release (module docstring).
 
     ``df`` needs ``id``, ``created_at`` and ``all_captions``. ``min_images_per_month``: the months

@@ -224,9 +224,12 @@ def trend_test_mann_kendall(successes: np.ndarray, trials: np.ndarray, t_years: 
 
 #: The trend models of :func:`theme_trends`; the first is the notebooks' choice.
 TREND_MODELS = ("quasi-binomial", "logit-clustered", "mann-kendall")
+#: Months with fewer images are left out of the trend fits (notebook 03's ``MIN_IMAGES_PER_MONTH``):
+#: the default of every trend over months (:func:`theme_trends`, the tracker, the subjects, C11).
+MIN_IMAGES_PER_MONTH = 20
 
 
-def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_month: int = 1,
+def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_month: int = MIN_IMAGES_PER_MONTH,
                  model: str = "quasi-binomial", counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Trend of each cluster's share over time.
 
@@ -237,7 +240,8 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
         ``1 - alpha`` intervals (``ci_level``), so an interval excludes 0 exactly when the direction
         is not flat (for the quasi-binomial and logit models: their Wald intervals and tests).
     min_images_per_month : int
-        Months with fewer images in all are left out (very early months are tiny).
+        Months with fewer images in all are left out (very early months are tiny);
+        :data:`MIN_IMAGES_PER_MONTH` by default.
     model : {"quasi-binomial", "logit-clustered", "mann-kendall"}
         The trend test (module docstring): :func:`trend_test` (the notebooks' choice),
         :func:`trend_test_logit_clustered` or :func:`trend_test_mann_kendall`.

@@ -36,7 +36,7 @@ import pandas as pd
 
 from twigma.analysis.engagement import engagement_table
 from twigma.analysis.months import Months
-from twigma.analysis.themes import direction, trend_test
+from twigma.analysis.themes import MIN_IMAGES_PER_MONTH, direction, trend_test
 from twigma.errors import UserError
 from twigma.files import slug  # the file-name form of a query (Query.slug; twigma search names its files alike)
 
@@ -218,7 +218,8 @@ def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int
             "n_months": int(len(fit)), "note": note}
 
 
-def by_cluster(df: pd.DataFrame, mask: np.ndarray, *, alpha: float = 0.01, min_images_per_month: int = 20,
+def by_cluster(df: pd.DataFrame, mask: np.ndarray, *, alpha: float = 0.01,
+               min_images_per_month: int = MIN_IMAGES_PER_MONTH,
                names: pd.Series | None = None, months: Months | None = None) -> pd.DataFrame:
     """Matches per cluster.
 
@@ -327,7 +328,7 @@ class Tracked:
 
 
 def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: bool = True, alpha: float = 0.01,
-          min_images_per_month: int = 20, names: pd.Series | None = None) -> Tracked:
+          min_images_per_month: int = MIN_IMAGES_PER_MONTH, names: pd.Series | None = None) -> Tracked:
     """Track a caption query through a typed release table.
 
     Parameters
