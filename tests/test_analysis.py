@@ -346,7 +346,7 @@ def test_wilson_interval_covers_the_share():
 def test_logit_clustered_trends_with_one_design_equal_a_fit_per_cluster(small_release):
     """theme_trends makes the pooled rows once (themes.logit_design) for its ten clusters: the same fit as each
     cluster's own (which tests/test_scale.py checks against statsmodels)."""
-    trends = themes.theme_trends(small_release, model="logit-clustered").set_index("cluster")
+    trends = themes.theme_trends(small_release, min_images_per_month=1, model="logit-clustered").set_index("cluster")
     t = themes.years_since_origin(small_release["created_at"]).to_numpy()
     for k in trends.index:
         own = themes.trend_test_logit_clustered(small_release["label_10_cluster"].to_numpy() == k, t,

@@ -293,16 +293,16 @@ def test_likes_model_counts_each_tweet_once_and_never_writes_a_zero_p_value(smal
     assert likes.floor_p(0.0) == P_FLOOR and likes.floor_p(0.03) == 0.03
 
 
-def test_shape_of_the_bins_against_a_direct_reading():
+def test_bin_trend_against_a_direct_reading():
     b = pd.DataFrame({"x_mean": np.arange(8.0), "y_mean": [8, 7, 6, 5, 4.5, 4.4, 4.3, 4.2]})
-    sh = likes.shape_of(b, slope=-1.0)
+    sh = likes.bin_trend(b, slope=-1.0)
     assert (sh.agree, sh.steps, sh.monotone, sh.reading) == (7, 7, True, "monotone") and sh.span == pytest.approx(-3.8)
     assert sh.low_slope == pytest.approx(-1.0) and sh.high_slope == pytest.approx(-0.1) and sh.curved
     assert sh.steeper_half == "less"
-    assert np.isnan(likes.shape_of(b.iloc[:4], slope=-1.0).low_slope) and not sh.noisy
+    assert np.isnan(likes.bin_trend(b.iloc[:4], slope=-1.0).low_slope) and not sh.noisy
     zigzag = b.assign(y_mean=[8, 7, 7.5, 6, 6.5, 5, 5.5, 4])  # 4 of 7 steps follow the slope
-    assert likes.shape_of(zigzag.assign(se=1.0), slope=-1.0).reading == "noisy"  # median step 1 against SEs of 1.4
-    assert likes.shape_of(zigzag.assign(se=0.01), slope=-1.0).reading == "not monotone"
+    assert likes.bin_trend(zigzag.assign(se=1.0), slope=-1.0).reading == "noisy"  # median step 1 against SEs of 1.4
+    assert likes.bin_trend(zigzag.assign(se=0.01), slope=-1.0).reading == "not monotone"
 
 
 def test_similarity_summary_against_numpy():

@@ -161,8 +161,8 @@ def test_whole_set_interval_agrees_with_scipy_bootstrap_over_images():
 def test_replicates_in_batches_are_the_draws_of_one_stream():
     rng = np.random.default_rng(6)
     X, tweets = unit(rng.normal(size=(90, 4))), np.arange(90) // 3
-    counts = variability.cluster_counts(tweets, 600, seed=3)  # 600 replicates: three batches of at most 250
-    np.testing.assert_allclose(variability.cluster_replicates(X, tweets, 600, seed=3),
+    counts = variability.tweet_bootstrap_counts(tweets, 600, seed=3)  # 600 replicates: three batches of at most 250
+    np.testing.assert_allclose(variability.tweet_bootstrap_replicates(X, tweets, 600, seed=3),
                                variability.bootstrap_replicates(X, counts), rtol=1e-12)
     whole = variability.replicates_within(X, tweets, np.zeros(90), n_boot=600, seed=3)[0.0]
     np.testing.assert_allclose(whole, variability.bootstrap_replicates(X, counts), rtol=1e-12)

@@ -190,7 +190,7 @@ def test_early_late_change_matches_the_pooled_table(small_release):
 
 def test_likes_ratio_interval_against_the_row_level_bootstrap(small_release):
     by = engagement.engagement_by_cluster(small_release)
-    ext = engagement.cluster_extremes(by, small_release, small_ratio=1.5, alpha=0.01)
+    ext = engagement.likes_extremes(by, small_release, small_ratio=1.5, alpha=0.01)
     hi, lo = ext.most.name, ext.fewest.name
     assert ext.ratio.estimate == pytest.approx(np.exp(by.set_index("cluster").loc[hi, "mean_log1p_likes"]
                                                       - by.set_index("cluster").loc[lo, "mean_log1p_likes"]))
@@ -206,7 +206,7 @@ def test_likes_ratio_interval_against_the_row_level_bootstrap(small_release):
     assert abs(ext.ratio.low - ref.low) < 0.15 * width and abs(ext.ratio.high - ref.high) < 0.15 * width
     expect = "small" if ext.ratio.high < 1.5 else "sizeable" if ext.ratio.low >= 1.5 else "undecided"
     assert ext.judgement == expect
-    assert engagement.cluster_extremes(by, small_release, small_ratio=ext.ratio.high * 1.01).judgement == "small"
+    assert engagement.likes_extremes(by, small_release, small_ratio=ext.ratio.high * 1.01).judgement == "small"
 
 
 def test_missing_change_matches_the_pooled_table(small_release):

@@ -1,6 +1,6 @@
-"""Issue 19.1: column selection from the typed cache and the engine's tables (DuckDB) equal the
-full-table pandas path exactly, on the embedded sample and on a small release with quirks
-(missing likes, missing flags, missing captions, an empty month)."""
+"""Column selection from the typed cache and the tables made by integer codes equal the full-table
+pandas path exactly, on the embedded sample and on a small release with quirks (missing likes,
+missing flags, missing captions, an empty month)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,9 +8,7 @@ import pandas as pd
 import pytest
 
 from twigma.analysis import overview, text
-from twigma.release import COLUMNS, load_release, query
-
-pytest.importorskip("duckdb")
+from twigma.release import COLUMNS, load_release
 
 
 @pytest.fixture
@@ -67,36 +65,21 @@ def test_unknown_column_is_named():
         load_release("", columns=["likes"])
 
 
-def test_monthly_counts_on_the_engine(quirky):
-    for path, cache in _releases(quirky):
-        expected = overview.monthly_counts(load_release(path, cache_dir=cache))
-        pd.testing.assert_frame_equal(query.monthly_counts(path, cache_dir=cache), expected, check_exact=True)
+def test_monthly_counts_list_the_empty_month(quirky):
     path, cache, gap = quirky
-    got = query.monthly_counts(path, cache_dir=cache).set_index("month")
+    got = overview.monthly_counts(load_release(path, cache_dir=cache)).set_index("month")
     assert got.loc[gap, "n_images"] == 0 and got.loc[gap, "n_tweets"] == 0  # the empty month is listed
 
 
-@pytest.mark.parametrize("by", [None, "label_10_cluster"])
-def test_caption_term_counts_on_the_engine(quirky, by):
+def test_word_counts_from_distinct_captions_equal_term_counts(quirky):
+    """subjects.CaptionCounts tokenises each distinct caption once, weighted by its images: the same
+    counts as text.term_counts over every caption (missing captions count no word)."""
+    from twigma.analysis.subjects import CaptionCounts
+
     for path, cache in _releases(quirky):
         df = load_release(path, cache_dir=cache)
-        expected = text.term_counts(df["all_captions"], None if by is None else df[by])
-        pd.testing.assert_frame_equal(text.caption_term_counts(path, by=by, cache_dir=cache), expected,
-                                      check_exact=True)
-        stop = text.ENGLISH_STOP_WORDS
-        pd.testing.assert_frame_equal(text.caption_term_counts(path, by=by, stopwords=stop, cache_dir=cache),
-                                      text.term_counts(df["all_captions"], None if by is None else df[by],
-                                                       stopwords=stop), check_exact=True)
-
-
-def test_caption_counts_sum_to_the_images(quirky):
-    path, cache, _ = quirky
-    df = load_release(path, cache_dir=cache)
-    cc = query.caption_counts(path, cache_dir=cache)
-    assert cc["n"].sum() == len(df)
-    assert cc.loc[cc["caption"] == "", "n"].item() == df["all_captions"].isna().sum() + (df["all_captions"] == "").sum()
-    counted = df["all_captions"].fillna("").value_counts()
-    assert dict(zip(cc["caption"], cc["n"])) == counted.to_dict()
+        pd.testing.assert_series_equal(CaptionCounts.of(df).word_counts(), text.term_counts(df["all_captions"]).iloc[0],
+                                       check_exact=True)
 
 
 def test_month_of_equals_strftime(quirky):
@@ -183,7 +166,7 @@ def test_subjects_from_caption_counts_equal_a_pass_per_word(quirky):
         for df in (full, no_likes):
             words = text.top_words(df["all_captions"], n=40)["word"].tolist()
             masks = np.stack([track.match_captions(df["all_captions"], w) for w in words])
-            dup = subj.duplicates(masks, words).set_index("subject")
+            dup = subj.duplicate_of(masks, words).set_index("subject")
             cluster_of = dict(zip(words, subj.same_as_cluster(masks, df["label_10_cluster"].to_numpy())))
             middle = int(np.median(masks.sum(axis=1)))  # about half the words have fewer images
             for min_images in (20, middle):

@@ -316,11 +316,11 @@ def test_overall_shares(small_release):
 
 # ---------------------------------------------------------------- engagement (05) ---------
 
-def test_top_share_and_cluster_extremes(small_release):
+def test_top_share_and_likes_extremes(small_release):
     likes = pd.Series([100, 1, 1, 1, 1, 1, 1, 1, 1, 1, np.nan] * 10, dtype=float)
     assert engagement.top_share(likes, 0.1) == pytest.approx(1000 / 1090)
     by = engagement.engagement_by_cluster(small_release)
-    e = engagement.cluster_extremes(by, small_release)
+    e = engagement.likes_extremes(by, small_release)
     g = small_release.dropna(subset=["like_count"]).groupby("label_10_cluster")["like_count"]
     gm = g.apply(lambda s: stats.gmean(1 + s.astype(float)))  # geometric means of (1 + likes), scipy
     assert e.ratio.estimate == pytest.approx(gm.max() / gm.min()) and e.most.name == gm.idxmax()

@@ -284,11 +284,11 @@ def test_subjects_naming_the_same_images_are_one_subject():
     c[np.flatnonzero(a)[:5]] = False  # Jaccard just under 1
     d = rng.random(1000) < 0.3  # other images
     masks = np.stack([a, b, c, d])
-    dup = subjects.duplicates(masks, ["w0", "w1", "w2", "w3"], jaccard=0.95)
+    dup = subjects.duplicate_of(masks, ["w0", "w1", "w2", "w3"], jaccard=0.95)
     brute = (a & c).sum() / (a | c).sum()
     assert dup["duplicate_of"].tolist() == ["", "w0", "w0", ""]
     np.testing.assert_allclose(dup["jaccard"].iloc[2], brute)
-    assert subjects.duplicates(masks, ["w0", "w1", "w2", "w3"], jaccard=brute + 1e-6)["duplicate_of"].tolist() == [
+    assert subjects.duplicate_of(masks, ["w0", "w1", "w2", "w3"], jaccard=brute + 1e-6)["duplicate_of"].tolist() == [
         "", "w0", "", ""]
     clusters = np.where(a, 1, 2)
     assert subjects.same_as_cluster(masks, clusters) == ["1", "1", "1", ""]
@@ -336,7 +336,7 @@ def test_likes_relation_is_spearman_across_subjects():
     assert r.rho == pytest.approx(t[["slope", "likes_diff"]].rank().corr().iloc[0, 1])
     assert r.likes_diff_up == pytest.approx(0.2) and r.likes_diff_down == -0.2 and r.level == 0.95
     assert r.answer == ("more" if r.rho_low > 0 else "fewer" if r.rho_high < 0 else "unclear")
-    c = subjects.counts(t.assign(dispersion=[0.5, 2, 3, 1.5, 0.9]), 0.01)
+    c = subjects.subject_counts(t.assign(dispersion=[0.5, 2, 3, 1.5, 0.9]), 0.01)
     assert (c.n_up, c.n_down, c.n_flat, c.n_scale_floored, c.n_tested) == (2, 1, 2, 2, 5)
     assert c.ci_level == pytest.approx(1 - 0.01 * 3 / 5)
 
@@ -376,7 +376,7 @@ def test_subject_intervals_are_fcr_adjusted_and_agree_with_the_bh_calls(small_re
     assert (excludes == selected).all()  # a grey point never has an interval that excludes no trend
     # one subject's interval against statsmodels' quasi-binomial GLM at the adjusted level
     r = table.iloc[0]
-    mon = track.monthly_matches(small_release, track.match_captions(small_release["all_captions"], r["subject"]))
+    mon = track.track(small_release, r["subject"]).monthly
     mon = mon[mon["n_images"] >= 20]
     y = np.column_stack([mon["n_matching"], mon["n_images"] - mon["n_matching"]])
     X = sm.add_constant(mon["t_years"].to_numpy())

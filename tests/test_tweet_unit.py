@@ -103,8 +103,8 @@ def test_cluster_bootstrap_replicate_equals_a_direct_resampling_of_tweets():
     rng = np.random.default_rng(5)
     X = unit(rng.normal(size=(30, 6)) + 1)
     tweets = np.repeat([f"t{i}" for i in range(12)], [1, 2, 3, 4, 1, 2, 3, 4, 2, 3, 3, 2])
-    counts = variability.cluster_counts(tweets, n_boot=4, seed=9)
-    got = variability.cluster_replicates(X, tweets, n_boot=4, seed=9)
+    counts = variability.tweet_bootstrap_counts(tweets, n_boot=4, seed=9)
+    got = variability.tweet_bootstrap_replicates(X, tweets, n_boot=4, seed=9)
     codes, uniques = pd.factorize(tweets)
     draws = np.random.default_rng(9).integers(0, len(uniques), size=(4, len(uniques)))  # the same draws
     for b in range(4):
@@ -113,11 +113,11 @@ def test_cluster_bootstrap_replicate_equals_a_direct_resampling_of_tweets():
         sim = X[idx] @ X[idx].T
         distinct = idx[:, None] != idx[None, :]
         assert got[b] == pytest.approx(1 - sim[distinct].mean(), rel=1e-5)
-    # with every row its own group the cluster bootstrap is the ordinary one over rows
-    assert variability.cluster_counts(np.arange(30), 3, seed=1).sum(axis=1).tolist() == [30, 30, 30]
+    # with every row its own group the tweet bootstrap is the ordinary one over rows
+    assert variability.tweet_bootstrap_counts(np.arange(30), 3, seed=1).sum(axis=1).tolist() == [30, 30, 30]
 
 
-def test_cluster_bootstrap_matches_the_true_sampling_spread_when_tweet_mates_are_near_duplicates():
+def test_tweet_bootstrap_matches_the_true_sampling_spread_when_tweet_mates_are_near_duplicates():
     """Monte Carlo: across many planted data sets, the SD of D is what the tweet bootstrap says;
     the image bootstrap says far less."""
     rng = np.random.default_rng(6)
@@ -127,8 +127,8 @@ def test_cluster_bootstrap_matches_the_true_sampling_spread_when_tweet_mates_are
         X = unit(np.repeat(centres, 4, axis=0) + 0.05 * rng.normal(size=(240, 4)))
         tweets = np.repeat(np.arange(60), 4)
         d_hat.append(variability.dispersion(X))
-        se_tweet.append(variability.cluster_replicates(X, tweets, n_boot=100, seed=1).std())
-        se_image.append(variability.cluster_replicates(X, None, n_boot=100, seed=1).std())
+        se_tweet.append(variability.tweet_bootstrap_replicates(X, tweets, n_boot=100, seed=1).std())
+        se_image.append(variability.tweet_bootstrap_replicates(X, None, n_boot=100, seed=1).std())
     true_sd = np.std(d_hat)
     assert 0.75 < np.mean(se_tweet) / true_sd < 1.3
     assert np.mean(se_image) / true_sd < 0.65
@@ -165,7 +165,7 @@ def test_grouped_dispersion_table_resamples_tweets_within_each_group():
     assert (t["ci_low"] <= t["dispersion"]).all() and (t["dispersion"] <= t["ci_high"]).all()
 
 
-def test_month_ends_and_cluster_extremes_say_what_the_tables_hold():
+def test_month_ends_and_dispersion_extremes_say_what_the_tables_hold():
     m = pd.DataFrame({"month": [f"2022-{i:02d}" for i in range(1, 9)], "n": [40, 50, 60, 70, 80, 90, 100, 110],
                       "dispersion": [0.5, 0.4, 0.45, 0.42, 0.41, 0.43, 0.44, 0.3]})
     m["ci_low"], m["ci_high"] = m["dispersion"] - [0.1, 0.1, 0.1, 0.1, 0.02, 0.02, 0.02, 0.02], m["dispersion"] + 0.02
@@ -176,9 +176,9 @@ def test_month_ends_and_cluster_extremes_say_what_the_tables_hold():
     assert e.trend == pytest.approx(np.corrcoef(np.arange(8), m["dispersion"])[0, 1])
     assert e.noisy and not variability.month_ends(m, noisy_widen=3.5).noisy  # the cut-off is the caller's
     c = pd.DataFrame({"cluster": [0, 1, 2], "dispersion": [0.2, 0.5, 0.3]})
-    x = variability.cluster_extremes(c, overall=0.4)
+    x = variability.dispersion_extremes(c, overall=0.4)
     assert (x.low, x.low_d, x.high, x.high_d) == (0, 0.2, 1, 0.5) and x.n_below == 2 and x.not_below == (1,)
-    assert not x.all_below and variability.cluster_extremes(c, overall=0.6).all_below
+    assert not x.all_below and variability.dispersion_extremes(c, overall=0.6).all_below
 
 
 def test_compare_sources_keeps_the_results_contract_of_variability_csv():

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from twigma.analysis.inference import DEFAULT_ALPHA, Interval, tweet_bootstrap_sums, tweet_sums
-from twigma.analysis.overview import early_late_months, month_codes, month_of
-from twigma.release.load import release_unused
+from twigma.analysis.months import Months
+from twigma.analysis.overview import early_late_months, month_of
+from twigma.memory import free_arrow_memory
 
 METRICS = ["like_count", "quote_count", "reply_count"]
 
@@ -44,7 +45,7 @@ def per_tweet(df: pd.DataFrame) -> pd.DataFrame:
         out[c] = taken
     table = pd.DataFrame(out)
     table["n_images"] = np.bincount(code, minlength=n).astype(np.int64)
-    release_unused()  # what the id strings' hashing and taking left in pyarrow's pool (0.9 GB at 14M)
+    free_arrow_memory()  # what the id strings' hashing and taking left in pyarrow's pool (0.9 GB at 14M)
     return table
 
 
@@ -103,8 +104,8 @@ def engagement_by_cluster(df: pd.DataFrame) -> pd.DataFrame:
 
 def engagement_by_month(df: pd.DataFrame) -> pd.DataFrame:
     """:func:`engagement_table` per calendar month, with a ``month`` column."""
-    coded = month_codes(df["created_at"])  # None when a time is missing: then the months as text
-    by = month_of(df["created_at"]) if coded is None else pd.Categorical.from_codes(coded[0], categories=coded[1])
+    created = df["created_at"]  # the months by code; as text when a time is missing
+    by = month_of(created) if created.isna().any() else Months.of(created).categorical()
     return engagement_table(df, by).rename_axis("month").reset_index()
 
 
@@ -118,8 +119,8 @@ def top_share(values: pd.Series, top: float = 0.01) -> float:
 
 
 @dataclass(frozen=True)
-class ClusterExtremes:
-    """What notebook 05 says about likes by cluster (:func:`cluster_extremes`)."""
+class LikesExtremes:
+    """What notebook 05 says about likes by cluster (:func:`likes_extremes`)."""
 
     most: pd.Series  # the row of the cluster with the highest mean ln(1 + likes) (its name is the cluster)
     fewest: pd.Series  # and the lowest
@@ -128,8 +129,8 @@ class ClusterExtremes:
     judgement: str  # "small" (interval wholly below small_ratio), "sizeable" (wholly at or above) or "undecided"
 
 
-def cluster_extremes(by_cluster: pd.DataFrame, df: pd.DataFrame, small_ratio: float = 1.5,
-                     alpha: float = DEFAULT_ALPHA, *, n_resamples: int = 2000, seed: int = 0) -> ClusterExtremes:
+def likes_extremes(by_cluster: pd.DataFrame, df: pd.DataFrame, small_ratio: float = 1.5,
+                   alpha: float = DEFAULT_ALPHA, *, n_resamples: int = 2000, seed: int = 0) -> LikesExtremes:
     """From :func:`engagement_by_cluster` (of ``df``, the release): the clusters with the highest
     and lowest mean ln(1 + likes) per image and the ratio of their geometric means of
     (1 + likes), exp(difference of the two means), with a ``1 - alpha`` percentile interval
@@ -153,7 +154,7 @@ def cluster_extremes(by_cluster: pd.DataFrame, df: pd.DataFrame, small_ratio: fl
 
     r = tweet_bootstrap_sums(sums, ratio, alpha, n_resamples=n_resamples, seed=seed)
     judgement = "small" if r.high < small_ratio else "sizeable" if r.low >= small_ratio else "undecided"
-    return ClusterExtremes(bc.loc[hi].rename(hi), bc.loc[lo].rename(lo), r, float(small_ratio), judgement)
+    return LikesExtremes(bc.loc[hi].rename(hi), bc.loc[lo].rename(lo), r, float(small_ratio), judgement)
 
 
 @dataclass(frozen=True)

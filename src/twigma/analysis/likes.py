@@ -67,7 +67,7 @@ def p_text_of(row, column: str = "p_value") -> str:
     flag = {"p_value": "p_below_floor", "p_value_cluster": "p_below_floor_cluster",
             "spearman_p": "spearman_p_below_floor"}[column]
     if flag not in row:
-        return p_text_floored(row[column], P_FLOOR)
+        return p_text_floored(row[column])
     return f"p < {P_FLOOR:.0e}" if bool(row[flag]) else p_text(row[column])
 
 
@@ -208,8 +208,8 @@ def fwl_line(frame: pd.DataFrame, x: str = "sim_resid", y: str = "likes_resid") 
 
 
 @dataclass(frozen=True)
-class Shape:
-    """What 08 says of the adjusted bins (:func:`shape_of`)."""
+class BinTrend:
+    """How the adjusted bins' means move along x, as 08 says it (:func:`bin_trend`)."""
 
     agree: int  #: steps between neighbouring bins that go the way of the slope
     steps: int  #: steps between neighbouring bins
@@ -237,8 +237,8 @@ MONOTONE_SHARE = 0.75
 CURVED_RATIO = 1.5
 
 
-def shape_of(bins: pd.DataFrame, slope: float) -> Shape:
-    """What 08 says of the adjusted bins (in increasing x), a :class:`Shape`: ``agree`` (steps
+def bin_trend(bins: pd.DataFrame, slope: float) -> BinTrend:
+    """How the adjusted bins' means (in increasing x) move, a :class:`BinTrend`: ``agree`` (steps
     between neighbouring bins that go the way of ``slope``) of ``steps``, ``span`` (last bin's
     mean minus the first's), ``monotone`` (agree >= :data:`MONOTONE_SHARE` of the steps), and,
     with 6 bins or more, ``low_slope`` and ``high_slope`` (least-squares slopes of the bin means
@@ -258,7 +258,7 @@ def shape_of(bins: pd.DataFrame, slope: float) -> Shape:
     if "se" in bins and len(y) > 1:
         se = bins["se"].to_numpy(float)
         noisy = bool(np.median(np.abs(np.diff(y))) < np.median(np.sqrt(se[1:] ** 2 + se[:-1] ** 2)))
-    return Shape(agree=agree, steps=len(steps), span=float(y[-1] - y[0]) if len(y) else float("nan"),
+    return BinTrend(agree=agree, steps=len(steps), span=float(y[-1] - y[0]) if len(y) else float("nan"),
                  monotone=bool(agree >= MONOTONE_SHARE * len(steps)), low_slope=low, high_slope=high,
                  curved=curved, noisy=noisy)
 

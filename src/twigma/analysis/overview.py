@@ -11,43 +11,26 @@ import pandas as pd
 from scipy import stats
 
 from twigma.analysis.inference import Interval
-from twigma.release.load import release_unused
+from twigma.analysis.months import Months
+from twigma.memory import free_arrow_memory
 
 
 def month_of(created_at: pd.Series) -> pd.Series:
     """Calendar month (UTC) of each timestamp, as text ``YYYY-MM`` (missing for a missing time).
 
-    The texts of the few distinct months are written once and spread by code: at 14 million
-    rows, ``strftime`` on every row took most of a notebook's time; the result is the same
-    Series (values, dtype, index and name; tests/test_scale.py).
+    The distinct months' texts spread by code (:meth:`Months.texts`); the result is the Series that
+    ``strftime`` gives (values, dtype, index and name; tests/test_scale.py).
     """
-    coded = month_codes(created_at)
-    if coded is None:  # never for a validated release; the plain path keeps NaT's meaning
+    if created_at.isna().any():  # never for a validated release; the plain path keeps NaT's meaning
         return created_at.dt.tz_convert("UTC").dt.strftime("%Y-%m")
-    code, texts = coded
-    return pd.Series(texts.take(code), index=created_at.index, name=created_at.name)
-
-
-def month_codes(created_at: pd.Series):
-    """(code of each row's month 0..k-1 in time order, the k months' ``YYYY-MM`` texts), or None when a
-    time is missing."""
-    utc = created_at.dt.tz_convert("UTC")
-    if utc.isna().any():
-        return None
-    ym = utc.dt.tz_localize(None).to_numpy().astype("datetime64[M]").astype(np.int64) + 1970 * 12  # year * 12 + month - 1
-    rel = ym - (ym.min() if len(ym) else 0)  # months since the first: a lookup, no sort of the rows
-    present = np.flatnonzero(np.bincount(rel))
-    lookup = np.zeros(len(present) and present[-1] + 1, dtype=np.int64)
-    lookup[present] = np.arange(len(present))
-    code, uniq = lookup[rel], present + (ym.min() if len(ym) else 0)
-    return code, pd.array([f"{u // 12:04d}-{u % 12 + 1:02d}" for u in uniq], dtype="str")
+    return Months.of(created_at).texts()
 
 
 def tweet_codes(ids: pd.Series) -> np.ndarray:
     """Each image's tweet as a code 0..n_tweets-1 (in order of first occurrence): one hash pass over the
     ids, then counts per tweet by ``np.bincount`` (a groupby over 14 million id strings each time is slow)."""
     codes = pd.factorize(ids.reset_index(drop=True), use_na_sentinel=False)[0]
-    release_unused()  # the hash table of the id strings lived in pyarrow's pool: give it back (0.9 GB at 14M)
+    free_arrow_memory()  # the hash table of the id strings lived in pyarrow's pool: give it back (0.9 GB at 14M)
     return codes
 
 
@@ -97,17 +80,17 @@ def monthly_counts(df: pd.DataFrame) -> pd.DataFrame:
     DataFrame with columns ``month`` (YYYY-MM), ``n_tweets``, ``n_images``; every month between
     the first and the last is listed, with zeros where nothing was posted.
     """
-    coded = month_codes(df["created_at"])
-    if coded is None:  # a missing time: the rows without a month are left out, as a groupby does
+    if df["created_at"].isna().any():  # a missing time: the rows without a month are left out, as a groupby does
         g = pd.DataFrame({"month": month_of(df["created_at"]), "id": df["id"]}).groupby("month")
         out = pd.DataFrame({"n_tweets": g["id"].nunique(), "n_images": g.size()})
     else:  # distinct (month, tweet) pairs by integer codes: a groupby's nunique over the id strings was slow
-        code, texts = coded
+        months = Months.of(df["created_at"])
         tweet = tweet_codes(df["id"])
         n_t = int(tweet.max()) + 1 if len(tweet) else 1
-        pairs = pd.unique(code * n_t + tweet)
-        out = pd.DataFrame({"n_tweets": np.bincount(pairs // n_t, minlength=len(texts)),
-                            "n_images": np.bincount(code, minlength=len(texts))}, index=pd.Index(texts, name="month"))
+        pairs = pd.unique(months.code * n_t + tweet)
+        out = pd.DataFrame({"n_tweets": np.bincount(pairs // n_t, minlength=len(months)),
+                            "n_images": np.bincount(months.code, minlength=len(months))},
+                           index=pd.Index(months.labels, name="month"))
     full = pd.period_range(out.index.min(), out.index.max(), freq="M").strftime("%Y-%m")
     out = out.reindex(full, fill_value=0).rename_axis("month").reset_index()
     return out.astype({"n_tweets": "int64", "n_images": "int64"})

@@ -49,15 +49,15 @@ def odds_ratio(slope: float) -> float:
     return float(np.exp(slope))
 
 
-def p_text_floored(p: float, floor: float = P_FLOOR) -> str:
-    """:func:`p_text` for a p-value read from a table that writes p-values below ``floor`` as
-    ``floor`` itself (an upper bound, never 0; e.g. ``twigma.analysis.likes.floor_p``): a value at
+def p_text_floored(p: float) -> str:
+    """:func:`p_text` for a p-value read from a table that writes p-values below :data:`P_FLOOR` as
+    ``P_FLOOR`` itself (an upper bound, never 0; e.g. ``twigma.analysis.likes.floor_p``): a value at
     the floor reads ``"p < 1e-16"``, like one below it."""
-    if p is not None and not pd.isna(p) and float(p) <= floor:
-        return f"p < {floor:.0e}"
+    if p is not None and not pd.isna(p) and float(p) <= P_FLOOR:
+        return f"p < {P_FLOOR:.0e}"
     return p_text(p)
 
 
-def fmt_p_floored(p: float, floor: float = P_FLOOR) -> str:
+def fmt_p_floored(p: float) -> str:
     """:func:`fmt_p` for such a table (``"< 1e-16"`` at the floor), for a displayed column."""
-    return p_text_floored(p, floor)[2:].replace("= ", "")
+    return p_text_floored(p)[2:].replace("= ", "")

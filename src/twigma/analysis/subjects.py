@@ -56,6 +56,8 @@ import pandas as pd
 from scipy import sparse, stats
 
 from twigma.analysis import inference, text, track
+from twigma.analysis.months import Months
+from twigma.analysis.themes import MIN_IMAGES_PER_MONTH
 
 #: Subjects whose image sets have at least this Jaccard index are one subject.
 JACCARD = 0.95
@@ -75,7 +77,7 @@ def _jaccard_of_counts(inter, size_a, size_b) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def duplicates(masks: np.ndarray, words: list[str], jaccard: float = JACCARD) -> pd.DataFrame:
+def duplicate_of(masks: np.ndarray, words: list[str], jaccard: float = JACCARD) -> pd.DataFrame:
     """Which subjects name (nearly) the same images as a commoner one.
 
     Parameters
@@ -89,11 +91,11 @@ def duplicates(masks: np.ndarray, words: list[str], jaccard: float = JACCARD) ->
     kept whose image set has Jaccard >= ``jaccard`` with this one; "" when none) and ``jaccard``
     (with that subject; NaN when none).
     """
-    return _duplicates(_jaccard(masks, masks), words, jaccard)
+    return _duplicate_of(_jaccard(masks, masks), words, jaccard)
 
 
-def _duplicates(J: np.ndarray, words: list[str], jaccard: float) -> pd.DataFrame:
-    """:func:`duplicates` from the subjects' Jaccard indices with each other (shape (s, s))."""
+def _duplicate_of(J: np.ndarray, words: list[str], jaccard: float) -> pd.DataFrame:
+    """:func:`duplicate_of` from the subjects' Jaccard indices with each other (shape (s, s))."""
     kept, rows = [], []
     for i, word in enumerate(words):
         match = next((k for k in kept if J[i, k] >= jaccard), None)
@@ -156,7 +158,7 @@ class CaptionCounts:
     ``likes_known`` and ``log1p_likes``: per caption and month, the tweet weight (module docstring:
     ``1 / k`` per image of a ``k``-image tweet) of the images with known likes and the weighted sum of
     their log(1 + likes); ``by_likes``: tweet weight per caption and like count (``like_values``,
-    sorted; known likes only); ``base``: the monthly table of :meth:`twigma.analysis.track.Months.table`
+    sorted; known likes only); ``base``: the monthly table of :meth:`twigma.analysis.months.Months.table`
     with no image matching.
     """
 
@@ -177,11 +179,11 @@ class CaptionCounts:
         code, distinct = pd.factorize(df["all_captions"].reset_index(drop=True))
         d = len(distinct) + 1
         code = np.where(code < 0, d - 1, code)
-        months = track.Months.of(df["created_at"])
+        months = Months.of(df["created_at"])
         likes = df["like_count"].to_numpy(dtype=float, na_value=np.nan)
         known = ~np.isnan(likes)
         w = tweet_weights(df)
-        m = len(months.months)
+        m = len(months)
         by_month, likes_known, log1p_likes = _summed(code, months.code, (d, m),
                                                      (known * w, np.where(known, w * np.log1p(likes), 0.0)))
         cluster, labels = pd.factorize(df["label_10_cluster"].to_numpy(), sort=True)
@@ -272,7 +274,8 @@ def _subject_rows(cap: CaptionCounts, H: sparse.csr_matrix, words: list[str], du
 
 
 def subject_trends(df: pd.DataFrame, n_subjects: int = 40, min_images: int = 50, fdr: float = 0.01,
-                   min_images_per_month: int = 20, jaccard: float = JACCARD) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   min_images_per_month: int = MIN_IMAGES_PER_MONTH,
+                   jaccard: float = JACCARD) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Track the ``n_subjects`` commonest caption words, merge duplicates, adjust, call.
 
     ``df`` needs the columns ``all_captions``, ``created_at``, ``like_count`` and ``label_10_cluster``
@@ -301,7 +304,7 @@ def subject_trends(df: pd.DataFrame, n_subjects: int = 40, min_images: int = 50,
     words = text.top_words(None, n=n_subjects, counts=cap.word_counts())["word"].tolist()
     H = cap.subjects(words)
     n_match = H @ cap.n
-    dup = _duplicates(_jaccard_of_counts((H @ sparse.diags(cap.n) @ H.T).toarray(), n_match, n_match), words, jaccard)
+    dup = _duplicate_of(_jaccard_of_counts((H @ sparse.diags(cap.n) @ H.T).toarray(), n_match, n_match), words, jaccard)
     rows, left = _subject_rows(cap, H, words, dup, min_images=min_images, fdr=fdr,
                                min_images_per_month=min_images_per_month)
     subjects = pd.DataFrame(rows)
@@ -351,7 +354,7 @@ class SubjectCounts:
         return f"{100 * self.ci_level:.4g}%"
 
 
-def counts(subjects: pd.DataFrame, fdr: float) -> SubjectCounts:
+def subject_counts(subjects: pd.DataFrame, fdr: float) -> SubjectCounts:
     """:class:`SubjectCounts` of :func:`subject_trends` made at ``fdr``."""
     d = subjects["direction"]
     n_sel = int((d != "flat").sum())

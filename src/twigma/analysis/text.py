@@ -68,8 +68,8 @@ def top_words(texts: pd.Series | None, n: int = 30, stopwords: Iterable[str] | N
     """The ``n`` most frequent words of the texts: columns ``rank``, ``word``, ``count``, ``share``.
 
     ``share`` is the word's count over all counted words. ``counts``: the texts' total word counts
-    when already made (``term_counts(texts, stopwords=stopwords).iloc[0]``, or the engine's
-    :func:`caption_term_counts`); then ``texts`` is not read.
+    when already made (``term_counts(texts, stopwords=stopwords).iloc[0]``, or
+    :meth:`twigma.analysis.subjects.CaptionCounts.word_counts`); then ``texts`` is not read.
     """
     counts = term_counts(texts, stopwords=stopwords).iloc[0] if counts is None else counts
     counts = counts.sort_values(ascending=False, kind="stable")
@@ -239,27 +239,3 @@ def word_ranks(words: pd.DataFrame, wanted) -> list[WordPlace]:
         else:
             out.append(WordPlace(w, None, None, float("nan"), 0))
     return out
-
-
-def caption_term_counts(path=None, by: str | None = None, stopwords=None,
-                        cache_dir=None) -> pd.DataFrame:
-    """:func:`twigma.analysis.text.term_counts` of the release's captions (per ``by`` when given, else
-    one row ``"all"``), from :func:`twigma.release.query.caption_counts` (DuckDB): each distinct caption tokenised once and
-    weighted by its number of images."""
-    from scipy import sparse
-
-    from twigma.release import query
-
-    cc = query.caption_counts(path, by, cache_dir)
-    text_code, uniq_texts = pd.factorize(cc["caption"], sort=False)
-    if by is None:
-        group_code, uniq_groups, name = np.zeros(len(cc), dtype=np.int64), pd.Index(["all"]), "group"
-    else:
-        group_code, uniq_groups = pd.factorize(cc[by], sort=True)
-        name = by
-    vec = vectorizer(stopwords)
-    X = vec.fit_transform(uniq_texts)
-    W = sparse.coo_matrix((cc["n"].to_numpy(dtype=float), (group_code, text_code)),
-                          shape=(len(uniq_groups), len(uniq_texts))).tocsr()
-    counts = (W @ X).toarray().astype(np.int64)
-    return pd.DataFrame(counts, index=pd.Index(uniq_groups, name=name), columns=vec.get_feature_names_out())

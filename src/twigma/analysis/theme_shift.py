@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from twigma.analysis import inference, track
+from twigma.analysis.months import Months
 from twigma.analysis.overview import early_late_months
-from twigma.analysis.themes import direction
+from twigma.analysis.themes import MIN_IMAGES_PER_MONTH, direction
 
 #: Caption words mapped to the abstract's "intricate human portraits" (fixed before looking at any
 #: trend; our mapping, not the paper's): words that name a person or a portrait, singular and plural.
@@ -161,7 +162,8 @@ def _caption_trend(name: str, words, mask_tweet: np.ndarray, months, fitted: np.
 
 
 def theme_shift(df: pd.DataFrame, portrait_words=PORTRAIT_WORDS, nature_words=NATURE_WORDS, *,
-                alpha: float = inference.DEFAULT_ALPHA, min_images_per_month: int = 20) -> ThemeShift:
+                alpha: float = inference.DEFAULT_ALPHA,
+                min_images_per_month: int = MIN_IMAGES_PER_MONTH) -> ThemeShift:
     """Decide C11 on a release (module docstring).
 
     ``df`` needs ``id``, ``created_at`` and ``all_captions``. ``min_images_per_month``: the months
@@ -178,8 +180,8 @@ def theme_shift(df: pd.DataFrame, portrait_words=PORTRAIT_WORDS, nature_words=NA
     for key, words in (("portraits", portrait_words), ("nature", nature_words)):
         image_hits = track.match_captions(captions, words_query(words))
         hits[key] = np.bincount(codes, weights=image_hits, minlength=len(first)) > 0
-    months = track.Months.of(df["created_at"].iloc[first].reset_index(drop=True))  # a tweet's month: its time
-    images = track.Months.of(df["created_at"]).table(np.zeros(len(df), dtype=bool))
+    months = Months.of(df["created_at"].iloc[first].reset_index(drop=True))  # a tweet's month: its time
+    images = Months.of(df["created_at"]).table(np.zeros(len(df), dtype=bool))
     base = months.table(hits["portraits"])
     fitted = base["month"].map(images.set_index("month")["n_images"]).fillna(0).to_numpy() >= min_images_per_month
     portraits, mp = _caption_trend("portraits", portrait_words, hits["portraits"], months, fitted, alpha)

@@ -40,18 +40,11 @@ import pandas as pd
 import statsmodels.api as sm
 
 from twigma.analysis import inference
-from twigma.analysis.overview import early_late_months, month_codes, month_of, tweet_codes
-
-ORIGIN = pd.Timestamp("2021-01-01", tz="UTC")
-SECONDS_PER_YEAR = 365.25 * 86_400
+from twigma.analysis.months import Months, years_since_origin
+from twigma.analysis.overview import early_late_months, month_of, tweet_codes
 
 
-def years_since_origin(created_at: pd.Series) -> pd.Series:
-    """Time in years since 2021-01-01 UTC."""
-    return (created_at - ORIGIN).dt.total_seconds() / SECONDS_PER_YEAR
-
-
-def monthly_cluster_counts(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> pd.DataFrame:
+def monthly_cluster_counts(df: pd.DataFrame) -> pd.DataFrame:
     """Images per month and cluster, with the month's mean time.
 
     Returns
@@ -60,16 +53,16 @@ def monthly_cluster_counts(df: pd.DataFrame, cluster_col: str = "label_10_cluste
     and ``t_years`` (mean time of the month's images, years since 2021-01-01).
     """
     month = month_of(df["created_at"])
-    counts = pd.crosstab(month, df[cluster_col]).rename_axis(index="month", columns=None)
+    counts = pd.crosstab(month, df["label_10_cluster"]).rename_axis(index="month", columns=None)
     counts["n_images"] = counts.sum(axis=1)
     counts["t_years"] = years_since_origin(df["created_at"]).groupby(month).mean()
     return counts
 
 
-def monthly_shares(df: pd.DataFrame, cluster_col: str = "label_10_cluster") -> pd.DataFrame:
+def monthly_shares(df: pd.DataFrame) -> pd.DataFrame:
     """Share of each cluster among the month's images: long table ``month``, ``cluster``,
     ``n_images`` (in the cluster), ``n_month`` (all images in the month), ``share``."""
-    counts = monthly_cluster_counts(df, cluster_col)
+    counts = monthly_cluster_counts(df)
     clusters = [c for c in counts.columns if c not in ("n_images", "t_years")]
     long = counts[clusters].stack().rename("n_images").reset_index()
     long.columns = ["month", "cluster", "n_images"]
@@ -231,11 +224,13 @@ def trend_test_mann_kendall(successes: np.ndarray, trials: np.ndarray, t_years: 
 
 #: The trend models of :func:`theme_trends`; the first is the notebooks' choice.
 TREND_MODELS = ("quasi-binomial", "logit-clustered", "mann-kendall")
+#: Months with fewer images are left out of the trend fits (notebook 03's ``MIN_IMAGES_PER_MONTH``):
+#: the default of every trend over months (:func:`theme_trends`, the tracker, the subjects, C11).
+MIN_IMAGES_PER_MONTH = 20
 
 
-def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_month: int = 1,
-                 cluster_col: str = "label_10_cluster", model: str = "quasi-binomial",
-                 counts: pd.DataFrame | None = None) -> pd.DataFrame:
+def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_month: int = MIN_IMAGES_PER_MONTH,
+                 model: str = "quasi-binomial", counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Trend of each cluster's share over time.
 
     Parameters
@@ -245,12 +240,13 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
         ``1 - alpha`` intervals (``ci_level``), so an interval excludes 0 exactly when the direction
         is not flat (for the quasi-binomial and logit models: their Wald intervals and tests).
     min_images_per_month : int
-        Months with fewer images in all are left out (very early months are tiny).
+        Months with fewer images in all are left out (very early months are tiny);
+        :data:`MIN_IMAGES_PER_MONTH` by default.
     model : {"quasi-binomial", "logit-clustered", "mann-kendall"}
         The trend test (module docstring): :func:`trend_test` (the notebooks' choice),
         :func:`trend_test_logit_clustered` or :func:`trend_test_mann_kendall`.
     counts : DataFrame, optional
-        ``monthly_cluster_counts(df, cluster_col)`` when already made (the robustness grid shares it
+        ``monthly_cluster_counts(df)`` when already made (the robustness grid shares it
         across specifications); then ``df`` is read only by the ``logit-clustered`` model and may be
         None for the others. The result is the same.
 
@@ -267,7 +263,7 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     """
     if model not in TREND_MODELS:
         raise ValueError(f"model must be one of {', '.join(TREND_MODELS)}, not {model!r}")
-    counts = monthly_cluster_counts(df, cluster_col) if counts is None else counts
+    counts = monthly_cluster_counts(df) if counts is None else counts
     counts = counts[counts["n_images"] >= min_images_per_month]
     clusters = sorted(c for c in counts.columns if c not in ("n_images", "t_years"))
     t = counts["t_years"].to_numpy()
@@ -275,10 +271,12 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     early, late = early_late_months(counts.index.tolist())
     first, last = counts.index.isin(early), counts.index.isin(late)
     if model == "logit-clustered":  # the images of the months kept
-        coded = month_codes(df["created_at"])  # the months by code, not a text per image
-        kept = (month_of(df["created_at"]).isin(counts.index).to_numpy() if coded is None
-                else pd.Index(coded[1]).isin(counts.index)[coded[0]])
-        img_cluster = df[cluster_col].to_numpy()[kept]
+        if df["created_at"].isna().any():
+            kept = month_of(df["created_at"]).isin(counts.index).to_numpy()
+        else:  # the months by code, not a text per image
+            months = Months.of(df["created_at"])
+            kept = pd.Index(months.labels).isin(counts.index)[months.code]
+        img_cluster = df["label_10_cluster"].to_numpy()[kept]
         img_t = years_since_origin(df["created_at"]).to_numpy()[kept]
         tweet = tweet_codes(df["id"])  # codes from the strings as stored, no objects
         design = logit_design(img_t, tweet[kept])  # the pooled rows: made once, not per cluster
@@ -442,9 +440,9 @@ def month_sizes(counts: pd.DataFrame, min_images: int, k: int = 3) -> MonthSizes
 
 # ---------------------------------------------------------------- what 02's text states ----
 
-def cluster_sizes(df: pd.DataFrame, names: pd.Series, cluster_col: str = "label_10_cluster") -> pd.DataFrame:
+def cluster_sizes(df: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
     """One row per cluster: ``cluster``, ``name`` (from ``names``), ``n_images`` and ``share`` of all images."""
-    sizes = df[cluster_col].value_counts().sort_index()
+    sizes = df["label_10_cluster"].value_counts().sort_index()
     return pd.DataFrame({"cluster": sizes.index, "name": names.reindex(sizes.index).to_numpy(),
                          "n_images": sizes.to_numpy(), "share": sizes.to_numpy() / len(df)})
 
@@ -477,20 +475,19 @@ class MapCompactness:
     separate: bool  # every cluster has more than min_own_share of its images nearest its own median
 
 
-def map_compactness(df: pd.DataFrame, cluster_col: str = "label_10_cluster",
-                    min_own_share: float = 0.7) -> MapCompactness:
+def map_compactness(df: pd.DataFrame, min_own_share: float = 0.7) -> MapCompactness:
     """How separate the clusters are on the released UMAP: each image is assigned to the cluster
     whose median position is nearest (:class:`MapCompactness`); the clusters count as
     ``separate`` regions when every cluster has more than ``min_own_share`` of its images
     nearest its own median."""
-    centres = df.groupby(cluster_col)[["UMAP_dim_1", "UMAP_dim_2"]].median()
+    centres = df.groupby("label_10_cluster")[["UMAP_dim_1", "UMAP_dim_2"]].median()
     x, y = (df[c].to_numpy(dtype=float) for c in ("UMAP_dim_1", "UMAP_dim_2"))
     nearest, best = np.zeros(len(x), dtype=np.int64), np.full(len(x), np.inf)
     for j, (cx, cy) in enumerate(centres.to_numpy(dtype=float)):  # one centre at a time: n floats, not n x 10 x 2
         d = (x - cx) ** 2 + (y - cy) ** 2
         closer = d < best  # strictly: a tie keeps the first centre, as argmin does
         nearest[closer], best[closer] = j, d[closer]
-    own = pd.Series(centres.index.to_numpy()[nearest] == df[cluster_col].to_numpy())
-    by = own.groupby(df[cluster_col].to_numpy()).mean()
+    own = pd.Series(centres.index.to_numpy()[nearest] == df["label_10_cluster"].to_numpy())
+    by = own.groupby(df["label_10_cluster"].to_numpy()).mean()
     return MapCompactness(by, float(own.mean()), int(by.idxmin()), int(by.idxmax()), centres,
                           float(min_own_share), bool(by.min() > min_own_share))

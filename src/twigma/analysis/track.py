@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from twigma.analysis.engagement import engagement_table
-from twigma.analysis.themes import direction, trend_test, years_since_origin
+from twigma.analysis.months import Months
+from twigma.analysis.themes import MIN_IMAGES_PER_MONTH, direction, trend_test
 from twigma.errors import UserError
 from twigma.files import slug  # the file-name form of a query (Query.slug; twigma search names its files alike)
 
@@ -182,56 +183,9 @@ def match_captions(captions: pd.Series, query: str | Query, *, regex: bool = Fal
 
 # ------------------------------------------------------------------------------- tables ---
 
-@dataclass
-class _Months:
-    """Per image: its month's ``code`` (index into ``months``, the sorted ``YYYY-MM`` texts, UTC, as
-    :func:`twigma.analysis.overview.month_of` writes them) and ``t_years`` (years since 2021-01-01)."""
-
-    code: np.ndarray
-    months: np.ndarray
-    t_years: np.ndarray
-
-    @classmethod
-    def of(cls, created_at: pd.Series) -> "_Months":
-        utc = created_at.dt.tz_convert("UTC")
-        ym = utc.dt.year.to_numpy(dtype=np.int64) * 12 + utc.dt.month.to_numpy(dtype=np.int64) - 1
-        uniq, code = np.unique(ym, return_inverse=True)
-        months = np.array([f"{u // 12:04d}-{u % 12 + 1:02d}" for u in uniq], dtype=object)
-        return cls(code, months, years_since_origin(created_at).to_numpy(dtype=float))
-
-    def table(self, mask: np.ndarray, rows: np.ndarray | None = None) -> pd.DataFrame:
-        """:func:`monthly_matches` of ``mask`` over ``rows`` (a boolean selection of images; all by default)."""
-        code, t, mask = self.code, self.t_years, np.asarray(mask, dtype=bool)
-        if rows is not None:
-            code, t, mask = code[rows], t[rows], mask[rows]
-        m = len(self.months)
-        n = np.bincount(code, minlength=m)
-        k = np.bincount(code[mask], minlength=m)
-        mean_t = np.bincount(code, weights=t, minlength=m) / np.maximum(n, 1)
-        out = pd.DataFrame({"month": self.months, "n_images": n.astype(np.int64), "n_matching": k.astype(np.int64),
-                            "share": k / np.maximum(n, 1), "t_years": mean_t})
-        return out[out["n_images"] > 0].reset_index(drop=True)
-
-
-#: The months of a table's images, made once for many queries (analysis.subjects; track(_months=)).
-Months = _Months
-
-
-def monthly_matches(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """Images and matching images per calendar month (UTC), months with images only.
-
-    Returns
-    -------
-    DataFrame with columns ``month`` (YYYY-MM), ``n_images``, ``n_matching``, ``share``
-    (n_matching / n_images) and ``t_years`` (mean time of the month's images in years since
-    2021-01-01, the regressor of the trend test, as in notebook 03).
-    """
-    return _Months.of(df["created_at"]).table(mask)
-
-
 def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> dict:
     """:func:`trend_test` of n_matching / n_images on t_years over the months with enough images
-    (``monthly``: the columns of :func:`monthly_matches`), its interval at ``1 - alpha``; NaN (direction
+    (``monthly``: the columns of :meth:`Months.table`), its interval at ``1 - alpha``; NaN (direction
     flat) with a ``note`` where the trend cannot be estimated. A dict: the keys of :func:`trend_test`, ``direction``,
     ``odds_ratio_per_year``, ``n_months`` and ``note``."""
     fit = monthly[monthly["n_images"] >= min_images_per_month]
@@ -264,8 +218,9 @@ def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int
             "n_months": int(len(fit)), "note": note}
 
 
-def by_cluster(df: pd.DataFrame, mask: np.ndarray, *, alpha: float = 0.01, min_images_per_month: int = 20,
-               names: pd.Series | None = None, _months: _Months | None = None) -> pd.DataFrame:
+def by_cluster(df: pd.DataFrame, mask: np.ndarray, *, alpha: float = 0.01,
+               min_images_per_month: int = MIN_IMAGES_PER_MONTH,
+               names: pd.Series | None = None, months: Months | None = None) -> pd.DataFrame:
     """Matches per cluster.
 
     Returns
@@ -275,9 +230,10 @@ def by_cluster(df: pd.DataFrame, mask: np.ndarray, *, alpha: float = 0.01, min_i
     ``share_of_matching`` (of all matching images that are in the cluster), ``lift`` (share over
     the overall share), and the trend of the share within the cluster, fitted on the months in
     which the cluster has at least ``min_images_per_month`` images: ``slope``, ``p_value``,
-    ``direction``, ``odds_ratio_per_year``, ``n_months``, ``note``.
+    ``direction``, ``odds_ratio_per_year``, ``n_months``, ``note``. ``months``: :class:`Months` of
+    ``df["created_at"]`` when already made.
     """
-    months = _months or _Months.of(df["created_at"])
+    months = Months.of(df["created_at"]) if months is None else months
     mask = np.asarray(mask, dtype=bool)
     cluster = df["label_10_cluster"].to_numpy()
     overall = mask.mean()
@@ -309,7 +265,7 @@ def _n_distinct(ids: pd.Series) -> int:
     return int(ids.nunique())
 
 
-def engagement(df: pd.DataFrame, mask: np.ndarray, *, _months: _Months | None = None) -> pd.DataFrame:
+def engagement(df: pd.DataFrame, mask: np.ndarray, *, months: Months | None = None) -> pd.DataFrame:
     """Engagement of matching and other images (per image, as notebook 05's tables).
 
     Returns
@@ -321,16 +277,16 @@ def engagement(df: pd.DataFrame, mask: np.ndarray, *, _months: _Months | None = 
     was posted (the audience grew; old tweets were more often deleted), so a theme that is common
     in some months can look more or less liked for its timing alone; this column compares
     matching and other images posted in the same months. Months where either group has no known
-    likes are left out of it.
+    likes are left out of it. ``months``: :class:`Months` of ``df["created_at"]`` when already made.
     """
-    months = _months or _Months.of(df["created_at"])
+    months = Months.of(df["created_at"]) if months is None else months
     mask = np.asarray(mask, dtype=bool)
     table = engagement_table(df, pd.Series(mask)).rename_axis("group").reset_index()
     table["group"] = table["group"].map({True: MATCHING, False: OTHER})
     table.insert(2, "n_tweets", [_n_distinct(df["id"][mask if g == MATCHING else ~mask]) for g in table["group"]])
     log1p = np.log1p(df["like_count"].to_numpy(dtype=float, na_value=np.nan))
     known = ~np.isnan(log1p)
-    m = len(months.months)
+    m = len(months)
     same = {}
     weights = np.bincount(months.code[known & mask], minlength=m).astype(float)
     sums = {g: np.bincount(months.code[known & sel], weights=log1p[known & sel], minlength=m)
@@ -349,7 +305,7 @@ def engagement(df: pd.DataFrame, mask: np.ndarray, *, _months: _Months | None = 
 @dataclass
 class Tracked:
     """What :func:`track` finds: the compiled ``query``, the boolean ``mask`` over the release's rows,
-    and the tables ``monthly`` (:func:`monthly_matches`), ``trend`` (one row), ``clusters``
+    and the tables ``monthly`` (:meth:`Months.table`), ``trend`` (one row), ``clusters``
     (:func:`by_cluster`) and ``engagement`` (:func:`engagement`)."""
 
     query: Query
@@ -372,8 +328,7 @@ class Tracked:
 
 
 def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: bool = True, alpha: float = 0.01,
-          min_images_per_month: int = 20, names: pd.Series | None = None, _mask: np.ndarray | None = None,
-          _months: "_Months | None" = None) -> Tracked:
+          min_images_per_month: int = MIN_IMAGES_PER_MONTH, names: pd.Series | None = None) -> Tracked:
     """Track a caption query through a typed release table.
 
     Parameters
@@ -401,16 +356,16 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
         For an empty or invalid query, or one that matches no caption.
     """
     q = compile_query(query, regex=regex, whole_words=whole_words)
-    mask = match_captions(df["all_captions"], q) if _mask is None else _mask  # _mask, _months: made by the
-    n_match = int(mask.sum())  # caller once for many queries (analysis.subjects), equal to what is computed here
+    mask = match_captions(df["all_captions"], q)
+    n_match = int(mask.sum())
     if n_match == 0:
         raise NoMatch(f"no caption matches the {q.describe()} among {len(df):,} images"
                          + ("; try --substring to match inside words, or another spelling" if whole_words else
                             "; try another spelling or a broader pattern") + ".")
-    months = _Months.of(df["created_at"]) if _months is None else _months
+    months = Months.of(df["created_at"])
     monthly = months.table(mask)
     tr = monthly_trend(monthly, alpha, min_images_per_month)
-    eng = engagement(df, mask, _months=months)
+    eng = engagement(df, mask, months=months)
     m = eng.set_index("group")
     trend = pd.DataFrame([{
         "query": q.text, "slope": tr["slope"], "p_value": tr["p_value"], "direction": tr["direction"],
@@ -424,5 +379,5 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
                                               - m.loc[OTHER, "mean_log1p_likes_same_months"]),
         "regex": q.regex, "whole_words": q.whole_words, "pattern": q.pattern.pattern, "note": tr["note"]}])
     clusters = by_cluster(df, mask, alpha=alpha, min_images_per_month=min_images_per_month,
-                          names=names, _months=months)
+                          names=names, months=months)
     return Tracked(q, mask, monthly, trend, clusters, eng, alpha, int(min_images_per_month))

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from twigma.analysis import inference
-from twigma.embeddings import cluster
+from twigma.embeddings import cluster as dask_cluster
 
 #: Bootstrap replicates computed together (memory: batch x rows counts, float32).
 BATCH = 250
@@ -32,8 +32,8 @@ BATCH = 250
 
 def _sums(X: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, int]:
     """Sum of the unit-normalised rows (float64) and their count, chunk by chunk."""
-    if cluster.client() is not None:  # SCHEDULER set: these sums over row shards on the cluster, tree-reduced
-        return cluster.tree_sum(_sums, X, chunk=chunk)
+    if dask_cluster.client() is not None:  # SCHEDULER set: these sums over row shards on the Dask cluster, tree-reduced
+        return dask_cluster.tree_sum(_sums, X, chunk=chunk)
     s = np.zeros(X.shape[1], dtype=np.float64)
     for start in range(0, len(X), chunk):
         x = np.asarray(X[start:start + chunk], dtype=np.float64)
@@ -92,8 +92,8 @@ def _weighted_sums(X: np.ndarray, counts: np.ndarray, chunk: int = 65536) -> np.
     """counts @ (unit rows of X), shape (n_boot, d), chunk by chunk, in float64: the products too, so
     that one process and any number of Dask workers (whose BLAS sums in another order, on one thread)
     agree to about 1e-15, not to float32's 1e-7 (the product costs about twice the float32 one)."""
-    if cluster.client() is not None:  # SCHEDULER set: over row shards on the cluster, tree-reduced
-        return cluster.tree_sum(_weighted_sums, X, split={"counts": (counts, 1)}, chunk=chunk)
+    if dask_cluster.client() is not None:  # SCHEDULER set: over row shards on the Dask cluster, tree-reduced
+        return dask_cluster.tree_sum(_weighted_sums, X, split={"counts": (counts, 1)}, chunk=chunk)
     S = np.zeros((len(counts), X.shape[1]), dtype=np.float64)
     for start in range(0, len(X), chunk):
         x = np.asarray(X[start:start + chunk], dtype=np.float64)
@@ -118,19 +118,19 @@ def dispersion_table(X: np.ndarray, groups, n_boot: int = inference.MIN_RESAMPLE
 
 # ------------------------------------------------------- tweets as the unit of the bootstrap --
 
-def cluster_counts(groups, n_boot: int, seed: int = 0) -> np.ndarray:
+def tweet_bootstrap_counts(groups, n_boot: int, seed: int = 0) -> np.ndarray:
     """Bootstrap counts that resample whole groups (tweets): shape (n_boot, n), float32.
 
     Each replicate draws as many groups as there are, uniformly with replacement
     (``rng.integers``); every row counts as often as its group was drawn, so the images of one
-    tweet always enter a replicate together (a cluster bootstrap; Davison & Hinkley 1997,
-    section 3.8). With every row its own group this is the ordinary bootstrap over rows.
+    tweet always enter a replicate together (what Davison & Hinkley 1997, section 3.8, call a
+    cluster bootstrap). With every row its own group this is the ordinary bootstrap over rows.
     """
     return np.concatenate(list(_count_batches(groups, n_boot, seed)))
 
 
 def _count_batches(groups, n_boot: int, seed: int = 0, batch: int = BATCH):
-    """:func:`cluster_counts` in batches of at most ``batch`` replicates (the same draws: one
+    """:func:`tweet_bootstrap_counts` in batches of at most ``batch`` replicates (the same draws: one
     random stream, drawn in order)."""
     codes, uniques = pd.factorize(np.asarray(groups))
     rng = np.random.default_rng(seed)
@@ -147,8 +147,8 @@ def _unit_groups(X: np.ndarray, groups) -> np.ndarray:
     return groups
 
 
-def cluster_replicates(X: np.ndarray, groups=None, n_boot: int = inference.MIN_RESAMPLES, seed: int = 0,
-                       chunk: int = 65536) -> np.ndarray:
+def tweet_bootstrap_replicates(X: np.ndarray, groups=None, n_boot: int = inference.MIN_RESAMPLES, seed: int = 0,
+                               chunk: int = 65536) -> np.ndarray:
     """Dispersion of ``n_boot`` resamples of X that draw whole groups (``groups``: one label per
     row, e.g. the tweet id; None: each row its own group), over pairs of distinct images
     (:func:`bootstrap_replicates`), :data:`BATCH` replicates at a time."""
@@ -160,7 +160,7 @@ def replicates_within(X: np.ndarray, groups, parts, n_boot: int = inference.MIN_
                       chunk: int = 65536) -> dict:
     """Dispersion replicates of each part of X from one resampling of the whole of X.
 
-    Each replicate draws groups (tweets; None: rows) over all of X as :func:`cluster_replicates`
+    Each replicate draws groups (tweets; None: rows) over all of X as :func:`tweet_bootstrap_replicates`
     does, and computes D within each part (``parts``: one label per row, e.g. the row's theme)
     from the rows drawn, so a tweet whose images fall in two parts is drawn (or not) in both at
     once. A part with fewer than two draws in a replicate gets NaN there.
@@ -220,7 +220,7 @@ def compare_sources(sets: dict[str, np.ndarray], groups: dict | None = None, bas
     rows, reps = [], {}
     for (name, X), s in zip(sets.items(), seeds):
         g = groups.get(name)
-        reps[name] = cluster_replicates(X, g, n_boot=n_boot, seed=int(s))
+        reps[name] = tweet_bootstrap_replicates(X, g, n_boot=n_boot, seed=int(s))
         lo, hi = _interval(reps[name], level)
         rows.append({"source": name, "n": len(X), "units": int(len(pd.unique(np.asarray(g)))) if g is not None
                      else len(X), "unit": "tweet" if g is not None else "image", "dispersion": dispersion(X),
@@ -253,7 +253,7 @@ def grouped_dispersion_table(X: np.ndarray, by, tweets, n_boot: int = inference.
         if len(idx) < min_size:
             continue
         idx = np.sort(idx)
-        lo, hi = _interval(cluster_replicates(X[idx], tweets[idx], n_boot=n_boot, seed=seed), level)
+        lo, hi = _interval(tweet_bootstrap_replicates(X[idx], tweets[idx], n_boot=n_boot, seed=seed), level)
         rows.append({"group": g, "n": int(len(idx)), "n_tweets": int(len(pd.unique(tweets[idx]))),
                      "dispersion": dispersion(X[idx]), "ci_low": lo, "ci_high": hi, "ci_level": level})
     return pd.DataFrame(rows, columns=["group", "n", "n_tweets", "dispersion", "ci_low", "ci_high", "ci_level"])
@@ -414,7 +414,7 @@ def month_ends(by_month: pd.DataFrame, k: int | None = None, noisy_widen: float 
 
 
 @dataclass(frozen=True)
-class ClusterExtremes:
+class DispersionExtremes:
     """What 07 says of its by-cluster table: ``low`` and ``high`` (the least and most varied
     cluster and their D), ``n_below`` (clusters whose D lies below ``overall``, TWIGMA's D as a
     whole), ``n`` (clusters), ``not_below`` (the clusters at or above it) and ``all_below``."""
@@ -429,11 +429,11 @@ class ClusterExtremes:
     all_below: bool
 
 
-def cluster_extremes(by_cluster: pd.DataFrame, overall: float) -> ClusterExtremes:
+def dispersion_extremes(by_cluster: pd.DataFrame, overall: float) -> DispersionExtremes:
     """Read 07's by-cluster table (``cluster``, ``dispersion``) against TWIGMA's overall D."""
     t = by_cluster.reset_index(drop=True)
     below = t["dispersion"] < overall
     lo, hi = t.loc[t["dispersion"].idxmin()], t.loc[t["dispersion"].idxmax()]
-    return ClusterExtremes(int(lo["cluster"]), float(lo["dispersion"]), int(hi["cluster"]), float(hi["dispersion"]),
+    return DispersionExtremes(int(lo["cluster"]), float(lo["dispersion"]), int(hi["cluster"]), float(hi["dispersion"]),
                            int(below.sum()), len(t), tuple(int(c) for c in t.loc[~below, "cluster"]),
                            bool(below.all()))

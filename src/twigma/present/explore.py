@@ -40,7 +40,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from twigma.analysis.overview import month_codes
+from twigma.analysis.months import Months
 from twigma.embeddings.search import tweet_url
 from twigma.present.explore_reading import map_summary, same_cluster_share, selection_summary  # noqa: F401  (10 reads them here)
 from twigma.present.plots import categorical_density, cluster_label, cluster_palette
@@ -120,11 +120,10 @@ def _cluster_column(clusters: pd.Series, labels: list[str]) -> pd.Categorical:
 def month_categories(created_at: pd.Series) -> pd.Categorical:
     """Calendar month (UTC) of each time as an ordered categorical of ``YYYY-MM`` texts (the distinct
     months, sorted): equal in values to :func:`twigma.analysis.overview.month_of`, one byte a row
-    (the codes of :func:`twigma.analysis.overview.month_codes`)."""
-    coded = month_codes(created_at) if len(created_at) else None
-    if coded is None:  # a missing time (never for a validated release) or no rows
+    (the codes of :class:`twigma.analysis.months.Months`)."""
+    if not len(created_at) or created_at.isna().any():  # no rows, or a missing time (never for a validated release)
         return pd.Categorical(created_at.dt.tz_convert("UTC").dt.strftime("%Y-%m"), ordered=True)
-    return pd.Categorical.from_codes(coded[0], categories=coded[1], ordered=True)
+    return Months.of(created_at).categorical(ordered=True)
 
 
 def map_points(release: pd.DataFrame, names: pd.Series) -> pd.DataFrame:

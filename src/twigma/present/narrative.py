@@ -4,8 +4,8 @@ The notebooks say what each figure shows in words computed from the run's number
 (``display(Markdown(f"..."))``); the words themselves stay in the notebooks. What lives
 here is what every notebook formats the same way:
 
-- :func:`fmt_p`: a p-value, never printed as 0: below 1e-16 (where a double's p-value is no
-  longer resolved next to 1, and tail approximations stop being trustworthy) it reads "< 1e-16";
+- :func:`fmt_p`: a p-value, never printed as 0: below :data:`P_FLOOR` (the one floor, in
+  :mod:`twigma.analysis.pformat`) it reads "< 1e-16";
 - :func:`plural`, :func:`count`: "1 cluster", "2 clusters" (no "cluster(s)" template);
 - :func:`compared`: a number and its comparison with a threshold rendered from the same value,
   so that "1.5 (under 1.5)" cannot happen;
