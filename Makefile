@@ -2,7 +2,8 @@
 #
 #   make figures                      run every notebook on the embedded synthetic sample
 #   make figures RELEASE=path OUT=dir run them on another release file, outputs under dir/
-#   make test                         run the tests
+#   make test                         run every test (lint first)
+#   make test-fast                    run the package's unit tests alone (no notebook, browser or torch)
 #   make robustness                   re-check the claims over the grid robustness.yml (specification curve)
 #
 # The first target that needs Python builds .venv/ from the base lock env/requirements.txt (and rebuilds
@@ -122,7 +123,7 @@ MANIFEST := $(RESULTS)/provenance.json
 SHOWN := $(if $(strip $(OUT)),$(patsubst %/,%,$(OUT))/)
 NB_LIST := $(BUILD)/.notebooks
 
-.PHONY: run lint help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test lab sample validate bench clean clean-env FORCE
+.PHONY: run lint help env env-embed lock notebook figures robustness verify report croissant data rehydrate images refs embeddings import-clip-retrieval test test-fast lab sample validate bench clean clean-env FORCE
 
 help: ## list the targets (default)
 	@echo "TWIGMA compendium: make <target> [RELEASE=<release file>] [EMBEDDINGS=<store folder>] [OUT=<output folder>]"
@@ -153,7 +154,8 @@ $(EMBED_STAMP): $(EMBED_LOCK) $(ENV_STAMP)
 		{ echo "pip could not install $(EMBED_LOCK) (see above)" >&2; exit 1; }
 	@touch $@
 
-$(TEST_STAMP): $(TEST_LOCK) $(EMBED_STAMP)
+# the test tools need only the base layer (make test-fast); make test adds the embedding layer beside them
+$(TEST_STAMP): $(TEST_LOCK) $(ENV_STAMP)
 	@echo ">> adding the test tools to $(VENV)/ from $(TEST_LOCK)"
 	@set -o pipefail; $(PY) -m pip install --quiet -r $(TEST_LOCK) 2>&1 | $(QUIET_PIP) || \
 		{ echo "pip could not install $(TEST_LOCK) (see above)" >&2; exit 1; }
@@ -395,8 +397,14 @@ lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's 
 lint: $(LINT_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff, configured in pyproject.toml)
 	@$(VENV)/bin/ruff check --quiet src tests bench notebooks && echo ">> ruff: src, tests, bench and notebooks are clean"
 
-test: lint $(TEST_STAMP) sample ## lint (ruff), then run the tests (pytest, notebooks through papermill included)
+test: lint $(TEST_STAMP) $(EMBED_STAMP) sample ## lint, then run every test (tests/: the package, the notebooks, the browser)
 	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
+
+# The package's unit tests alone: no notebook run, no browser, nothing that needs the embedding layer (the
+# markers are set in tests/conftest.py and pyproject.toml); docs/benchmarks.md gives its time.
+FAST_TESTS := not notebooks and not browser and not embedding_layer and not slow
+test-fast: $(TEST_STAMP) sample ## the package's unit tests only (no notebook, browser or embedding layer)
+	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile -m "$(FAST_TESTS)" --durations=10 $(PYTEST_ARGS)
 
 bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release
 	$(PY) bench/release_pipeline.py

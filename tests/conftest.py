@@ -22,6 +22,9 @@ import pytest  # noqa: E402
 
 from twigma.synthetic.release import generate_release, write_release  # noqa: E402
 
+# fixtures shared by test modules of several folders
+pytest_plugins = ['support.cache_entries', 'support.explore_tables', 'support.fake_services', 'support.hostile_captions', 'support.notebook_files', 'support.quirky_releases', 'support.rehydration', 'support.release_files', 'support.report_run', 'support.tiny_clip']
+
 
 @pytest.fixture(autouse=True)
 def _close_figures_and_seed():
@@ -141,7 +144,7 @@ def executed(tmp_path_factory, small_release_file, small_embeddings) -> Path:
 @pytest.fixture
 def server():
     """A local HTTP server on 127.0.0.1 (tests/servers.py) that the fetch tests script, closed afterwards."""
-    from servers import LocalServer
+    from support.servers import LocalServer
 
     s = LocalServer()
     yield s
@@ -156,3 +159,15 @@ def write_csv(tmp_path):
         df.to_csv(path, index=False, **kw)
         return str(path)
     return _write
+
+
+#: what each folder of tests/ runs: the whole-run folders are marked so that `make test-fast` leaves them out
+FOLDER_MARKS = {"notebooks": "notebooks", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).parent
+    for item in items:
+        folder = Path(item.fspath).relative_to(root).parts[0]
+        if folder in FOLDER_MARKS:
+            item.add_marker(getattr(pytest.mark, FOLDER_MARKS[folder]))

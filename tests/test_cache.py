@@ -1,5 +1,4 @@
-"""The cache of intermediate results (twigma.cache): hits, misses, damaged entries, and its
-use by the UMAP, the probe and the similarity searches."""
+"""Tests of twigma.cache: cached intermediate results: a slow computation is done once per distinct input."""
 from __future__ import annotations
 
 import json
@@ -10,13 +9,11 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from support.cache_entries import CALLS, entries
 
 from twigma import cache
-from twigma.analysis import distinctness, inspiration, likes
-
-CALLS: list[tuple] = []
+from twigma.analysis import distinctness
 
 
 def slow_sum(x: np.ndarray, scale: float = 1.0, offset: int = 0) -> np.ndarray:
@@ -25,26 +22,29 @@ def slow_sum(x: np.ndarray, scale: float = 1.0, offset: int = 0) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).sum(axis=0) * scale + offset
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "interim"))
-    CALLS.clear()
-    return tmp_path / "interim" / "cache"
-
-
 @pytest.fixture
 def x():
     return np.random.default_rng(1).normal(size=(500, 8))
 
 
-def entries(root: Path) -> list[Path]:
-    return sorted(root.rglob("output.pkl"))
+UMAP_SCRIPT = """
+import hashlib, json, sys
+import numpy as np
+from twigma.analysis import distinctness
+rng = np.random.default_rng(0)
+xy = distinctness.joint_umap({"a": rng.normal(size=(120, 8)), "b": rng.normal(size=(80, 8)) + 1},
+                             fit_size=60, pca_dims=5, n_neighbors=5)
+print(json.dumps({"umap_imported": "umap" in sys.modules, "numba_imported": "numba" in sys.modules,
+                  "digest": hashlib.sha1(xy.to_csv().encode()).hexdigest()}))
+"""
 
 
+@pytest.mark.usefixtures("fresh_cache")
 def test_location_follows_twigma_cache_dir(fresh_cache):
     assert cache.location() == fresh_cache
 
 
+@pytest.mark.usefixtures("fresh_cache")
 def test_hit_returns_the_same_result_without_recomputing(x, fresh_cache):
     first = cache.call(slow_sum, (x,), {"scale": 2.0})
     second = cache.call(slow_sum, (x,), {"scale": 2.0})
@@ -54,6 +54,7 @@ def test_hit_returns_the_same_result_without_recomputing(x, fresh_cache):
     assert len(entries(fresh_cache)) == 1
 
 
+@pytest.mark.usefixtures("fresh_cache")
 def test_key_is_the_content_not_the_container(x, tmp_path):
     """A memory map of the same rows (as the store is read) is the same key as the array."""
     np.save(tmp_path / "x.npy", x)
@@ -62,6 +63,7 @@ def test_key_is_the_content_not_the_container(x, tmp_path):
     assert len(CALLS) == 1
 
 
+@pytest.mark.usefixtures("fresh_cache")
 @pytest.mark.parametrize("change", ["data", "scale", "offset", "version", "code"])
 def test_a_change_of_data_parameter_version_or_code_misses(x, change):
     base = dict(args=(x,), kwargs={"scale": 2.0, "offset": 1}, versions={"numpy": "1"}, code=())
@@ -82,6 +84,7 @@ def test_a_change_of_data_parameter_version_or_code_misses(x, change):
     np.testing.assert_array_equal(out, slow_sum(*changed["args"], **changed["kwargs"]))
 
 
+@pytest.mark.usefixtures("fresh_cache")
 def test_joint_umap_key_keeps_the_order_of_the_sources(x):
     a, b = x[:250], x[250:]
     k1 = cache.key(distinctness._joint_umap, ([("a", a), ("b", b)],))
@@ -89,6 +92,7 @@ def test_joint_umap_key_keeps_the_order_of_the_sources(x):
     assert k1 != k2
 
 
+@pytest.mark.usefixtures("fresh_cache")
 @pytest.mark.parametrize("damage", ["truncated", "flipped byte", "garbage"])
 def test_a_damaged_entry_is_recomputed_and_replaced(x, fresh_cache, damage):
     good = cache.call(slow_sum, (x,))
@@ -109,6 +113,7 @@ def test_a_damaged_entry_is_recomputed_and_replaced(x, fresh_cache, damage):
     assert len(CALLS) == 2
 
 
+@pytest.mark.usefixtures("fresh_cache")
 def test_functions_defined_inside_functions_are_refused(x):
     def local(v):
         return v
@@ -117,6 +122,7 @@ def test_functions_defined_inside_functions_are_refused(x):
         cache.call(local, (x,))
 
 
+@pytest.mark.usefixtures("fresh_cache")
 def test_clear_removes_everything(x, fresh_cache):
     cache.call(slow_sum, (x,))
     cache.clear()
@@ -125,6 +131,7 @@ def test_clear_removes_everything(x, fresh_cache):
     assert len(CALLS) == 2
 
 
+@pytest.mark.usefixtures("fresh_cache")
 def test_two_processes_computing_the_same_entry_at_once(tmp_path, fresh_cache):
     """make -j2: both compute, neither reads half an entry, the entry left behind is valid."""
     data = tmp_path / "x.npy"
@@ -152,68 +159,7 @@ def test_two_processes_computing_the_same_entry_at_once(tmp_path, fresh_cache):
     assert CALLS == []  # read from the entry the two processes wrote
 
 
-# ---------------------------------------------------------------------------------------
-# the cached analyses
-# ---------------------------------------------------------------------------------------
-
-@pytest.fixture
-def unit():
-    rng = np.random.default_rng(3)
-    def make(n, d=16):
-        v = rng.normal(size=(n, d)).astype(np.float32)
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float16)
-    return make
-
-
-def test_similarity_to_reference_cached_equals_uncached(unit, fresh_cache):
-    X, R = unit(400), unit(120)
-    plain = likes.similarity_to_reference(X, R, k=5, precision="float32", cache=False)
-    assert entries(fresh_cache) == []
-    first = likes.similarity_to_reference(X, R, k=5, precision="float32")
-    again = likes.similarity_to_reference(X, R, k=5, precision="float32")
-    pd.testing.assert_frame_equal(first, plain)
-    pd.testing.assert_frame_equal(again, plain)
-    assert again.attrs["backend"] == plain.attrs["backend"]
-    assert len(entries(fresh_cache)) == 1
-    likes.similarity_to_reference(X, R, k=3, precision="float32")  # another k: another entry
-    assert len(entries(fresh_cache)) == 2
-
-
-def test_most_art_like_cached_equals_uncached(unit, fresh_cache):
-    X, A = unit(300), unit(80)
-    ids = [f"i{j}" for j in range(len(X))]
-    plain = inspiration.most_art_like(X, ids, A, n=7, cache=False)
-    pd.testing.assert_series_equal(inspiration.most_art_like(X, ids, A, n=7), plain)
-    pd.testing.assert_series_equal(inspiration.most_art_like(X, ids, A, n=7), plain)
-    assert len(entries(fresh_cache)) == 1
-
-
-def test_probe_cached_equals_uncached(unit, fresh_cache):
-    A, B = unit(150), unit(150) + np.float16(0.05)
-    plain = distinctness.probe_auc(A, B, folds=3, cache=False)
-
-    def same(got):  # the out-of-fold predictions are arrays: compared element by element
-        return got.keys() == plain.keys() and all(np.array_equal(got[k], plain[k]) for k in plain)
-
-    assert same(distinctness.probe_auc(A, B, folds=3))
-    assert same(distinctness.probe_auc(A, B, folds=3))
-    assert len(entries(fresh_cache)) == 1
-    distinctness.probe_auc(A, B, folds=3, seed=1)
-    assert len(entries(fresh_cache)) == 2
-
-
-UMAP_SCRIPT = """
-import hashlib, json, sys
-import numpy as np
-from twigma.analysis import distinctness
-rng = np.random.default_rng(0)
-xy = distinctness.joint_umap({"a": rng.normal(size=(120, 8)), "b": rng.normal(size=(80, 8)) + 1},
-                             fit_size=60, pca_dims=5, n_neighbors=5)
-print(json.dumps({"umap_imported": "umap" in sys.modules, "numba_imported": "numba" in sys.modules,
-                  "digest": hashlib.sha1(xy.to_csv().encode()).hexdigest()}))
-"""
-
-
+@pytest.mark.usefixtures("fresh_cache")
 def test_umap_hit_does_not_import_umap(fresh_cache):
     """The cache's point for notebook 06: a rerun neither imports umap nor compiles numba."""
     def run():

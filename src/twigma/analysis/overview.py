@@ -19,7 +19,7 @@ def month_of(created_at: pd.Series) -> pd.Series:
     """Calendar month (UTC) of each timestamp, as text ``YYYY-MM`` (missing for a missing time).
 
     The distinct months' texts spread by code (:meth:`Months.texts`); the result is the Series that
-    ``strftime`` gives (values, dtype, index and name; tests/test_scale.py).
+    ``strftime`` gives (values, dtype, index and name; tests/analysis/test_overview.py).
     """
     if created_at.isna().any():  # never for a validated release; the plain path keeps NaT's meaning
         return created_at.dt.tz_convert("UTC").dt.strftime("%Y-%m")

@@ -2,7 +2,7 @@
 notebooks' defaults take them from (../shared/spec/paper.md, sections 1, 3 and 4).
 
 A notebook's parameters cell holds literals only (papermill), so it repeats these values as its
-defaults; ``tests/test_paper.py`` checks that every such default equals the value here.
+defaults; ``tests/analysis/test_paper.py`` checks that every such default equals the value here.
 """
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, grou
     images of one tweet with the same time are pooled into one binomial row (k of m, the same
     likelihood, score and Hessian), Newton's method on the two parameters, and the sandwich over
     the tweets' summed scores with statsmodels' small-sample factor G/(G-1) (N-1)/(N-2), N the
-    images; normal p-value and ``1 - alpha`` interval. Equal to statsmodels to 1e-8 (tests/test_scale.py).
+    images; normal p-value and ``1 - alpha`` interval. Equal to statsmodels to 1e-8 (tests/analysis/test_themes.py).
     ``design``: :func:`logit_design` of ``t_years`` and ``groups``, made once for several outcomes.
     """
     d = logit_design(t_years, groups) if design is None else design

@@ -23,7 +23,7 @@ agree on printable-ASCII text for the syntax both accept; the captions that are 
 printable ASCII (accents, emoji, control characters), and every caption when the pattern
 uses syntax RE2 does not have (look-arounds, back-references) or reads differently
 (POSIX classes), are searched with Python's ``re``. The result is therefore always Python's
-``re.search`` of :attr:`Query.pattern`; ``tests/test_track.py`` checks that both ways agree.
+``re.search`` of :attr:`Query.pattern`; ``tests/analysis/test_track.py`` checks that both ways agree.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ is used.
 Which candidates are kept may differ from the numpy way only among scores equal at the weakest kept
 one; the search re-scores every candidate in float64 and certifies the top k against the weakest kept
 score (a score not kept is never above it), so the search's results are the same either way
-(tests/test_neighbors.py).
+(tests/embeddings/test_neighbors.py).
 """
 from __future__ import annotations
 

@@ -1,0 +1,82 @@
+"""Tests of twigma.run.lock: one run at a time on an output folder."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from support.locks import hold_in_another_process, make
+
+from twigma import paths
+from twigma.run import lock
+
+
+def test_two_notebook_runs_started_together_on_one_out(tmp_path, small_release_file):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "twigma", "run-notebook", str(paths.NOTEBOOKS / "00_data.ipynb"),
+           "--release", str(small_release_file), "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != lock.LOCK_ENV}
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    time.sleep(1.0)
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    first_out, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, first_out
+    assert second.returncode != 0 and "is in use by another run" in second.stderr + second.stdout
+    assert "Traceback" not in second.stderr
+    assert (out / "build" / "00_data.ipynb").exists() and not (out / "build" / ".staging" / "00_data").exists()
+
+
+def test_a_lock_left_by_a_killed_holder_is_cleared_with_a_note(tmp_path):
+    build = tmp_path / "build"
+    holder = hold_in_another_process(build)
+    # the holder process itself killed with -9: its pid stays in the file, the kernel's lock does not
+    pid_line = lock.lock_path(build).read_text().split()
+    assert pid_line[0] == str(holder.pid)
+    daemon = [int(p) for p in subprocess.run(["pgrep", "-f", f"lock.py hold {build}"], capture_output=True,
+                                             text=True).stdout.split()]
+    assert daemon
+    for p in daemon:
+        os.kill(p, signal.SIGKILL)
+    holder.kill()
+    holder.wait()
+    time.sleep(0.3)
+    fh, note = lock.acquire(build)
+    try:
+        assert fh is not None and f"killed (pid {holder.pid})" in note
+    finally:
+        lock.release(fh)
+
+
+@pytest.mark.parametrize("variable,value,says", [
+    ("OUT", "runs/a\nb", "OUT holds a line break"),
+    ("RELEASE", "data/x\ny.csv", "RELEASE holds a line break"),
+    ("OUT", "-h", "give it as OUT=./-h"),
+    ("RELEASE", "-release.csv", "give it as RELEASE=./-release.csv"),
+])
+def test_paths_make_cannot_carry_are_refused_before_anything_runs(variable, value, says, tmp_path):
+    before = sorted(p.name for p in paths.ROOT.iterdir())
+    r = make("figures", f"{variable}={value}", timeout=60, cwd=tmp_path)
+    assert r.returncode != 0 and says in r.stderr, r.stderr
+    assert "No rule to make target" not in r.stderr and "unexpected EOF" not in r.stderr
+    assert sorted(p.name for p in paths.ROOT.iterdir()) == before
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_makes_one_after_another_on_one_out_do_not_trip_on_the_last_ones_lock(tmp_path):
+    # the holder of an exited make lets go within a moment; the next make waits for that, not fails
+    for _ in range(3):
+        r = make("clean", f"OUT={tmp_path / 'out'}", timeout=60)
+        assert r.returncode == 0, r.stderr
+
+
+def test_a_dry_run_takes_no_lock(tmp_path):
+    holder = hold_in_another_process(tmp_path / "out" / "build")
+    try:
+        r = make("-n", "figures", f"OUT={tmp_path / 'out'}", timeout=60)
+        assert r.returncode == 0 and "run-notebook" in r.stdout, r.stderr
+    finally:
+        holder.kill()
+        holder.wait()
