@@ -251,7 +251,7 @@ def joint_umap(sources: dict[str, np.ndarray], fit_size: int = 3000, pca_dims: i
     At most ``fit_size`` rows are drawn per source (without replacement, seeded); PCA (to
     ``pca_dims``) and UMAP are fitted on exactly the rows drawn, and those are the rows returned:
     every point of the map was part of its fit, none is placed afterwards with ``transform``
-    (the slow path that 220 s of a cold run went to). UMAP is given its neighbour graph, an exact
+    (slow: it builds pynndescent's search graph; docs/benchmarks.md). UMAP is given its neighbour graph, an exact
     k-nearest-neighbour search in the PCA space (scikit-learn, brute force), instead of building
     an approximate one (``precomputed_knn``), and ``n_epochs`` of layout optimisation (200, umap-learn's
     own default above 10,000 points; below that it would run 500, which more than doubles the

@@ -28,7 +28,8 @@ def per_tweet(df: pd.DataFrame) -> pd.DataFrame:
 
     Tweets in the order they first occur, each column its first non-missing value among the tweet's
     images (pandas' ``groupby("id", sort=False).first()``, tests/analysis/test_engagement.py), taken from each
-    tweet's first image by position: a groupby over 14 million id strings held 1.4 GB more."""
+    tweet's first image by position: a groupby over the id strings holds far more memory on a
+    release of millions of images (docs/scaling.md)."""
     code, ids = pd.factorize(df["id"].reset_index(drop=True), use_na_sentinel=False)
     n = len(ids)
     top = np.maximum.accumulate(code) if len(code) else code
@@ -45,7 +46,7 @@ def per_tweet(df: pd.DataFrame) -> pd.DataFrame:
         out[c] = taken
     table = pd.DataFrame(out)
     table["n_images"] = np.bincount(code, minlength=n).astype(np.int64)
-    free_arrow_memory()  # what the id strings' hashing and taking left in pyarrow's pool (0.9 GB at 14M)
+    free_arrow_memory()  # what the id strings' hashing and taking left in pyarrow's pool
     return table
 
 

@@ -199,8 +199,8 @@ def tweet_level_intervals(df: pd.DataFrame, by: pd.Series, threshold: float = 0.
     """
     flag = df["possibly_sensitive"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     score = df["nsfw_score"].to_numpy(dtype=float)
-    # one row per (group, tweet), by integer codes and bincount (a groupby over the strings took
-    # most of notebook 04's time at 8 million images)
+    # one row per (group, tweet), by integer codes and bincount (a groupby over the id strings is
+    # slow on millions of images)
     g_code, groups = pd.factorize(pd.Series(by).reset_index(drop=True), sort=True)
     t_code = tweet_codes(df["id"])
     inside = g_code >= 0

@@ -28,9 +28,10 @@ def month_of(created_at: pd.Series) -> pd.Series:
 
 def tweet_codes(ids: pd.Series) -> np.ndarray:
     """Each image's tweet as a code 0..n_tweets-1 (in order of first occurrence): one hash pass over the
-    ids, then counts per tweet by ``np.bincount`` (a groupby over 14 million id strings each time is slow)."""
+    ids, then counts per tweet by ``np.bincount`` (a groupby over the id strings for every table is slow on
+    millions of images)."""
     codes = pd.factorize(ids.reset_index(drop=True), use_na_sentinel=False)[0]
-    free_arrow_memory()  # the hash table of the id strings lived in pyarrow's pool: give it back (0.9 GB at 14M)
+    free_arrow_memory()  # the hash table of the id strings lived in pyarrow's pool: give it back
     return codes
 
 
@@ -83,7 +84,7 @@ def monthly_counts(df: pd.DataFrame) -> pd.DataFrame:
     if df["created_at"].isna().any():  # a missing time: the rows without a month are left out, as a groupby does
         g = pd.DataFrame({"month": month_of(df["created_at"]), "id": df["id"]}).groupby("month")
         out = pd.DataFrame({"n_tweets": g["id"].nunique(), "n_images": g.size()})
-    else:  # distinct (month, tweet) pairs by integer codes: a groupby's nunique over the id strings was slow
+    else:  # distinct (month, tweet) pairs by integer codes: a groupby's nunique over the id strings is slow
         months = Months.of(df["created_at"])
         tweet = tweet_codes(df["id"])
         n_t = int(tweet.max()) + 1 if len(tweet) else 1

@@ -45,7 +45,7 @@ and a subject's monthly counts, cluster overlaps, Jaccard indices and likes stat
 its captions with those tables: the same integers as counting its images row by row, the same medians,
 and means of log(1 + likes) equal to rounding (the sums are added in another order). The trend is
 fitted on the monthly counts, as :func:`twigma.analysis.track.track` does; every subject's row equals
-track's (tests/analysis/test_subjects.py). At 8 million rows no step holds an array of subjects x rows.
+track's (tests/analysis/test_subjects.py). No step holds an array of subjects x rows.
 """
 from __future__ import annotations
 

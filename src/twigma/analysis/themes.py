@@ -142,7 +142,7 @@ def trend_test_logit_clustered(in_cluster: np.ndarray, t_years: np.ndarray, grou
     (``dispersion`` is NaN: no scale is estimated).
 
     The fit is statsmodels' ``GLM(Binomial).fit(cov_type="cluster")`` computed in bounded memory, so
-    that it runs at 14 million images (statsmodels' own fit needed more than 5 GB at 8 million):
+    that it runs on millions of images, where statsmodels' own fit runs out of memory (docs/scaling.md):
     images of one tweet with the same time are pooled into one binomial row (k of m, the same
     likelihood, score and Hessian), Newton's method on the two parameters, and the sandwich over
     the tweets' summed scores with statsmodels' small-sample factor G/(G-1) (N-1)/(N-2), N the

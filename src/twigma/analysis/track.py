@@ -18,7 +18,7 @@ a letter, digit or underscore, so ``cat`` matches "a cat." but not "catalogue" o
 How it is fast
 --------------
 The captions are searched with pyarrow's RE2 engine (``match_substring_regex``), which is
-several times faster than Python's ``re`` over 800,000 captions. RE2 and Python's ``re``
+several times faster than Python's ``re`` (docs/benchmarks.md). RE2 and Python's ``re``
 agree on printable-ASCII text for the syntax both accept; the captions that are not
 printable ASCII (accents, emoji, control characters), and every caption when the pattern
 uses syntax RE2 does not have (look-arounds, back-references) or reads differently
@@ -124,7 +124,7 @@ def compile_query(query: str, *, regex: bool = False, whole_words: bool = True) 
 
 def _as_arrow(captions: pd.Series):
     """The texts as an arrow array, its chunks kept as they are (a release read from the typed cache has one
-    per row group: joining them copied the whole column, 0.35 GiB of captions at 8 million rows)."""
+    per row group; joining them would copy the whole column)."""
     import pyarrow as pa
 
     arr = captions.array

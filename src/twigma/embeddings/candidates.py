@@ -3,9 +3,8 @@ float32 screen of :mod:`twigma.embeddings.kernel`.
 
 One pass over the block, in parallel over the queries (numba, which umap-learn already brings): each
 score is compared with the query's weakest kept one and replaces it when higher. Done with numpy
-instead (a comparison array, ``np.nonzero`` and a sort of the candidates per block), the selection costs
-a large share of the matrix products' time (measured in docs/scaling.md). Without numba the numpy way
-is used.
+(a comparison array, ``np.nonzero`` and a sort of the candidates per block) the selection costs a
+large share of the matrix products' time (docs/scaling.md). Without numba the numpy way is used.
 
 Which candidates are kept may differ from the numpy way only among scores equal at the weakest kept
 one; the search re-scores every candidate in float64 and certifies the top k against the weakest kept

@@ -238,7 +238,7 @@ class Searcher:
     def in_release(self) -> int:
         """How many of the store's images (ids, repeats counted) are images of the release (0 without a
         release): the release's names are looked up among the store's ids, the store's few are not hashed
-        against the release's millions (40 s at 8 million rows)."""
+        against the release's millions."""
         if self.release is None:
             return 0
         names = self.release["image_name"].astype(str)

@@ -196,7 +196,7 @@ def map_table(release: pd.DataFrame, names: pd.Series, rows=None) -> pd.DataFram
 def take_rows(frame: pd.DataFrame, rows) -> pd.DataFrame:
     """``frame.iloc[rows]`` (the same frame), its text columns taken chunk by chunk: pandas joins an arrow
     column's chunks (one per row group of the typed cache) into one copy of the whole column before it
-    takes rows from it, 0.4 GiB and most of a second for the captions of 8 million rows, even for 10 rows."""
+    takes rows from it, even for 10 rows."""
     import pyarrow as pa
 
     rows = np.asarray(rows, dtype=np.int64)
@@ -225,8 +225,8 @@ def _text(values: pd.Series):
 
 
 def _per_distinct(values: pd.Series, fn):
-    """``fn(values)`` computed once per distinct value and spread to the rows (at 14 million images, a string
-    operation per row took minutes; captions, times to the minute and tweets repeat), as :func:`_text`."""
+    """``fn(values)`` computed once per distinct value and spread to the rows (a string operation per row is
+    slow on millions of images; captions, times to the minute and tweets repeat), as :func:`_text`."""
     code, distinct = pd.factorize(values.reset_index(drop=True), use_na_sentinel=False)
     out = fn(pd.Series(distinct, dtype=values.dtype))
     return out.array.take(code) if isinstance(out.dtype, pd.StringDtype) else out.to_numpy()[code]

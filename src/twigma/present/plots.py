@@ -66,7 +66,7 @@ def categorical_density(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: np.n
     does not depend on how many points overlap.
 
     ``labels`` may be a pandas Categorical (or categorical Series): then its codes are compared, not
-    its values (at millions of points, comparing label strings took most of the time). Each point's
+    its values (comparing label strings is slow at millions of points). Each point's
     bin is found once and counted per category (the counts of ``np.histogram2d``, exactly).
 
     Returns

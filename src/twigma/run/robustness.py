@@ -145,7 +145,7 @@ class Inputs:
 
 
 #: What the release-only groups (C2-C6, C11: growth, words, themes, shift, nsfw) read: a grid without image claims
-#: loads only these (at 14 million rows, 0.9 GB less than every column).
+#: loads only these, not every column.
 RELEASE_ONLY_COLUMNS = ["id", "created_at", "all_captions", "label_10_cluster", "possibly_sensitive", "nsfw_score"]
 
 
