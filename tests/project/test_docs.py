@@ -21,7 +21,7 @@ README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 
 
-#: The pages of docs/ that README, the code's messages and this issue name.
+#: The pages of docs/ that README and the code's messages name.
 DOC_PAGES = ("real-data.md", "embeddings.md", "adapting.md", "benchmarks.md", "design.md")
 
 
