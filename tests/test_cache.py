@@ -10,16 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.cache_entries import CALLS, entries
+from support.cache_entries import CALLS, entries, slow_sum
 
 from twigma import cache
 from twigma.analysis import distinctness
-
-
-def slow_sum(x: np.ndarray, scale: float = 1.0, offset: int = 0) -> np.ndarray:
-    """Stands for an expensive computation; records each time it really runs."""
-    CALLS.append((x.shape, scale, offset))
-    return np.asarray(x, dtype=np.float64).sum(axis=0) * scale + offset
 
 
 @pytest.fixture
@@ -140,10 +134,10 @@ def test_two_processes_computing_the_same_entry_at_once(tmp_path, fresh_cache):
         import sys, numpy as np
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from twigma import cache
-        import test_cache
+        from support import cache_entries
         x = np.load({str(data)!r})
-        out = cache.call(test_cache.slow_sum, (x,))
-        print(float(out.sum()), len(test_cache.CALLS))
+        out = cache.call(cache_entries.slow_sum, (x,))
+        print(float(out.sum()), len(cache_entries.CALLS))
     """)
     env = {**os.environ, "TWIGMA_CACHE_DIR": os.environ["TWIGMA_CACHE_DIR"]}
     procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -13,7 +13,7 @@ from support.hostile_captions import PAYLOAD, hostile
 
 from twigma import paths
 
-AXE_PATHS = [os.environ.get("TWIGMA_AXE", ""), str(Path(__file__).parent / "node_modules/axe-core/axe.min.js"),
+AXE_PATHS = [os.environ.get("TWIGMA_AXE", ""), str(Path(__file__).parents[1] / "node_modules/axe-core/axe.min.js"),
              "/usr/lib/node_modules/axe-core/axe.min.js", "/usr/local/lib/node_modules/axe-core/axe.min.js",
              "/opt/axe/node_modules/axe-core/axe.min.js"]
 

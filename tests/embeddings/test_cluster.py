@@ -227,7 +227,7 @@ def test_make_passes_scheduler_to_the_notebooks_and_embed_as_one_variable():
 
     if not shutil.which("make"):
         pytest.skip("make is not installed")
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run(["make", "-n", "-B", "figures", "embeddings", "IMAGES=imgs", "SOURCE=twigma",
                           "SCHEDULER=tcp://10.0.0.5:8786"], cwd=root, capture_output=True, text=True).stdout
     runs = [line for line in out.splitlines() if "run-notebook" in line or "twigma embed" in line]

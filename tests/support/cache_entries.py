@@ -9,6 +9,12 @@ import pytest
 CALLS: list[tuple] = []
 
 
+def slow_sum(x: np.ndarray, scale: float = 1.0, offset: int = 0) -> np.ndarray:
+    """Stands for an expensive computation; records each time it really runs."""
+    CALLS.append((x.shape, scale, offset))
+    return np.asarray(x, dtype=np.float64).sum(axis=0) * scale + offset
+
+
 @pytest.fixture
 def fresh_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "interim"))
