@@ -14,6 +14,8 @@ from support.vectors import unit32
 from twigma.analysis import variability
 from twigma.embeddings import cluster, neighbors
 
+pytestmark = pytest.mark.embedding_layer
+
 distributed = pytest.importorskip("distributed")
 
 
@@ -51,8 +53,6 @@ KILLED = r"""
 import sys, time
 import numpy as np
 from twigma.embeddings import cluster, neighbors
-
-pytestmark = pytest.mark.embedding_layer
 real = cluster._shard_task
 def slow(*a):
     time.sleep(0.4)
