@@ -261,6 +261,21 @@ def test_categorical_density_counts_as_histogram2d(small_release):
             plt.close(fig)
 
 
+def test_the_synthetic_mark_needs_no_raster_canvas():
+    """A figure drawn by the PDF or SVG backend (MPLBACKEND=pdf) has no canvas.get_renderer()."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    from twigma.present.plots import SYNTHETIC_MARK, mark_synthetic
+
+    fig, ax = plt.subplots()
+    ax.set_xlabel("month")
+    FigureCanvasSVG(fig)
+    mark_synthetic(fig)
+    assert [t.get_text() for t in fig.texts] == [SYNTHETIC_MARK]
+    plt.close(fig)
+
+
 def test_search_cell_counts_the_store_in_the_release_and_reads_only_the_hits(small_release, small_embeddings):
     from twigma.embeddings.search import Searcher
 

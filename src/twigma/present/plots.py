@@ -51,7 +51,7 @@ def panel_grid(n: int, ncols: int = 5, panel: tuple[float, float] = (2.6, 3.0), 
 def mark_synthetic(fig: plt.Figure, text: str = SYNTHETIC_MARK) -> None:
     """Stamp a figure as made from synthetic data: red text under everything already drawn
     (tick labels included), right-aligned, so it shows in every saved image."""
-    bbox = fig.get_tightbbox(fig.canvas.get_renderer())  # in inches
+    bbox = fig.get_tightbbox()  # in inches
     width, height = fig.get_size_inches()
     fig.text(bbox.x1 / width, bbox.y0 / height - 0.01, text, ha="right", va="top", fontsize=8,
              color="#b00020", fontweight="bold", transform=fig.transFigure)
