@@ -73,7 +73,7 @@ def embed_files(files: list[Path], model, preprocess, *, device: str = "cpu", ba
     list of (position, reason) for skipped files)."""
     import torch
 
-    loader = torch.utils.data.DataLoader(ImageFiles(files, preprocess), batch_size=batch_size, shuffle=False,
+    loader = torch.utils.data.DataLoader(ImageFiles(files, preprocess), batch_size=batch_size, shuffle=False,  # type: ignore[arg-type, var-annotated]  # a Dataset by duck typing
                                          num_workers=workers, collate_fn=collate,
                                          persistent_workers=False, pin_memory=device.startswith("cuda"))
     use_amp = device.startswith("cuda") and precision in ("auto", "fp16") or precision == "bf16"
