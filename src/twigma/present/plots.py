@@ -169,8 +169,8 @@ def example_grid(examples: pd.DataFrame, files: dict, labels: dict, per_row: int
             for side in ax.spines.values():
                 side.set_visible(False)
             if j < len(names):
-                with Image.open(files[names[j]]) as im:
-                    im = im.convert("RGB")
+                with Image.open(files[names[j]]) as opened:
+                    im = opened.convert("RGB")
                     im.thumbnail((thumb, thumb))
                     ax.imshow(np.asarray(im))
         row[0].set_ylabel(labels.get(k, str(k)), rotation=0, ha="right", va="center", fontsize=8)
