@@ -9,7 +9,7 @@
 # The first target that needs Python builds .venv/ from the base lock env/requirements.txt (and rebuilds
 # it when that file changes); embedding and text search (make embeddings, search, import-clip-retrieval)
 # and make test add the embedding layer env/requirements-embed.txt (torch, open_clip) on first use; make lint
-# adds only ruff.
+# adds only its tools (ruff, mypy and the type stubs mypy reads).
 # PYTHON names the interpreter used to create it (3.11).
 #
 # Notebooks run side by side on every core by default (make -j1 runs them one after another); each
@@ -161,13 +161,15 @@ $(TEST_STAMP): $(TEST_LOCK) $(ENV_STAMP)
 		{ echo "pip could not install $(TEST_LOCK) (see above)" >&2; exit 1; }
 	@touch $@
 
-# make lint needs ruff only: the version the test lock pins, on the base layer (seconds, not the embedding
-# layer's 5.4 GB); make test installs the whole test layer, ruff included.
-RUFF_PIN = $(shell grep -E '^ruff==' $(TEST_LOCK))
+# make lint needs only its tools: ruff, mypy and the stubs mypy reads ([tool.mypy] in pyproject.toml), at
+# the versions the test lock pins (their dependencies too: the lock is pip's constraints file), on the base
+# layer (seconds, not the embedding layer's 5.4 GB); make test installs the whole test layer, these included.
+LINT_TOOLS := ruff mypy pandas-stubs scipy-stubs types-pyyaml types-seaborn types-tqdm
+LINT_PINS = $(shell grep -E '^($(subst $(space),|,$(LINT_TOOLS)))==' $(TEST_LOCK))
 $(LINT_STAMP): $(TEST_LOCK) $(ENV_STAMP)
-	@echo ">> adding ruff to $(VENV)/ ($(RUFF_PIN), as $(TEST_LOCK) pins it)"
-	@set -o pipefail; $(PY) -m pip install --quiet "$(RUFF_PIN)" 2>&1 | $(QUIET_PIP) || \
-		{ echo "pip could not install $(RUFF_PIN) (see above)" >&2; exit 1; }
+	@echo ">> adding the lint tools to $(VENV)/ as $(TEST_LOCK) pins them: $(LINT_PINS)"
+	@set -o pipefail; $(PY) -m pip install --quiet $(foreach p,$(LINT_PINS),"$(p)") -c $(TEST_LOCK) 2>&1 | $(QUIET_PIP) || \
+		{ echo "pip could not install $(LINT_PINS) (see above)" >&2; exit 1; }
 	@touch $@
 
 LOCK_TOOLS := $(VENV)-tools
@@ -394,10 +396,12 @@ lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's 
 		JUPYTERLAB_WORKSPACES_DIR="$(LAB_STATE)/workspaces" JUPYTERLAB_SETTINGS_DIR="$(LAB_STATE)/user-settings" \
 		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-lint: $(LINT_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff, configured in pyproject.toml)
+lint: $(LINT_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff), type-check the package (mypy)
 	@$(VENV)/bin/ruff check --quiet src tests bench notebooks && echo ">> ruff: src, tests, bench and notebooks are clean"
+	@# [tool.mypy] in pyproject.toml says what to check and how; silent when clean, as ruff --quiet
+	@$(VENV)/bin/mypy --no-error-summary && echo ">> mypy: src is clean"
 
-test: lint $(TEST_STAMP) $(EMBED_STAMP) sample ## lint, then run every test (tests/: the package, the notebooks, the browser)
+test: lint $(TEST_STAMP) $(EMBED_STAMP) sample ## lint (ruff, mypy), then run every test (tests/: the package, the notebooks, the browser)
 	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # The package's unit tests alone: no notebook run, no browser, nothing that needs the embedding layer (the

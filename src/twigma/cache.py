@@ -57,7 +57,7 @@ def location() -> Path:
 
 def package_versions(*names: str) -> dict[str, str | None]:
     """Installed versions of distributions (``None`` when absent), without importing them."""
-    out = {}
+    out: dict[str, str | None] = {}
     for name in names:
         try:
             out[name] = metadata.version(name)
@@ -99,7 +99,7 @@ def _run(cache_key: str, target: str, call_args: tuple, call_kwargs: dict) -> di
     import joblib
 
     module, qualname = target.split(":")
-    func = importlib.import_module(module)
+    func: Any = importlib.import_module(module)
     for part in qualname.split("."):
         func = getattr(func, part)
     value = func(*call_args, **call_kwargs)

@@ -62,3 +62,12 @@ def test_an_interrupted_download_resumes_with_a_range_request(server, tmp_path):
                     progress=False)
     assert path.read_bytes() == body and not (tmp_path / "big.bin.part").exists()
     assert server.log[-1][2].get("Range") == "bytes=30000-"
+
+
+def test_a_whole_part_file_over_the_limit_is_refused(server, tmp_path):
+    from twigma.fetch.http import download
+
+    server.route("/whole.bin", Reply(416))  # the part file already holds the whole body
+    (tmp_path / "whole.bin.part").write_bytes(b"x" * 100)
+    with pytest.raises(FetchError, match="100 bytes is over the 10-byte limit"):
+        download(f"{server.url}/whole.bin", tmp_path / "whole.bin", max_bytes=10, progress=False)

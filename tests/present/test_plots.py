@@ -25,3 +25,18 @@ def test_panel_grid_holds_one_panel_per_cluster(n, shape):
     assert len(axes) == n and visible == axes and len(fig.axes) == shape[0] * shape[1]
     assert tuple(fig.get_size_inches()) == pytest.approx((2.6 * shape[1], 3.0 * shape[0]))
     plt.close(fig)
+
+
+def test_the_synthetic_mark_needs_no_raster_canvas():
+    """A figure drawn by the PDF or SVG backend (MPLBACKEND=pdf) has no canvas.get_renderer()."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    from twigma.present.plots import SYNTHETIC_MARK, mark_synthetic
+
+    fig, ax = plt.subplots()
+    ax.set_xlabel("month")
+    FigureCanvasSVG(fig)
+    mark_synthetic(fig)
+    assert [t.get_text() for t in fig.texts] == [SYNTHETIC_MARK]
+    plt.close(fig)

@@ -46,10 +46,10 @@ def _pins(path) -> dict[str, str]:
     return pins
 
 
-def _dry_run(*args) -> str:
-    """What make would do if the embedding lock were new (make -n -W: nothing runs)."""
-    r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "-n", "-W", "env/requirements-embed.txt",
-                        *args], capture_output=True, text=True)
+def _dry_run(*args, new: str = "env/requirements-embed.txt") -> str:
+    """What make would do if the lock ``new`` were new (make -n -W: nothing runs)."""
+    r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "-n", "-W", new, *args],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return r.stdout
 
@@ -88,7 +88,7 @@ def test_torch_and_open_clip_are_the_embedding_layer_only():
 
 
 def test_test_only_packages_stay_out_of_the_other_locks():
-    test_only = {"pytest", "pytest-xdist", "scikit-image", "selenium", "ruff"}
+    test_only = {"pytest", "pytest-xdist", "scikit-image", "selenium", "ruff", "mypy"}
     assert test_only <= set(_pins(ENV / "requirements-test.in"))
     for layer in ("base", "embed"):
         assert not test_only & set(_pins(ENV / LAYERS[layer][1])), layer
@@ -138,24 +138,32 @@ def test_jupyterlab_opens_without_the_news_pop_up():
     assert set(notification) <= set(schema["properties"])
 
 
-def test_lint_installs_ruff_alone_on_the_base_layer():
-    """make lint adds the ruff the test lock pins, never the embedding layer or the whole test layer; make test
-    still installs both (what make would do if each lock were new: make -n -W, nothing runs)."""
-    ruff = f"ruff=={_pins(ENV / 'requirements-test.txt')['ruff']}"
+def test_lint_installs_its_tools_alone_on_the_base_layer():
+    """make lint adds ruff, mypy and mypy's stubs as the test lock pins them, never the embedding layer or the
+    whole test layer; make test still installs both (what make would do if each lock were new: make -n -W,
+    nothing runs)."""
+    pins = _pins(ENV / "requirements-test.txt")
+    tools = [f'"{n}=={pins[n]}"' for n in ("ruff", "mypy", "pandas-stubs", "scipy-stubs", "types-pyyaml",
+                                              "types-seaborn", "types-tqdm")]
     for new_lock in ("env/requirements-embed.txt", "env/requirements-test.txt", "env/requirements.txt"):
         r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "-n", "-W", new_lock, "lint"],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         assert "requirements-embed" not in r.stdout and "-r env/requirements-test.txt" not in r.stdout, new_lock
         if new_lock != "env/requirements-embed.txt":
-            assert f'pip install --quiet "{ruff}"' in r.stdout, new_lock
-    said = _dry_run("test")
+            pip = [line for line in r.stdout.splitlines() if "pip install --quiet" in line and '"ruff==' in line]
+            assert len(pip) == 1 and all(t in pip[0] for t in tools), (new_lock, pip)
+            assert "-c env/requirements-test.txt" in pip[0], pip  # their dependencies as the lock pins them
+    said = _dry_run("test", new="env/requirements.txt")
     assert "-r env/requirements-embed.txt" in said and "-r env/requirements-test.txt" in said
+    fast = _dry_run("test-fast", new="env/requirements.txt")  # the unit tests: the test tools, no torch
+    assert "-r env/requirements-test.txt" in fast and "requirements-embed" not in fast
 
 
 @pytest.mark.skipif(not (VENV / ".installed").exists(), reason="needs the make-built .venv (and pip's package source)")
 def test_make_lint_in_a_fresh_copy_leaves_no_torch(tmp_path):
-    """A user's first `make lint`: a copy of the tracked files with no .venv builds the base layer and ruff only.
+    """A user's first `make lint`: a copy of the tracked files with no .venv builds the base layer and the lint
+    tools only (ruff, mypy and its stubs).
     Cost: it builds a base environment from scratch, about 1.5 minutes and 1.3 GB in tmp_path (pip takes the
     wheels from its cache or mirror), once per make test; the dry run above checks the same graph in a second."""
     import shutil
@@ -170,9 +178,9 @@ def test_make_lint_in_a_fresh_copy_leaves_no_torch(tmp_path):
     r = subprocess.run(["make", "--no-print-directory", "lint", f"PYTHON={sys._base_executable}"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "ruff: src, tests, bench and notebooks are clean" in r.stdout
+    assert "ruff: src, tests, bench and notebooks are clean" in r.stdout and "mypy: src is clean" in r.stdout
     venv = tmp_path / ".venv"
-    assert (venv / "bin" / "ruff").exists() and (venv / ".installed-lint").exists()
+    assert (venv / "bin" / "ruff").exists() and (venv / "bin" / "mypy").exists() and (venv / ".installed-lint").exists()
     site = list(venv.glob("lib/python*/site-packages"))
     assert site and not list(site[0].glob("torch*")) and not list(site[0].glob("open_clip*"))
     assert not (venv / ".installed-embed").exists() and not (venv / ".installed-test").exists()

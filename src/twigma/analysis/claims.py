@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -191,6 +192,7 @@ def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction:
             ok = False
             continue
         r = t.loc[k]
+        assert isinstance(r, pd.Series)  # one row per cluster
         ci = (f" ({_level_text(r['ci_level'])} CI x{odds_ratio(r['ci_low']):.2f} to x{odds_ratio(r['ci_high']):.2f})"
               if "ci_level" in r.index else "")
         parts.append(f"cluster {k}: {direction_words(r['direction'], alpha)} (slope {r['slope']:+.2f} log-odds/yr, odds "
@@ -247,6 +249,7 @@ def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> dict:
     has_ci = {"ci_low", "ci_high", "ci_level"} <= set(distinct.columns)
     spread = {"auc_min", "auc_max"} <= set(distinct.columns)  # the folds' range: a spread, not an uncertainty
     parts = []
+    r: Any  # a row of probe_table (pandas-stubs types its fields as any scalar)
     for r in distinct.itertuples():
         auc = (auc_ci_text(Interval(r.auc, r.ci_low, r.ci_high, r.ci_level)) + ", tweets resampled" if has_ci
                else f"{r.auc:.3f}")
@@ -277,20 +280,20 @@ def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None)
              for s in v.index]
     have = {"natural", "art"} <= set(v.index)
     if differences is None:
-        ok = all(v.loc["twigma", "ci_high"] < v.loc[s, "ci_low"] for s in ("natural", "art") if s in v.index)
+        ok = all(v.loc["twigma", "ci_high"] < v.loc[s, "ci_low"] for s in ("natural", "art") if s in v.index)  # type: ignore[operator, arg-type]  # pandas-stubs: cells are any scalar
         return claim("C8", f"mean pairwise cosine distance ({level}) " + "; ".join(parts), ok and have)
     d = differences.assign(matching=differences["matching"] if "matching" in differences.columns else "whole sets")
     by = "within themes" if (d["matching"] == "within themes").any() else "whole sets"
     names = [f"twigma_minus_{s}" for s in ("natural", "art")]
     decide = d[d["matching"] == by].set_index("comparison")
     have = have and all(n in decide.index for n in names)
-    ok = have and all(decide.loc[n, "ci_high"] < 0 for n in names)
+    ok = have and all(decide.loc[n, "ci_high"] < 0 for n in names)  # type: ignore[operator, arg-type]  # pandas-stubs: cells are any scalar
     diffs = []
     for m in ("within themes", "whole sets"):
         rows = d[d["matching"] == m].set_index("comparison")
         diffs += [f"{n.replace('_', ' ')} ({m}"
-                  + (f", {int(rows.loc[n, 'themes'])} themes" if "themes" in rows.columns and m == "within themes" else "")
-                  + f"): {rows.loc[n, 'difference']:+.3f} [{rows.loc[n, 'ci_low']:+.3f}, {rows.loc[n, 'ci_high']:+.3f}]"
+                  + (f", {int(rows.loc[n, 'themes'])} themes" if "themes" in rows.columns and m == "within themes" else "")  # type: ignore[arg-type]  # pandas-stubs: cells are any scalar
+                  + f"): {rows.loc[n, 'difference']:+.3f} [{rows.loc[n, 'ci_low']:+.3f}, {rows.loc[n, 'ci_high']:+.3f}]"  # type: ignore[str-bytes-safe]  # as above
                   for n in names if n in rows.index]
     return claim("C8", "mean pairwise cosine distance " + "; ".join(parts + diffs)
                  + f" ({level}; TWIGMA resampled by tweet, references by image; holds when both differences "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,9 +67,9 @@ def probe_auc(A: np.ndarray, B: np.ndarray, folds: int = 5, max_per_class: int |
     for tag, g, n in (("a", groups_a, len(A)), ("b", groups_b, len(B))):
         if g is not None and len(g) != n:
             raise ValueError(f"groups_{tag} has {len(g)} labels for {n} rows: give one group (tweet id) per row")
-    params = {"folds": folds, "max_per_class": max_per_class, "C": C, "seed": seed,
-              "groups_a": None if groups_a is None else np.asarray(groups_a),
-              "groups_b": None if groups_b is None else np.asarray(groups_b)}
+    params: dict[str, Any] = {"folds": folds, "max_per_class": max_per_class, "C": C, "seed": seed,
+                              "groups_a": None if groups_a is None else np.asarray(groups_a),
+                              "groups_b": None if groups_b is None else np.asarray(groups_b)}
     if cache:
         return _cache.call(_probe_auc, (A, B), params, code=[balanced_sample, _fold_groups],
                            versions=_cache.package_versions("scikit-learn", "numpy", "scipy"))
@@ -105,9 +106,9 @@ def _probe_auc(A: np.ndarray, B: np.ndarray, folds: int, max_per_class: int | No
         model.fit(X[train], y[train])
         oof[test], fold_of[test] = model.decision_function(X[test]), f
         scores.append(roc_auc_score(y[test], oof[test]))
-    scores = np.asarray(scores)
-    return {"auc": float(scores.mean()), "auc_sd": float(scores.std(ddof=1)), "auc_min": float(scores.min()),
-            "auc_max": float(scores.max()), "folds": scores.tolist(), "n_per_class": int(len(ia)),
+    auc = np.asarray(scores)
+    return {"auc": float(auc.mean()), "auc_sd": float(auc.std(ddof=1)), "auc_min": float(auc.min()),
+            "auc_max": float(auc.max()), "folds": auc.tolist(), "n_per_class": int(len(ia)),
             "grouped": bool(grouped), "n_groups": int(groups.max() + 1),
             "score": oof, "label": y.astype(np.int8), "fold": fold_of.astype(np.int16), "group": groups}
 
@@ -207,6 +208,7 @@ def probe_reading(table: pd.DataFrame, min_auc: float, near_perfect: float = 0.9
         raise ValueError(f"the grade cut-offs must rise: partial {partial} <= min_auc {min_auc} <= "
                          f"near_perfect {near_perfect}")
     out = []
+    r: Any  # a row of probe_table (pandas-stubs types its fields as any scalar)
     for r in table.itertuples(index=False):
         ci = inference.Interval(float(r.auc), float(r.ci_low), float(r.ci_high), float(r.ci_level), "tweet bootstrap")
         cuts = (near_perfect, min_auc, partial, -np.inf)
@@ -265,8 +267,8 @@ def joint_umap(sources: dict[str, np.ndarray], fit_size: int = 3000, pca_dims: i
     DataFrame with ``source``, ``row`` (index within its source), ``x``, ``y``, one row per point
     drawn, sources in the order given, rows increasing within a source.
     """
-    params = {"fit_size": fit_size, "pca_dims": pca_dims, "n_neighbors": n_neighbors, "min_dist": min_dist,
-              "seed": seed, "n_epochs": n_epochs}
+    params: dict[str, Any] = {"fit_size": fit_size, "pca_dims": pca_dims, "n_neighbors": n_neighbors,
+                              "min_dist": min_dist, "seed": seed, "n_epochs": n_epochs}
     pairs = list(sources.items())  # the order of the sources matters (sampling, rows): a list keeps it in the key
     if cache:
         return _cache.call(_joint_umap, (pairs,), params, code=[exact_knn],

@@ -42,7 +42,7 @@ def per_tweet(df: pd.DataFrame) -> pd.DataFrame:
         gap = taken.isna().to_numpy() & (np.bincount(code, weights=known, minlength=n) > 0)
         if gap.any():  # a tweet whose first image lacks what a later one has: that later value
             later = col[known].groupby(code[known], sort=True).first()
-            taken[gap] = later.loc[np.flatnonzero(gap)].to_numpy()
+            taken[gap] = later.loc[np.flatnonzero(gap)].to_numpy()  # type: ignore[index]  # pandas-stubs: no boolean mask here
         out[c] = taken
     table = pd.DataFrame(out)
     table["n_images"] = np.bincount(code, minlength=n).astype(np.int64)
@@ -66,7 +66,7 @@ def distribution_summary(df: pd.DataFrame, metrics: list[str] = METRICS) -> pd.D
     return pd.DataFrame(rows)
 
 
-def engagement_table(df: pd.DataFrame, by: pd.Series) -> pd.DataFrame:
+def engagement_table(df: pd.DataFrame, by: pd.Series | pd.Categorical) -> pd.DataFrame:
     """Per group: ``n_images``, ``share_likes_missing``, ``median_likes`` and ``mean_log1p_likes``
     (both over non-missing likes; natural log), ``mean_likes``, ``median_quotes``,
     ``median_replies`` and ``n_likes_known`` (the images with known likes, the denominator of the
@@ -155,7 +155,7 @@ def likes_extremes(by_cluster: pd.DataFrame, df: pd.DataFrame, small_ratio: floa
 
     r = tweet_bootstrap_sums(sums, ratio, alpha, n_resamples=n_resamples, seed=seed)
     judgement = "small" if r.high < small_ratio else "sizeable" if r.low >= small_ratio else "undecided"
-    return LikesExtremes(bc.loc[hi].rename(hi), bc.loc[lo].rename(lo), r, float(small_ratio), judgement)
+    return LikesExtremes(bc.loc[hi].rename(hi), bc.loc[lo].rename(lo), r, float(small_ratio), judgement)  # type: ignore[call-overload]  # pandas-stubs: .loc takes no Hashable label
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import stats
@@ -193,7 +194,7 @@ def _group_index(groups) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
 
 def percentile_bootstrap(data: tuple, statistic: Callable, alpha: float, *,
                          n_resamples: int = MIN_RESAMPLES, seed: int = 0, paired: bool = True,
-                         method: str = "percentile") -> Interval:
+                         method: Literal["percentile", "basic", "BCa"] = "percentile") -> Interval:
     """A ``1 - alpha`` bootstrap interval of ``statistic(*data)`` over independent units (rows
     of ``data``, resampled together when ``paired``): :func:`scipy.stats.bootstrap` with
     ``method`` ``"percentile"`` or ``"BCa"``. Use it where the units are tweets already (one
@@ -245,12 +246,12 @@ def tweet_bootstrap_sums(sums: np.ndarray, statistic: Callable[[np.ndarray], np.
     estimate = float(statistic(s.sum(axis=0)))
     rng = np.random.default_rng(seed)
     batch = max(1, min(batch, 4_000_000 // max(g, 1)))  # a batch's weights stay within ~32 MB
-    reps = []
+    parts = []
     for start in range(0, n_resamples, batch):
         b = min(batch, n_resamples - start)
         w = np.stack([np.bincount(rng.integers(0, g, g), minlength=g) for _ in range(b)]) if g else np.zeros((b, 0))
-        reps.append(np.asarray(statistic(w @ s), dtype=float).reshape(b))
-    reps = np.concatenate(reps)
+        parts.append(np.asarray(statistic(w @ s), dtype=float).reshape(b))
+    reps = np.concatenate(parts)
     good = np.isfinite(reps)
     lo, hi = np.quantile(reps[good], [a / 2, 1 - a / 2]) if good.any() else (np.nan, np.nan)
     dropped = int((~good).sum())

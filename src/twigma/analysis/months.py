@@ -68,7 +68,7 @@ class Months:
 
     def categorical(self, ordered: bool = False) -> pd.Categorical:
         """Each row's month as a categorical of the ``labels`` (one code per row, no text per row)."""
-        return pd.Categorical.from_codes(self.code, categories=self.labels, ordered=ordered)
+        return pd.Categorical.from_codes(self.code, categories=pd.Index(self.labels), ordered=ordered)
 
     @cached_property
     def t_years(self) -> np.ndarray:

@@ -359,7 +359,7 @@ def growth_summary(monthly: pd.DataFrame, trend: dict, last_created_at: pd.Times
     last_day = pd.Timestamp(last_created_at)
     return GrowthFacts(k=int(k), first_mean=float(n[:k].mean()), last_mean=float(n[-k:].mean()),
                        rises=int((np.diff(n) > 0).sum()), steps=int(len(n) - 1),
-                       peak_month=str(monthly.loc[monthly["n_tweets"].idxmax(), "month"]), peak=int(n.max()),
+                       peak_month=str(monthly.loc[monthly["n_tweets"].idxmax(), "month"]), peak=int(n.max()),  # type: ignore[index]  # pandas-stubs: .loc takes no Hashable label
                        min_month=int(n.min()),
                        doubling_months=float(12 * np.log(2) / np.log(g)) if g > 1 else float("inf"),
                        images_per_tweet=float(monthly["n_images"].sum() / max(n.sum(), 1)),

@@ -96,7 +96,8 @@ def duplicate_of(masks: np.ndarray, words: list[str], jaccard: float = JACCARD) 
 
 def _duplicate_of(J: np.ndarray, words: list[str], jaccard: float) -> pd.DataFrame:
     """:func:`duplicate_of` from the subjects' Jaccard indices with each other (shape (s, s))."""
-    kept, rows = [], []
+    kept: list[int] = []
+    rows = []
     for i, word in enumerate(words):
         match = next((k for k in kept if J[i, k] >= jaccard), None)
         if match is None:
@@ -206,7 +207,7 @@ class CaptionCounts:
         words, case-insensitive): shape (len(words), len(captions) + 1), 1 where it matches."""
         hits = [np.flatnonzero(track.match_captions(self.captions, w)) for w in words]
         rows = np.repeat(np.arange(len(words)), [len(h) for h in hits])
-        return sparse.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(hits or [[]]).astype(np.int64))),
+        return sparse.csr_matrix((np.ones(len(rows)), (rows, np.concatenate(hits or [[]]).astype(np.int64))),  # type: ignore[list-item]  # mypy types [[]] from hits
                                  shape=(len(words), len(self.n)))
 
 
@@ -253,7 +254,7 @@ def _subject_rows(cap: CaptionCounts, H: sparse.csr_matrix, words: list[str], du
         n = int(n_match[i])
         if d.duplicate_of:
             left.append({"subject": word, "n_images": n, "duplicate_of": d.duplicate_of, "jaccard": d.jaccard,
-                         "reason": f"same images as {d.duplicate_of} (Jaccard {d.jaccard:.2f})"})
+                         "reason": f"same images as {d.duplicate_of} (Jaccard {d.jaccard:.2f})"})  # type: ignore[str-bytes-safe]  # pandas-stubs: a row field is any scalar
             continue
         if n < min_images:
             left.append({"subject": word, "n_images": n, "reason": f"fewer than {min_images} images",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,9 @@ def top_words(texts: pd.Series | None, n: int = 30, stopwords: Iterable[str] | N
     when already made (``term_counts(texts, stopwords=stopwords).iloc[0]``, or
     :meth:`twigma.analysis.subjects.CaptionCounts.word_counts`); then ``texts`` is not read.
     """
-    counts = term_counts(texts, stopwords=stopwords).iloc[0] if counts is None else counts
+    if counts is None:
+        assert texts is not None, "top_words reads the texts when no counts are given"
+        counts = term_counts(texts, stopwords=stopwords).iloc[0]
     counts = counts.sort_values(ascending=False, kind="stable")
     out = counts.head(n).rename_axis("word").reset_index(name="count")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
@@ -150,6 +153,7 @@ def distinctive_words(texts: pd.Series, groups: pd.Series, top_n: int = 15,
                              "key": key.to_numpy()})
         keep = keep[keep["rank"] <= top_n].sort_values(["rank", "word"], kind="stable")
         at_rank = keep.groupby("rank")["word"].transform("size")
+        r: Any  # a row of keep (pandas-stubs types its fields as any scalar)
         for r, a in zip(keep.itertuples(), at_rank):
             rows.append({"cluster": grp, "rank": int(r.rank), "word": r.word, "score": float(r.score),
                          "count": int(c[r.word]), "share_in_group": float(c[r.word] / max(c.sum(), 1)),
@@ -210,7 +214,7 @@ def word_markers(words: pd.DataFrame, weak_fraction: float = 0.5) -> WordMarkers
     median of the clusters' top scores."""
     firsts = words[words["rank"] == 1].drop_duplicates("cluster")
     weakest = firsts.sort_values("score", kind="stable").iloc[0]
-    return WordMarkers(words.loc[words["score"].idxmax()], weakest,
+    return WordMarkers(words.loc[words["score"].idxmax()], weakest,  # type: ignore[call-overload]  # pandas-stubs: .loc takes no Hashable label
                        bool(weakest["score"] < weak_fraction * firsts["score"].median()), float(weak_fraction))
 
 

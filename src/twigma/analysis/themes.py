@@ -64,7 +64,7 @@ def monthly_shares(df: pd.DataFrame) -> pd.DataFrame:
     ``n_images`` (in the cluster), ``n_month`` (all images in the month), ``share``."""
     counts = monthly_cluster_counts(df)
     clusters = [c for c in counts.columns if c not in ("n_images", "t_years")]
-    long = counts[clusters].stack().rename("n_images").reset_index()
+    long = counts[clusters].stack().rename("n_images").reset_index()  # type: ignore[call-overload]  # pandas-stubs: stack may give a frame
     long.columns = ["month", "cluster", "n_images"]
     long["n_month"] = long["month"].map(counts["n_images"])
     long["share"] = long["n_images"] / long["n_month"]
@@ -263,7 +263,9 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     """
     if model not in TREND_MODELS:
         raise ValueError(f"model must be one of {', '.join(TREND_MODELS)}, not {model!r}")
-    counts = monthly_cluster_counts(df) if counts is None else counts
+    if counts is None:
+        assert df is not None, "theme_trends reads df when no counts are given"
+        counts = monthly_cluster_counts(df)
     counts = counts[counts["n_images"] >= min_images_per_month]
     clusters = sorted(c for c in counts.columns if c not in ("n_images", "t_years"))
     t = counts["t_years"].to_numpy()
@@ -271,6 +273,7 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
     early, late = early_late_months(counts.index.tolist())
     first, last = counts.index.isin(early), counts.index.isin(late)
     if model == "logit-clustered":  # the images of the months kept
+        assert df is not None, "the logit-clustered model reads df"
         if df["created_at"].isna().any():
             kept = month_of(df["created_at"]).isin(counts.index).to_numpy()
         else:  # the months by code, not a text per image
@@ -286,7 +289,7 @@ def theme_trends(df: pd.DataFrame | None, alpha: float = 0.01, min_images_per_mo
         if model == "quasi-binomial":
             res = trend_test(y, n, t, alpha=alpha)
         elif model == "logit-clustered":
-            res = trend_test_logit_clustered(img_cluster == k, img_t, None, design=design, alpha=alpha)
+            res = trend_test_logit_clustered(img_cluster == k, img_t, None, design=design, alpha=alpha)  # type: ignore[arg-type]  # design given: groups unread
         else:
             res = trend_test_mann_kendall(y, n, t, alpha=alpha)
         rows.append({"cluster": k, "slope": res["slope"], "p_value": res["p_value"],
@@ -405,8 +408,8 @@ def trend_summary(trends: pd.DataFrame, declining: list[int], rising: list[int],
         declining=_ints(t.index[t["direction"] == "down"]), rising=_ints(t.index[t["direction"] == "up"]),
         not_significant=_ints(t.index[t["direction"] == "flat"]),
         named_declining=_ints(declining), named_rising=_ints(rising),
-        n_declining_named=int(sum(t.loc[k, "direction"] == "down" for k in declining if k in t.index)),
-        n_rising_named=int(sum(t.loc[k, "direction"] == "up" for k in rising if k in t.index)),
+        n_declining_named=int(sum(t.loc[k, "direction"] == "down" for k in declining if k in t.index)),  # type: ignore[arg-type]  # pandas-stubs: a cell is any scalar
+        n_rising_named=int(sum(t.loc[k, "direction"] == "up" for k in rising if k in t.index)),  # type: ignore[arg-type]  # as above
         unnamed=_ints(unnamed.index), unnamed_movers=_ints(unnamed.index[picked]),
         unnamed_unadjusted_only=_ints(unnamed.index[moving.to_numpy() & ~picked]),
         dispersion_min=float(trends["dispersion"].min()), dispersion_max=float(trends["dispersion"].max()),
@@ -458,7 +461,7 @@ class SizeRange:
 
 def size_range(sizes: pd.DataFrame) -> SizeRange:
     """From :func:`cluster_sizes`: the largest and smallest clusters (rows) and the ratio of their sizes."""
-    big, small = sizes.loc[sizes["share"].idxmax()], sizes.loc[sizes["share"].idxmin()]
+    big, small = sizes.loc[sizes["share"].idxmax()], sizes.loc[sizes["share"].idxmin()]  # type: ignore[call-overload]  # pandas-stubs: .loc takes no Hashable label
     return SizeRange(big, small, float(big["n_images"] / small["n_images"]))
 
 
@@ -489,5 +492,5 @@ def map_compactness(df: pd.DataFrame, min_own_share: float = 0.7) -> MapCompactn
         nearest[closer], best[closer] = j, d[closer]
     own = pd.Series(centres.index.to_numpy()[nearest] == df["label_10_cluster"].to_numpy())
     by = own.groupby(df["label_10_cluster"].to_numpy()).mean()
-    return MapCompactness(by, float(own.mean()), int(by.idxmin()), int(by.idxmax()), centres,
+    return MapCompactness(by, float(own.mean()), int(by.idxmin()), int(by.idxmax()), centres,  # type: ignore[call-overload]  # pandas-stubs: idxmin gives a Hashable
                           float(min_own_share), bool(by.min() > min_own_share))

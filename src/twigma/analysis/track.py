@@ -176,7 +176,7 @@ def match_captions(captions: pd.Series, query: str | Query, *, regex: bool = Fal
         odd = pc.invert(pc.fill_null(pc.string_is_ascii(arr), True))
     odd = odd.to_numpy(zero_copy_only=False)
     if odd.any():
-        values = pd.Series(captions.to_numpy(dtype=object, na_value=None)[odd])
+        values = pd.Series(captions.to_numpy(dtype=object, na_value=None)[odd])  # type: ignore[call-overload]  # pandas-stubs: na_value None
         out[odd] = _python_search(values, q.pattern)
     return out
 
@@ -375,7 +375,7 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
         "n_matching": n_match, "n_images": int(len(df)), "share": n_match / len(df),
         "n_months": tr["n_months"], "min_images_per_month": int(min_images_per_month),
         "first_month": monthly["month"].iloc[0], "last_month": monthly["month"].iloc[-1],
-        "log1p_likes_diff_same_months": float(m.loc[MATCHING, "mean_log1p_likes_same_months"]
+        "log1p_likes_diff_same_months": float(m.loc[MATCHING, "mean_log1p_likes_same_months"]  # type: ignore[operator, arg-type]  # pandas-stubs: cells are any scalar
                                               - m.loc[OTHER, "mean_log1p_likes_same_months"]),
         "regex": q.regex, "whole_words": q.whole_words, "pattern": q.pattern.pattern, "note": tr["note"]}])
     clusters = by_cluster(df, mask, alpha=alpha, min_images_per_month=min_images_per_month,

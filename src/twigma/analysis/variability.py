@@ -172,7 +172,7 @@ def replicates_within(X: np.ndarray, groups, parts, n_boot: int = inference.MIN_
     groups = _unit_groups(X, groups)
     where = pd.Series(np.asarray(parts)).groupby(np.asarray(parts), sort=True).indices
     sub = {p: np.asarray(X[np.sort(i)]) for p, i in where.items()}
-    out = {p: [] for p in where}
+    out: dict[object, list[np.ndarray]] = {p: [] for p in where}
     for counts in _count_batches(groups, n_boot, seed):
         for p, i in where.items():
             out[p].append(bootstrap_replicates(sub[p], counts[:, np.sort(i)], chunk=chunk))
@@ -408,8 +408,8 @@ def month_ends(by_month: pd.DataFrame, k: int | None = None, noisy_widen: float 
     widen = width(early) / width(late) if width(late) > 0 else float("nan")
     return MonthEnds(k, float(early["dispersion"].mean()), float(late["dispersion"].mean()), int(early["n"].min()),
                      int(early["n"].max()), widen, bool(widen > noisy_widen), float(m["dispersion"].min()),
-                     str(m.loc[m["dispersion"].idxmin(), "month"]), float(m["dispersion"].max()),
-                     str(m.loc[m["dispersion"].idxmax(), "month"]),
+                     str(m.loc[m["dispersion"].idxmin(), "month"]), float(m["dispersion"].max()),  # type: ignore[index]  # pandas-stubs: .loc takes no Hashable label
+                     str(m.loc[m["dispersion"].idxmax(), "month"]),  # type: ignore[index]  # pandas-stubs: .loc takes no Hashable label
                      float(np.corrcoef(np.arange(len(m)), m["dispersion"])[0, 1]) if len(m) > 2 else float("nan"))
 
 
@@ -433,7 +433,7 @@ def dispersion_extremes(by_cluster: pd.DataFrame, overall: float) -> DispersionE
     """Read 07's by-cluster table (``cluster``, ``dispersion``) against TWIGMA's overall D."""
     t = by_cluster.reset_index(drop=True)
     below = t["dispersion"] < overall
-    lo, hi = t.loc[t["dispersion"].idxmin()], t.loc[t["dispersion"].idxmax()]
+    lo, hi = t.loc[t["dispersion"].idxmin()], t.loc[t["dispersion"].idxmax()]  # type: ignore[call-overload]  # pandas-stubs: .loc takes no Hashable label
     return DispersionExtremes(int(lo["cluster"]), float(lo["dispersion"]), int(hi["cluster"]), float(hi["dispersion"]),
                            int(below.sum()), len(t), tuple(int(c) for c in t.loc[~below, "cluster"]),
                            bool(below.all()))

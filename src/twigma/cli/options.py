@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import overload
 
 from twigma.embeddings.models import ACTIVATIONS
 from twigma.embeddings.store import SOURCES
@@ -15,6 +16,10 @@ from twigma.embeddings.store import SOURCES
 STORE_DTYPES = ("float16", "float32")
 
 
+@overload
+def abs_path(p: str) -> str: ...
+@overload
+def abs_path(p: None) -> None: ...
 def abs_path(p: str | None) -> str | None:
     """Command-line paths are relative to where the command is run."""
     return str(Path(p).expanduser().resolve()) if p else p

@@ -48,7 +48,7 @@ def cmd_claims(a) -> int:
     print(f"wrote {target}" + (" [synthetic sample]: the verdicts marked so hold by construction and say nothing about TWIGMA"
                                if synthetic else ""))
     for r in table.itertuples(index=False):
-        by = "" if not r.notebook or r.notebook in paths.PAPER_NOTEBOOKS else f"  (checked by {r.notebook})"
+        by = "" if not r.notebook or r.notebook in paths.PAPER_NOTEBOOKS else f"  (checked by {r.notebook})"  # type: ignore[str-bytes-safe]  # pandas-stubs: a row field is any scalar
         mark = " [synthetic sample]" if r.data == DATA_VALUES[True] else ""
         print(f"  {r.claim:<4} {r.holds:<10} {r.statement}{by}{mark}")
     return 0
@@ -77,7 +77,7 @@ def cmd_robustness(a) -> int:
         print(f"{len(table)} claim checks over {table['spec_id'].nunique()} specifications:")
         for r in summary.itertuples(index=False):
             share = "" if r.n_specifications == 0 else f"{r.n_holds}/{r.n_specifications} hold"
-            print(f"  {r.claim:<4} {share:<12} {r.verdict}" + (f" ({r.depends_on})" if r.depends_on else ""))
+            print(f"  {r.claim:<4} {share:<12} {r.verdict}" + (f" ({r.depends_on})" if r.depends_on else ""))  # type: ignore[str-bytes-safe]  # pandas-stubs: a row field is any scalar
     return 0
 
 

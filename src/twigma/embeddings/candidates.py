@@ -42,8 +42,8 @@ def threads() -> int:
     try:
         wanted = int(os.environ.get("OMP_NUM_THREADS", ""))
     except ValueError:
-        wanted = numba.config.NUMBA_NUM_THREADS
-    return max(1, min(wanted, numba.config.NUMBA_NUM_THREADS))
+        wanted = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # numba sets it through globals()
+    return max(1, min(wanted, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]  # as above
 
 
 def _compile():

@@ -176,6 +176,7 @@ def import_clip_retrieval(folder: str | os.PathLike, source: str, embeddings: st
     record_model = model_record(model, pretrained, weights, activation)
     folder = Path(folder).resolve()
     parts = partitions(folder)
+    seen: dict[str, tuple[Path, int]]  # id -> (metadata file, row) where it was first seen
     ids, blocks, seen, listing, dim = [], [], {}, [], None
     for k, npy, parquet in parts:
         part_ids, vectors = read_partition(npy, parquet)
@@ -196,6 +197,7 @@ def import_clip_retrieval(folder: str | os.PathLike, source: str, embeddings: st
         blocks.append(vectors)
         listing.append({"partition": k, "npy": str(npy.relative_to(folder)), "parquet": str(parquet.relative_to(folder)),
                         "rows": len(part_ids), "dtype": str(vectors.dtype)})
+    assert dim is not None  # partitions() refuses a folder with none
     vectors = np.concatenate([np.asarray(b) for b in blocks]) if len(blocks) > 1 else np.asarray(blocks[0])
     root = paths.resolve(embeddings, default=paths.ROOT / "data" / "embeddings")
     store.write(root, source, ids, vectors, dtype=dtype, meta={

@@ -97,7 +97,9 @@ def _start(value: str):
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask[distributed] is in the environment
         raise SchedulerError(f"SCHEDULER={value!r} needs dask[distributed]: pip install 'dask[distributed]'") from exc
-    kind, arg = parse(value)
+    parsed = parse(value)
+    assert parsed is not None, "_start needs a setting"  # client() returns before it without one
+    kind, arg = parsed
     if kind == "local":
         cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)

@@ -8,6 +8,7 @@ shard, in this process or on Dask workers.
 """
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -139,6 +140,7 @@ def ieee_float32():
     matmul = torch.backends.cuda.matmul
     new_api = hasattr(matmul, "fp32_precision")
     bf16_reduction = matmul.allow_bf16_reduced_precision_reduction
+    saved: Any  # by setting name with the new API, a tuple with the legacy one
     if new_api:
         saved = {k: _backend(k).fp32_precision for k in FP32_PRECISION_SETTINGS}
     else:
@@ -230,6 +232,7 @@ def screen_torch(q32: np.ndarray, refs_t, keep: int, ref_batch: int, dev, bf16: 
         s = q @ refs_t[r0:r0 + ref_batch].T
         v, i = torch.topk(s, min(keep, s.shape[1]), dim=1)
         cand_v, cand_i = _merge_topk(cand_v, cand_i, v.float(), i + r0, keep)
+    assert cand_v is not None and cand_i is not None  # refs_t has rows: search_block took their max norm
     return cand_v.cpu().numpy(), cand_i.cpu().numpy().astype(np.int64)
 
 
@@ -291,7 +294,7 @@ def search_block(queries: np.ndarray, refs32: np.ndarray, k: int, p: Plan, *, qu
     out_v = np.empty((len(queries), k), dtype=np.float32)
     out_i = np.empty((len(queries), k), dtype=np.int64)
     n_exact = 0
-    ctx = contextlib.nullcontext()
+    ctx: contextlib.ExitStack | contextlib.nullcontext = contextlib.nullcontext()
     dev = None
     if p.backend == "torch":
         import torch

@@ -267,12 +267,12 @@ def load_model(spec: ModelSpec, device: str = "cpu"):
                     f"`python -c \"import open_clip; open_clip.create_model_and_transforms('{spec.model}', "
                     f"pretrained='{tag}', force_quick_gelu={quick})\"` to fill the cache, or download the "
                     "checkpoint file and pass it with --weights <file> (make embeddings WEIGHTS=<file>).") from None
-    for w in caught:
-        if "QuickGELU" in str(w.message):  # open_clip's own check, which only warns
-            raise EmbedError(f"open_clip {open_clip.__version__}: {str(w.message).rstrip('.')}; twigma asked for "
+    for warning in caught:
+        if "QuickGELU" in str(warning.message):  # open_clip's own check, which only warns
+            raise EmbedError(f"open_clip {open_clip.__version__}: {str(warning.message).rstrip('.')}; twigma asked for "
                              f"{plan['activation']}"
                              f" ({plan['activation_reason']}).")
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     built = model_activation(model)
     if built != plan["activation"]:
         raise EmbedError(f"open_clip {open_clip.__version__} built {spec.model} with {built}, but the weights need "

@@ -201,6 +201,7 @@ class Searcher:
             feats = model.encode_text(tokenizer(texts).to(self.device))
         out = torch.nn.functional.normalize(feats.float(), dim=-1).cpu().numpy()
         if out.shape[1] != self.emb.dim:
+            assert self.spec is not None  # _load set it
             raise SearchError(f"{self.spec.model} gave {out.shape[1]}-dimensional text embeddings but the store's "
                               f"are {self.emb.dim}-dimensional: this model did not make them.")
         return out
@@ -222,7 +223,7 @@ class Searcher:
 
     def image(self, image_name: str, k: int = 20) -> pd.DataFrame:
         """The ``k`` images closest to the store's image ``image_name``; the image itself comes first (score 1)."""
-        pos = self.emb.ids.get_indexer([str(image_name)])[0]
+        pos = self.emb.ids.get_indexer(pd.Index([str(image_name)]))[0]
         if pos < 0:
             raise SearchError(f"image {image_name!r} is not among the {len(self.emb):,} '{self.source}' embeddings of "
                               f"{self.root} (ids are image_name values, e.g. {', '.join(self.emb.ids[:3])}).")
@@ -269,10 +270,10 @@ def search(embeddings, text: str | None = None, *, image: str | None = None, k: 
     if (text is None) == (image is None):
         raise SearchError("give a text to search for, or --image NAME, not both")
     s = Searcher(embeddings, release, source=source, **model)
-    return s.text(text, k) if text is not None else s.image(image, k)
+    return s.text(text, k) if text is not None else s.image(str(image), k)  # image is given when text is not
 
 
 def file_slug(text: str | None, image: str | None) -> str:
     """The file-name form of a search: its text's :func:`twigma.files.slug`, or ``image_<slug of the name>``."""
-    return slug(text) if text is not None else f"image_{slug(image)}"
+    return slug(text) if text is not None else f"image_{slug(str(image))}"
 

@@ -76,7 +76,9 @@ class Embeddings:
 def folder(path: str | os.PathLike | None = None) -> Path:
     """The store folder: ``path`` (relative paths from the repository root) or, none given, the sample's
     (:func:`twigma.paths.embeddings_folder` decides)."""
-    return paths.embeddings_folder(None, path)
+    found = paths.embeddings_folder(None, path)
+    assert found is not None  # with no release it is the sample's store, never None
+    return found
 
 
 def read_meta(root: str | os.PathLike) -> dict:
@@ -256,7 +258,7 @@ def align(release: pd.DataFrame, emb: Embeddings) -> tuple[np.ndarray, np.ndarra
     """
     from twigma.release import image_keys, image_name_form
 
-    pos = emb.ids.get_indexer(image_keys(release["image_name"]))
+    pos = emb.ids.get_indexer(pd.Index(image_keys(release["image_name"])))
     mask = pos >= 0
     if not mask.any():
         form = image_name_form(release["image_name"])

@@ -79,7 +79,7 @@ def get(sess: requests.Session, url: str, *, retries: int = 4, backoff: float = 
         what: str = "request", **kw) -> requests.Response:
     """GET with retries on connection errors and 5xx/429 answers (exponential backoff); a URL or redirect
     no retry can follow (:data:`PERMANENT`, e.g. to ``file://``) fails at once."""
-    last = None
+    last: Exception | str | None = None
     for attempt in range(retries + 1):
         try:
             r = sess.get(url, timeout=timeout, **kw)
@@ -167,6 +167,7 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
     sess = sess or session()
     have = part.stat().st_size if part.exists() else 0
     headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
+    r: requests.Response | None
     r = get(sess, url, retries=retries, backoff=backoff, timeout=timeout, stream=True, headers=headers,
             what=f"download of {dest.name}")
     if r.status_code == 416 and have:  # the part file is already whole
@@ -179,10 +180,11 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
     else:
         r.close()
         raise FetchError(f"download of {dest.name} failed: {url} answered HTTP {r.status_code}")
-    total = (int(r.headers.get("Content-Length") or 0) + have) if r is not None else have
+    total: int | None = (int(r.headers.get("Content-Length") or 0) + have) if r is not None else have
     total = total or None
     if max_bytes and total and total > max_bytes:
-        r.close()
+        if r is not None:  # None: the part file is already whole (HTTP 416), and over the limit
+            r.close()
         raise FetchError(f"{url}: {total:,} bytes is over the {max_bytes:,}-byte limit")
     n = have
     try:

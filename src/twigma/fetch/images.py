@@ -120,7 +120,7 @@ def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: i
         data = buf.getvalue()
         fmt = _check_image(data)
         target = dest_stem.with_name(f"{dest_stem.name}.{EXT.get(fmt, 'img')}")
-        atomic_write(target, lambda tmp, data=data: tmp.write_bytes(data))
+        atomic_write(target, lambda tmp, data=data: tmp.write_bytes(data))  # type: ignore[misc]  # mypy infers no lambda with defaults
         return target.name
     raise ValueError(f"failed after {retries + 1} tries: {problem}")
 
@@ -131,7 +131,7 @@ def _check_image(data: bytes) -> str:
 
     try:
         with Image.open(io.BytesIO(data)) as im:
-            fmt, (w, h) = im.format, im.size
+            fmt, (w, h) = im.format or "", im.size
             if w * h > MAX_PIXELS:  # read from the header: nothing is decoded yet
                 raise ValueError(f"too many pixels ({w:,} x {h:,} = {w * h / 1e6:.0f} million > "
                                  f"{MAX_PIXELS / 1e6:.0f} million): not decoded")
@@ -176,7 +176,7 @@ def download_images(media: pd.DataFrame, folder: str | os.PathLike | None = None
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool, \
                 tqdm(total=len(todo), unit="img", desc="downloading images", disable=not progress) as bar:
-            futures = {pool.submit(fetch_one, sess, row.url, out / str(row.image_name), max_bytes=max_bytes,
+            futures = {pool.submit(fetch_one, sess, row.url, out / str(row.image_name), max_bytes=max_bytes,  # type: ignore[arg-type]  # pandas-stubs: a row field is any scalar
                                    timeout=timeout, retries=retries, backoff=backoff): row
                        for row in todo.itertuples(index=False)}
             for fut in as_completed(futures):

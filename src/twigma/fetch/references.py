@@ -244,7 +244,7 @@ def extract_members(archive: Path, members: dict[str, str], dest: Path, fmt: str
                 except DAMAGE as exc:
                     damaged.append({"member": name, "reason": f"{type(exc).__name__}: {str(exc)[:160]}"})
                     continue
-                atomic_write(out, lambda tmp, data=data: tmp.write_bytes(data))
+                atomic_write(out, lambda tmp, data=data: tmp.write_bytes(data))  # type: ignore[misc]  # mypy infers no lambda with defaults
         return damaged
     todo = dict(members)
     try:
@@ -262,7 +262,7 @@ def extract_members(archive: Path, members: dict[str, str], dest: Path, fmt: str
                 if len(data) != m.size:
                     damaged.append({"member": name, "reason": f"{len(data)} of {m.size} bytes"})
                     continue
-                atomic_write(out, lambda tmp, data=data: tmp.write_bytes(data))
+                atomic_write(out, lambda tmp, data=data: tmp.write_bytes(data))  # type: ignore[misc]  # mypy infers no lambda with defaults
                 if not todo:
                     break
     except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:

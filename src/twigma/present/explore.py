@@ -114,7 +114,7 @@ def _cluster_column(clusters: pd.Series, labels: list[str]) -> pd.Categorical:
     ks = np.array([int(lab.split(" ", 1)[0]) for lab in labels])
     lookup = np.full(int(ks.max()) + 1 if len(ks) else 1, -1, dtype=np.int8)
     lookup[ks] = np.arange(len(ks))
-    return pd.Categorical.from_codes(lookup[clusters.to_numpy(dtype=np.int64)], categories=labels)
+    return pd.Categorical.from_codes(lookup[clusters.to_numpy(dtype=np.int64)], categories=labels)  # type: ignore[call-overload]  # pandas-stubs: list categories
 
 
 def month_categories(created_at: pd.Series) -> pd.Categorical:

@@ -30,8 +30,9 @@ def map_summary(table: pd.DataFrame) -> MapSummary:
     spread = table.groupby("cluster", observed=True)[["x", "y"]].std().mean(axis=1)
     months = sorted(str(v) for v in table["month"].unique())
     return MapSummary(largest=sizes.index[0], largest_share=float(sizes.iloc[0]), smallest=sizes.index[-1],
-                      smallest_share=float(sizes.iloc[-1]), compact=spread.idxmin(),
-                      compact_spread=float(spread.min()), diffuse=spread.idxmax(), diffuse_spread=float(spread.max()),
+                      smallest_share=float(sizes.iloc[-1]), compact=str(spread.idxmin()),
+                      compact_spread=float(spread.min()), diffuse=str(spread.idxmax()),
+                      diffuse_spread=float(spread.max()),
                       last_months=(months[max(0, len(months) - 3)], months[-1]))
 
 

@@ -46,7 +46,7 @@ def save_figure(fig: plt.Figure, stem: str | os.PathLike, *, source: str, name: 
     for ext in FIGURE_FORMATS:
         meta = provenance.figure_metadata(ext, source, name, record)
         written.append(atomic_write(stem.with_name(f"{stem.name}.{ext}"),
-                                    lambda tmp, e=ext, m=meta: fig.savefig(tmp, format=e, metadata=m)))
+                                    lambda tmp, e=ext, m=meta: fig.savefig(tmp, format=e, metadata=m)))  # type: ignore[misc]  # mypy infers no lambda with defaults
     return written
 
 
@@ -173,7 +173,7 @@ def write_track(tracked, out: str | os.PathLike | None, *, synthetic: bool, rele
     try:
         for key, table in tables.items():
             safe = spreadsheet_safe(table)  # captions that a spreadsheet would read as formulas, quoted
-            written.append(atomic_write(where[key], lambda tmp, t=safe: t.to_csv(tmp, index=False)))
+            written.append(atomic_write(where[key], lambda tmp, t=safe: t.to_csv(tmp, index=False)))  # type: ignore[misc]  # mypy infers no lambda with defaults
         written += save_figure(fig, where["png"].with_suffix(""), source="twigma track", name=tracked.slug,
                                record=record, synthetic=synthetic)
     finally:
@@ -323,7 +323,7 @@ def likes_vs_trend_figure(subjects: pd.DataFrame, relation, n_labels: int = 5) -
     ax.scatter(subjects["slope"], subjects["likes_diff"], c=[CALL_COLOURS[d] for d in subjects["direction"]],
                s=12 + 120 * np.sqrt(subjects["share"] / subjects["share"].max()), alpha=0.85)
     for r in pd.concat([subjects.head(n_labels), subjects.tail(n_labels)]).itertuples():
-        ax.annotate(r.subject, (r.slope, r.likes_diff), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(r.subject, (r.slope, r.likes_diff), fontsize=7, xytext=(3, 3), textcoords="offset points")  # type: ignore[arg-type]  # pandas-stubs: a row field is any scalar
     ax.axhline(0, color="k", lw=0.8)
     ax.axvline(0, color="k", lw=0.8)
     ax.set(xlabel="trend of the subject's share (log-odds per year)",

@@ -51,7 +51,7 @@ def panel_grid(n: int, ncols: int = 5, panel: tuple[float, float] = (2.6, 3.0), 
 def mark_synthetic(fig: plt.Figure, text: str = SYNTHETIC_MARK) -> None:
     """Stamp a figure as made from synthetic data: red text under everything already drawn
     (tick labels included), right-aligned, so it shows in every saved image."""
-    bbox = fig.get_tightbbox(fig.canvas.get_renderer())  # in inches
+    bbox = fig.get_tightbbox()  # in inches
     width, height = fig.get_size_inches()
     fig.text(bbox.x1 / width, bbox.y0 / height - 0.01, text, ha="right", va="top", fontsize=8,
              color="#b00020", fontweight="bold", transform=fig.transFigure)
@@ -169,8 +169,8 @@ def example_grid(examples: pd.DataFrame, files: dict, labels: dict, per_row: int
             for side in ax.spines.values():
                 side.set_visible(False)
             if j < len(names):
-                with Image.open(files[names[j]]) as im:
-                    im = im.convert("RGB")
+                with Image.open(files[names[j]]) as opened:
+                    im = opened.convert("RGB")
                     im.thumbnail((thumb, thumb))
                     ax.imshow(np.asarray(im))
         row[0].set_ylabel(labels.get(k, str(k)), rotation=0, ha="right", va="center", fontsize=8)

@@ -359,7 +359,7 @@ def parse_captions(col: pd.Series, name: str, path: Path) -> pd.Series:
     is_list = (s.str.startswith("[") & s.str.endswith("]")).fillna(False).to_numpy()
     if is_list.any():
         s = s.copy()
-        s[is_list] = [_join_list_literal(t) for t in s[is_list]]
+        s[is_list] = [_join_list_literal(t) for t in s[is_list]]  # type: ignore[call-overload]  # pandas-stubs: no list under a mask
     return s.fillna("").astype("str")
 
 

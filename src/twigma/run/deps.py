@@ -17,12 +17,13 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 try:
     from twigma.errors import UserError
 except Exception:  # run as a script by make, before the project's environment exists (or with another Python)
-    class UserError(Exception):
+    class UserError(Exception):  # type: ignore[no-redef]  # the fallback when twigma cannot be imported
         """Stands in for twigma.errors.UserError."""
 
 #: The metadata key (under ``"twigma"``) that lists the tables a notebook reads.
@@ -53,7 +54,7 @@ def declared_reads(notebook: str | os.PathLike) -> list[str]:
     return reads
 
 
-def edges(notebooks: list[str | os.PathLike]) -> dict[str, list[str]]:
+def edges(notebooks: Sequence[str | os.PathLike]) -> dict[str, list[str]]:
     """``{reader: [writer, ...]}`` (notebook names without ``.ipynb``) over ``notebooks``.
 
     Raises :class:`DepsError` when a notebook reads a table of a notebook not among them, or of itself.
@@ -73,7 +74,7 @@ def edges(notebooks: list[str | os.PathLike]) -> dict[str, list[str]]:
     return found
 
 
-def makefile_text(notebooks: list[str | os.PathLike]) -> str:
+def makefile_text(notebooks: Sequence[str | os.PathLike]) -> str:
     """The text of ``build/deps.mk``: one prerequisite line per reading notebook."""
     lines = [f"$(BUILD)/{r}.ipynb: " + " ".join(f"$(BUILD)/{w}.ipynb" for w in ws)
              for r, ws in edges(notebooks).items()]
@@ -85,7 +86,7 @@ def _write_text(tmp: str, text: str) -> None:
         fh.write(text)
 
 
-def write(target: str | os.PathLike, notebooks: list[str | os.PathLike]) -> Path:
+def write(target: str | os.PathLike, notebooks: Sequence[str | os.PathLike]) -> Path:
     """Write :func:`makefile_text` to ``target`` (atomically: a make that reads it never sees half)."""
     target = Path(target)
     text = makefile_text(notebooks)

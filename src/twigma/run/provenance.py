@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from twigma import paths
@@ -245,7 +246,7 @@ def prune(out_root: str | os.PathLike) -> list[str]:
     return said
 
 
-def gather(out_root: str | os.PathLike, extra_files: list[str] = ()) -> Path:
+def gather(out_root: str | os.PathLike, extra_files: Sequence[str] = ()) -> Path:
     """Write ``results/provenance.json``: one entry per file written by the run, with the record of the
     notebook that wrote it; ``extra_files`` (such as ``results/claims.csv``) are listed with their
     hash and the run's common fields."""

@@ -158,7 +158,7 @@ ROBUSTNESS_COLUMNS = ["claim", "statement", "n_specifications", "n_holds", "in_w
 
 def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFrame | None, p: Paths) -> str:
     runs = manifest.get("notebooks", {})
-    first = next(iter(runs.values()), {})
+    first: dict = next(iter(runs.values()), {})
     rel = first.get("release") or {}
     emb = next(((r.get("embeddings") or {}) for r in runs.values() if r.get("embeddings")), {})
     git = first.get("git") or {}
@@ -271,7 +271,7 @@ def notebook_page(src: Path, target: Path, run: dict | None, manifest: dict, cla
         cell.outputs = outputs
     mine = claims[claims["notebook"] == name] if "notebook" in claims.columns else claims.iloc[:0]
     if len(mine):
-        badges = " ".join(f'<a href="#findings">{esc(r.claim)}</a> {verdict_badge(r.holds, d)}'
+        badges = " ".join(f'<a href="#findings">{esc(r.claim)}</a> {verdict_badge(r.holds, d)}'  # type: ignore[arg-type]  # pandas-stubs: a row field is any scalar
                           for r, d in zip(mine.itertuples(), data_of(mine, manifest)))
         at = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
         nb.cells.insert(at, nbformat.v4.new_markdown_cell(

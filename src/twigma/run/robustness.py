@@ -62,7 +62,7 @@ def parse_grid(raw, source: str = "the grid") -> dict[str, dict[str, list]]:
     path = source
     if not isinstance(raw, dict):
         raise GridError(f"{path}: the file must map group names ({', '.join(GROUPS)}) to their choices.")
-    grid = {}
+    grid: dict[str, dict[str, list]] = {}
     for name, choices in raw.items():
         if name not in GROUPS:
             raise GridError(f"{path}: unknown group {name!r}; the groups are {', '.join(GROUPS)}.")
@@ -115,7 +115,9 @@ class Inputs:
 
     def __init__(self, release: str | None, embeddings: str | None, columns: list[str] | None = None):
         self.release_arg, self.embeddings_arg, self.columns = release or "", embeddings or "", columns
-        self._release = self._twigma = self._root = None
+        self._release: pd.DataFrame | None = None
+        self._twigma: tuple[np.ndarray, np.ndarray] | None = None
+        self._root: Path | None = None
         self._refs: dict[str, np.ndarray] = {}
 
     @property

@@ -179,12 +179,12 @@ def _run(nb: Path, run: paths.RunLayout, release, out, embeddings, parameters: d
     name = nb.stem
     # empty parameters mean the defaults (the embedded sample, the repository): the notebook's
     # paths.release_file and paths.embeddings_folder give them their meaning
-    params = {"RELEASE": str(paths.resolve(release)) if release else "",
-              "OUT": str(run.root) if out else ""}
+    params: dict[str, object] = {"RELEASE": str(paths.resolve(release)) if release else "",
+                                 "OUT": str(run.root) if out else ""}
     if needs_embeddings(nb):
         params["EMBEDDINGS"] = str(paths.resolve(embeddings)) if embeddings else ""
         if paths.embeddings_folder(release, embeddings) is None and not embeddings_optional(nb):
-            return _skip_for_want_of_embeddings(nb, run, params["RELEASE"])
+            return _skip_for_want_of_embeddings(nb, run, str(params["RELEASE"]))
     needs, checked = needed_values(nb)
     empty, synthetic = _columns_without_values(release, needs)
     if empty:

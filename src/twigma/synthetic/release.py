@@ -308,7 +308,7 @@ def write_release(df: pd.DataFrame, path: str | os.PathLike, *, meta: dict | Non
             if meta is None:
                 gz = gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=6)
             else:
-                gz = marks.GzipWithComment(fh, marks.comment_for(meta))
+                gz = marks.GzipWithComment(fh, marks.comment_for(meta))  # type: ignore[assignment]  # a writable stream as GzipFile is, which TextIOWrapper takes
             with gz, io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
                 df.to_csv(text, index=False)
 

@@ -8,7 +8,7 @@ counted in the vote; :func:`rejected_why`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from twigma.analysis.robustness import image_claims, release_claims
@@ -71,6 +71,7 @@ def specifications(grid: dict, images: bool = True, one_at_a_time: bool = False)
         if group.images and not images:
             continue
         varied = tuple(c for c, vs in choices.items() if len(vs) > 1)
+        combos: Iterable[Sequence]
         if one_at_a_time:
             base = [vs[0] for vs in choices.values()]
             combos = [base] + [base[:i] + [v] + base[i + 1:] for i, vs in enumerate(choices.values()) for v in vs[1:]]

@@ -26,7 +26,8 @@ class Data(Protocol):
     embedding (a boolean mask over ``release``) and their embeddings in the same order;
     ``reference(source)``, the embeddings of a reference set (``"natural"``, ``"art"``)."""
 
-    release: pd.DataFrame
+    @property
+    def release(self) -> pd.DataFrame: ...
 
     def twigma(self) -> tuple[np.ndarray, np.ndarray]: ...
 

@@ -138,7 +138,7 @@ def summarise(table: pd.DataFrame, not_run: dict[str, str] | None = None, one_at
     """
     from twigma.analysis.claims import CLAIMS
 
-    out = [_claim_summary(cid, part, one_at_a_time) for cid, part in table.groupby("claim", sort=False)]
+    out = [_claim_summary(str(cid), part, one_at_a_time) for cid, part in table.groupby("claim", sort=False)]
     for cid, why in (not_run or {}).items():
         out.append({"claim": cid, "statement": CLAIMS.get(cid, ""), "n_specifications": 0, "n_holds": 0,
                     "share_holds": float("nan"), "holds_by_default": "", "estimate_is": "",
@@ -166,8 +166,8 @@ def decisive_choice(part: pd.DataFrame, holds: pd.Series) -> tuple[str, str]:
     for c in named:
         share = spreads[c][1]
         if share.isin([0.0, 1.0]).all():
-            yes = ", ".join(v for v, s in share.items() if s == 1)
-            no = ", ".join(v for v, s in share.items() if s == 0)
+            yes = ", ".join(str(v) for v, s in share.items() if s == 1)
+            no = ", ".join(str(v) for v, s in share.items() if s == 0)
             detail.append(f"{c}: holds with {yes}, fails with {no} (whatever the other choices)")
         else:
             detail.append(f"{c}: holds in " + ", ".join(f"{s:.0%} with {v}" for v, s in share.items()))
