@@ -133,12 +133,57 @@ def _run_every_notebook(out: Path, release: Path, embeddings: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def executed(tmp_path_factory, small_release_file, small_embeddings) -> Path:
-    """Every notebook run on the 3,000-image release and its embeddings (`make figures RELEASE= EMBEDDINGS=
-    OUT=` where make built .venv), once per session for every test that reads a run: read it, never change
-    it (copy it first)."""
+def run_release_file(tmp_path_factory, raw_small) -> Path:
+    """The release of the shared run: the 3,000 images of ``raw_small`` with every fourth caption carrying
+    planted HTML and script (support/hostile_captions.py), marked synthetic like the embedded sample, so that
+    every page and notebook output made from the run is checked against it."""
+    from support.hostile_captions import hostile
+
+    from twigma.synthetic.release import sample_meta
+
+    folder = shared_once(tmp_path_factory, "run-release",
+                         lambda d: write_release(hostile(raw_small), d / "run.csv.gz", meta=sample_meta(3000, 7)))
+    return folder / "run.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def run_release(run_release_file, tmp_path_factory) -> pd.DataFrame:
+    from twigma.release import load_release
+
+    return load_release(run_release_file, cache_dir=tmp_path_factory.mktemp("run-cache"))
+
+
+@pytest.fixture(scope="session")
+def run_embeddings(tmp_path_factory, run_release) -> Path:
+    """Synthetic embeddings (64-d) of the shared run's release, in the store format."""
+    from twigma.synthetic.embeddings import make_sample_embeddings
+
+    return shared_once(tmp_path_factory, "run-embeddings",
+                       lambda d: make_sample_embeddings(run_release, d, n_natural=600, n_art=600, dim=64))
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory, run_release_file, run_embeddings) -> Path:
+    """Every notebook run once per test session on ``run_release_file`` and ``run_embeddings`` (`make figures
+    RELEASE= EMBEDDINGS= OUT=` where make built .venv), for every test that reads a run: read it, never
+    change it (copy it first)."""
     return shared_once(tmp_path_factory, "run",
-                       lambda out: _run_every_notebook(out, small_release_file, small_embeddings))
+                       lambda out: _run_every_notebook(out, run_release_file, run_embeddings))
+
+
+@pytest.fixture(scope="session")
+def reported(tmp_path_factory, executed) -> Path:
+    """A copy of the shared run with its report site built (``twigma report``), once per session: the run's
+    folder, with the site's front page at report/index.html. Read it, never change it."""
+    import shutil
+
+    from twigma.run.report import build_report
+
+    def build(d: Path) -> None:
+        shutil.copytree(executed, d / "run", symlinks=True)
+        build_report(d / "run")
+
+    return shared_once(tmp_path_factory, "reported", build) / "run"
 
 
 @pytest.fixture

@@ -37,11 +37,11 @@ def test_every_table_is_written_with_its_columns(executed):
         assert len(df) > 0, name
 
 
-def test_tables_follow_the_data_given(executed, small_release):
+def test_tables_follow_the_data_given(executed, run_release):
     res = executed / "results"
     summary = pd.read_csv(res / "data_summary.csv").set_index("metric")["value"]
-    assert int(summary["n_images"]) == len(small_release) == 3000
-    assert int(summary["n_tweets"]) == small_release["id"].nunique()
+    assert int(summary["n_images"]) == len(run_release) == 3000
+    assert int(summary["n_tweets"]) == run_release["id"].nunique()
     monthly = pd.read_csv(res / "monthly_counts.csv")
     assert monthly["n_images"].sum() == 3000 and monthly["month"].iloc[0] == "2021-01"
     trends = pd.read_csv(res / "theme_trends.csv")
@@ -124,14 +124,14 @@ def test_example_images_per_cluster(tmp_path, small_release_file, small_release)
     assert "make images" in said and "image/png" not in said
 
 
-def test_image_tables_follow_the_embeddings(executed, small_embeddings):
+def test_image_tables_follow_the_embeddings(executed, run_embeddings):
     from twigma.analysis.variability import dispersion
     from twigma.embeddings import store
 
     res = executed / "results"
     var = pd.read_csv(res / "variability.csv").set_index("source")
     for src in ("twigma", "natural", "art"):
-        X = store.read(small_embeddings, src).vectors
+        X = store.read(run_embeddings, src).vectors
         assert var.loc[src, "n"] == len(X)
         assert var.loc[src, "dispersion"] == pytest.approx(dispersion(X))
     dist = pd.read_csv(res / "distinctness.csv")
@@ -197,10 +197,10 @@ def test_figures_from_synthetic_data_carry_the_mark(executed, tmp_path):
     assert not fig2.texts
 
 
-def test_executed_copies_record_their_parameters(executed, small_release_file):
+def test_executed_copies_record_their_parameters(executed, run_release_file):
     nb = nbformat.read(executed / "build" / "03_theme_shift.ipynb", as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and str(small_release_file) in injected[0].source
+    assert injected and str(run_release_file) in injected[0].source
     assert not (executed / "build" / ".staging" / "03_theme_shift").exists()
 
 
@@ -222,7 +222,7 @@ def test_a_failing_notebook_names_itself_and_keeps_earlier_outputs(executed, tmp
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_make_figures_with_embeddings_follows_them(executed, tmp_path, small_release_file, small_embeddings):
+def test_make_figures_with_embeddings_follows_them(executed, tmp_path, run_release_file, run_embeddings):
     """The session's run is `make figures RELEASE= EMBEDDINGS= OUT=`: the image tables follow the store; a
     changed store (at a path with a space) reruns the image notebooks that read it and nothing else."""
     from twigma.analysis.variability import dispersion
@@ -233,17 +233,17 @@ def test_make_figures_with_embeddings_follows_them(executed, tmp_path, small_rel
         os.utime(p)                       # the package may have been edited since the session's run)
     var = pd.read_csv(out / "results" / "variability.csv").set_index("source")
     assert var.loc["natural", "n"] == 600
-    assert var.loc["art", "dispersion"] == pytest.approx(dispersion(store.read(small_embeddings, "art").vectors))
+    assert var.loc["art", "dispersion"] == pytest.approx(dispersion(store.read(run_embeddings, "art").vectors))
     claims = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
     assert (claims.loc[["C7", "C8", "C9"], "holds"] != "untestable").all()
 
     # a changed store reruns the image notebooks that read it (make finds them by their EMBEDDINGS parameter)
     other = tmp_path / "other store"
-    shutil.copytree(small_embeddings, other)
+    shutil.copytree(run_embeddings, other)
     natural = store.read(other, "natural")
     store.write(other, "natural", natural.ids[:500], np.asarray(natural.vectors[:500]),
                 meta={k: v for k, v in store.read_meta(other).items() if k != "sources"})
-    r = make(str(out / "build" / "07_variability.ipynb"), f"RELEASE={small_release_file}",
+    r = make(str(out / "build" / "07_variability.ipynb"), f"RELEASE={run_release_file}",
              f"EMBEDDINGS={other}", f"OUT={out}")
     assert r.returncode == 0 and ">> 07_variability" in r.stdout, r.stdout + r.stderr
     assert ">> 00_data" not in r.stdout, "a release-only notebook (07's prerequisite 00) reran for a new store"

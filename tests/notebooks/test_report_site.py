@@ -119,7 +119,7 @@ def test_no_page_shows_an_absolute_path_of_the_machine(site_run):
     assert not found, found[:10]
     params = _soup(index.parent / "notebooks" / "03_theme_shift.html").find("th", string="parameters")
     shown = params.find_next("td").get_text()
-    assert '"OUT": "$OUT"' in shown and '"RELEASE": "…/hostile.csv.gz"' in shown, shown
+    assert '"OUT": "$OUT"' in shown and f'"RELEASE": "…/{release.name}"' in shown, shown
 
 
 def test_every_code_cell_is_folded(site_run):

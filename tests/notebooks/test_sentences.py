@@ -9,22 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twigma import paths
 from twigma.present import narrative
-from twigma.run.runner import run_notebook
 
 RELEASE_ONLY = ["00_data", "01_growth", "02_themes_map", "03_theme_shift", "04_nsfw", "05_engagement"]
 
 
 @pytest.fixture(scope="module")
-def release_run(tmp_path_factory, small_release_file):
-    """Notebooks 00-05 run on the 3,000-image release into a fresh OUT folder, ledger gathered."""
-    out = tmp_path_factory.mktemp("out")
-    for stem in RELEASE_ONLY:
-        run_notebook(paths.NOTEBOOKS / f"{stem}.ipynb", release=small_release_file, out=out)
-    from twigma.cli import main
-    assert main(["claims", "--out", str(out)]) == 0
-    return out
+def release_run(executed):
+    """The shared run of every notebook (tests/conftest.py): notebooks 00-05 and the claims ledger are read."""
+    return executed
 
 
 def _shown(out, stem) -> list[str]:
