@@ -1,4 +1,4 @@
-"""`make figures` as a user types it, in a copy of the repository: a release of their own at a path with a space, an output folder with one, notebooks side by side by default, nothing rerun when nothing changed, and the README's "add a notebook" path (a copied notebook, `make notebook`). Apart from test_notebooks.py so that pytest-xdist (--dist loadfile) runs this module's make run beside that module's session run."""
+"""`make figures` as a user types it, in a copy of the repository: a release of their own at a path with a space, an output folder with one, notebooks side by side by default, nothing rerun when nothing changed, and the README's "add a notebook" path (a copied notebook, `make notebook`). In a module of its own so that pytest-xdist (--dist loadfile) runs this make run beside the shared run."""
 from __future__ import annotations
 
 import json
@@ -81,6 +81,21 @@ def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_wh
     missing = release.parent / "not there.csv"
     r = make_in(repo, "figures", f"RELEASE={missing}", f"OUT={out}")
     assert r.returncode != 0 and f"RELEASE={missing}: no such file" in r.stderr
+
+
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_image_notebooks_are_skipped_without_embeddings(release_only_make_run):
+    """The run above had no EMBEDDINGS: the image notebooks say why they did not run, their claims are
+    untestable, and the map, which needs only the release, runs and says there is no search."""
+    repo, release, out, _ = release_only_make_run
+    skipped = nbformat.read(out / "build" / "08_likes_similarity.ipynb", as_version=4)
+    assert "Skipped" in skipped.cells[0].source and "EMBEDDINGS" in skipped.cells[0].source
+    claims = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
+    assert (claims.loc[["C7", "C8", "C9", "C10"], "holds"] == "untestable").all()
+    assert not (out / "results" / "likes_similarity.csv").exists()
+    assert (out / "figures" / "10_explore_map.png").exists()
+    explored = json.dumps([c.get("outputs", []) for c in nbformat.read(out / "build" / "10_explore.ipynb", 4).cells])
+    assert "No search in this run" in explored and "Traceback" not in explored
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")

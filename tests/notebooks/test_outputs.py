@@ -94,7 +94,7 @@ def test_every_figure_is_followed_by_text_from_its_run(executed, nb_path):
     assert "| the paper says | this run finds | verdict |" in shown[-1]
 
 
-def test_example_images_per_cluster(tmp_path, small_release_file, small_release):
+def test_example_images_per_cluster(tmp_path, small_release_file, small_release, executed):
     """02 shows example images from an IMAGES folder (named by image_name) and never saves them."""
     from PIL import Image
     from sklearn.datasets import load_sample_images
@@ -116,10 +116,8 @@ def test_example_images_per_cluster(tmp_path, small_release_file, small_release)
     assert f"{len(picks)} images from {len(picks)} files" in text
     assert sorted(p.name for p in (out / "figures").glob("*.png")) == ["02_cluster_words.png", "02_umap_clusters.png"]
 
-    # without IMAGES the notebook says how to get them, and shows no grid
-    out2 = tmp_path / "out2"
-    run_notebook(paths.NOTEBOOKS / "02_themes_map.ipynb", release=small_release_file, out=out2)
-    nb2 = nbformat.read(out2 / "build" / "02_themes_map.ipynb", as_version=4)
+    # without IMAGES (the shared run) the notebook says how to get them, and shows no grid
+    nb2 = nbformat.read(executed / "build" / "02_themes_map.ipynb", as_version=4)
     said = json.dumps(nb2.cells[grid_cell].outputs)
     assert "make images" in said and "image/png" not in said
 
@@ -144,24 +142,6 @@ def test_image_tables_follow_the_embeddings(executed, run_embeddings):
     assert (bins.groupby("view")["n_tweets"].sum() == ls["n_tweets"].iloc[0]).all()
     insp = pd.read_csv(res / "inspiration.csv")
     assert insp.groupby("image_name")["rank"].apply(list).map(lambda r: r == [1, 2, 3, 4, 5]).all()
-
-
-def test_image_notebooks_are_skipped_without_embeddings(tmp_path, small_release_file):
-    out = tmp_path / "out"
-    for nb in NOTEBOOKS:
-        if nb.stem >= "06":
-            run_notebook(nb, release=small_release_file, out=out)
-    from twigma.cli import main
-    assert main(["claims", "--out", str(out)]) == 0
-    skipped = nbformat.read(out / "build" / "08_likes_similarity.ipynb", as_version=4)
-    assert "Skipped" in skipped.cells[0].source and "EMBEDDINGS" in skipped.cells[0].source
-    claims = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
-    assert (claims.loc[["C7", "C8", "C9", "C10"], "holds"] == "untestable").all()
-    assert not (out / "results" / "likes_similarity.csv").exists()
-    # the map needs only the release (its metadata marks EMBEDDINGS optional): it runs, and says there is no search
-    assert (out / "figures" / "10_explore_map.png").exists()
-    explored = json.dumps([c.get("outputs", []) for c in nbformat.read(out / "build" / "10_explore.ipynb", 4).cells])
-    assert "No search in this run" in explored and "Traceback" not in explored
 
 
 def test_figures_in_raster_and_vector_form(executed):
