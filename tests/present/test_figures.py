@@ -6,13 +6,13 @@ from support.grids import themes_grid, write
 
 from twigma.analysis import track
 from twigma.present import figures
-from twigma.run import robustness as runrb
+from twigma.run import grid_runs
 
 
 def test_the_curve_draws_the_decision_threshold_on_axes_that_hold_it(tmp_path, small_release, small_release_file):
     from twigma.present.figures import robustness_curve
 
-    table, _ = runrb.run_small(themes_grid(tmp_path, small_release)[0], str(small_release_file))
+    table, _ = grid_runs.run_small(themes_grid(tmp_path, small_release)[0], str(small_release_file))
     fig = robustness_curve(table, "C4")
     top = fig.axes[0]
     lines = [ln for ln in top.get_lines() if ln.get_linestyle() == "--"]
@@ -23,7 +23,7 @@ def test_the_curve_draws_the_decision_threshold_on_axes_that_hold_it(tmp_path, s
     assert "1 rejected, not counted" in top.get_title() and "2 identical in effect, merged" in top.get_title()
     grid = write(tmp_path, "growth:\n  test: [mann-kendall, log-linear]\n  alpha: [0.01]\n  window: [all]\n"
                            "  count: [tweets]\n", "g.yml")
-    growth, _ = runrb.run_small(grid, str(small_release_file))
+    growth, _ = grid_runs.run_small(grid, str(small_release_file))
     assert len(robustness_curve(growth, "C2").axes) == 3  # one panel per statistic, then the choices
 
 

@@ -61,19 +61,19 @@ def add_claims(sub) -> None:
 
 
 def cmd_robustness(a) -> int:
-    from twigma.run import robustness as rb
+    from twigma.run import grid_runs
     kw = {"grid_path": _abs(a.grid) or None, "release": _abs(a.release), "embeddings": _abs(a.embeddings)}
     if a.step == "makefile":
-        print(f"wrote {rb.write_makefile(_abs(a.target), **kw)}")
+        print(f"wrote {grid_runs.write_makefile(_abs(a.target), **kw)}")
     elif a.step == "run":
         if not a.spec:
             print("twigma robustness run: give the specification's id (make robustness lists them)", file=sys.stderr)
             return 2
-        target = rb.run_spec(a.spec, out=_abs(a.out), **kw)
-        print(f"  {a.spec}: {rb.find(rb.read_grid(kw['grid_path']), a.spec).text}", flush=True)
+        target = grid_runs.run_spec(a.spec, out=_abs(a.out), **kw)
+        print(f"  {a.spec}: {grid_runs.find(grid_runs.read_grid(kw['grid_path']), a.spec).text}", flush=True)
         return 0 if target.exists() else 1
     else:
-        table, summary = rb.collect(out=_abs(a.out), **kw)
+        table, summary = grid_runs.collect(out=_abs(a.out), **kw)
         print(f"{len(table)} claim checks over {table['spec_id'].nunique()} specifications:")
         for r in summary.itertuples(index=False):
             share = "" if r.n_specifications == 0 else f"{r.n_holds}/{r.n_specifications} hold"

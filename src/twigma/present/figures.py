@@ -212,7 +212,7 @@ def robustness_curve(table: pd.DataFrame, claim: str) -> plt.Figure:
     Specifications a notebook rejects are drawn hollow and grey (not counted); those identical in
     effect to another are drawn once (the title says how many were merged).
 
-    ``table`` is ``results/robustness.csv`` (:func:`twigma.run.robustness.collect`).
+    ``table`` is ``results/robustness.csv`` (:func:`twigma.run.grid_runs.collect`).
     """
     from matplotlib.ticker import MaxNLocator
 

@@ -1,7 +1,7 @@
 """What a specification reads and the row it gives for each claim.
 
 :class:`Data` is the source of the release and the embeddings (loaded once per process by
-:class:`twigma.run.robustness.Inputs`); :func:`in_window` and :func:`shared` give a window's rows and
+:class:`twigma.run.grid_runs.Inputs`); :func:`in_window` and :func:`shared` give a window's rows and
 the small tables that specifications differing only in later choices share; :func:`claim_row` is
 one claim's row of ``results/robustness.csv``: the claim check's words and verdict, and the
 estimate the verdict is decided on with its decision threshold.
@@ -21,7 +21,7 @@ HOLDS_WHEN = ("above", "below", "equal", "at least")
 
 
 class Data(Protocol):
-    """What a specification reads (:class:`twigma.run.robustness.Inputs` loads it from files, once per
+    """What a specification reads (:class:`twigma.run.grid_runs.Inputs` loads it from files, once per
     process): ``release``, the typed release; ``twigma()``, the rows of the release that have an
     embedding (a boolean mask over ``release``) and their embeddings in the same order;
     ``reference(source)``, the embeddings of a reference set (``"natural"``, ``"art"``)."""
