@@ -31,6 +31,12 @@ def test_odds_ratio_text_reads_a_slope_per_year():
         odds_ratio_text(np.log(2.0), ci=(np.log(1.5), np.log(3.0)))
 
 
+def test_a_trend_not_significant_is_never_called_flat_in_words():
+    assert narrative.direction_text("flat", 0.01) == "not significant at alpha 0.01"
+    assert narrative.direction_text("up", 0.05) == "rising at alpha 0.05"
+    assert narrative.direction_text("down", 0.01) == "falling at alpha 0.01"
+
+
 def test_banner_and_findings(small_release):
     from twigma.present.narrative import banner, findings
 

@@ -92,7 +92,7 @@ variability:
 
 
 def test_the_curve_draws_every_specification_and_its_choices(tmp_path, raw_small):
-    from twigma.present.figures import robustness_curve
+    from twigma.present.robustness_figure import robustness_curve
 
     release = _planted(raw_small, tmp_path, 0.6)
     table, _ = _run_grid(write(tmp_path, NSFW_GRID), release, tmp_path / "out")

@@ -343,7 +343,7 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
     names : Series, optional
         Cluster names (cluster -> name) for the ``name`` column of :attr:`Tracked.clusters`;
         the caller reads them (notebook 02's ``cluster_names.csv``:
-        :func:`twigma.present.figures.stored_cluster_names` or
+        :func:`twigma.present.track_figure.stored_cluster_names` or
         :func:`twigma.analysis.text.cluster_names`). Nothing is read from disk here.
 
     Returns

@@ -10,6 +10,7 @@ here is what every notebook formats the same way:
 - :func:`compared`: a number and its comparison with a threshold rendered from the same value,
   so that "1.5 (under 1.5)" cannot happen;
 - :func:`odds_ratio_text`: a logistic slope (log-odds per year) as an odds ratio per year;
+- :func:`direction_text`: a trend's call in words ("not significant at alpha 0.01", never "flat");
 - :func:`banner`: the one-line call that opens every notebook and, on the synthetic sample,
   says in a visible box that the verdicts hold by construction (it returns None: the box
   shows once even as a cell's last expression);
@@ -46,6 +47,17 @@ def odds_ratio_text(slope: float, ci: tuple[float, float] | None = None, unit: s
             raise ValueError("odds_ratio_text: give the interval's level (inference.level_text(ALPHA)) with ci")
         text += f"; {level} CI x{odds_ratio(ci[0]):.2f} to x{odds_ratio(ci[1]):.2f}"
     return text + ")"
+
+
+def direction_text(direction: str, alpha: float) -> str:
+    """A trend's ``direction`` (up, down, flat) in words: ``"rising at alpha 0.01"``, ``"falling
+    at alpha 0.01"``, or ``"not significant at alpha 0.01"`` (a slope whose p-value is not below
+    alpha has not been shown to be zero: it is never called flat)."""
+    from twigma.analysis.claims import direction_words
+
+    if direction not in ("up", "down"):
+        return direction_words("flat", alpha)  # the ledger's words for it (notebook 03)
+    return f"{'rising' if direction == 'up' else 'falling'} at alpha {alpha:g}"
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

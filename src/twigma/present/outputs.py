@@ -29,7 +29,7 @@ from twigma import paths
 from twigma.analysis.claims import notebook_rows
 from twigma.errors import UserError
 from twigma.files import atomic_write, spreadsheet_safe
-from twigma.present.figures import FIGURE_FORMATS, save_figure
+from twigma.present.figure_files import FIGURE_FORMATS, save_figure
 from twigma.run import provenance
 
 __all__ = ["FIGURE_FORMATS", "NotebookNameUnknown", "Outputs", "notebook_name"]
