@@ -224,11 +224,11 @@ def test_a_floored_p_value_is_flagged_and_read_as_a_bound(frame):
     assert likes.p_text_of({"p_value": 1e-16, "p_below_floor": False}, "p_value") == "p = 1.0e-16"
     assert likes.p_text_of({"p_value": 1e-16}, "p_value") == "p < 1e-16"  # a table without the flag: a bound
     c9 = claims.check_c9(row, alpha=0.01)
-    assert c9["holds"] == "yes" and "99% CI clustered by tweet" in c9["observed"] and "p < 1e-16" in c9["observed"]
-    assert "95%" not in c9["observed"] and "over tweets" in c9["observed"]
+    assert c9.holds == "yes" and "99% CI clustered by tweet" in c9.observed and "p < 1e-16" in c9.observed
+    assert "95%" not in c9.observed and "over tweets" in c9.observed
     written = pd.DataFrame([row])
     assert written["p_below_floor"].dtype == bool
-    assert claims.check_c9(written.iloc[0].to_dict(), alpha=0.01)["observed"] == c9["observed"]
+    assert claims.check_c9(written.iloc[0].to_dict(), alpha=0.01).observed == c9.observed
 
 
 def test_the_reference_set_is_natural_or_art():

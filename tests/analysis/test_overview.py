@@ -113,7 +113,7 @@ def test_growth_intervals_are_newey_west_intervals_written_out():
     assert st.first_half.low < st.first_half.estimate < st.first_half.high and st.whole.level == 0.99
     wide = overview.growth_trend(monthly, alpha=0.2)
     assert wide["growth_ci_high"] - wide["growth_ci_low"] < g["growth_ci_high"] - g["growth_ci_low"]
-    assert "99% Newey-West HAC CI x" in claims.check_c2(g)["observed"]
+    assert "99% Newey-West HAC CI x" in claims.check_c2(g).observed
 
 
 def test_one_rate_uses_the_stated_ratio():

@@ -79,7 +79,7 @@ def test_default_specifications_decide_as_the_notebooks_do(small_release_file, s
         claims.check_c6(nsfw.nsfw_by_cluster(small_release, threshold=0.5, mostly=0.5)),
     ]
     for c in expected:
-        assert (got[c["claim"]]["observed"], got[c["claim"]]["holds"]) == (c["observed"], c["holds"]), c["claim"]
+        assert (got[c.claim]["observed"], got[c.claim]["holds"]) == (c.observed, c.holds), c.claim
 
 
 def test_a_claim_planted_true_under_every_specification_is_robust(tmp_path, raw_small):
@@ -155,13 +155,13 @@ def test_growth_log_linear_test_and_nsfw_flag_measure(small_release):
     ref = stats.linregress(t[pos], np.log(monthly["n_tweets"].to_numpy()[pos]))
     assert np.isclose(trend["loglinear_p_value"], ref.pvalue)
     c2 = claims.check_c2(trend, alpha=0.01, test="log-linear")
-    assert c2["holds"] == ("yes" if ref.slope > 0 and ref.pvalue < 0.01 else "no") and "log-linear slope" in c2["observed"]
+    assert c2.holds == ("yes" if ref.slope > 0 and ref.pvalue < 0.01 else "no") and "log-linear slope" in c2.observed
     with pytest.raises(ValueError, match="C2 test"):
         claims.check_c2(trend, test="sign")
     flag = nsfw.nsfw_by_cluster(small_release, mostly=2 / 3, measure="twitter-flag")
     assert (flag["mostly_nsfw"] == (flag["share_possibly_sensitive"] > 2 / 3)).all()
-    assert "flagged sensitive by Twitter" in claims.check_c6(flag)["observed"]
-    assert "more than 67%" in claims.check_c6(flag)["observed"]
+    assert "flagged sensitive by Twitter" in claims.check_c6(flag).observed
+    assert "more than 67%" in claims.check_c6(flag).observed
 
 
 def test_a_vote_is_said_with_the_range_of_its_estimate():

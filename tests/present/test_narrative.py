@@ -93,7 +93,7 @@ def test_plural_and_count_never_write_a_parenthesised_s():
     assert narrative.count(1204, "image") == "1,204 images" and narrative.count(0, "reply", "replies") == "0 replies"
     assert narrative.plural(1, "moves", "move") == "moves" and narrative.plural(3, "moves", "move") == "move"
     one = pd.DataFrame({"cluster": [5, 7], "mostly_nsfw": [True, False], "share_nsfw_gt_0_5": [0.9, 0.1]})
-    assert "(s)" not in claims.check_c6(one)["observed"] and "1 cluster with" in claims.check_c6(one)["observed"]
+    assert "(s)" not in claims.check_c6(one).observed and "1 cluster with" in claims.check_c6(one).observed
 
 
 def test_p_values_below_floating_point_read_as_a_bound():

@@ -14,8 +14,8 @@ count on the synthetic sample). P-values are written by :func:`twigma.analysis.p
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -78,18 +78,46 @@ def data_label(synthetic: bool) -> str:
     return DATA_VALUES[bool(synthetic)]
 
 
-def claim(cid: str, observed: str, holds: bool | str) -> dict:
-    """A claims row; ``holds`` is True/False, ``"untestable"`` or ``"partly testable"`` (explain
+@dataclass(frozen=True)
+class ClaimCheck:
+    """One claim checked (:func:`claim`, the ``check_*`` functions): a row of the claims tables."""
+
+    #: the claim (C1..C11), our short statement of it (:data:`CLAIMS`)
+    claim: str
+    statement: str
+    #: what was observed, with its intervals and p-values; the verdict, one of :data:`HOLDS`
+    observed: str
+    holds: str
+    #: the claim as the paper words it (:data:`PAPER_SAYS`)
+    paper_says: str
+
+    def row(self) -> dict[str, str]:
+        """The check as a table row (``pd.DataFrame([check.row()])``): the fields as columns, in this order."""
+        return asdict(self)
+
+
+#: What a claims table takes: a :class:`ClaimCheck`, or a notebook's own row (a mapping with ``claim``,
+#: ``observed`` and ``holds``, for a statement outside C1-C11; docs/adapting.md).
+ClaimRow = ClaimCheck | Mapping[str, Any]
+
+
+def as_row(check: ClaimRow) -> dict[str, Any]:
+    """A claims row as a dict: a :class:`ClaimCheck`'s fields (:meth:`ClaimCheck.row`), or a copy of a
+    notebook's own row."""
+    return check.row() if isinstance(check, ClaimCheck) else dict(check)
+
+
+def claim(cid: str, observed: str, holds: bool | str) -> ClaimCheck:
+    """A claim checked; ``holds`` is True/False, ``"untestable"`` or ``"partly testable"`` (explain
     why in ``observed``)."""
     if isinstance(holds, (bool, np.bool_)):
         holds = "yes" if bool(holds) else "no"
     if holds not in HOLDS:
         raise ValueError(f"holds must be one of {', '.join(HOLDS)}, not {holds!r}")
-    return {"claim": cid, "statement": CLAIMS[cid], "observed": observed, "holds": holds,
-            "paper_says": PAPER_SAYS[cid]}
+    return ClaimCheck(claim=cid, statement=CLAIMS[cid], observed=observed, holds=holds, paper_says=PAPER_SAYS[cid])
 
 
-def check_c1(summary: pd.DataFrame, target: int = paper.N_IMAGES, synthetic: bool = False) -> dict:
+def check_c1(summary: pd.DataFrame, target: int = paper.N_IMAGES, synthetic: bool = False) -> ClaimCheck:
     """C1: "over 800,000" images, posted from January 2021 to March 2023.
 
     One-sided, as the paper words it: the count holds when it is more than ``target`` (the
@@ -119,7 +147,7 @@ def count_gap(n: int, target: int) -> float:
     return (n - target) / target
 
 
-def check_c2(trend: dict, alpha: float = 0.01, test: str = "mann-kendall") -> dict:
+def check_c2(trend: dict, alpha: float = 0.01, test: str = "mann-kendall") -> ClaimCheck:
     """C2: the monthly count of tweets grows, significantly at level ``alpha``.
 
     ``test`` is ``"mann-kendall"`` (Kendall's tau > 0 with the Hamed & Rao (1998)
@@ -157,7 +185,7 @@ def _factor(trend: dict, key: str, ci: str | None = None) -> str:
     return text
 
 
-def check_c3(top: pd.DataFrame, words=paper.PROMINENT_WORDS) -> dict:
+def check_c3(top: pd.DataFrame, words=paper.PROMINENT_WORDS) -> ClaimCheck:
     """C3: every word in ``words`` is among the ranked top words (``top`` from ``text.top_words``)."""
     rank = dict(zip(top["word"], top["rank"]))
     found = ", ".join(f"{w} #{rank[w]}" if w in rank else f"{w} not in top {len(top)}" for w in words)
@@ -177,7 +205,7 @@ def _level_text(level: float) -> str:
 
 
 def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction: str,
-                 alpha: float | None = None) -> dict:
+                 alpha: float | None = None) -> ClaimCheck:
     """C4/C5: every listed cluster has the given trend direction, each at ``alpha`` (read from
     ``trends.attrs`` when not given). A conjunction of tests each at ``alpha`` is a level-``alpha``
     test of the conjunction (intersection-union, Berger 1982): no adjustment. Each cluster's odds
@@ -201,7 +229,7 @@ def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction:
     return claim(cid, "; ".join(parts), ok)
 
 
-def check_c11(shift) -> dict:
+def check_c11(shift) -> ClaimCheck:
     """C11: the share of tweets whose captions name portraits rises AND the share naming natural
     scenes or animals falls, each significant at the shift's alpha (an intersection-union test: no
     adjustment). ``shift`` is :func:`twigma.analysis.theme_shift.theme_shift`'s result; the grid and
@@ -218,7 +246,7 @@ def check_c11(shift) -> dict:
                  bool(shift.holds))
 
 
-def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dict:
+def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> ClaimCheck:
     """C6: exactly two clusters have ``mostly_nsfw`` set.
 
     The rule that set it (``measure``, ``threshold``, ``mostly``) is read from the table's
@@ -238,7 +266,7 @@ def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dic
                  len(mostly) == paper.N_MOSTLY_NSFW)
 
 
-def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> dict:
+def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> ClaimCheck:
     """C7: the linear probe separates TWIGMA from each reference set with AUC >= ``min_auc``,
     decided on the lower bound of each AUC's interval (``ci_low``, at ``ci_level``; from
     :func:`twigma.analysis.distinctness.probe_table`). A table without intervals (``ci_low``
@@ -262,7 +290,7 @@ def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> dict:
     return claim("C7", "; ".join(parts) + rule, bool((distinct["ci_low"] >= min_auc).all()) and len(distinct) == 2)
 
 
-def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None) -> dict:
+def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None) -> ClaimCheck:
     """C8: TWIGMA is less varied than the natural and art sets.
 
     ``differences`` holds TWIGMA's dispersion minus each reference's with a bootstrap interval
@@ -300,7 +328,7 @@ def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None)
                    f"{by} lie below 0)", ok)
 
 
-def check_c9(row: dict, alpha: float = 0.01, reference: str = "natural") -> dict:
+def check_c9(row: dict, alpha: float = 0.01, reference: str = "natural") -> ClaimCheck:
     """C9: the adjusted slope of log(1 + likes) on similarity is negative with p < alpha (HC1, and
     clustered by tweet when given), and Spearman's rho is negative too.
 
@@ -357,7 +385,7 @@ def likes_verdict(row: dict, alpha: float = 0.01) -> Verdict:
 
 
 def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9,
-              alpha: float = 0.01) -> dict:
+              alpha: float = 0.01) -> ClaimCheck:
     """C10: known (image, artwork) inspiration pairs are found among the top k neighbours, decided
     on the exact one-sided ``1 - alpha`` lower confidence bound of the recall (Clopper-Pearson,
     :func:`twigma.analysis.inference.clopper_pearson_lower`): C10 holds when that bound is at least
@@ -379,11 +407,11 @@ def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recal
                         f"bound is >= {min_recall:g})", b.holds)
 
 
-def notebook_rows(rows: list[dict], notebook: str, synthetic: bool) -> pd.DataFrame:
+def notebook_rows(rows: Sequence[ClaimRow], notebook: str, synthetic: bool) -> pd.DataFrame:
     """One notebook's claim checks as its ``results/claims/<notebook>.csv`` holds them: :data:`COLUMNS`,
     the notebook, the paper's wording and the ``data`` the verdicts rest on; on a synthetic sample
     every ``observed`` is prefixed ``[synthetic sample]`` (it holds there only by construction)."""
-    df = pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame([as_row(r) for r in rows], columns=COLUMNS)
     df["notebook"] = notebook
     df["paper_says"] = df["claim"].map(PAPER_SAYS).fillna("")
     df["data"] = data_label(synthetic)
@@ -417,6 +445,6 @@ def combine(parts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             rows.append({"claim": cid, "statement": statement, "observed": r["observed"], "holds": r["holds"],
                          "notebook": r["notebook"], "paper_says": PAPER_SAYS[cid], "data": r["data"]})
         else:
-            rows.append({**claim(cid, UNTESTED_REASON[cid], "untestable"), "notebook": "", "data": ""})
+            rows.append({**claim(cid, UNTESTED_REASON[cid], "untestable").row(), "notebook": "", "data": ""})
     others = found[~found["notebook"].isin(PAPER_NOTEBOOKS)][LEDGER_COLUMNS]
     return pd.concat([pd.DataFrame(rows, columns=LEDGER_COLUMNS), others], ignore_index=True)

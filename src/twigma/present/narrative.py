@@ -20,6 +20,8 @@ here is what every notebook formats the same way:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +34,9 @@ from twigma.analysis.pformat import (  # noqa: F401 (re-exported for the noteboo
     p_text,
     p_text_floored,
 )
+
+if TYPE_CHECKING:
+    from twigma.analysis.claims import ClaimRow
 
 
 def odds_ratio_text(slope: float, ci: tuple[float, float] | None = None, unit: str = "year",
@@ -171,17 +176,19 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def findings(rows: list[dict], synthetic: bool = False) -> str:
+def findings(rows: Sequence[ClaimRow], synthetic: bool = False) -> str:
     """The closing Findings table in Markdown.
 
-    ``rows`` are claims-ledger rows (:func:`twigma.analysis.claims.claim`) or any dicts with
+    ``rows`` are claim checks (:class:`twigma.analysis.claims.ClaimCheck`) or any mappings with
     ``claim``, ``paper_says``, ``observed`` and ``holds`` (a notebook may add rows of its own
     for statements outside C1-C11, e.g. ``holds="descriptive"``).
     """
+    from twigma.analysis.claims import as_row
+
     if not rows:
         raise ValueError("findings() needs at least one row")
     lines = ["| | the paper says | this run finds | verdict |", "|---|---|---|---|"]
-    for r in rows:
+    for r in map(as_row, rows):
         missing = {"claim", "paper_says", "observed", "holds"} - set(r)
         if missing:
             raise KeyError(f"a findings row needs {sorted(missing)}; got {sorted(r)}")
