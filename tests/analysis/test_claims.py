@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ from twigma.analysis import (
     claims,
     distinctness,
     inspiration,
+    overview,
 )
 from twigma.cli import main
 from twigma.files import sha256
@@ -207,14 +209,16 @@ def test_a_non_significant_trend_is_not_called_flat():
 
 
 def test_c2_gives_one_growth_factor_only_when_one_rate_fits():
-    base = {"kendall_tau": 0.96, "p_value": 1.5e-4, "p_value_naive": 2.7e-12, "n_months": 27,
-            "first_month": "2021-01", "last_month": "2023-03", "growth_per_year": 7.2, "loglinear_p_value": 1e-9,
-            "growth_first_half": 3.0, "growth_second_half": 22.8, "one_growth_rate": False}
+    given = {"kendall_tau": 0.96, "p_value": 1.5e-4, "p_value_naive": 2.7e-12, "n_months": 27,
+             "first_month": "2021-01", "last_month": "2023-03", "growth_per_year": 7.2, "loglinear_p_value": 1e-9,
+             "growth_first_half": 3.0, "growth_second_half": 22.8, "one_growth_rate": False}
+    nan = dict.fromkeys((f.name for f in fields(overview.GrowthTrend)), float("nan"))  # no intervals: none printed
+    base = overview.GrowthTrend(**{**nan, **given})
     c2 = claims.check_c2(base)
     assert "x7.20" not in c2.observed and "x3.00 per year in the first half" in c2.observed
     assert "Hamed & Rao" in c2.observed and "uncorrected p = 2.7e-12" in c2.observed and c2.holds == "yes"
-    assert "x7.20 per year" in claims.check_c2({**base, "one_growth_rate": True}).observed
-    assert claims.check_c2({**base, "p_value": 0.02}).holds == "no"  # the corrected p decides
+    assert "x7.20 per year" in claims.check_c2(replace(base, one_growth_rate=True)).observed
+    assert claims.check_c2(replace(base, p_value=0.02)).holds == "no"  # the corrected p decides
 
 
 def test_the_ledger_says_what_data_each_verdict_rests_on(tmp_path, monkeypatch):

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from twigma.analysis import paper
 from twigma.analysis.pformat import odds_ratio, p_text
+
+if TYPE_CHECKING:
+    from twigma.analysis.inference import Interval
+    from twigma.analysis.overview import GrowthTrend
 
 CLAIMS: dict[str, str] = {
     "C1": "over 800,000 images, January 2021 to March 2023",
@@ -147,7 +151,7 @@ def count_gap(n: int, target: int) -> float:
     return (n - target) / target
 
 
-def check_c2(trend: dict, alpha: float = 0.01, test: str = "mann-kendall") -> ClaimCheck:
+def check_c2(trend: GrowthTrend, alpha: float = 0.01, test: str = "mann-kendall") -> ClaimCheck:
     """C2: the monthly count of tweets grows, significantly at level ``alpha``.
 
     ``test`` is ``"mann-kendall"`` (Kendall's tau > 0 with the Hamed & Rao (1998)
@@ -157,31 +161,30 @@ def check_c2(trend: dict, alpha: float = 0.01, test: str = "mann-kendall") -> Cl
     period only when one rate fits both halves; otherwise per half.
     """
     if test == "mann-kendall":
-        ok = trend["kendall_tau"] > 0 and trend["p_value"] < alpha
-        lead = (f"Kendall tau = {trend['kendall_tau']:.3f}, Mann-Kendall {p_text(trend['p_value'])} corrected for "
-                f"autocorrelation (Hamed & Rao 1998; uncorrected {p_text(trend['p_value_naive'])})")
+        ok = trend.kendall_tau > 0 and trend.p_value < alpha
+        lead = (f"Kendall tau = {trend.kendall_tau:.3f}, Mann-Kendall {p_text(trend.p_value)} corrected for "
+                f"autocorrelation (Hamed & Rao 1998; uncorrected {p_text(trend.p_value_naive)})")
     elif test == "log-linear":
-        ok = trend["growth_per_year"] > 1 and trend["loglinear_p_value"] < alpha
-        lead = f"log-linear slope {p_text(trend['loglinear_p_value'])} (Kendall tau = {trend['kendall_tau']:.3f})"
+        ok = trend.growth_per_year > 1 and trend.loglinear_p_value < alpha
+        lead = f"log-linear slope {p_text(trend.loglinear_p_value)} (Kendall tau = {trend.kendall_tau:.3f})"
     else:
         raise ValueError(f"C2 test must be 'mann-kendall' or 'log-linear', not {test!r}")
-    if trend.get("one_growth_rate", True):
-        growth = f"log-linear growth {_factor(trend, 'growth_per_year', 'growth')} per year"
+    if trend.one_growth_rate:
+        growth = f"log-linear growth {_factor(trend.whole)} per year"
     else:
-        growth = (f"log-linear growth {_factor(trend, 'growth_first_half')} per year in the first half and "
-                  f"{_factor(trend, 'growth_second_half')} in the second (no single rate fits the period)")
-    return claim("C2", f"{lead} over {trend['n_months']} months ({trend['first_month']} to {trend['last_month']}); "
+        growth = (f"log-linear growth {_factor(trend.first_half)} per year in the first half and "
+                  f"{_factor(trend.second_half)} in the second (no single rate fits the period)")
+    return claim("C2", f"{lead} over {trend.n_months} months ({trend.first_month} to {trend.last_month}); "
                        f"{growth}", ok)
 
 
-def _factor(trend: dict, key: str, ci: str | None = None) -> str:
-    """A growth factor of :func:`twigma.analysis.overview.growth_trend` with its interval when the
-    trend has one: ``"x3.00 (99% Newey-West CI x2.14 to x4.19)"``."""
-    ci = ci or key
-    text = f"x{trend[key]:.2f}"
-    if f"{ci}_ci_low" in trend and "ci_level" in trend:
-        text += (f" ({100 * trend['ci_level']:.10g}% {trend.get('ci_method', '')} CI x{trend[f'{ci}_ci_low']:.2f} "
-                 f"to x{trend[f'{ci}_ci_high']:.2f})").replace("%  CI", "% CI")
+def _factor(growth: Interval) -> str:
+    """A growth factor of :func:`twigma.analysis.overview.growth_trend` with its interval when it has
+    one: ``"x3.00 (99% Newey-West CI x2.14 to x4.19)"``."""
+    text = f"x{growth.estimate:.2f}"
+    if np.isfinite(growth.low) and np.isfinite(growth.high):
+        text += (f" ({growth.level_text} {growth.method} CI x{growth.low:.2f} "
+                 f"to x{growth.high:.2f})").replace("%  CI", "% CI")
     return text
 
 
