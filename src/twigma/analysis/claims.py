@@ -26,6 +26,7 @@ from twigma.analysis.pformat import odds_ratio, p_text
 
 if TYPE_CHECKING:
     from twigma.analysis.inference import Interval
+    from twigma.analysis.likes import FitRow
     from twigma.analysis.overview import GrowthTrend
 
 CLAIMS: dict[str, str] = {
@@ -331,11 +332,11 @@ def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None)
                    f"{by} lie below 0)", ok)
 
 
-def check_c9(row: dict, alpha: float = 0.01, reference: str = "natural") -> ClaimCheck:
+def check_c9(row: FitRow, alpha: float = 0.01, reference: str = "natural") -> ClaimCheck:
     """C9: the adjusted slope of log(1 + likes) on similarity is negative with p < alpha (HC1, and
     clustered by tweet when given), and Spearman's rho is negative too.
 
-    ``row`` is :func:`twigma.analysis.likes.likes_regression`'s (a row of ``likes_similarity.csv``);
+    ``row`` is :func:`twigma.analysis.likes.likes_regression`'s fit, or a row of ``likes_similarity.csv``;
     its intervals are printed at their own level (``ci_level``, ``1 - alpha`` when the row was made
     at this alpha), and a p-value the row flags as floored reads "p < 1e-16". C9 is about natural
     images: with similarity measured to another ``reference`` set (notebook 08's ``REFERENCE``) the
@@ -359,14 +360,14 @@ class Verdict:
     holds: str  #: "yes" or "no"
 
 
-def likes_verdict(row: dict, alpha: float = 0.01) -> Verdict:
+def likes_verdict(row: FitRow, alpha: float = 0.01) -> Verdict:
     """C9's test on any reference set: what was observed, and whether the adjusted slope is negative
     with p < alpha under HC1 and tweet-clustered errors and Spearman's rho is negative too
     (:class:`Verdict`); ``row`` as in :func:`check_c9`."""
     from twigma.analysis.inference import level
-    from twigma.analysis.likes import p_text_of
+    from twigma.analysis.likes import fit_row, p_text_of
 
-    row = dict(row)
+    row = dict(fit_row(row))
     p_cluster = row.get("p_value_cluster", row["p_value"])
     ok = row["estimate"] < 0 and row["p_value"] < alpha and p_cluster < alpha and row["spearman_rho"] < 0
     lev = f"{100 * float(row.get('ci_level', level(alpha))):.10g}% CI"
