@@ -144,8 +144,8 @@ def test_a_dispersion_below_one_is_floored_to_the_binomial_errors():
                             "n_matching": k.astype(int), "share": k / n, "t_years": t})
     tr = track.monthly_trend(monthly, alpha=0.01, min_images_per_month=20)
     binomial = sm.GLM(np.column_stack([k, n - k]), sm.add_constant(t), family=sm.families.Binomial()).fit()
-    assert tr["dispersion"] < 1 and tr["scale"] == 1.0
-    np.testing.assert_allclose(tr["std_err"], binomial.bse[1], rtol=1e-6)
+    assert tr.dispersion < 1 and tr.scale == 1.0
+    np.testing.assert_allclose(tr.std_err, binomial.bse[1], rtol=1e-6)
 
 
 def test_trend_is_flat_with_a_note_when_it_cannot_be_estimated(small_release):
