@@ -31,7 +31,7 @@ from _common import ROOT, benchmark_release  # noqa: E402  (bench/ is on the pat
 from twigma.analysis import robustness as rb  # noqa: E402
 from twigma.files import atomic_write  # noqa: E402
 from twigma.paths import RunLayout  # noqa: E402
-from twigma.run import robustness as runrb  # noqa: E402
+from twigma.run import grid_runs  # noqa: E402
 
 
 def main() -> int:
@@ -45,7 +45,7 @@ def main() -> int:
     work = release.parent
     out = work / "robustness_run"
     shutil.rmtree(out, ignore_errors=True)
-    specs = rb.specifications(runrb.read_grid(), images=False)
+    specs = rb.specifications(grid_runs.read_grid(), images=False)
     cmd = ["make", "--no-print-directory", "-C", str(ROOT), f"-j{a.jobs}", "robustness", f"RELEASE={release}",
            f"OUT={out}"]
     load = os.getloadavg()

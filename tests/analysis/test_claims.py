@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ from twigma.analysis import (
     claims,
     distinctness,
     inspiration,
+    overview,
 )
 from twigma.cli import main
 from twigma.files import sha256
@@ -34,17 +36,17 @@ def _claims_file(out, notebook, rows, synthetic):
 def test_claim_checks_follow_the_numbers():
     summary = pd.DataFrame({"metric": ["n_images", "first_created_at", "last_created_at"],
                             "value": [812_000, "2021-01-02T00:00:00+00:00", "2023-03-30T00:00:00+00:00"]})
-    assert claims.check_c1(summary)["holds"] == "yes"
+    assert claims.check_c1(summary).holds == "yes"
     summary.loc[0, "value"] = 24_000
-    assert claims.check_c1(summary)["holds"] == "no"
+    assert claims.check_c1(summary).holds == "no"
     trends = pd.DataFrame({"cluster": [1, 3, 4, 8, 9], "slope": [-1, -1, 0.1, 1, 1],
                            "p_value": [0.001, 0.001, 0.5, 0.001, 0.001],
                            "direction": ["down", "down", "flat", "up", "up"]})
-    assert claims.check_trends(trends, "C4", [1, 3, 4], "down")["holds"] == "no"
-    assert claims.check_trends(trends, "C5", [8, 9], "up")["holds"] == "yes"
+    assert claims.check_trends(trends, "C4", [1, 3, 4], "down").holds == "no"
+    assert claims.check_trends(trends, "C5", [8, 9], "up").holds == "yes"
     top = pd.DataFrame({"rank": [1, 2, 3], "word": ["painting", "woman", "hair"]})
     c3 = claims.check_c3(top)
-    assert c3["holds"] == "no" and "man not in top 3" in c3["observed"]
+    assert c3.holds == "no" and "man not in top 3" in c3.observed
 
 
 def test_combine_marks_unchecked_claims_untestable(tmp_path):
@@ -74,17 +76,17 @@ def test_c1_on_a_synthetic_sample_reports_the_span_not_the_count():
     summary = pd.DataFrame({"metric": ["n_images", "first_created_at", "last_created_at"],
                             "value": [24_000, "2021-01-02T00:00:00+00:00", "2023-03-30T00:00:00+00:00"]})
     c1 = claims.check_c1(summary, synthetic=True)
-    assert c1["holds"] == "partly testable" and "not applicable" in c1["observed"]
-    assert "span 2021-01-02" in c1["observed"]
+    assert c1.holds == "partly testable" and "not applicable" in c1.observed
+    assert "span 2021-01-02" in c1.observed
     summary.loc[2, "value"] = "2022-12-30T00:00:00+00:00"
-    assert claims.check_c1(summary, synthetic=True)["holds"] == "no"  # a wrong span still fails
-    assert "not over 800,000" in claims.check_c1(summary)["observed"]
+    assert claims.check_c1(summary, synthetic=True).holds == "no"  # a wrong span still fails
+    assert "not over 800,000" in claims.check_c1(summary).observed
 
 
 def test_ledger_has_the_papers_wording_and_units(tmp_path):
     trends = pd.DataFrame({"cluster": [1], "slope": [-0.9], "p_value": [0.0], "direction": ["down"]})
     c4 = claims.check_trends(trends, "C4", [1], "down")
-    assert "p < 1e-16" in c4["observed"] and "log-odds/yr" in c4["observed"] and "x0.41/yr" in c4["observed"]
+    assert "p < 1e-16" in c4.observed and "log-odds/yr" in c4.observed and "x0.41/yr" in c4.observed
     pd.DataFrame([c4]).to_csv(tmp_path / "03_theme_shift.csv", index=False)
     table = ledger.combine(tmp_path)
     assert list(table.columns) == ["claim", "statement", "observed", "holds", "notebook", "paper_says", "data"]
@@ -100,9 +102,9 @@ def test_c9_says_how_many_images_and_tweets_its_numbers_rest_on():
     row = {"estimate": -0.27, "p_value": 1e-16, "ci_low": -0.29, "ci_high": -0.25, "spearman_rho": -0.18,
            "n": 22999, "n_tweets": 12105}
     got = check_c9(row)
-    assert got["holds"] == "yes" and "(22,999 images in 12,105 tweets)" in got["observed"]
+    assert got.holds == "yes" and "(22,999 images in 12,105 tweets)" in got.observed
     del row["n_tweets"]  # a table written before tweets were counted
-    assert "(22,999 images)" in check_c9(row)["observed"]
+    assert "(22,999 images)" in check_c9(row).observed
 
 
 def test_c7_is_decided_on_the_lower_bound_of_the_auc_interval():
@@ -111,9 +113,9 @@ def test_c7_is_decided_on_the_lower_bound_of_the_auc_interval():
            "grouping": "tweet"}
     table = pd.DataFrame([row, {**row, "comparison": "twigma_vs_art", "auc": 0.99, "ci_low": 0.97, "ci_high": 1.0}])
     c7 = claims.check_c7(table, min_auc=0.9)
-    assert c7["holds"] == "no" and "99% CI 0.880 to 0.960" in c7["observed"]  # the estimate passes, the bound not
-    assert claims.check_c7(table.assign(ci_low=[0.91, 0.97]), min_auc=0.9)["holds"] == "yes"
-    assert claims.check_c7(table.drop(columns=["ci_low", "ci_high", "ci_level"]))["holds"] == "untestable"
+    assert c7.holds == "no" and "99% CI 0.880 to 0.960" in c7.observed  # the estimate passes, the bound not
+    assert claims.check_c7(table.assign(ci_low=[0.91, 0.97]), min_auc=0.9).holds == "yes"
+    assert claims.check_c7(table.drop(columns=["ci_low", "ci_high", "ci_level"])).holds == "untestable"
     r = distinctness.probe_reading(table, 0.9, near_perfect=0.99, partial=0.7)
     assert [x.grade for x in r.readings] == ["partial", "strong"] and not r.all_distinct and r.any_distinct
     assert r.level_text == "99%" and r.readings[0].interval.low == 0.88
@@ -127,20 +129,20 @@ def test_c10_with_every_one_of_25_pairs_found_does_not_hold_and_is_untestable_wi
     """25 of 25 found: the one-sided 99% bound is 0.01 ** (1/25) = 0.83, below 0.9 (and 0.887 at 95%)."""
     known = pd.DataFrame({"image_name": [f"i{j}" for j in range(25)], "art_id": [f"a{j}" for j in range(25)]})
     found = known.assign(rank=1, cosine=0.95)
-    assert claims.check_c10(found, known, k=5)["holds"] == "no"
+    assert claims.check_c10(found, known, k=5).holds == "no"
     assert inspiration.recall_bound(known, found, 0.01, 0.9).lower == pytest.approx(0.01 ** (1 / 25))
     c10 = claims.check_c10(found, None, k=5)
-    assert c10["holds"] == "untestable" and "no list of known" in c10["observed"] and "review" in c10["observed"]
+    assert c10.holds == "untestable" and "no list of known" in c10.observed and "review" in c10.observed
 
 
 def test_c9_is_untestable_on_the_art_set_and_says_why():
     row = {"estimate": -0.2, "ci_low": -0.3, "ci_high": -0.1, "p_value": 1e-5, "spearman_rho": -0.1, "n": 100}
-    assert claims.check_c9(row, alpha=0.01)["holds"] == "yes"
+    assert claims.check_c9(row, alpha=0.01).holds == "yes"
     art = claims.check_c9(row, alpha=0.01, reference="art")
-    assert art["claim"] == "C9" and art["holds"] == "untestable"
-    assert "artworks" in art["observed"] and "REFERENCE=natural" in art["observed"]
+    assert art.claim == "C9" and art.holds == "untestable"
+    assert "artworks" in art.observed and "REFERENCE=natural" in art.observed
     v = claims.likes_verdict(row, alpha=0.01)  # the same test, under the art question's own name
-    assert v.holds == "yes" and v.observed == claims.check_c9(row, alpha=0.01)["observed"]
+    assert v.holds == "yes" and v.observed == claims.check_c9(row, alpha=0.01).observed
     assert claims.likes_verdict({**row, "p_value": 0.02}, alpha=0.01).holds == "no"
 
 
@@ -148,10 +150,10 @@ def test_c9_is_untestable_on_the_art_set_and_says_why():
                                       (2_000_000, "yes")])
 def test_c1_holds_only_over_the_target_with_no_band(n, holds):
     c1 = claims.check_c1(_summary(n))
-    assert c1["holds"] == holds  # "over 800,000": one-sided, a count, no tolerance band
-    assert ("not over 800,000" in c1["observed"]) == (holds == "no")
-    assert claims.check_c1(_summary(n, "2022-12-30T00:00:00+00:00"))["holds"] == "no"  # the span fails
-    assert claims.check_c1(_summary(n), synthetic=True)["holds"] == "partly testable"
+    assert c1.holds == holds  # "over 800,000": one-sided, a count, no tolerance band
+    assert ("not over 800,000" in c1.observed) == (holds == "no")
+    assert claims.check_c1(_summary(n, "2022-12-30T00:00:00+00:00")).holds == "no"  # the span fails
+    assert claims.check_c1(_summary(n), synthetic=True).holds == "partly testable"
     assert claims.CLAIMS["C1"].startswith("over 800,000")
 
 
@@ -203,18 +205,20 @@ def test_a_non_significant_trend_is_not_called_flat():
     trends = pd.DataFrame({"cluster": [1], "slope": [0.2], "p_value": [0.014], "direction": ["flat"]})
     trends.attrs["alpha"] = 0.01
     c4 = claims.check_trends(trends, "C4", [1], "down")
-    assert "not significant at alpha 0.01" in c4["observed"] and "flat" not in c4["observed"]
+    assert "not significant at alpha 0.01" in c4.observed and "flat" not in c4.observed
 
 
 def test_c2_gives_one_growth_factor_only_when_one_rate_fits():
-    base = {"kendall_tau": 0.96, "p_value": 1.5e-4, "p_value_naive": 2.7e-12, "n_months": 27,
-            "first_month": "2021-01", "last_month": "2023-03", "growth_per_year": 7.2, "loglinear_p_value": 1e-9,
-            "growth_first_half": 3.0, "growth_second_half": 22.8, "one_growth_rate": False}
+    given = {"kendall_tau": 0.96, "p_value": 1.5e-4, "p_value_naive": 2.7e-12, "n_months": 27,
+             "first_month": "2021-01", "last_month": "2023-03", "growth_per_year": 7.2, "loglinear_p_value": 1e-9,
+             "growth_first_half": 3.0, "growth_second_half": 22.8, "one_growth_rate": False}
+    nan = dict.fromkeys((f.name for f in fields(overview.GrowthTrend)), float("nan"))  # no intervals: none printed
+    base = overview.GrowthTrend(**{**nan, **given})
     c2 = claims.check_c2(base)
-    assert "x7.20" not in c2["observed"] and "x3.00 per year in the first half" in c2["observed"]
-    assert "Hamed & Rao" in c2["observed"] and "uncorrected p = 2.7e-12" in c2["observed"] and c2["holds"] == "yes"
-    assert "x7.20 per year" in claims.check_c2({**base, "one_growth_rate": True})["observed"]
-    assert claims.check_c2({**base, "p_value": 0.02})["holds"] == "no"  # the corrected p decides
+    assert "x7.20" not in c2.observed and "x3.00 per year in the first half" in c2.observed
+    assert "Hamed & Rao" in c2.observed and "uncorrected p = 2.7e-12" in c2.observed and c2.holds == "yes"
+    assert "x7.20 per year" in claims.check_c2(replace(base, one_growth_rate=True)).observed
+    assert claims.check_c2(replace(base, p_value=0.02)).holds == "no"  # the corrected p decides
 
 
 def test_the_ledger_says_what_data_each_verdict_rests_on(tmp_path, monkeypatch):
@@ -238,7 +242,7 @@ def test_the_ledger_says_what_data_each_verdict_rests_on(tmp_path, monkeypatch):
 def test_c1_on_the_sample_is_partly_testable_not_yes():
     summary = pd.DataFrame({"metric": ["n_images", "first_created_at", "last_created_at"],
                             "value": [24_000, "2021-01-01T04:00:00+00:00", "2023-03-31T23:00:00+00:00"]})
-    assert claims.check_c1(summary, synthetic=True)["holds"] == "partly testable"
+    assert claims.check_c1(summary, synthetic=True).holds == "partly testable"
     assert "partly testable" in narrative.verdict("partly testable", synthetic=True)
     summary.loc[0, "value"] = 805_000
-    assert claims.check_c1(summary)["holds"] == "yes"  # on a release both halves are tested
+    assert claims.check_c1(summary).holds == "yes"  # on a release both halves are tested

@@ -121,7 +121,7 @@ def test_probe_table_reports_the_fold_range_and_the_grouping():
     assert (t["auc_min"] <= t["auc"]).all() and (t["auc"] <= t["auc_max"]).all() and (t["n_tweets"] == 80).all()
     assert distinctness.fold_spread_text({"auc_min": 0.98123, "auc_max": 0.98456}) == "folds 0.981 to 0.985"
     assert distinctness.fold_spread_text({"auc_min": 0.99991, "auc_max": 0.99994}) == "folds 0.99991 to 0.99994"
-    assert "±" not in claims.check_c7(t)["observed"] and "folds" in claims.check_c7(t)["observed"]
+    assert "±" not in claims.check_c7(t).observed and "folds" in claims.check_c7(t).observed
     with pytest.raises(ValueError, match="one group"):
         distinctness.probe_auc(A, B, cache=False, groups_a=tweets[:5])
 

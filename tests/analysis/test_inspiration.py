@@ -80,4 +80,4 @@ def test_recall_bound_is_the_exact_one_sided_clopper_pearson_bound(k, n):
     assert (b.found, b.n, b.lower) == (k, n, pytest.approx(want)) and b.level_text == "99%"
     assert b.holds == (want >= 0.9)
     c10 = claims.check_c10(found, known, k=5, min_recall=0.9, alpha=0.01)
-    assert c10["holds"] == ("yes" if want >= 0.9 else "no") and f"{k} of {n}" in c10["observed"]
+    assert c10.holds == ("yes" if want >= 0.9 else "no") and f"{k} of {n}" in c10.observed

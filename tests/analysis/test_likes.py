@@ -51,7 +51,7 @@ def test_synthetic_embeddings_match_the_release_and_carry_the_built_in_effects(s
     assert len(data["planted"]) == N_INSPIRED and (data["planted"]["kind"] == "loose imitation").sum() == 10
     frame = likes.model_frame(small_release, sim)
     row = likes.likes_regression(frame)
-    assert row["estimate"] < 0 and row["p_value_cluster"] < 0.01 and row["estimate"] > -0.5
+    assert row.estimate < 0 and row.p_value_cluster < 0.01 and row.estimate > -0.5
     # the association is the generator's: without the planted effect it is gone
     flat = generate_embeddings(small_release, n_natural=800, n_art=800, dim=64, likes_effect=0.0)
     sim0 = (flat["twigma"][1] @ flat["natural"][1].T).max(axis=1)
@@ -69,13 +69,13 @@ def test_likes_regression_against_statsmodels_with_explicit_dummies(small_releas
     X = sm.add_constant(X)
     w = 1 / frame.groupby("tweet")["tweet"].transform("count")  # each tweet weighs one
     fit = sm.WLS(frame["log1p_likes"], X, weights=w).fit(cov_type="HC1")
-    assert got["estimate"] == pytest.approx(fit.params["sim_z"], rel=1e-8)
-    assert got["std_err"] == pytest.approx(fit.bse["sim_z"], rel=1e-8)
-    assert got["ci_low"] == pytest.approx(fit.conf_int(alpha=0.01).loc["sim_z", 0], rel=1e-8)
-    assert got["z_stat"] == pytest.approx(fit.tvalues["sim_z"], rel=1e-8) and got["unit"] == "tweet"
+    assert got.estimate == pytest.approx(fit.params["sim_z"], rel=1e-8)
+    assert got.std_err == pytest.approx(fit.bse["sim_z"], rel=1e-8)
+    assert got.ci_low == pytest.approx(fit.conf_int(alpha=0.01).loc["sim_z", 0], rel=1e-8)
+    assert got.z_stat == pytest.approx(fit.tvalues["sim_z"], rel=1e-8) and got.unit == "tweet"
     per_tweet = frame.groupby("tweet").agg(likes=("likes", "first"), sim=("sim", "mean"))
     rho, p = stats.spearmanr(per_tweet["likes"], per_tweet["sim"])
-    assert got["spearman_rho"] == pytest.approx(rho) and got["n"] == small_release["like_count"].notna().sum()
+    assert got.spearman_rho == pytest.approx(rho) and got.n == small_release["like_count"].notna().sum()
 
 
 def test_binned_means_cover_every_image_and_keep_tweets_together(small_release):
@@ -104,7 +104,7 @@ def test_residualised_slope_is_the_adjusted_estimate(small_release):
     got = likes.likes_regression(frame)
     adj = likes.residualise(frame)
     slope = np.polyfit(adj["sim_resid"], adj["likes_resid"], 1, w=np.sqrt(adj["weight"]))[0]  # weighted alike
-    assert slope == pytest.approx(got["estimate"], rel=1e-9) and got["estimate"] < -0.2
+    assert slope == pytest.approx(got.estimate, rel=1e-9) and got.estimate < -0.2
     assert likes.fwl_line(adj)[0] == pytest.approx(slope, rel=1e-9)
     assert abs(np.average(adj["sim_resid"], weights=adj["weight"])) < 1e-9 and adj["sim_resid"].std() < frame["sim_z"].std()
     # the residuals are free of the controls: no month explains them any more (weighted, as fitted)
@@ -120,8 +120,8 @@ def test_likes_errors_clustered_by_tweet_match_statsmodels(small_release):
     got = likes.likes_regression(frame)
     fit = smf.wls("log1p_likes ~ sim_z + C(month) + C(cluster) + sensitive", data=frame, weights=frame["weight"]).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["tweet"])[0]})
-    assert got["std_err_cluster"] == pytest.approx(fit.bse["sim_z"], rel=1e-8)
-    assert got["n_tweets"] == frame["tweet"].nunique() < got["n"]
+    assert got.std_err_cluster == pytest.approx(fit.bse["sim_z"], rel=1e-8)
+    assert got.n_tweets == frame["tweet"].nunique() < got.n
 
 
 def test_likes_model_counts_each_tweet_once_and_never_writes_a_zero_p_value(small_release):
@@ -137,10 +137,10 @@ def test_likes_model_counts_each_tweet_once_and_never_writes_a_zero_p_value(smal
     got = likes.likes_regression(frame)
     one = frame.drop_duplicates("tweet")
     fit = smf.ols("log1p_likes ~ sim_z + C(month) + C(cluster) + sensitive", data=one).fit(cov_type="HC1")
-    assert got["estimate"] == pytest.approx(fit.params["sim_z"], rel=1e-8)
+    assert got.estimate == pytest.approx(fit.params["sim_z"], rel=1e-8)
     frame["log1p_likes"] = frame["log1p_likes"] - 50 * frame["sim_z"]  # an effect far beyond double precision
     huge = likes.likes_regression(frame)
-    assert huge["p_value"] == P_FLOOR and huge["p_value_cluster"] == P_FLOOR and huge["z_stat"] < -40
+    assert huge.p_value == P_FLOOR and huge.p_value_cluster == P_FLOOR and huge.z_stat < -40
     assert likes.floor_p(0.0) == P_FLOOR and likes.floor_p(0.03) == 0.03
 
 
@@ -183,10 +183,10 @@ def test_every_interval_is_at_one_minus_alpha_against_statsmodels(frame):
     for alpha in (0.01, 0.05):
         row = likes.likes_regression(frame, alpha=alpha)
         lo, hi = fit.conf_int(alpha=alpha).loc["sim_z"]
-        assert (row["ci_low_cluster"], row["ci_high_cluster"]) == pytest.approx((lo, hi), rel=1e-8)
-        assert row["ci_level"] == 1 - alpha
+        assert (row.ci_low_cluster, row.ci_high_cluster) == pytest.approx((lo, hi), rel=1e-8)
+        assert row.ci_level == 1 - alpha
         # the interval excludes 0 exactly when the test rejects at alpha (a Wald interval and its test)
-        assert (row["ci_high_cluster"] < 0 or row["ci_low_cluster"] > 0) == (row["p_value_cluster"] < alpha)
+        assert (row.ci_high_cluster < 0 or row.ci_low_cluster > 0) == (row.p_value_cluster < alpha)
     b99 = likes.binned_means(frame, bins=8, alpha=0.01)
     b95 = likes.binned_means(frame, bins=8, alpha=0.05)
     z = stats.norm.ppf(0.995)
@@ -197,16 +197,16 @@ def test_every_interval_is_at_one_minus_alpha_against_statsmodels(frame):
 def test_spearman_rho_over_tweets_and_its_interval_against_scipy(frame):
     row = likes.likes_regression(frame, alpha=0.01, n_resamples=2000, seed=3)
     tw = frame.groupby("tweet", sort=False).agg(likes=("likes", "first"), sim=("sim", "mean"))
-    assert row["spearman_rho"] == pytest.approx(stats.spearmanr(tw["likes"], tw["sim"]).statistic, rel=1e-12)
+    assert row.spearman_rho == pytest.approx(stats.spearmanr(tw["likes"], tw["sim"]).statistic, rel=1e-12)
     ref = stats.bootstrap((tw["likes"].to_numpy(), tw["sim"].to_numpy()),
                           lambda a, b: stats.spearmanr(a, b).statistic, paired=True, vectorized=False,
                           n_resamples=2000, confidence_level=0.99, method="percentile", rng=np.random.default_rng(3))
-    assert row["spearman_ci_low"] == pytest.approx(ref.confidence_interval.low, rel=1e-9)
-    assert row["spearman_ci_high"] == pytest.approx(ref.confidence_interval.high, rel=1e-9)
-    assert row["spearman_ci_low"] < row["spearman_rho"] < row["spearman_ci_high"]
+    assert row.spearman_ci_low == pytest.approx(ref.confidence_interval.low, rel=1e-9)
+    assert row.spearman_ci_high == pytest.approx(ref.confidence_interval.high, rel=1e-9)
+    assert row.spearman_ci_low < row.spearman_rho < row.spearman_ci_high
     # an independent reading of the spread: the interval's half-width is near z * sd of the replicates' mean,
     # about z / sqrt(n) for a correlation near 0 (Fisher)
-    half = (row["spearman_ci_high"] - row["spearman_ci_low"]) / 2
+    half = (row.spearman_ci_high - row.spearman_ci_low) / 2
     assert half == pytest.approx(stats.norm.ppf(0.995) / np.sqrt(len(tw)), rel=0.25)
     with pytest.raises(ValueError, match="at least 2000"):
         likes.likes_regression(frame, n_resamples=200)
@@ -216,19 +216,19 @@ def test_a_floored_p_value_is_flagged_and_read_as_a_bound(frame):
     steep = frame.assign(log1p_likes=frame["log1p_likes"] - 50 * frame["sim_z"])
     steep["likes"] = np.expm1(steep["log1p_likes"])  # the same order for Spearman's rho
     row = likes.likes_regression(steep)
-    assert row["p_value"] == P_FLOOR and row["p_below_floor"] and row["p_below_floor_cluster"]
+    assert row.p_value == P_FLOOR and row.p_below_floor and row.p_below_floor_cluster
     assert likes.p_text_of(row, "p_value_cluster") == "p < 1e-16"
     mild = likes.likes_regression(frame)
-    assert not mild["p_below_floor"] and likes.p_text_of(mild, "p_value").startswith("p = ")
+    assert not mild.p_below_floor and likes.p_text_of(mild, "p_value").startswith("p = ")
     # a p-value of exactly the floor that was not floored reads as a value, not as a bound
     assert likes.p_text_of({"p_value": 1e-16, "p_below_floor": False}, "p_value") == "p = 1.0e-16"
     assert likes.p_text_of({"p_value": 1e-16}, "p_value") == "p < 1e-16"  # a table without the flag: a bound
     c9 = claims.check_c9(row, alpha=0.01)
-    assert c9["holds"] == "yes" and "99% CI clustered by tweet" in c9["observed"] and "p < 1e-16" in c9["observed"]
-    assert "95%" not in c9["observed"] and "over tweets" in c9["observed"]
-    written = pd.DataFrame([row])
+    assert c9.holds == "yes" and "99% CI clustered by tweet" in c9.observed and "p < 1e-16" in c9.observed
+    assert "95%" not in c9.observed and "over tweets" in c9.observed
+    written = pd.DataFrame([row.row()])
     assert written["p_below_floor"].dtype == bool
-    assert claims.check_c9(written.iloc[0].to_dict(), alpha=0.01)["observed"] == c9["observed"]
+    assert claims.check_c9(written.iloc[0].to_dict(), alpha=0.01).observed == c9.observed
 
 
 def test_the_reference_set_is_natural_or_art():

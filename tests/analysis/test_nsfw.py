@@ -23,15 +23,15 @@ def test_nsfw_by_cluster_against_pandas_and_statsmodels_kappa(small_release):
 
     a = nsfw.agreement(small_release["possibly_sensitive"], small_release["nsfw_score"])
     table = pd.crosstab(small_release["possibly_sensitive"].astype(bool), small_release["nsfw_score"] > 0.5)
-    assert a["kappa"] == pytest.approx(cohens_kappa(table.to_numpy()).kappa)
-    assert a["both"] == table.loc[True, True] and a["neither"] == table.loc[False, False]
+    assert a.kappa == pytest.approx(cohens_kappa(table.to_numpy()).kappa)
+    assert a.both == table.loc[True, True] and a.neither == table.loc[False, False]
 
 
 def test_agreement_ignores_missing_values():
     flag = pd.Series([True, False, None, True], dtype="boolean")
     score = pd.Series([0.9, 0.1, 0.8, np.nan], dtype="float32")
     a = nsfw.agreement(flag, score)
-    assert a["n"] == 2 and a["agreement"] == 1.0
+    assert a.n == 2 and a.agreement == 1.0
 
 
 def test_threshold_names_the_column(small_release):
@@ -78,10 +78,10 @@ def test_kappa_from_the_2x2_counts_equals_scikit_learn(seed):
     a = nsfw.agreement(flag, score)
     x, y = flag.to_numpy(dtype=bool), score.to_numpy() > 0.5
     if len(np.unique(np.r_[x, y])) > 1:
-        assert a["kappa"] == pytest.approx(cohen_kappa_score(x, y), abs=1e-12)
+        assert a.kappa == pytest.approx(cohen_kappa_score(x, y), abs=1e-12)
     else:
-        assert np.isnan(a["kappa"])
-    assert (a["both"], a["flag_only"], a["score_only"], a["neither"]) == (
+        assert np.isnan(a.kappa)
+    assert (a.both, a.flag_only, a.score_only, a.neither) == (
         int(np.sum(x & y)), int(np.sum(x & ~y)), int(np.sum(~x & y)), int(np.sum(~x & ~y)))
 
 
@@ -102,7 +102,7 @@ def test_kappa_of_a_resample_is_sklearns_kappa_of_its_rows(small_release):
 def test_kappa_interval_and_the_per_cluster_rule(small_release):
     k = nsfw.kappa_interval(small_release, 0.5, 0.01)
     overall = nsfw.agreement(small_release["possibly_sensitive"], small_release["nsfw_score"])
-    assert k.estimate == pytest.approx(overall["kappa"]) and k.low < k.estimate < k.high and k.level == 0.99
+    assert k.estimate == pytest.approx(overall.kappa) and k.low < k.estimate < k.high and k.level == 0.99
     ref = inference.tweet_bootstrap(
         lambda rows: cohen_kappa_score(small_release["possibly_sensitive"].to_numpy(dtype=bool)[rows],
                                        small_release["nsfw_score"].to_numpy()[rows] > 0.5),
@@ -195,7 +195,7 @@ def test_landis_koch_bands_and_the_between_cluster_reading():
     by_cluster = pd.DataFrame({"cluster": [1, 2, 3], "kappa": [0.0, 0.14, np.nan],
                                "kappa_reported": [False, True, True], "pabak": [0.8, 0.5, 0.9],
                                "sensitivity": [0.01, 0.9, 0.0], "share_nsfw_gt_0_5": [0.001, 0.9, 0.0]})
-    overall = {"n": 100, "agreement": 0.9, "flag_only": 6, "score_only": 4}
+    overall = nsfw.Agreement(n=100, kappa=0.62, agreement=0.9, both=5, flag_only=6, score_only=4, neither=85)
     s = nsfw.kappa_summary(overall, by_cluster, inference.Interval(0.62, 0.55, 0.7, 0.99))
     assert s.band == "substantial" and s.between_clusters and s.pabak == pytest.approx(0.8)
     assert s.within_min == 0.14 and s.within_max == 0.14 and s.n_reported == 1  # the paradoxical 0.0 is left out

@@ -81,9 +81,9 @@ def test_growth_trend_against_pairwise_kendall_tau():
     y = monthly["n_tweets"].to_numpy()
     pairs = list(combinations(range(len(y)), 2))
     concordant = sum(np.sign(y[j] - y[i]) for i, j in pairs)
-    assert got["kendall_tau"] == pytest.approx(concordant / len(pairs))  # no ties: tau = (C - D) / pairs
+    assert got.kendall_tau == pytest.approx(concordant / len(pairs))  # no ties: tau = (C - D) / pairs
     slope = np.polyfit(np.arange(10) / 12, np.log(y), 1)[0]
-    assert got["growth_per_year"] == pytest.approx(np.exp(slope))
+    assert got.growth_per_year == pytest.approx(np.exp(slope))
 
 
 def test_growth_intervals_are_newey_west_intervals_written_out():
@@ -101,28 +101,28 @@ def test_growth_intervals_are_newey_west_intervals_written_out():
     assert overview.newey_west_lags(n) == lags == 2
     slope, se = newey_west_by_hand(t, np.log(y), lags)
     q = stats.t.ppf(1 - alpha / 2, n - 2)
-    assert g["growth_per_year"] == pytest.approx(np.exp(slope))
-    assert g["growth_ci_low"] == pytest.approx(np.exp(slope - q * se), rel=1e-8)
-    assert g["growth_ci_high"] == pytest.approx(np.exp(slope + q * se), rel=1e-8)
+    assert g.growth_per_year == pytest.approx(np.exp(slope))
+    assert g.growth_ci_low == pytest.approx(np.exp(slope - q * se), rel=1e-8)
+    assert g.growth_ci_high == pytest.approx(np.exp(slope + q * se), rel=1e-8)
     half = n // 2
     s1, se1 = newey_west_by_hand(t[:half], np.log(y[:half]), overview.newey_west_lags(half))
     q1 = stats.t.ppf(1 - alpha / 2, half - 2)
-    assert g["growth_first_half_ci_low"] == pytest.approx(np.exp(s1 - q1 * se1), rel=1e-8)
-    assert g["ci_level"] == 0.99
+    assert g.growth_first_half_ci_low == pytest.approx(np.exp(s1 - q1 * se1), rel=1e-8)
+    assert g.ci_level == 0.99
     st = overview.steady_growth(g, alpha)
     assert st.first_half.low < st.first_half.estimate < st.first_half.high and st.whole.level == 0.99
     wide = overview.growth_trend(monthly, alpha=0.2)
-    assert wide["growth_ci_high"] - wide["growth_ci_low"] < g["growth_ci_high"] - g["growth_ci_low"]
-    assert "99% Newey-West HAC CI x" in claims.check_c2(g)["observed"]
+    assert wide.growth_ci_high - wide.growth_ci_low < g.growth_ci_high - g.growth_ci_low
+    assert "99% Newey-West HAC CI x" in claims.check_c2(g).observed
 
 
 def test_one_rate_uses_the_stated_ratio():
     y = np.r_[np.round(10 * 1.05 ** np.arange(12)), np.round(18 * 1.3 ** np.arange(12))]
     monthly = pd.DataFrame({"month": [f"{2021 + i // 12}-{i % 12 + 1:02d}" for i in range(24)], "n_tweets": y})
     g = overview.growth_trend(monthly)
-    ratio = g["growth_second_half"] / g["growth_first_half"]
-    assert not g["one_growth_rate"]
-    assert overview.growth_trend(monthly, max_rate_ratio=ratio * 1.01)["one_growth_rate"]
+    ratio = g.growth_second_half / g.growth_first_half
+    assert not g.one_growth_rate
+    assert overview.growth_trend(monthly, max_rate_ratio=ratio * 1.01).one_growth_rate
 
 
 def test_monthly_counts_list_the_empty_month(quirky):
@@ -178,9 +178,9 @@ def test_hamed_rao_matches_the_formula_and_widens_an_autocorrelated_trend():
     y = 0.05 * np.arange(40) + e
     got = overview.mann_kendall_hamed_rao(y)
     z, p, var = hamed_rao_by_hand(y)
-    assert got["z"] == pytest.approx(z) and got["p_value"] == pytest.approx(p) and got["var_s"] == pytest.approx(var)
+    assert got.z == pytest.approx(z) and got.p_value == pytest.approx(p) and got.var_s == pytest.approx(var)
     naive = stats.kendalltau(np.arange(40), y).pvalue
-    assert got["variance_inflation"] > 1 and got["p_value"] > naive  # the correction makes it less optimistic
+    assert got.variance_inflation > 1 and got.p_value > naive  # the correction makes it less optimistic
 
 
 def test_growth_trend_reports_both_p_values_and_the_halves():
@@ -188,15 +188,15 @@ def test_growth_trend_reports_both_p_values_and_the_halves():
     monthly = pd.DataFrame({"month": [f"{2021 + i // 12}-{i % 12 + 1:02d}" for i in range(24)], "n_tweets": y,
                             "n_images": 2 * y})
     g = overview.growth_trend(monthly)
-    assert g["p_value"] == pytest.approx(overview.mann_kendall_hamed_rao(y)["p_value"])
-    assert g["p_value_naive"] == pytest.approx(stats.kendalltau(np.arange(24), y).pvalue)
+    assert g.p_value == pytest.approx(overview.mann_kendall_hamed_rao(y).p_value)
+    assert g.p_value_naive == pytest.approx(stats.kendalltau(np.arange(24), y).pvalue)
     first = np.polyfit(np.arange(12) / 12, np.log(y[:12]), 1)[0]
     second = np.polyfit(np.arange(12) / 12, np.log(y[12:]), 1)[0]
-    assert g["growth_first_half"] == pytest.approx(np.exp(first)) and g["growth_second_half"] == pytest.approx(
+    assert g.growth_first_half == pytest.approx(np.exp(first)) and g.growth_second_half == pytest.approx(
         np.exp(second))
-    assert not g["one_growth_rate"] and g["half_split"] == "2022-01"  # x1.8 then x23 per year
+    assert not g.one_growth_rate and g.half_split == "2022-01"  # x1.8 then x23 per year
     steady = overview.steady_growth(g, alpha=0.01)
-    assert steady.monotone and not steady.steady and steady.first_half.estimate == g["growth_first_half"]
+    assert steady.monotone and not steady.steady and steady.first_half.estimate == g.growth_first_half
     s = overview.growth_summary(monthly, g, pd.Timestamp("2022-12-15", tz="UTC"))
     assert s.last_month_partial and s.rises == int((np.diff(y) > 0).sum()) and s.peak == int(y.max())
     assert s.images_per_tweet == pytest.approx(2.0) and s.first_mean == pytest.approx(y[:3].mean())

@@ -12,21 +12,21 @@ from support.grids import NSFW_GRID, _planted, _run_grid, write
 
 from twigma import paths
 from twigma.analysis import claims, nsfw, overview, robustness as rb, themes
-from twigma.run import robustness as runrb
+from twigma.run import grid_runs
 
 
 def test_the_committed_grid_has_at_least_four_specifications_per_claim():
-    specs = rb.specifications(runrb.read_grid())
+    specs = rb.specifications(grid_runs.read_grid())
     per_claim = {c: sum(c in rb.GROUPS[s.group].claims for s in specs) for c in
                  ("C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C11")}
     assert min(per_claim.values()) >= 4, per_claim
     assert len({s.id for s in specs}) == len(specs)
-    assert [s.default for s in specs].count(True) == len(runrb.read_grid())  # one default per group
+    assert [s.default for s in specs].count(True) == len(grid_runs.read_grid())  # one default per group
 
 
 def test_the_first_values_are_the_notebooks_defaults():
     """Each group's first specification is what make figures reports."""
-    grid = runrb.read_grid()
+    grid = grid_runs.read_grid()
 
     def defaults(nb):
         return {k: v["default"] for k, v in pm.inspect_notebook(str(paths.NOTEBOOKS / f"{nb}.ipynb")).items()}
@@ -49,7 +49,7 @@ def test_the_first_values_are_the_notebooks_defaults():
 
 
 def test_specifications_full_grid_one_at_a_time_and_choices_that_do_not_apply(tmp_path):
-    grid = runrb.read_grid(write(tmp_path, NSFW_GRID))
+    grid = grid_runs.read_grid(write(tmp_path, NSFW_GRID))
     specs = rb.specifications(grid)
     # 2 x 3 x 2 = 12, but the threshold does not apply to Twitter's flag: 6 detector + 2 flag
     assert len(specs) == 8
@@ -60,16 +60,16 @@ def test_specifications_full_grid_one_at_a_time_and_choices_that_do_not_apply(tm
     small = rb.specifications(grid, one_at_a_time=True)  # defaults + each other value alone
     assert len(small) == 1 + 1 + 2 + 1
     # the id is the values': the same specification in an edited grid keeps its id (and its finished file)
-    grid2 = runrb.read_grid(write(tmp_path, NSFW_GRID.replace("[0.5, 0.3, 0.7]", "[0.5, 0.3, 0.7, 0.9]"), "g2.yml"))
+    grid2 = grid_runs.read_grid(write(tmp_path, NSFW_GRID.replace("[0.5, 0.3, 0.7]", "[0.5, 0.3, 0.7, 0.9]"), "g2.yml"))
     assert {s.id for s in specs} < {s.id for s in rb.specifications(grid2)}
 
 
 def test_default_specifications_decide_as_the_notebooks_do(small_release_file, small_release):
     """The default specification of each release group gives the notebooks' claim rows."""
-    grid = runrb.read_grid()
-    data = runrb.Inputs(str(small_release_file), None)
+    grid = grid_runs.read_grid()
+    data = grid_runs.Inputs(str(small_release_file), None)
     by_group = {s.group: s for s in rb.specifications(grid, images=False) if s.default}
-    got = {r["claim"]: r for g in by_group.values() for r in runrb.record(g, data)["rows"]}
+    got = {r["claim"]: r for g in by_group.values() for r in grid_runs.record(g, data)["rows"]}
     expected = [
         claims.check_c2(overview.growth_trend(overview.monthly_counts(small_release), "n_tweets"), alpha=0.01),
         claims.check_trends(themes.theme_trends(small_release, alpha=0.01, min_images_per_month=20), "C4",
@@ -79,7 +79,7 @@ def test_default_specifications_decide_as_the_notebooks_do(small_release_file, s
         claims.check_c6(nsfw.nsfw_by_cluster(small_release, threshold=0.5, mostly=0.5)),
     ]
     for c in expected:
-        assert (got[c["claim"]]["observed"], got[c["claim"]]["holds"]) == (c["observed"], c["holds"]), c["claim"]
+        assert (got[c.claim]["observed"], got[c.claim]["holds"]) == (c.observed, c.holds), c.claim
 
 
 def test_a_claim_planted_true_under_every_specification_is_robust(tmp_path, raw_small):
@@ -98,8 +98,8 @@ def test_image_groups_need_embeddings_and_say_so(tmp_path, raw_small):
     from twigma.synthetic.release import write_release
 
     release = write_release(raw_small, tmp_path / "mine.csv")  # not the sample: no embeddings go with it
-    grid = runrb.read_grid()
-    assert not runrb.has_embeddings(str(release), None)
+    grid = grid_runs.read_grid()
+    assert not grid_runs.has_embeddings(str(release), None)
     assert {s.group for s in rb.specifications(grid, images=False)} == {"growth", "words", "themes", "shift", "nsfw"}
     summary = rb.summarise(pd.DataFrame(columns=[*rb.LEAD_COLUMNS, *rb.TAIL_COLUMNS]),
                            not_run={"C7": "not run: needs image embeddings"})
@@ -153,15 +153,15 @@ def test_growth_log_linear_test_and_nsfw_flag_measure(small_release):
     t = np.arange(len(monthly)) / 12.0
     pos = monthly["n_tweets"].to_numpy() > 0
     ref = stats.linregress(t[pos], np.log(monthly["n_tweets"].to_numpy()[pos]))
-    assert np.isclose(trend["loglinear_p_value"], ref.pvalue)
+    assert np.isclose(trend.loglinear_p_value, ref.pvalue)
     c2 = claims.check_c2(trend, alpha=0.01, test="log-linear")
-    assert c2["holds"] == ("yes" if ref.slope > 0 and ref.pvalue < 0.01 else "no") and "log-linear slope" in c2["observed"]
+    assert c2.holds == ("yes" if ref.slope > 0 and ref.pvalue < 0.01 else "no") and "log-linear slope" in c2.observed
     with pytest.raises(ValueError, match="C2 test"):
         claims.check_c2(trend, test="sign")
     flag = nsfw.nsfw_by_cluster(small_release, mostly=2 / 3, measure="twitter-flag")
     assert (flag["mostly_nsfw"] == (flag["share_possibly_sensitive"] > 2 / 3)).all()
-    assert "flagged sensitive by Twitter" in claims.check_c6(flag)["observed"]
-    assert "more than 67%" in claims.check_c6(flag)["observed"]
+    assert "flagged sensitive by Twitter" in claims.check_c6(flag).observed
+    assert "more than 67%" in claims.check_c6(flag).observed
 
 
 def test_a_vote_is_said_with_the_range_of_its_estimate():
@@ -176,14 +176,13 @@ def test_grid_shares_tables_without_changing_results(small_release_file, tmp_pat
     """The small grid reuses each window's monthly, word and monthly cluster counts across specifications
     (analysis.robustness._shared): every specification's rows equal those of a fresh run of it alone."""
     from twigma.analysis.robustness import run_group, specifications
-    from twigma.run import robustness as grid_run
 
     monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "cache"))
-    specs = specifications(grid_run.read_grid(None), images=False, one_at_a_time=True)
-    shared = grid_run.Inputs(str(small_release_file), None)
+    specs = specifications(grid_runs.read_grid(None), images=False, one_at_a_time=True)
+    shared = grid_runs.Inputs(str(small_release_file), None)
     reused = [run_group(s, shared) for s in specs]
     assert {k[0] for k in vars(shared)["_shared_tables"]} == {"monthly_counts", "term_counts", "monthly_cluster_counts"}
-    alone = grid_run.Inputs(str(small_release_file), None)
+    alone = grid_runs.Inputs(str(small_release_file), None)
     for s, rows in zip(specs, reused):
         vars(alone).pop("_shared_tables", None)
         assert run_group(s, alone) == rows, s.text

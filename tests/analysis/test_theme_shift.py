@@ -36,10 +36,10 @@ def _quasi_binomial_by_hand(k, n, t, alpha):
 def test_c11_says_yes_where_the_shift_is_planted_and_no_where_it_is_not(planted, still):
     yes = claims.check_c11(theme_shift.theme_shift(planted, alpha=0.01, min_images_per_month=20))
     no = claims.check_c11(theme_shift.theme_shift(still, alpha=0.01, min_images_per_month=20))
-    assert yes["claim"] == "C11" and yes["holds"] == "yes"
-    assert no["holds"] == "no"
-    assert "99% CI" in yes["observed"] and "tweets" in yes["observed"]
-    assert yes["paper_says"].startswith('users are "increasingly sharing')
+    assert yes.claim == "C11" and yes.holds == "yes"
+    assert no.holds == "no"
+    assert "99% CI" in yes.observed and "tweets" in yes.observed
+    assert yes.paper_says.startswith('users are "increasingly sharing')
 
 
 @pytest.mark.parametrize("alpha", [0.01, 0.05])

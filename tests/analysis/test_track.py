@@ -10,7 +10,7 @@ from scipy import stats
 from twigma.analysis import track
 from twigma.analysis.overview import month_of
 from twigma.analysis.themes import years_since_origin
-from twigma.present import figures
+from twigma.present.track_figure import track_figure
 
 CAPTIONS = pd.Series([
     "a cat on a sofa", "A CAT.", "catalogue of flowers", "a tomcat", "cats and dogs", "the cat's toy",
@@ -144,8 +144,8 @@ def test_a_dispersion_below_one_is_floored_to_the_binomial_errors():
                             "n_matching": k.astype(int), "share": k / n, "t_years": t})
     tr = track.monthly_trend(monthly, alpha=0.01, min_images_per_month=20)
     binomial = sm.GLM(np.column_stack([k, n - k]), sm.add_constant(t), family=sm.families.Binomial()).fit()
-    assert tr["dispersion"] < 1 and tr["scale"] == 1.0
-    np.testing.assert_allclose(tr["std_err"], binomial.bse[1], rtol=1e-6)
+    assert tr.dispersion < 1 and tr.scale == 1.0
+    np.testing.assert_allclose(tr.std_err, binomial.bse[1], rtol=1e-6)
 
 
 def test_trend_is_flat_with_a_note_when_it_cannot_be_estimated(small_release):
@@ -171,7 +171,7 @@ def test_the_figure_labels_the_trend_with_its_call_in_words(small_release):
 
     res = track.track(small_release, "portrait", alpha=1e-300)  # nothing is significant at this level
     assert res.trend["direction"].iloc[0] == "flat"
-    fig = figures.track_figure(res)
+    fig = track_figure(res)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     plt.close(fig)
     assert any("not significant at alpha 1e-300" in t for t in labels), labels

@@ -88,10 +88,10 @@ def test_theme_matching_reverses_a_difference_owed_to_the_subject_mix():
     var = pd.DataFrame({"source": ["twigma", "natural", "art"], "dispersion": [0.3, 0.6, 0.6],
                         "ci_low": [0.29, 0.58, 0.58], "ci_high": [0.31, 0.62, 0.62], "ci_level": 0.99})
     both = lambda t: pd.concat([t, t.assign(comparison="twigma_minus_art")])  # noqa: E731
-    assert claims.check_c8(var, both(whole))["holds"] == "yes"
+    assert claims.check_c8(var, both(whole)).holds == "yes"
     c8 = claims.check_c8(var, pd.concat([both(matched), both(whole)]))
-    assert c8["holds"] == "no" and "within themes" in c8["observed"] and "whole sets" in c8["observed"]
-    assert "99% intervals" in c8["observed"] and "references by image" in c8["observed"]
+    assert c8.holds == "no" and "within themes" in c8.observed and "whole sets" in c8.observed
+    assert "99% intervals" in c8.observed and "references by image" in c8.observed
 
 
 def test_theme_matched_interval_is_the_percentile_interval_of_its_replicates():
@@ -200,13 +200,13 @@ def test_compare_sources_decides_c8_on_the_interval_of_the_difference():
     assert s.loc["twigma", "unit"] == "tweet" and s.loc["twigma", "units"] == 100 and s.loc["art", "unit"] == "image"
     assert s.loc["art", "dispersion"] == pytest.approx(variability.dispersion(wider))
     assert diffs["below"].all() and (diffs["ci_low"] <= diffs["difference"]).all()
-    assert claims.check_c8(by_source, diffs)["holds"] == "yes"
+    assert claims.check_c8(by_source, diffs).holds == "yes"
     # the same set against itself: the difference's interval covers 0 and C8 does not hold
     same, d2 = variability.compare_sources({"twigma": wide, "natural": wide[::-1].copy(), "art": wider},
                                            {"twigma": np.arange(300) // 3}, n_boot=200, seed=0)
     row = d2.set_index("comparison").loc["twigma_minus_natural"]
     assert row["ci_low"] < 0 < row["ci_high"] and not row["below"]
-    assert claims.check_c8(same, d2)["holds"] == "no"
+    assert claims.check_c8(same, d2).holds == "no"
 
 
 def test_grouped_dispersion_table_resamples_tweets_within_each_group():

@@ -110,7 +110,7 @@ def test_explorer_filters_and_selects_without_a_browser(table):
 
 def test_static_stand_in_draws_every_point(table):
     fig, info = explore.density_figure(table, bins=50)
-    assert info["points"] == len(table) and info["bins"] == 50
+    assert info.points == len(table) and info.bins == 50
     assert len(fig.axes[0].get_legend().get_texts()) == table["cluster"].nunique()
 
 
@@ -193,7 +193,7 @@ def test_past_map_points_a_seeded_bounded_sample_and_every_point_for_the_density
     assert list(sample.index) == list(rows) and list(sample["cluster"].cat.categories) == list(table["cluster"].cat.categories)
     points = explore.map_points(small_release, names)
     fig, info = explore.density_figure(points, bins=50)
-    assert info["points"] == n and f"All {n:,} images" in fig.axes[0].get_title()
+    assert info.points == n and f"All {n:,} images" in fig.axes[0].get_title()
     s = explore.map_summary(points)
     sizes = small_release["label_10_cluster"].value_counts()
     assert s.largest.startswith(f"{sizes.idxmax()} · ") and s.largest_share == pytest.approx(sizes.max() / n)
@@ -247,7 +247,7 @@ def test_categorical_density_counts_as_histogram2d(small_release):
                 warnings.simplefilter("ignore", UserWarning)  # one x: matplotlib widens the empty x span
                 info = categorical_density(ax, xs, ys, labels, cats[:8], colors[:8], bins=37)
             np.testing.assert_array_equal(ax.images[0].get_array(), want)
-            assert info["points"] == len(xs)
+            assert info.points == len(xs)
             plt.close(fig)
 
 

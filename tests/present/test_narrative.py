@@ -31,6 +31,12 @@ def test_odds_ratio_text_reads_a_slope_per_year():
         odds_ratio_text(np.log(2.0), ci=(np.log(1.5), np.log(3.0)))
 
 
+def test_a_trend_not_significant_is_never_called_flat_in_words():
+    assert narrative.direction_text("flat", 0.01) == "not significant at alpha 0.01"
+    assert narrative.direction_text("up", 0.05) == "rising at alpha 0.05"
+    assert narrative.direction_text("down", 0.01) == "falling at alpha 0.01"
+
+
 def test_banner_and_findings(small_release):
     from twigma.present.narrative import banner, findings
 
@@ -87,7 +93,7 @@ def test_plural_and_count_never_write_a_parenthesised_s():
     assert narrative.count(1204, "image") == "1,204 images" and narrative.count(0, "reply", "replies") == "0 replies"
     assert narrative.plural(1, "moves", "move") == "moves" and narrative.plural(3, "moves", "move") == "move"
     one = pd.DataFrame({"cluster": [5, 7], "mostly_nsfw": [True, False], "share_nsfw_gt_0_5": [0.9, 0.1]})
-    assert "(s)" not in claims.check_c6(one)["observed"] and "1 cluster with" in claims.check_c6(one)["observed"]
+    assert "(s)" not in claims.check_c6(one).observed and "1 cluster with" in claims.check_c6(one).observed
 
 
 def test_p_values_below_floating_point_read_as_a_bound():

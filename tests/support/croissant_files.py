@@ -34,7 +34,7 @@ def _run_tables(release: pd.DataFrame, root, synthetic: bool):
     results.mkdir(parents=True)
     overview.data_summary(release).to_csv(results / "data_summary.csv", index=False)
     overall = nsfw.agreement(release["possibly_sensitive"], release["nsfw_score"], threshold=0.5)
-    pd.DataFrame([{"scope": "all", "threshold": 0.5, **overall}]).to_csv(results / "nsfw_agreement.csv", index=False)
+    pd.DataFrame([{"scope": "all", "threshold": 0.5, **overall.row()}]).to_csv(results / "nsfw_agreement.csv", index=False)
     nsfw.nsfw_by_cluster(release, threshold=0.5, mostly=0.5).to_csv(results / "nsfw_by_cluster.csv", index=False)
     manifest = {"notebooks": {"00_data": {"release": {"path": release.attrs.get("source"), "synthetic": synthetic}}}}
     (results / "provenance.json").write_text(json.dumps(manifest))

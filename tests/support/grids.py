@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from twigma.analysis import robustness as rb, themes
-from twigma.run import robustness as runrb
+from twigma.run import grid_runs
 
 NSFW_GRID = """
 nsfw:
@@ -32,10 +32,10 @@ def _planted(raw, tmp_path, nsfw_score):
 
 
 def _run_grid(grid_path, release, out):
-    grid = runrb.read_grid(grid_path)
+    grid = grid_runs.read_grid(grid_path)
     for s in rb.specifications(grid, images=False):
-        runrb.run_spec(s.id, grid_path=grid_path, release=str(release), out=out)
-    return runrb.collect(grid_path=grid_path, release=str(release), out=out)
+        grid_runs.run_spec(s.id, grid_path=grid_path, release=str(release), out=out)
+    return grid_runs.collect(grid_path=grid_path, release=str(release), out=out)
 
 
 THEMES_GRID = """

@@ -14,15 +14,20 @@ count on the synthetic sample). P-values are written by :func:`twigma.analysis.p
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from twigma.analysis import paper
 from twigma.analysis.pformat import odds_ratio, p_text
+
+if TYPE_CHECKING:
+    from twigma.analysis.inference import Interval
+    from twigma.analysis.likes import FitRow
+    from twigma.analysis.overview import GrowthTrend
 
 CLAIMS: dict[str, str] = {
     "C1": "over 800,000 images, January 2021 to March 2023",
@@ -78,18 +83,46 @@ def data_label(synthetic: bool) -> str:
     return DATA_VALUES[bool(synthetic)]
 
 
-def claim(cid: str, observed: str, holds: bool | str) -> dict:
-    """A claims row; ``holds`` is True/False, ``"untestable"`` or ``"partly testable"`` (explain
+@dataclass(frozen=True)
+class ClaimCheck:
+    """One claim checked (:func:`claim`, the ``check_*`` functions): a row of the claims tables."""
+
+    #: the claim (C1..C11), our short statement of it (:data:`CLAIMS`)
+    claim: str
+    statement: str
+    #: what was observed, with its intervals and p-values; the verdict, one of :data:`HOLDS`
+    observed: str
+    holds: str
+    #: the claim as the paper words it (:data:`PAPER_SAYS`)
+    paper_says: str
+
+    def row(self) -> dict[str, str]:
+        """The check as a table row (``pd.DataFrame([check.row()])``): the fields as columns, in this order."""
+        return asdict(self)
+
+
+#: What a claims table takes: a :class:`ClaimCheck`, or a notebook's own row (a mapping with ``claim``,
+#: ``observed`` and ``holds``, for a statement outside C1-C11; docs/adapting.md).
+ClaimRow = ClaimCheck | Mapping[str, Any]
+
+
+def as_row(check: ClaimRow) -> dict[str, Any]:
+    """A claims row as a dict: a :class:`ClaimCheck`'s fields (:meth:`ClaimCheck.row`), or a copy of a
+    notebook's own row."""
+    return check.row() if isinstance(check, ClaimCheck) else dict(check)
+
+
+def claim(cid: str, observed: str, holds: bool | str) -> ClaimCheck:
+    """A claim checked; ``holds`` is True/False, ``"untestable"`` or ``"partly testable"`` (explain
     why in ``observed``)."""
     if isinstance(holds, (bool, np.bool_)):
         holds = "yes" if bool(holds) else "no"
     if holds not in HOLDS:
         raise ValueError(f"holds must be one of {', '.join(HOLDS)}, not {holds!r}")
-    return {"claim": cid, "statement": CLAIMS[cid], "observed": observed, "holds": holds,
-            "paper_says": PAPER_SAYS[cid]}
+    return ClaimCheck(claim=cid, statement=CLAIMS[cid], observed=observed, holds=holds, paper_says=PAPER_SAYS[cid])
 
 
-def check_c1(summary: pd.DataFrame, target: int = paper.N_IMAGES, synthetic: bool = False) -> dict:
+def check_c1(summary: pd.DataFrame, target: int = paper.N_IMAGES, synthetic: bool = False) -> ClaimCheck:
     """C1: "over 800,000" images, posted from January 2021 to March 2023.
 
     One-sided, as the paper words it: the count holds when it is more than ``target`` (the
@@ -119,7 +152,7 @@ def count_gap(n: int, target: int) -> float:
     return (n - target) / target
 
 
-def check_c2(trend: dict, alpha: float = 0.01, test: str = "mann-kendall") -> dict:
+def check_c2(trend: GrowthTrend, alpha: float = 0.01, test: str = "mann-kendall") -> ClaimCheck:
     """C2: the monthly count of tweets grows, significantly at level ``alpha``.
 
     ``test`` is ``"mann-kendall"`` (Kendall's tau > 0 with the Hamed & Rao (1998)
@@ -129,35 +162,34 @@ def check_c2(trend: dict, alpha: float = 0.01, test: str = "mann-kendall") -> di
     period only when one rate fits both halves; otherwise per half.
     """
     if test == "mann-kendall":
-        ok = trend["kendall_tau"] > 0 and trend["p_value"] < alpha
-        lead = (f"Kendall tau = {trend['kendall_tau']:.3f}, Mann-Kendall {p_text(trend['p_value'])} corrected for "
-                f"autocorrelation (Hamed & Rao 1998; uncorrected {p_text(trend['p_value_naive'])})")
+        ok = trend.kendall_tau > 0 and trend.p_value < alpha
+        lead = (f"Kendall tau = {trend.kendall_tau:.3f}, Mann-Kendall {p_text(trend.p_value)} corrected for "
+                f"autocorrelation (Hamed & Rao 1998; uncorrected {p_text(trend.p_value_naive)})")
     elif test == "log-linear":
-        ok = trend["growth_per_year"] > 1 and trend["loglinear_p_value"] < alpha
-        lead = f"log-linear slope {p_text(trend['loglinear_p_value'])} (Kendall tau = {trend['kendall_tau']:.3f})"
+        ok = trend.growth_per_year > 1 and trend.loglinear_p_value < alpha
+        lead = f"log-linear slope {p_text(trend.loglinear_p_value)} (Kendall tau = {trend.kendall_tau:.3f})"
     else:
         raise ValueError(f"C2 test must be 'mann-kendall' or 'log-linear', not {test!r}")
-    if trend.get("one_growth_rate", True):
-        growth = f"log-linear growth {_factor(trend, 'growth_per_year', 'growth')} per year"
+    if trend.one_growth_rate:
+        growth = f"log-linear growth {_factor(trend.whole)} per year"
     else:
-        growth = (f"log-linear growth {_factor(trend, 'growth_first_half')} per year in the first half and "
-                  f"{_factor(trend, 'growth_second_half')} in the second (no single rate fits the period)")
-    return claim("C2", f"{lead} over {trend['n_months']} months ({trend['first_month']} to {trend['last_month']}); "
+        growth = (f"log-linear growth {_factor(trend.first_half)} per year in the first half and "
+                  f"{_factor(trend.second_half)} in the second (no single rate fits the period)")
+    return claim("C2", f"{lead} over {trend.n_months} months ({trend.first_month} to {trend.last_month}); "
                        f"{growth}", ok)
 
 
-def _factor(trend: dict, key: str, ci: str | None = None) -> str:
-    """A growth factor of :func:`twigma.analysis.overview.growth_trend` with its interval when the
-    trend has one: ``"x3.00 (99% Newey-West CI x2.14 to x4.19)"``."""
-    ci = ci or key
-    text = f"x{trend[key]:.2f}"
-    if f"{ci}_ci_low" in trend and "ci_level" in trend:
-        text += (f" ({100 * trend['ci_level']:.10g}% {trend.get('ci_method', '')} CI x{trend[f'{ci}_ci_low']:.2f} "
-                 f"to x{trend[f'{ci}_ci_high']:.2f})").replace("%  CI", "% CI")
+def _factor(growth: Interval) -> str:
+    """A growth factor of :func:`twigma.analysis.overview.growth_trend` with its interval when it has
+    one: ``"x3.00 (99% Newey-West CI x2.14 to x4.19)"``."""
+    text = f"x{growth.estimate:.2f}"
+    if np.isfinite(growth.low) and np.isfinite(growth.high):
+        text += (f" ({growth.level_text} {growth.method} CI x{growth.low:.2f} "
+                 f"to x{growth.high:.2f})").replace("%  CI", "% CI")
     return text
 
 
-def check_c3(top: pd.DataFrame, words=paper.PROMINENT_WORDS) -> dict:
+def check_c3(top: pd.DataFrame, words=paper.PROMINENT_WORDS) -> ClaimCheck:
     """C3: every word in ``words`` is among the ranked top words (``top`` from ``text.top_words``)."""
     rank = dict(zip(top["word"], top["rank"]))
     found = ", ".join(f"{w} #{rank[w]}" if w in rank else f"{w} not in top {len(top)}" for w in words)
@@ -177,7 +209,7 @@ def _level_text(level: float) -> str:
 
 
 def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction: str,
-                 alpha: float | None = None) -> dict:
+                 alpha: float | None = None) -> ClaimCheck:
     """C4/C5: every listed cluster has the given trend direction, each at ``alpha`` (read from
     ``trends.attrs`` when not given). A conjunction of tests each at ``alpha`` is a level-``alpha``
     test of the conjunction (intersection-union, Berger 1982): no adjustment. Each cluster's odds
@@ -201,7 +233,7 @@ def check_trends(trends: pd.DataFrame, cid: str, clusters: list[int], direction:
     return claim(cid, "; ".join(parts), ok)
 
 
-def check_c11(shift) -> dict:
+def check_c11(shift) -> ClaimCheck:
     """C11: the share of tweets whose captions name portraits rises AND the share naming natural
     scenes or animals falls, each significant at the shift's alpha (an intersection-union test: no
     adjustment). ``shift`` is :func:`twigma.analysis.theme_shift.theme_shift`'s result; the grid and
@@ -218,7 +250,7 @@ def check_c11(shift) -> dict:
                  bool(shift.holds))
 
 
-def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dict:
+def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> ClaimCheck:
     """C6: exactly two clusters have ``mostly_nsfw`` set.
 
     The rule that set it (``measure``, ``threshold``, ``mostly``) is read from the table's
@@ -238,7 +270,7 @@ def check_c6(nsfw: pd.DataFrame, score_column: str = "share_nsfw_gt_0_5") -> dic
                  len(mostly) == paper.N_MOSTLY_NSFW)
 
 
-def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> dict:
+def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> ClaimCheck:
     """C7: the linear probe separates TWIGMA from each reference set with AUC >= ``min_auc``,
     decided on the lower bound of each AUC's interval (``ci_low``, at ``ci_level``; from
     :func:`twigma.analysis.distinctness.probe_table`). A table without intervals (``ci_low``
@@ -262,7 +294,7 @@ def check_c7(distinct: pd.DataFrame, min_auc: float = 0.9) -> dict:
     return claim("C7", "; ".join(parts) + rule, bool((distinct["ci_low"] >= min_auc).all()) and len(distinct) == 2)
 
 
-def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None) -> dict:
+def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None) -> ClaimCheck:
     """C8: TWIGMA is less varied than the natural and art sets.
 
     ``differences`` holds TWIGMA's dispersion minus each reference's with a bootstrap interval
@@ -300,11 +332,11 @@ def check_c8(variability: pd.DataFrame, differences: pd.DataFrame | None = None)
                    f"{by} lie below 0)", ok)
 
 
-def check_c9(row: dict, alpha: float = 0.01, reference: str = "natural") -> dict:
+def check_c9(row: FitRow, alpha: float = 0.01, reference: str = "natural") -> ClaimCheck:
     """C9: the adjusted slope of log(1 + likes) on similarity is negative with p < alpha (HC1, and
     clustered by tweet when given), and Spearman's rho is negative too.
 
-    ``row`` is :func:`twigma.analysis.likes.likes_regression`'s (a row of ``likes_similarity.csv``);
+    ``row`` is :func:`twigma.analysis.likes.likes_regression`'s fit, or a row of ``likes_similarity.csv``;
     its intervals are printed at their own level (``ci_level``, ``1 - alpha`` when the row was made
     at this alpha), and a p-value the row flags as floored reads "p < 1e-16". C9 is about natural
     images: with similarity measured to another ``reference`` set (notebook 08's ``REFERENCE``) the
@@ -328,14 +360,14 @@ class Verdict:
     holds: str  #: "yes" or "no"
 
 
-def likes_verdict(row: dict, alpha: float = 0.01) -> Verdict:
+def likes_verdict(row: FitRow, alpha: float = 0.01) -> Verdict:
     """C9's test on any reference set: what was observed, and whether the adjusted slope is negative
     with p < alpha under HC1 and tweet-clustered errors and Spearman's rho is negative too
     (:class:`Verdict`); ``row`` as in :func:`check_c9`."""
     from twigma.analysis.inference import level
-    from twigma.analysis.likes import p_text_of
+    from twigma.analysis.likes import fit_row, p_text_of
 
-    row = dict(row)
+    row = dict(fit_row(row))
     p_cluster = row.get("p_value_cluster", row["p_value"])
     ok = row["estimate"] < 0 and row["p_value"] < alpha and p_cluster < alpha and row["spearman_rho"] < 0
     lev = f"{100 * float(row.get('ci_level', level(alpha))):.10g}% CI"
@@ -357,7 +389,7 @@ def likes_verdict(row: dict, alpha: float = 0.01) -> Verdict:
 
 
 def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recall: float = 0.9,
-              alpha: float = 0.01) -> dict:
+              alpha: float = 0.01) -> ClaimCheck:
     """C10: known (image, artwork) inspiration pairs are found among the top k neighbours, decided
     on the exact one-sided ``1 - alpha`` lower confidence bound of the recall (Clopper-Pearson,
     :func:`twigma.analysis.inference.clopper_pearson_lower`): C10 holds when that bound is at least
@@ -379,11 +411,11 @@ def check_c10(found: pd.DataFrame, known: pd.DataFrame | None, k: int, min_recal
                         f"bound is >= {min_recall:g})", b.holds)
 
 
-def notebook_rows(rows: list[dict], notebook: str, synthetic: bool) -> pd.DataFrame:
+def notebook_rows(rows: Sequence[ClaimRow], notebook: str, synthetic: bool) -> pd.DataFrame:
     """One notebook's claim checks as its ``results/claims/<notebook>.csv`` holds them: :data:`COLUMNS`,
     the notebook, the paper's wording and the ``data`` the verdicts rest on; on a synthetic sample
     every ``observed`` is prefixed ``[synthetic sample]`` (it holds there only by construction)."""
-    df = pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame([as_row(r) for r in rows], columns=COLUMNS)
     df["notebook"] = notebook
     df["paper_says"] = df["claim"].map(PAPER_SAYS).fillna("")
     df["data"] = data_label(synthetic)
@@ -417,6 +449,6 @@ def combine(parts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             rows.append({"claim": cid, "statement": statement, "observed": r["observed"], "holds": r["holds"],
                          "notebook": r["notebook"], "paper_says": PAPER_SAYS[cid], "data": r["data"]})
         else:
-            rows.append({**claim(cid, UNTESTED_REASON[cid], "untestable"), "notebook": "", "data": ""})
+            rows.append({**claim(cid, UNTESTED_REASON[cid], "untestable").row(), "notebook": "", "data": ""})
     others = found[~found["notebook"].isin(PAPER_NOTEBOOKS)][LEDGER_COLUMNS]
     return pd.concat([pd.DataFrame(rows, columns=LEDGER_COLUMNS), others], ignore_index=True)

@@ -31,7 +31,9 @@ printed estimate.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,13 +61,14 @@ def below_floor(p: float) -> bool:
     return bool(float(p) < P_FLOOR)
 
 
-def p_text_of(row, column: str = "p_value") -> str:
+def p_text_of(row: FitRow, column: str = "p_value") -> str:
     """``"p = 0.003"``, or ``"p < 1e-16"`` where the row's flag says the p-value was floored
     (``p_below_floor`` for ``p_value``, ``p_below_floor_cluster`` for ``p_value_cluster``,
     ``spearman_p_below_floor`` for ``spearman_p``; :func:`likes_regression`). A row without the
     flag (a table written before it) reads a p-value at the floor as below it."""
     flag = {"p_value": "p_below_floor", "p_value_cluster": "p_below_floor_cluster",
             "spearman_p": "spearman_p_below_floor"}[column]
+    row = fit_row(row)
     if flag not in row:
         return p_text_floored(row[column])
     return f"p < {P_FLOOR:.0e}" if bool(row[flag]) else p_text(row[column])
@@ -130,14 +133,64 @@ def tweet_level(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"likes": g["likes"].first(), "sim": g["sim"].mean(), "images": g.size()}).reset_index()
 
 
+@dataclass(frozen=True)
+class LikesFit:
+    """The likes model of one similarity (:func:`likes_regression`): a row of ``likes_similarity.csv``."""
+
+    #: the similarity's name in the model
+    term: str
+    #: change in log(1 + likes) per SD of similarity, its 1 - alpha interval with HC1 errors, the level, the
+    #: HC1 p-value (floored at P_FLOOR) and whether it was floored
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    p_value: float
+    p_below_floor: bool
+    #: Spearman's rho over tweets, its bootstrap interval over tweets, its p-value (floored) and the flag
+    spearman_rho: float
+    spearman_ci_low: float
+    spearman_ci_high: float
+    spearman_p: float
+    spearman_p_below_floor: bool
+    #: images fitted; the standard error with HC1 errors and with errors clustered by tweet
+    n: int
+    std_err: float
+    std_err_cluster: float
+    #: the interval, p-value (floored) and flag with errors clustered by tweet
+    ci_low_cluster: float
+    ci_high_cluster: float
+    p_value_cluster: float
+    p_below_floor_cluster: bool
+    #: the test statistics, HC1 and clustered; tweets fitted and the unit that weighs one ("tweet")
+    z_stat: float
+    z_stat_cluster: float
+    n_tweets: int
+    unit: str
+
+    def row(self) -> dict[str, Any]:
+        """The fit as a table row (``pd.DataFrame([fit.row()])``): the fields as columns, in this order."""
+        return asdict(self)
+
+
+#: What the readers of a fit take: a :class:`LikesFit`, or its row read back from ``likes_similarity.csv``
+#: (a table written before a column existed lacks it).
+FitRow = LikesFit | Mapping[str, Any]
+
+
+def fit_row(fit: FitRow) -> Mapping[str, Any]:
+    """A fit's row by column name: a :class:`LikesFit`'s fields, or the table row as given."""
+    return fit.row() if isinstance(fit, LikesFit) else fit
+
+
 def likes_regression(frame: pd.DataFrame, term: str = "similarity_to_natural", alpha: float = DEFAULT_ALPHA,
-                     n_resamples: int = MIN_RESAMPLES, seed: int = 0) -> dict:
+                     n_resamples: int = MIN_RESAMPLES, seed: int = 0) -> LikesFit:
     """WLS of log1p_likes on sim_z + month and cluster fixed effects + sensitive flag, each image
     weighted 1 / (images of its tweet) (each tweet weighs one), HC1 errors and errors clustered by
     tweet; plus Spearman's rho over tweets (a tweet's mean similarity against its likes) with its
     percentile bootstrap interval over tweets (:func:`spearman_interval`, ``n_resamples``, ``seed``).
 
-    Returns a table row (dict): ``term``, ``estimate`` (change in log(1 + likes) per standard
+    Returns a :class:`LikesFit` (a table row: :meth:`LikesFit.row`): ``term``, ``estimate`` (change in log(1 + likes) per standard
     deviation of similarity), ``ci_low``, ``ci_high`` (``1 - alpha``, HC1), ``ci_level``
     (``1 - alpha``), ``p_value`` (floored at :data:`P_FLOOR`) and ``p_below_floor`` (whether it was),
     ``z_stat``, ``std_err``, the same with ``_cluster`` for tweet-clustered errors
@@ -160,15 +213,15 @@ def likes_regression(frame: pd.DataFrame, term: str = "similarity_to_natural", a
     rho = spearman_interval(tw, a, n_resamples=n_resamples, seed=seed)
     p_rho = stats.spearmanr(tw["likes"], tw["sim"])[1]
     p, p_c = fit.pvalues["sim_z"], fit_c.pvalues["sim_z"]
-    return {"term": term, "estimate": float(fit.params["sim_z"]), "ci_low": float(lo), "ci_high": float(hi),
-            "ci_level": 1 - a, "p_value": floor_p(p), "p_below_floor": below_floor(p),
-            "spearman_rho": rho.estimate, "spearman_ci_low": rho.low, "spearman_ci_high": rho.high,
-            "spearman_p": floor_p(p_rho), "spearman_p_below_floor": below_floor(p_rho),
-            "n": int(fit.nobs), "std_err": float(fit.bse["sim_z"]), "std_err_cluster": float(fit_c.bse["sim_z"]),
-            "ci_low_cluster": float(clo), "ci_high_cluster": float(chi),
-            "p_value_cluster": floor_p(p_c), "p_below_floor_cluster": below_floor(p_c),
-            "z_stat": float(fit.tvalues["sim_z"]), "z_stat_cluster": float(fit_c.tvalues["sim_z"]),
-            "n_tweets": int(groups.max() + 1), "unit": "tweet"}
+    return LikesFit(term=term, estimate=float(fit.params["sim_z"]), ci_low=float(lo), ci_high=float(hi),
+                    ci_level=1 - a, p_value=floor_p(p), p_below_floor=below_floor(p),
+                    spearman_rho=rho.estimate, spearman_ci_low=rho.low, spearman_ci_high=rho.high,
+                    spearman_p=floor_p(p_rho), spearman_p_below_floor=below_floor(p_rho),
+                    n=int(fit.nobs), std_err=float(fit.bse["sim_z"]), std_err_cluster=float(fit_c.bse["sim_z"]),
+                    ci_low_cluster=float(clo), ci_high_cluster=float(chi),
+                    p_value_cluster=floor_p(p_c), p_below_floor_cluster=below_floor(p_c),
+                    z_stat=float(fit.tvalues["sim_z"]), z_stat_cluster=float(fit_c.tvalues["sim_z"]),
+                    n_tweets=int(groups.max() + 1), unit="tweet")
 
 
 CONTROLS = ("month", "cluster", "sensitive")
@@ -365,13 +418,14 @@ class ModelSummary:
     weaker_with_controls: bool  #: the adjusted slope is smaller in size than ``raw_slope``
 
 
-def model_summary(row, n_with_embedding: int, alpha: float = DEFAULT_ALPHA,
+def model_summary(row: FitRow, n_with_embedding: int, alpha: float = DEFAULT_ALPHA,
                   raw_slope: float = float("nan")) -> ModelSummary:
     """What 08 says beside its main model (``row``: :func:`likes_regression`): the share of the
     ``n_with_embedding`` images left out, the multiplicative effect, how much clustering by tweet
     widens the error, the direction decided at ``alpha`` by the tweet-clustered p-value (the
     same test C9 uses; its ``1 - alpha`` interval excludes 0 exactly then) and whether the
     controls weaken the slope against ``raw_slope`` (the slope without them)."""
+    row = fit_row(row)
     p = float(row.get("p_value_cluster", row.get("p_value")))
     est = float(row["estimate"])
     direction = ("down" if est < 0 else "up") if p < check_alpha(alpha) else "flat"

@@ -1,7 +1,8 @@
 """NSFW content by cluster and month: Twitter's flag and the CLIP-based detector (claim C6)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,20 +37,39 @@ def nsfw_table(df: pd.DataFrame, by: pd.Series, threshold: float = 0.5) -> pd.Da
     })
 
 
-def agreement(flag: pd.Series, score: pd.Series, threshold: float = 0.5) -> dict:
+@dataclass(frozen=True)
+class Agreement:
+    """How Twitter's flag agrees with "detector score > threshold" (:func:`agreement`): a row of
+    ``nsfw_agreement.csv``."""
+
+    #: images where both are known; Cohen's kappa and the raw agreement over them (NaN without images)
+    n: int
+    kappa: float
+    agreement: float
+    #: the 2x2 counts: flagged and above the threshold, flagged only, above only, neither
+    both: int
+    flag_only: int
+    score_only: int
+    neither: int
+
+    def row(self) -> dict[str, Any]:
+        """The agreement as table columns (``{"scope": "all", **a.row()}``): the fields, in this order."""
+        return asdict(self)
+
+
+def agreement(flag: pd.Series, score: pd.Series, threshold: float = 0.5) -> Agreement:
     """Agreement of Twitter's flag with "detector score > threshold" on images where both are known.
 
-    Returns n, Cohen's kappa (scikit-learn), raw agreement and the 2x2 counts
-    (``both``, ``flag_only``, ``score_only``, ``neither``).
+    Returns an :class:`Agreement`: n, Cohen's kappa (equal to scikit-learn's), raw agreement and the
+    2x2 counts (``both``, ``flag_only``, ``score_only``, ``neither``).
     """
     both, flag_only, score_only, neither = _cells(flag, score, threshold, np.zeros(len(flag), dtype=np.int64), 1)[0]
     n = both + flag_only + score_only + neither
     if n == 0:
-        return {"n": 0, "kappa": float("nan"), "agreement": float("nan"),
-                "both": 0, "flag_only": 0, "score_only": 0, "neither": 0}
-    return {"n": int(n), "kappa": kappa_2x2(both, flag_only, score_only, neither),
-            "agreement": float((both + neither) / n), "both": int(both), "flag_only": int(flag_only),
-            "score_only": int(score_only), "neither": int(neither)}
+        return Agreement(n=0, kappa=float("nan"), agreement=float("nan"), both=0, flag_only=0, score_only=0, neither=0)
+    return Agreement(n=int(n), kappa=kappa_2x2(both, flag_only, score_only, neither),
+                     agreement=float((both + neither) / n), both=int(both), flag_only=int(flag_only),
+                     score_only=int(score_only), neither=int(neither))
 
 
 def _cells(flag: pd.Series, score: pd.Series, threshold: float, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -336,7 +356,7 @@ class KappaSummary:
     between_clusters: bool  # the overall interval lies above every reported within-cluster kappa
 
 
-def kappa_summary(overall: dict, by_cluster: pd.DataFrame, kappa: Interval) -> KappaSummary:
+def kappa_summary(overall: Agreement, by_cluster: pd.DataFrame, kappa: Interval) -> KappaSummary:
     """The overall kappa (``kappa``, from :func:`kappa_interval`; ``overall`` from
     :func:`agreement`) against agreement within clusters (:func:`nsfw_by_cluster`): the kappas
     of the clusters where both ratings vary (``kappa_reported``), PABAK in every cluster, and the
@@ -350,13 +370,13 @@ def kappa_summary(overall: dict, by_cluster: pd.DataFrame, kappa: Interval) -> K
     cut = float(by_cluster.attrs.get("kappa_min_share", 0.05))
     score = [c for c in by_cluster.columns if c.startswith("share_nsfw_gt_")][0]
     rare = by_cluster[by_cluster[score] < cut]
-    n = int(overall["n"])
+    n = overall.n
     top = float(within.max()) if len(within) else float("nan")
     return KappaSummary(
-        kappa=kappa, band=landis_koch(kappa.estimate), n=n, agreement=float(overall["agreement"]),
-        pabak=float(2 * overall["agreement"] - 1) if n else float("nan"),
-        flag_only=int(overall["flag_only"]), score_only=int(overall["score_only"]),
-        flag_broader=bool(overall["flag_only"] > overall["score_only"]), kappa_min_share=cut,
+        kappa=kappa, band=landis_koch(kappa.estimate), n=n, agreement=overall.agreement,
+        pabak=float(2 * overall.agreement - 1) if n else float("nan"),
+        flag_only=overall.flag_only, score_only=overall.score_only,
+        flag_broader=overall.flag_only > overall.score_only, kappa_min_share=cut,
         n_clusters=int(len(by_cluster)), n_reported=int(len(within)), reported=tuple(int(k) for k in rep["cluster"]),
         within_min=float(within.min()) if len(within) else float("nan"), within_max=top,
         pabak_min=float(by_cluster["pabak"].min()), pabak_max=float(by_cluster["pabak"].max()),

@@ -192,7 +192,21 @@ def early_late(table: pd.DataFrame, values: dict[str, str], n_months: int = 12) 
 
 # ---------------------------------------------------------------- growth (C2) --------------
 
-def mann_kendall_hamed_rao(y: np.ndarray) -> dict:
+@dataclass(frozen=True)
+class MannKendall:
+    """The Mann-Kendall test of a series, corrected for autocorrelation (:func:`mann_kendall_hamed_rao`)."""
+
+    #: the Mann-Kendall score S and its variance (corrected); z and its two-sided p-value (NaN when the
+    #: corrected variance is not positive)
+    s: float
+    var_s: float
+    z: float
+    p_value: float
+    #: the corrected variance over the uncorrected one (n / n*)
+    variance_inflation: float
+
+
+def mann_kendall_hamed_rao(y: np.ndarray) -> MannKendall:
     """Mann-Kendall trend test with Hamed & Rao's (1998) variance correction for autocorrelation.
 
     The series is detrended by its Sen slope, the autocorrelations of the ranks of what is left
@@ -201,8 +215,8 @@ def mann_kendall_hamed_rao(y: np.ndarray) -> dict:
     The two-sided p-value is recomputed from z with the normal survival function (exact far into
     the tail, where pymannkendall's ``1 - cdf`` rounds to 0).
 
-    Returns ``s``, ``var_s`` (corrected), ``z``, ``p_value`` and ``variance_inflation`` (n / n*);
-    ``p_value`` is NaN when the corrected variance is not positive.
+    Returns a :class:`MannKendall`: ``s``, ``var_s`` (corrected), ``z``, ``p_value`` and
+    ``variance_inflation`` (n / n*); ``p_value`` is NaN when the corrected variance is not positive.
     """
     import pymannkendall
 
@@ -210,9 +224,9 @@ def mann_kendall_hamed_rao(y: np.ndarray) -> dict:
     naive_var = pymannkendall.original_test(y).var_s
     res = pymannkendall.hamed_rao_modification_test(y, alpha=0.05)
     ok = np.isfinite(res.var_s) and res.var_s > 0
-    return {"s": float(res.s), "var_s": float(res.var_s), "z": float(res.z) if ok else float("nan"),
-            "p_value": float(2 * stats.norm.sf(abs(res.z))) if ok else float("nan"),
-            "variance_inflation": float(res.var_s / naive_var) if naive_var > 0 else float("nan")}
+    return MannKendall(s=float(res.s), var_s=float(res.var_s), z=float(res.z) if ok else float("nan"),
+                       p_value=float(2 * stats.norm.sf(abs(res.z))) if ok else float("nan"),
+                       variance_inflation=float(res.var_s / naive_var) if naive_var > 0 else float("nan"))
 
 
 def _loglinear(y: np.ndarray, t: np.ndarray):
@@ -250,9 +264,67 @@ def loglinear_growth_interval(y: np.ndarray, t: np.ndarray, alpha: float) -> tup
     return float(np.exp(fit.params[1])), float(np.exp(lo)), float(np.exp(hi))
 
 
+@dataclass(frozen=True)
+class GrowthTrend:
+    """The trend of a monthly count (:func:`growth_trend`): C2's Mann-Kendall test and the log-linear growth."""
+
+    #: the count's column and how many months it covers
+    column: str
+    n_months: int
+    #: Kendall's tau-b with time; the Mann-Kendall p-value corrected for autocorrelation (Hamed & Rao), its z
+    #: and variance inflation; the uncorrected p-value
+    kendall_tau: float
+    p_value: float
+    mk_z: float
+    mk_variance_inflation: float
+    p_value_naive: float
+    #: the log-linear fit over the whole period: growth factor per year, log count at the first month, t-test p
+    growth_per_year: float
+    log_intercept: float
+    loglinear_p_value: float
+    #: the growth factor of each half; whether one rate fits both (within a factor of max_rate_ratio)
+    growth_first_half: float
+    growth_second_half: float
+    one_growth_rate: bool
+    max_rate_ratio: float
+    #: each growth factor's interval (ci_method) at ci_level
+    growth_ci_low: float
+    growth_ci_high: float
+    growth_first_half_ci_low: float
+    growth_first_half_ci_high: float
+    growth_second_half_ci_low: float
+    growth_second_half_ci_high: float
+    ci_level: float
+    ci_method: str
+    #: the months: first and last; each half's log count at its first month; where the halves meet
+    first_month: str
+    last_month: str
+    log_intercept_first_half: float
+    log_intercept_second_half: float
+    first_half_last_month: str
+    half_split: str
+
+    @property
+    def whole(self) -> Interval:
+        """The growth factor per year over the whole period with its interval."""
+        return Interval(self.growth_per_year, self.growth_ci_low, self.growth_ci_high, self.ci_level, self.ci_method)
+
+    @property
+    def first_half(self) -> Interval:
+        """The growth factor per year over the first half of the months with its interval."""
+        return Interval(self.growth_first_half, self.growth_first_half_ci_low, self.growth_first_half_ci_high,
+                        self.ci_level, self.ci_method)
+
+    @property
+    def second_half(self) -> Interval:
+        """The growth factor per year over the second half of the months with its interval."""
+        return Interval(self.growth_second_half, self.growth_second_half_ci_low, self.growth_second_half_ci_high,
+                        self.ci_level, self.ci_method)
+
+
 def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets", alpha: float = 0.01,
-                 max_rate_ratio: float = 2.0) -> dict:
-    """Trend of a monthly count: Mann-Kendall test and log-linear growth rate.
+                 max_rate_ratio: float = 2.0) -> GrowthTrend:
+    """Trend of a monthly count: Mann-Kendall test and log-linear growth rate (a :class:`GrowthTrend`).
 
     ``kendall_tau`` is Kendall's tau-b between the count and time (scipy). ``p_value`` is the
     Mann-Kendall test corrected for autocorrelation (Hamed & Rao 1998,
@@ -272,8 +344,8 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets", alpha: float =
     y = monthly[column].to_numpy(dtype=float)
     t = np.arange(len(y)) / 12.0
     tau, p_naive = stats.kendalltau(t, y)
-    mk = mann_kendall_hamed_rao(y) if len(y) >= 3 else {"z": float("nan"), "p_value": float("nan"),
-                                                         "variance_inflation": float("nan")}
+    nan = float("nan")
+    mk = mann_kendall_hamed_rao(y) if len(y) >= 3 else MannKendall(nan, nan, nan, nan, nan)
     fit = _loglinear(y, t)
     half = len(y) // 2
     spans = ((0, len(y)), (0, half), (half, len(y)))
@@ -281,36 +353,36 @@ def growth_trend(monthly: pd.DataFrame, column: str = "n_tweets", alpha: float =
     fits = [_loglinear(y[a:b], t[a:b] - t[a]) if b - a >= 3 else None for a, b in spans[1:]]
     g1, g2 = (float(np.exp(f.slope)) if f else float("nan") for f in fits)
     i1, i2 = (float(f.intercept) if f else float("nan") for f in fits)
-    return {
-        "column": column,
-        "n_months": int(len(y)),
-        "kendall_tau": float(tau),
-        "p_value": mk["p_value"],  # Hamed & Rao
-        "mk_z": mk["z"],
-        "mk_variance_inflation": mk["variance_inflation"],
-        "p_value_naive": float(p_naive),
-        "growth_per_year": float(np.exp(fit.slope)) if fit else float("nan"),
-        "log_intercept": float(fit.intercept) if fit else float("nan"),  # log(count) at the first month
-        "loglinear_p_value": float(fit.pvalue) if fit else float("nan"),  # t-test of the log-linear slope
-        "growth_first_half": g1,
-        "growth_second_half": g2,
-        "one_growth_rate": bool(np.isfinite(g1) and np.isfinite(g2) and 1 / max_rate_ratio < g2 / g1 < max_rate_ratio),
-        "max_rate_ratio": float(max_rate_ratio),
-        "growth_ci_low": intervals[0][1], "growth_ci_high": intervals[0][2],
-        "growth_first_half_ci_low": intervals[1][1], "growth_first_half_ci_high": intervals[1][2],
-        "growth_second_half_ci_low": intervals[2][1], "growth_second_half_ci_high": intervals[2][2],
-        "ci_level": 1 - float(alpha),
-        "ci_method": "Newey-West HAC",
-        "first_month": monthly["month"].iloc[0],
-        "last_month": monthly["month"].iloc[-1],
-        "log_intercept_first_half": i1,  # log(count) at the first month of each half
-        "log_intercept_second_half": i2,
-        "first_half_last_month": monthly["month"].iloc[half - 1] if half >= 1 else "",
-        "half_split": monthly["month"].iloc[half] if half < len(y) else "",  # first month of the second half
-    }
+    return GrowthTrend(
+        column=column,
+        n_months=int(len(y)),
+        kendall_tau=float(tau),
+        p_value=mk.p_value,  # Hamed & Rao
+        mk_z=mk.z,
+        mk_variance_inflation=mk.variance_inflation,
+        p_value_naive=float(p_naive),
+        growth_per_year=float(np.exp(fit.slope)) if fit else nan,
+        log_intercept=float(fit.intercept) if fit else nan,  # log(count) at the first month
+        loglinear_p_value=float(fit.pvalue) if fit else nan,  # t-test of the log-linear slope
+        growth_first_half=g1,
+        growth_second_half=g2,
+        one_growth_rate=bool(np.isfinite(g1) and np.isfinite(g2) and 1 / max_rate_ratio < g2 / g1 < max_rate_ratio),
+        max_rate_ratio=float(max_rate_ratio),
+        growth_ci_low=intervals[0][1], growth_ci_high=intervals[0][2],
+        growth_first_half_ci_low=intervals[1][1], growth_first_half_ci_high=intervals[1][2],
+        growth_second_half_ci_low=intervals[2][1], growth_second_half_ci_high=intervals[2][2],
+        ci_level=1 - float(alpha),
+        ci_method="Newey-West HAC",
+        first_month=str(monthly["month"].iloc[0]),
+        last_month=str(monthly["month"].iloc[-1]),
+        log_intercept_first_half=i1,  # log(count) at the first month of each half
+        log_intercept_second_half=i2,
+        first_half_last_month=str(monthly["month"].iloc[half - 1]) if half >= 1 else "",
+        half_split=str(monthly["month"].iloc[half]) if half < len(y) else "",  # first month of the second half
+    )
 
 
-def fitted_growth(monthly: pd.DataFrame, trend: dict) -> pd.DataFrame:
+def fitted_growth(monthly: pd.DataFrame, trend: GrowthTrend) -> pd.DataFrame:
     """The log-linear fit of :func:`growth_trend` at each month, for drawing: one line over the
     whole period when one rate fits it (``one_growth_rate``), else one line per half.
 
@@ -318,11 +390,11 @@ def fitted_growth(monthly: pd.DataFrame, trend: dict) -> pd.DataFrame:
     (``whole period``, ``first half``, ``second half``) and ``growth_per_year`` of the segment.
     """
     n, half = len(monthly), len(monthly) // 2
-    if trend["one_growth_rate"] or not np.isfinite(trend["growth_first_half"]):
-        parts = [("whole period", 0, n, trend["log_intercept"], trend["growth_per_year"])]
+    if trend.one_growth_rate or not np.isfinite(trend.growth_first_half):
+        parts = [("whole period", 0, n, trend.log_intercept, trend.growth_per_year)]
     else:
-        parts = [("first half", 0, half, trend["log_intercept_first_half"], trend["growth_first_half"]),
-                 ("second half", half, n, trend["log_intercept_second_half"], trend["growth_second_half"])]
+        parts = [("first half", 0, half, trend.log_intercept_first_half, trend.growth_first_half),
+                 ("second half", half, n, trend.log_intercept_second_half, trend.growth_second_half)]
     rows = []
     for name, a, b, intercept, g in parts:
         x = np.arange(a, b)
@@ -350,12 +422,12 @@ class GrowthFacts:
     last_month_partial: bool  # the data end more than a day before the end of their last month
 
 
-def growth_summary(monthly: pd.DataFrame, trend: dict, last_created_at: pd.Timestamp, k: int = 3) -> GrowthFacts:
+def growth_summary(monthly: pd.DataFrame, trend: GrowthTrend, last_created_at: pd.Timestamp, k: int = 3) -> GrowthFacts:
     """The numbers notebook 01's text states about the monthly tweet counts (:class:`GrowthFacts`);
     ``k`` months are averaged at each end (a third of the months if fewer)."""
     n = monthly["n_tweets"].to_numpy()
     k = min(k, len(n) // 3) or 1
-    g = trend["growth_per_year"]
+    g = trend.growth_per_year
     last_day = pd.Timestamp(last_created_at)
     return GrowthFacts(k=int(k), first_mean=float(n[:k].mean()), last_mean=float(n[-k:].mean()),
                        rises=int((np.diff(n) > 0).sum()), steps=int(len(n) - 1),
@@ -390,28 +462,19 @@ class SteadyGrowth:
     last_month: str
 
 
-def steady_growth(trend: dict, alpha: float) -> SteadyGrowth:
+def steady_growth(trend: GrowthTrend, alpha: float) -> SteadyGrowth:
     """What notebook 01 tests the paper's "steady growth" as, from :func:`growth_trend`, with the
     growth factors per year as :class:`~twigma.analysis.inference.Interval` (their Newey-West
     intervals at the trend's ``ci_level``)."""
-    monotone = bool(trend["kendall_tau"] > 0 and trend["p_value"] < alpha)
-    level = trend.get("ci_level", float("nan"))
-    method = trend.get("ci_method", "")
-
-    def factor(key: str) -> Interval:
-        ci = key.replace("_per_year", "")
-        return Interval(trend[key], trend.get(f"{ci}_ci_low", float("nan")), trend.get(f"{ci}_ci_high", float("nan")),
-                        level, method)
-
-    return SteadyGrowth(monotone=monotone, one_rate=bool(trend["one_growth_rate"]),
-                        steady=monotone and bool(trend["one_growth_rate"]), alpha=float(alpha),
-                        whole=factor("growth_per_year"), first_half=factor("growth_first_half"),
-                        second_half=factor("growth_second_half"), max_rate_ratio=trend.get("max_rate_ratio", 2.0),
-                        tau=trend["kendall_tau"], p_value=trend["p_value"], p_value_naive=trend["p_value_naive"],
-                        variance_inflation=trend.get("mk_variance_inflation", float("nan")),
-                        n_months=int(trend["n_months"]), first_month=trend["first_month"],
-                        first_half_last_month=trend.get("first_half_last_month", ""),
-                        half_split=trend.get("half_split", ""), last_month=trend["last_month"])
+    monotone = bool(trend.kendall_tau > 0 and trend.p_value < alpha)
+    return SteadyGrowth(monotone=monotone, one_rate=trend.one_growth_rate,
+                        steady=monotone and trend.one_growth_rate, alpha=float(alpha),
+                        whole=trend.whole, first_half=trend.first_half, second_half=trend.second_half,
+                        max_rate_ratio=trend.max_rate_ratio, tau=trend.kendall_tau, p_value=trend.p_value,
+                        p_value_naive=trend.p_value_naive, variance_inflation=trend.mk_variance_inflation,
+                        n_months=trend.n_months, first_month=trend.first_month,
+                        first_half_last_month=trend.first_half_last_month, half_split=trend.half_split,
+                        last_month=trend.last_month)
 
 
 def columns_without_values(df: pd.DataFrame, columns=None) -> list[str]:

@@ -262,14 +262,14 @@ def _subject_rows(cap: CaptionCounts, H: sparse.csr_matrix, words: list[str], du
             continue
         monthly = cap.base.assign(n_matching=k[i], share=k[i] / np.maximum(n_month, 1))
         tr = track.monthly_trend(monthly, fdr, min_images_per_month)
-        if not np.isfinite(tr["slope"]):
-            left.append({"subject": word, "n_images": n, "reason": tr["note"], "duplicate_of": "", "jaccard": np.nan})
+        if not np.isfinite(tr.slope):
+            left.append({"subject": word, "n_images": n, "reason": tr.note, "duplicate_of": "", "jaccard": np.nan})
             continue
         same_m, same_o = _same_months(km[i], ko[i], sm[i], so[i])
-        rows.append({"subject": word, "n_images": n, "share": n / cap.n_rows, "slope": tr["slope"],
-                     "std_err": tr["std_err"], "df": tr["df"], "p_value": tr["p_value"],
-                     "odds_ratio_per_year": tr["odds_ratio_per_year"], "dispersion": tr["dispersion"],
-                     "scale": tr["scale"], "likes_diff": same_m - same_o,
+        rows.append({"subject": word, "n_images": n, "share": n / cap.n_rows, "slope": tr.slope,
+                     "std_err": tr.std_err, "df": tr.df, "p_value": tr.p_value,
+                     "odds_ratio_per_year": tr.odds_ratio_per_year, "dispersion": tr.dispersion,
+                     "scale": tr.scale, "likes_diff": same_m - same_o,
                      "median_likes": float(median_m[i]), "median_likes_other": float(median_o[i])})
     return rows, left
 

@@ -151,13 +151,13 @@ def _caption_trend(name: str, words, mask_tweet: np.ndarray, months, fitted: np.
     early, late = early_late_months(fit["month"].tolist())
     first, last = fit[fit["month"].isin(early)], fit[fit["month"].isin(late)]
     trend = CaptionTrend(
-        name=name, words=tuple(words), slope=float(tr["slope"]), ci_low=float(tr["ci_low"]),
-        ci_high=float(tr["ci_high"]), ci_level=inference.level(alpha), p_value=float(tr["p_value"]),
-        direction=direction(tr["slope"], tr["p_value"], alpha), n_matching=int(fit["n_matching"].sum()),
+        name=name, words=tuple(words), slope=tr.slope, ci_low=tr.ci_low,
+        ci_high=tr.ci_high, ci_level=inference.level(alpha), p_value=tr.p_value,
+        direction=direction(tr.slope, tr.p_value, alpha), n_matching=int(fit["n_matching"].sum()),
         n_tweets=int(fit["n_images"].sum()),
         share_first_year=float(first["n_matching"].sum() / max(first["n_images"].sum(), 1)),
         share_last_year=float(last["n_matching"].sum() / max(last["n_images"].sum(), 1)),
-        n_months=int(tr["n_months"]), dispersion=float(tr["dispersion"]), note=str(tr["note"]))
+        n_months=tr.n_months, dispersion=tr.dispersion, note=tr.note)
     return trend, monthly
 
 

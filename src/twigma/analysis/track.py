@@ -183,11 +183,33 @@ def match_captions(captions: pd.Series, query: str | Query, *, regex: bool = Fal
 
 # ------------------------------------------------------------------------------- tables ---
 
-def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> dict:
+@dataclass(frozen=True)
+class MonthlyTrend:
+    """The trend of a monthly share (:func:`monthly_trend`): notebook 03's test on the months fitted."""
+
+    #: the slope (log-odds per year), its standard error and p-value, its interval at ci_level
+    slope: float
+    std_err: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    #: the t's degrees of freedom, the Pearson dispersion and the scale used (floored at 1)
+    df: float
+    dispersion: float
+    scale: float
+    #: the call at alpha (up, down, flat) and the odds ratio per year
+    direction: str
+    odds_ratio_per_year: float
+    #: the months fitted; why the trend was not estimated ("" when it was)
+    n_months: int
+    note: str
+
+
+def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int) -> MonthlyTrend:
     """:func:`trend_test` of n_matching / n_images on t_years over the months with enough images
     (``monthly``: the columns of :meth:`Months.table`), its interval at ``1 - alpha``; NaN (direction
-    flat) with a ``note`` where the trend cannot be estimated. A dict: the keys of :func:`trend_test`, ``direction``,
-    ``odds_ratio_per_year``, ``n_months`` and ``note``."""
+    flat) with a ``note`` where the trend cannot be estimated (a :class:`MonthlyTrend`)."""
     fit = monthly[monthly["n_images"] >= min_images_per_month]
     nan = {"slope": np.nan, "p_value": np.nan, "std_err": np.nan, "ci_low": np.nan, "ci_high": np.nan,
            "ci_level": 1 - alpha, "df": np.nan, "dispersion": np.nan, "scale": np.nan}
@@ -213,9 +235,12 @@ def monthly_trend(monthly: pd.DataFrame, alpha: float, min_images_per_month: int
             res, note = nan, f"the trend model could not be fitted ({type(exc).__name__}: {exc})"
         if not note and not np.isfinite([res["slope"], res["p_value"]]).all():
             res, note = nan, "the trend model did not give finite estimates (too few matches, or complete separation)"
-    return {**res, "scale": res.get("scale", np.nan), "direction": direction(res["slope"], res["p_value"], alpha),
-            "odds_ratio_per_year": float(np.exp(res["slope"])) if np.isfinite(res["slope"]) else np.nan,
-            "n_months": int(len(fit)), "note": note}
+    return MonthlyTrend(slope=float(res["slope"]), std_err=float(res["std_err"]), p_value=float(res["p_value"]),
+                        ci_low=float(res["ci_low"]), ci_high=float(res["ci_high"]), ci_level=float(res["ci_level"]),
+                        df=float(res["df"]), dispersion=float(res["dispersion"]), scale=float(res["scale"]),
+                        direction=direction(res["slope"], res["p_value"], alpha),
+                        odds_ratio_per_year=float(np.exp(res["slope"])) if np.isfinite(res["slope"]) else np.nan,
+                        n_months=int(len(fit)), note=note)
 
 
 def by_cluster(df: pd.DataFrame, mask: np.ndarray, *, alpha: float = 0.01,
@@ -246,8 +271,8 @@ def by_cluster(df: pd.DataFrame, mask: np.ndarray, *, alpha: float = 0.01,
         rows.append({"cluster": int(c), **({"name": names.get(int(c), "")} if names is not None else {}),
                      "n_images": n, "n_matching": k, "share": k / n, "share_of_matching": k / total,
                      "lift": (k / n) / overall if overall > 0 else np.nan,
-                     **{key: tr[key] for key in ("slope", "p_value", "direction", "odds_ratio_per_year",
-                                                 "n_months", "note")}})
+                     "slope": tr.slope, "p_value": tr.p_value, "direction": tr.direction,
+                     "odds_ratio_per_year": tr.odds_ratio_per_year, "n_months": tr.n_months, "note": tr.note})
     return pd.DataFrame(rows)
 
 
@@ -343,7 +368,7 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
     names : Series, optional
         Cluster names (cluster -> name) for the ``name`` column of :attr:`Tracked.clusters`;
         the caller reads them (notebook 02's ``cluster_names.csv``:
-        :func:`twigma.present.figures.stored_cluster_names` or
+        :func:`twigma.present.track_figure.stored_cluster_names` or
         :func:`twigma.analysis.text.cluster_names`). Nothing is read from disk here.
 
     Returns
@@ -368,16 +393,16 @@ def track(df: pd.DataFrame, query: str, *, regex: bool = False, whole_words: boo
     eng = engagement(df, mask, months=months)
     m = eng.set_index("group")
     trend = pd.DataFrame([{
-        "query": q.text, "slope": tr["slope"], "p_value": tr["p_value"], "direction": tr["direction"],
-        "odds_ratio_per_year": tr["odds_ratio_per_year"], "std_err": tr["std_err"], "ci_low": tr["ci_low"],
-        "ci_high": tr["ci_high"], "ci_level": tr["ci_level"], "dispersion": tr["dispersion"], "scale": tr["scale"],
+        "query": q.text, "slope": tr.slope, "p_value": tr.p_value, "direction": tr.direction,
+        "odds_ratio_per_year": tr.odds_ratio_per_year, "std_err": tr.std_err, "ci_low": tr.ci_low,
+        "ci_high": tr.ci_high, "ci_level": tr.ci_level, "dispersion": tr.dispersion, "scale": tr.scale,
         "alpha": alpha,
         "n_matching": n_match, "n_images": int(len(df)), "share": n_match / len(df),
-        "n_months": tr["n_months"], "min_images_per_month": int(min_images_per_month),
+        "n_months": tr.n_months, "min_images_per_month": int(min_images_per_month),
         "first_month": monthly["month"].iloc[0], "last_month": monthly["month"].iloc[-1],
         "log1p_likes_diff_same_months": float(m.loc[MATCHING, "mean_log1p_likes_same_months"]  # type: ignore[operator, arg-type]  # pandas-stubs: cells are any scalar
                                               - m.loc[OTHER, "mean_log1p_likes_same_months"]),
-        "regex": q.regex, "whole_words": q.whole_words, "pattern": q.pattern.pattern, "note": tr["note"]}])
+        "regex": q.regex, "whole_words": q.whole_words, "pattern": q.pattern.pattern, "note": tr.note}])
     clusters = by_cluster(df, mask, alpha=alpha, min_images_per_month=min_images_per_month,
                           names=names, months=months)
     return Tracked(q, mask, monthly, trend, clusters, eng, alpha, int(min_images_per_month))

@@ -61,19 +61,19 @@ def add_claims(sub) -> None:
 
 
 def cmd_robustness(a) -> int:
-    from twigma.run import robustness as rb
+    from twigma.run import grid_runs
     kw = {"grid_path": _abs(a.grid) or None, "release": _abs(a.release), "embeddings": _abs(a.embeddings)}
     if a.step == "makefile":
-        print(f"wrote {rb.write_makefile(_abs(a.target), **kw)}")
+        print(f"wrote {grid_runs.write_makefile(_abs(a.target), **kw)}")
     elif a.step == "run":
         if not a.spec:
             print("twigma robustness run: give the specification's id (make robustness lists them)", file=sys.stderr)
             return 2
-        target = rb.run_spec(a.spec, out=_abs(a.out), **kw)
-        print(f"  {a.spec}: {rb.find(rb.read_grid(kw['grid_path']), a.spec).text}", flush=True)
+        target = grid_runs.run_spec(a.spec, out=_abs(a.out), **kw)
+        print(f"  {a.spec}: {grid_runs.find(grid_runs.read_grid(kw['grid_path']), a.spec).text}", flush=True)
         return 0 if target.exists() else 1
     else:
-        table, summary = rb.collect(out=_abs(a.out), **kw)
+        table, summary = grid_runs.collect(out=_abs(a.out), **kw)
         print(f"{len(table)} claim checks over {table['spec_id'].nunique()} specifications:")
         for r in summary.itertuples(index=False):
             share = "" if r.n_specifications == 0 else f"{r.n_holds}/{r.n_specifications} hold"
@@ -202,17 +202,18 @@ def no_match_help(message: str, run: RunLayout) -> str:
 def cmd_track(a) -> int:
     from twigma.analysis import track
     from twigma.analysis.inference import level_text
-    from twigma.present import figures
+    from twigma.present import track_figure
+    from twigma.present.narrative import direction_text
     from twigma.release import load_release
     query = track.compile_query(a.query, regex=a.regex, whole_words=not a.substring)  # a bad query fails first
     df = load_release(_abs(a.release))
-    names = figures.stored_cluster_names(RunLayout.of(_abs(a.out)).results, df)
+    names = track_figure.stored_cluster_names(RunLayout.of(_abs(a.out)).results, df)
     try:
         res = track.track(df, a.query, regex=a.regex, whole_words=not a.substring, alpha=a.alpha,
                           min_images_per_month=a.min_images_per_month, names=names)
     except track.NoMatch as exc:
         raise track.NoMatch(no_match_help(str(exc), RunLayout.of(_abs(a.out)))) from None
-    written = figures.write_track(res, _abs(a.out), synthetic=df.attrs["synthetic"], release=df.attrs["source"])
+    written = track_figure.write_track(res, _abs(a.out), synthetic=df.attrs["synthetic"], release=df.attrs["source"])
     t = res.trend.iloc[0]
     print(f"{query.describe()}: {t['n_matching']:,} of {t['n_images']:,} images ({t['share']:.2%}), "
           f"{t['first_month']} to {t['last_month']}" + (" (synthetic sample)" if df.attrs["synthetic"] else ""))
@@ -221,7 +222,7 @@ def cmd_track(a) -> int:
     else:
         print(f"trend of the monthly share ({t['n_months']} months with >= {t['min_images_per_month']} images): "
               f"{t['slope']:+.3f} log-odds/yr (odds x{t['odds_ratio_per_year']:.2f}/yr, {level_text(a.alpha)} CI "
-              f"{t['ci_low']:+.3f} to {t['ci_high']:+.3f}), p = {t['p_value']:.2g}: {figures.direction_text(t['direction'], a.alpha)}")
+              f"{t['ci_low']:+.3f} to {t['ci_high']:+.3f}), p = {t['p_value']:.2g}: {direction_text(t['direction'], a.alpha)}")
     top = res.clusters.sort_values("share_of_matching", ascending=False).iloc[0]
     e = res.engagement.set_index("group")["mean_log1p_likes_same_months"]
     print(f"most matches in cluster {top['cluster']} ({top['share_of_matching']:.0%} of them; lift {top['lift']:.2f}); "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -79,10 +80,35 @@ def _read(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
-def measured(out: str | os.PathLike | None = None) -> dict:
-    """What the run under ``out`` measured that the datasheet states (a key is absent when its table is).
+@dataclass(frozen=True)
+class Measured:
+    """What a run measured that the datasheet states (:func:`measured`); None where its table is missing."""
 
-    Keys: ``n_images``, ``n_tweets``, ``share_tweets_multi_image``, ``first``, ``last`` and
+    #: from data_summary.csv: images, tweets, the share of tweets with several images, of images without likes,
+    #: of images flagged sensitive (among known flags), the first and last day
+    n_images: int | None = None
+    n_tweets: int | None = None
+    share_tweets_multi_image: float | None = None
+    share_likes_missing: float | None = None
+    share_possibly_sensitive: float | None = None
+    first: str | None = None
+    last: str | None = None
+    #: from nsfw_agreement.csv: the share of images above the detector's threshold, and the threshold
+    share_nsfw_score: float | None = None
+    nsfw_threshold: float | None = None
+    #: from nsfw_by_cluster.csv: the clusters mostly NSFW, and how many clusters there are
+    mostly_nsfw_clusters: tuple[int, ...] | None = None
+    n_clusters: int | None = None
+    #: from the manifest or the provenance records: whether the release read was synthetic, and its path
+    synthetic: bool | None = None
+    release: str | None = None
+
+
+def measured(out: str | os.PathLike | None = None) -> Measured:
+    """What the run under ``out`` measured that the datasheet states (a :class:`Measured`; a field is
+    None when its table is missing).
+
+    Fields: ``n_images``, ``n_tweets``, ``share_tweets_multi_image``, ``first``, ``last`` and
     ``share_likes_missing`` (from ``data_summary.csv``); ``share_possibly_sensitive`` (Twitter's flag,
     among known flags); ``share_nsfw_score`` and ``nsfw_threshold`` (images whose detector score is
     above the threshold, from ``nsfw_agreement.csv``); ``mostly_nsfw_clusters`` (clusters whose images
@@ -109,7 +135,7 @@ def measured(out: str | os.PathLike | None = None) -> dict:
     by_cluster = _read(run.results / "nsfw_by_cluster.csv")
     if by_cluster is not None:
         mostly = by_cluster[by_cluster["mostly_nsfw"].astype(str).str.lower() == "true"]
-        got["mostly_nsfw_clusters"] = [int(c) for c in mostly["cluster"]]
+        got["mostly_nsfw_clusters"] = tuple(int(c) for c in mostly["cluster"])
         got["n_clusters"] = int(len(by_cluster))
     records = []
     if run.manifest.is_file():
@@ -120,41 +146,41 @@ def measured(out: str | os.PathLike | None = None) -> dict:
     if releases:
         got["synthetic"] = any(r.get("synthetic") for r in releases)
         got["release"] = releases[0].get("path")
-    return got
+    return Measured(**got)
 
 
 NOT_MEASURED = "not measured in this run ({table} is missing: run notebook {nb})"
 
 
-def _measured_sentence(kind: str, m: dict) -> str:
+def _measured_sentence(kind: str, m: Measured) -> str:
     if kind == "counts":
-        if "n_images" not in m:
+        if m.n_images is None:
             return NOT_MEASURED.format(table="results/data_summary.csv", nb="00_data")
-        return (f"{m['n_images']:,} images in {m['n_tweets']:,} tweets "
+        return (f"{m.n_images:,} images in {m.n_tweets:,} tweets "
                 "(the paper: about 800,000 images).")
     if kind == "tweets":
-        if "share_tweets_multi_image" not in m:
+        if m.share_tweets_multi_image is None:
             return NOT_MEASURED.format(table="results/data_summary.csv", nb="00_data")
-        return f"{m['share_tweets_multi_image']:.1%} of tweets carry more than one image."
+        return f"{m.share_tweets_multi_image:.1%} of tweets carry more than one image."
     if kind == "missing":
-        if "share_likes_missing" not in m:
+        if m.share_likes_missing is None:
             return NOT_MEASURED.format(table="results/data_summary.csv", nb="00_data")
-        return f"the like count is missing for {m['share_likes_missing']:.1%} of images."
+        return f"the like count is missing for {m.share_likes_missing:.1%} of images."
     if kind == "period":
-        if "first" not in m:
+        if m.first is None:
             return NOT_MEASURED.format(table="results/data_summary.csv", nb="00_data")
-        return f"the tweets run from {m['first']} to {m['last']}."
+        return f"the tweets run from {m.first} to {m.last}."
     if kind == "nsfw":
         parts = []
-        if "share_possibly_sensitive" in m:
-            parts.append(f"{m['share_possibly_sensitive']:.1%} of images are flagged sensitive by Twitter "
+        if m.share_possibly_sensitive is not None:
+            parts.append(f"{m.share_possibly_sensitive:.1%} of images are flagged sensitive by Twitter "
                          "(among known flags)")
-        if "share_nsfw_score" in m:
-            parts.append(f"{m['share_nsfw_score']:.1%} have a detector score above {m['nsfw_threshold']:g} (among "
+        if m.share_nsfw_score is not None:
+            parts.append(f"{m.share_nsfw_score:.1%} have a detector score above {m.nsfw_threshold:g} (among "
                          "images whose flag and score are both known)")
-        if "mostly_nsfw_clusters" in m:
-            c = m["mostly_nsfw_clusters"]
-            parts.append(f"{len(c)} of the {m['n_clusters']} clusters are mostly NSFW"
+        if m.mostly_nsfw_clusters is not None:
+            c = m.mostly_nsfw_clusters
+            parts.append(f"{len(c)} of the {m.n_clusters} clusters are mostly NSFW"
                          + (f" ({', '.join(map(str, c))})" if c else ""))
         if not parts:
             return NOT_MEASURED.format(table="results/nsfw_agreement.csv", nb="04_nsfw")
@@ -165,9 +191,9 @@ def _measured_sentence(kind: str, m: dict) -> str:
 def render(out: str | os.PathLike | None = None, *, title: str = "Datasheet for TWIGMA") -> str:
     """The datasheet as Markdown, its counts from the run under ``out``."""
     m = measured(out)
-    synthetic = m.get("synthetic")
+    synthetic = m.synthetic
     where = (" on the embedded synthetic sample: those numbers describe the sample's generator, not Twitter"
-             if synthetic else f" on the release {m['release']}" if m.get("release") else "")
+             if synthetic else f" on the release {m.release}" if m.release else "")
     lines = [f"# {title}", "",
              f"The questions of {CITATION}, answered for the TWIGMA release ({facts.TITLE}; Zenodo record "
              f"[{facts.ZENODO_URL.rsplit('/', 1)[1]}]({facts.ZENODO_URL}), DOI {facts.DOI}, {facts.LICENSE_NAME}).",

@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 import warnings
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,10 @@ import pandas as pd
 from twigma.analysis.months import Months
 from twigma.embeddings.search import tweet_url
 from twigma.present.explore_reading import map_summary, same_cluster_share, selection_summary  # noqa: F401  (10 reads them here)
-from twigma.present.plots import categorical_density, cluster_label, cluster_palette
+from twigma.present.plots import DensityGrid, categorical_density, cluster_label, cluster_palette
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Rows of a selection shown as a table (the whole selection stays available as Explorer.selected()).
 MAX_TABLE_ROWS = 200
@@ -241,24 +245,25 @@ def colour_map(table: pd.DataFrame) -> dict:
             for lab in table["cluster"].cat.categories}
 
 
-def density_figure(table: pd.DataFrame, bins: int = 400):
+def density_figure(table: pd.DataFrame, bins: int = 400) -> tuple[Figure, DensityGrid]:
     """The static stand-in for the widget: every row of ``table`` (:func:`map_points`: every image; or a
     :func:`map_table`) as a categorical density map of the UMAP
-    (:func:`twigma.present.plots.categorical_density`), coloured by cluster with a legend of names."""
+    (:func:`twigma.present.plots.categorical_density`), coloured by cluster with a legend of names. Returns the
+    figure and its :class:`~twigma.present.plots.DensityGrid`."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     colours = colour_map(table)
     cats = list(table["cluster"].cat.categories)
     fig, ax = plt.subplots(figsize=(10, 7))
-    info = categorical_density(ax, table["x"].to_numpy(), table["y"].to_numpy(), table["cluster"].array,
+    grid = categorical_density(ax, table["x"].to_numpy(), table["y"].to_numpy(), table["cluster"].array,
                                cats, [plt.matplotlib.colors.to_rgb(colours[c]) for c in cats], bins=bins)
     ax.set(xlabel="UMAP_dim_1", ylabel="UMAP_dim_2",
-           title=f"All {info['points']:,} images on the released UMAP (density, coloured by cluster)")
+           title=f"All {grid.points:,} images on the released UMAP (density, coloured by cluster)")
     ax.legend(handles=[Patch(color=colours[c], label=c) for c in cats], loc="center left",
               bbox_to_anchor=(1.01, 0.5), fontsize=8, title="cluster", title_fontsize=8)
     fig.tight_layout()
-    return fig, info
+    return fig, grid
 
 
 def filter_rows(table: pd.DataFrame, clusters=None, months: tuple[str, str] | None = None) -> np.ndarray:

@@ -10,6 +10,7 @@ here is what every notebook formats the same way:
 - :func:`compared`: a number and its comparison with a threshold rendered from the same value,
   so that "1.5 (under 1.5)" cannot happen;
 - :func:`odds_ratio_text`: a logistic slope (log-odds per year) as an odds ratio per year;
+- :func:`direction_text`: a trend's call in words ("not significant at alpha 0.01", never "flat");
 - :func:`banner`: the one-line call that opens every notebook and, on the synthetic sample,
   says in a visible box that the verdicts hold by construction (it returns None: the box
   shows once even as a cell's last expression);
@@ -19,6 +20,8 @@ here is what every notebook formats the same way:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +34,9 @@ from twigma.analysis.pformat import (  # noqa: F401 (re-exported for the noteboo
     p_text,
     p_text_floored,
 )
+
+if TYPE_CHECKING:
+    from twigma.analysis.claims import ClaimRow
 
 
 def odds_ratio_text(slope: float, ci: tuple[float, float] | None = None, unit: str = "year",
@@ -46,6 +52,17 @@ def odds_ratio_text(slope: float, ci: tuple[float, float] | None = None, unit: s
             raise ValueError("odds_ratio_text: give the interval's level (inference.level_text(ALPHA)) with ci")
         text += f"; {level} CI x{odds_ratio(ci[0]):.2f} to x{odds_ratio(ci[1]):.2f}"
     return text + ")"
+
+
+def direction_text(direction: str, alpha: float) -> str:
+    """A trend's ``direction`` (up, down, flat) in words: ``"rising at alpha 0.01"``, ``"falling
+    at alpha 0.01"``, or ``"not significant at alpha 0.01"`` (a slope whose p-value is not below
+    alpha has not been shown to be zero: it is never called flat)."""
+    from twigma.analysis.claims import direction_words
+
+    if direction not in ("up", "down"):
+        return direction_words("flat", alpha)  # the ledger's words for it (notebook 03)
+    return f"{'rising' if direction == 'up' else 'falling'} at alpha {alpha:g}"
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:
@@ -159,17 +176,19 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def findings(rows: list[dict], synthetic: bool = False) -> str:
+def findings(rows: Sequence[ClaimRow], synthetic: bool = False) -> str:
     """The closing Findings table in Markdown.
 
-    ``rows`` are claims-ledger rows (:func:`twigma.analysis.claims.claim`) or any dicts with
+    ``rows`` are claim checks (:class:`twigma.analysis.claims.ClaimCheck`) or any mappings with
     ``claim``, ``paper_says``, ``observed`` and ``holds`` (a notebook may add rows of its own
     for statements outside C1-C11, e.g. ``holds="descriptive"``).
     """
+    from twigma.analysis.claims import as_row
+
     if not rows:
         raise ValueError("findings() needs at least one row")
     lines = ["| | the paper says | this run finds | verdict |", "|---|---|---|---|"]
-    for r in rows:
+    for r in map(as_row, rows):
         missing = {"claim", "paper_says", "observed", "holds"} - set(r)
         if missing:
             raise KeyError(f"a findings row needs {sorted(missing)}; got {sorted(r)}")

@@ -20,16 +20,17 @@ notebook succeeded, so a failing notebook leaves earlier outputs intact.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from twigma import paths
-from twigma.analysis.claims import notebook_rows
+from twigma.analysis.claims import ClaimRow, notebook_rows
 from twigma.errors import UserError
 from twigma.files import atomic_write, spreadsheet_safe
-from twigma.present.figures import FIGURE_FORMATS, save_figure
+from twigma.present.figure_files import FIGURE_FORMATS, save_figure
 from twigma.run import provenance
 
 __all__ = ["FIGURE_FORMATS", "NotebookNameUnknown", "Outputs", "notebook_name"]
@@ -139,8 +140,9 @@ class Outputs:
         self.written.append(p)
         return p
 
-    def claims(self, rows: list[dict]) -> Path:
-        """Save this notebook's claim checks to ``results/claims/<notebook>.csv``."""
+    def claims(self, rows: Sequence[ClaimRow]) -> Path:
+        """Save this notebook's claim checks (:class:`~twigma.analysis.claims.ClaimCheck`, or rows of its own)
+        to ``results/claims/<notebook>.csv``."""
         safe = spreadsheet_safe(notebook_rows(rows, self.notebook, self.synthetic))
         p = atomic_write(self.layout.claims_of(self.notebook), lambda tmp: safe.to_csv(tmp, index=False))
         self.written.append(p)

@@ -1,6 +1,8 @@
 """One plotting style for the compendium, and the figures that need more than a seaborn call."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -57,8 +59,19 @@ def mark_synthetic(fig: plt.Figure, text: str = SYNTHETIC_MARK) -> None:
              color="#b00020", fontweight="bold", transform=fig.transFigure)
 
 
+@dataclass(frozen=True)
+class DensityGrid:
+    """The grid a categorical density map was drawn on (:func:`categorical_density`)."""
+
+    #: the grid's (x min, x max, y min, y max) and its bins per axis
+    extent: tuple[float, float, float, float]
+    bins: int
+    #: the points drawn
+    points: int
+
+
 def categorical_density(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: np.ndarray,
-                        categories: list, colors: list, bins: int = 400, gamma: float = 0.5) -> dict:
+                        categories: list, colors: list, bins: int = 400, gamma: float = 0.5) -> DensityGrid:
     """Draw many labelled points as a density image (datashader-style categorical shading).
 
     Each bin of a ``bins`` x ``bins`` grid is coloured by the mix of its points' categories;
@@ -71,11 +84,11 @@ def categorical_density(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: np.n
 
     Returns
     -------
-    dict with the grid's ``extent``, ``bins`` and the number of ``points`` drawn.
+    :class:`DensityGrid`: the grid's ``extent``, ``bins`` and the number of ``points`` drawn.
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     pad_x, pad_y = 0.02 * np.ptp(x), 0.02 * np.ptp(y)
-    extent = (x.min() - pad_x, x.max() + pad_x, y.min() - pad_y, y.max() + pad_y)
+    extent = (float(x.min() - pad_x), float(x.max() + pad_x), float(y.min() - pad_y), float(y.max() + pad_y))
     labels = labels.array if isinstance(labels, pd.Series) else labels
     if isinstance(labels, pd.Categorical):
         labels, keys = labels.set_categories(categories).codes, range(len(categories))  # other labels: -1
@@ -97,7 +110,7 @@ def categorical_density(ax: plt.Axes, x: np.ndarray, y: np.ndarray, labels: np.n
               extent=extent, origin="lower", aspect="auto", interpolation="nearest")
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
-    return {"extent": extent, "bins": bins, "points": int(len(x))}
+    return DensityGrid(extent=extent, bins=int(bins), points=int(len(x)))
 
 
 def _grid_cell(v: np.ndarray, span, bins: int) -> np.ndarray:

@@ -35,7 +35,7 @@ specification reads; a claim's row), :mod:`~twigma.analysis.robustness.release_c
 (the groups, the specifications of a grid, running one), :mod:`~twigma.analysis.robustness.text`
 (the words) and :mod:`~twigma.analysis.robustness.tables` (the table and its summary). Reading the
 grid file, the make fragment, the specifications' files and collecting them are
-:mod:`twigma.run.robustness`; the curves are drawn by :func:`twigma.present.figures.robustness_curve`.
+:mod:`twigma.run.grid_runs`; the curves are drawn by :func:`twigma.present.robustness_figure.robustness_curve`.
 This module gathers the public names.
 """
 from __future__ import annotations

@@ -93,7 +93,7 @@ def run_likes(p: dict, data: Data) -> list[dict]:
     if not keep.any():
         raise no_rows("images with embeddings", p["window"])
     frame = likes.model_frame(rel[keep].reset_index(drop=True), sim[p["similarity"]].to_numpy()[keep])
-    row = likes.likes_regression(frame, alpha=p["alpha"])
-    check = claims.check_c9(row, alpha=p["alpha"])
-    return [claim_row(check, row["estimate"], "change in log(1 + likes) per SD of similarity", 0.0, "below",
-                      max(row["p_value"], row["p_value_cluster"]))]
+    fit = likes.likes_regression(frame, alpha=p["alpha"])
+    check = claims.check_c9(fit, alpha=p["alpha"])
+    return [claim_row(check, fit.estimate, "change in log(1 + likes) per SD of similarity", 0.0, "below",
+                      max(fit.p_value, fit.p_value_cluster))]

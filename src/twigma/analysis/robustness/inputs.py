@@ -1,7 +1,7 @@
 """What a specification reads and the row it gives for each claim.
 
 :class:`Data` is the source of the release and the embeddings (loaded once per process by
-:class:`twigma.run.robustness.Inputs`); :func:`in_window` and :func:`shared` give a window's rows and
+:class:`twigma.run.grid_runs.Inputs`); :func:`in_window` and :func:`shared` give a window's rows and
 the small tables that specifications differing only in later choices share; :func:`claim_row` is
 one claim's row of ``results/robustness.csv``: the claim check's words and verdict, and the
 estimate the verdict is decided on with its decision threshold.
@@ -9,19 +9,22 @@ estimate the verdict is decided on with its decision threshold.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
 from twigma.analysis.robustness.choices import window_start
 
+if TYPE_CHECKING:
+    from twigma.analysis.claims import ClaimCheck
+
 #: How a claim's estimate is compared with its threshold: the claim needs it above, below, equal.
 HOLDS_WHEN = ("above", "below", "equal", "at least")
 
 
 class Data(Protocol):
-    """What a specification reads (:class:`twigma.run.robustness.Inputs` loads it from files, once per
+    """What a specification reads (:class:`twigma.run.grid_runs.Inputs` loads it from files, once per
     process): ``release``, the typed release; ``twigma()``, the rows of the release that have an
     embedding (a boolean mask over ``release``) and their embeddings in the same order;
     ``reference(source)``, the embeddings of a reference set (``"natural"``, ``"art"``)."""
@@ -66,7 +69,7 @@ def shared(data: Data, key: tuple, window: str, make: Callable, columns: list[st
     return memo[key].copy()
 
 
-def claim_row(check: dict, estimate: float, estimate_is: str, threshold: float, holds_when: str,
+def claim_row(check: ClaimCheck, estimate: float, estimate_is: str, threshold: float, holds_when: str,
               p_value: float = float("nan")) -> dict:
     """One claim's row: the check's ``claim``, ``observed`` and ``holds``; the ``estimate`` the verdict
     is decided on (``estimate_is`` says what it is, in its units), the ``decision_threshold`` it is compared
@@ -74,7 +77,7 @@ def claim_row(check: dict, estimate: float, estimate_is: str, threshold: float, 
     ``at least`` the threshold; a p-value may decide as well), and the deciding ``p_value``."""
     if holds_when not in HOLDS_WHEN:
         raise ValueError(f"holds_when is one of {', '.join(HOLDS_WHEN)}, not {holds_when!r}")
-    return {"claim": check["claim"], "observed": check["observed"], "holds": check["holds"],
+    return {"claim": check.claim, "observed": check.observed, "holds": check.holds,
             "estimate": float(estimate), "estimate_is": estimate_is, "decision_threshold": float(threshold),
             "holds_when": holds_when, "p_value": float(p_value)}
 

@@ -44,10 +44,10 @@ def run_growth(p: dict, data: Data) -> list[dict]:
     trend = overview.growth_trend(monthly, "n_tweets" if p["count"] == "tweets" else "n_images")
     check = claims.check_c2(trend, alpha=p["alpha"], test=p["test"])
     if p["test"] == "mann-kendall":
-        return [claim_row(check, trend["kendall_tau"], "Kendall's tau of the monthly count against time "
-                          "(Mann-Kendall test)", 0.0, "above", trend["p_value"])]
-    return [claim_row(check, np.log(trend["growth_per_year"]), "log-linear slope: change in ln(monthly count) "
-                      "per year", 0.0, "above", trend["loglinear_p_value"])]
+        return [claim_row(check, trend.kendall_tau, "Kendall's tau of the monthly count against time "
+                          "(Mann-Kendall test)", 0.0, "above", trend.p_value)]
+    return [claim_row(check, np.log(trend.growth_per_year), "log-linear slope: change in ln(monthly count) "
+                      "per year", 0.0, "above", trend.loglinear_p_value)]
 
 
 def run_words(p: dict, data: Data) -> list[dict]:

@@ -52,7 +52,7 @@ def statuses(specs: list[Spec], records: list[dict]) -> list[tuple[str, str, str
 
 def tabulate(specs: list[Spec], records: list[dict], not_run: dict | None = None,
              one_at_a_time: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The specifications' records (:func:`twigma.run.robustness.record`) as ``results/robustness.csv``
+    """The specifications' records (:func:`twigma.run.grid_runs.record`) as ``results/robustness.csv``
     (one row per claim and specification, with its ``status``) and its :func:`summarise`."""
     choice_cols = list(dict.fromkeys(c for s in specs for c, _ in s.params))
     rows = []

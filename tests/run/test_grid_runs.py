@@ -1,4 +1,4 @@
-"""Tests of twigma.run.robustness: ``make robustness``: the grid file, the make fragment, one specification's file, and collecting them."""
+"""Tests of twigma.run.grid_runs: ``make robustness``: the grid file, the make fragment, one specification's file, and collecting them."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ from support.grids import NSFW_GRID, _planted, _run_grid, themes_grid, write
 
 from twigma import paths
 from twigma.analysis import overview, robustness as rb
-from twigma.run import robustness as runrb
+from twigma.run import grid_runs
 
 
 @pytest.mark.parametrize("text, says", [
@@ -26,8 +26,8 @@ from twigma.run import robustness as runrb
 ])
 def test_a_bad_grid_file_is_a_clear_error(tmp_path, text, says):
     path = write(tmp_path, text)
-    with pytest.raises(runrb.GridError) as e:
-        runrb.read_grid(path)
+    with pytest.raises(grid_runs.GridError) as e:
+        grid_runs.read_grid(path)
     assert str(path) in str(e.value) and says in str(e.value)
 
 
@@ -55,7 +55,7 @@ def test_a_claim_that_never_holds_is_robust_no(tmp_path, raw_small):
 def test_collect_names_a_specification_not_yet_run(tmp_path, small_release_file):
     grid = write(tmp_path, NSFW_GRID)
     with pytest.raises(FileNotFoundError, match="has not been run: run `make robustness`"):
-        runrb.collect(grid_path=grid, release=str(small_release_file), out=tmp_path)
+        grid_runs.collect(grid_path=grid, release=str(small_release_file), out=tmp_path)
 
 
 def test_the_summary_gives_each_claim_s_estimate_range_against_pandas(tmp_path, raw_small):
@@ -80,11 +80,11 @@ variability:
   n_boot: [2000]
   seed: [0]
 """)
-    table, summary = runrb.run_small(grid, str(small_release_file))  # another release, no store: C8 not run
+    table, summary = grid_runs.run_small(grid, str(small_release_file))  # another release, no store: C8 not run
     assert set(table["claim"]) == {"C6"}
     assert summary.set_index("claim").loc["C8", "verdict"].startswith("not run: needs image embeddings")
     store = make_sample_embeddings(small_release, tmp_path / "emb", n_natural=300, n_art=300, dim=32)
-    table, summary = runrb.run_small(grid, str(small_release_file), str(store))
+    table, summary = grid_runs.run_small(grid, str(small_release_file), str(store))
     assert table.groupby("claim")["spec_id"].nunique().to_dict() == {"C6": 5, "C8": 2}
     c8 = summary.set_index("claim").loc["C8"]
     assert c8["n_specifications"] == 2 and "(each choice varied alone)" in c8["in_words"] and c8["n_merged"] == 0
@@ -92,7 +92,7 @@ variability:
 
 
 def test_the_curve_draws_every_specification_and_its_choices(tmp_path, raw_small):
-    from twigma.present.figures import robustness_curve
+    from twigma.present.robustness_figure import robustness_curve
 
     release = _planted(raw_small, tmp_path, 0.6)
     table, _ = _run_grid(write(tmp_path, NSFW_GRID), release, tmp_path / "out")
@@ -108,15 +108,15 @@ def test_notebook_12_uses_make_robustness_results_only_when_made_from_its_releas
     release = _planted(raw_small, tmp_path, 0.95)
     grid = write(tmp_path, NSFW_GRID)
     table, _ = _run_grid(grid, release, tmp_path / "out")
-    source, got, summary, made_from = runrb.results_for(tmp_path / "out", str(release), None, grid)
+    source, got, summary, made_from = grid_runs.results_for(tmp_path / "out", str(release), None, grid)
     assert source == "full" and len(got) == len(table) and "in_words" in summary
-    source, got, _, made_from = runrb.results_for(tmp_path / "out", str(small_release_file), None, grid)
+    source, got, _, made_from = grid_runs.results_for(tmp_path / "out", str(small_release_file), None, grid)
     assert source == "small" and made_from == {str(release)} and got["spec_id"].nunique() == 5
-    assert runrb.results_for(tmp_path / "nothing", str(small_release_file), None, grid)[3] == set()
+    assert grid_runs.results_for(tmp_path / "nothing", str(small_release_file), None, grid)[3] == set()
 
 
 def test_a_grid_without_image_claims_reads_only_the_release_only_columns(tmp_path, small_release_file, monkeypatch):
-    """Without a store the small grid (C2-C6) loads only runrb.RELEASE_ONLY_COLUMNS (notebook 12's memory at 14
+    """Without a store the small grid (C2-C6) loads only grid_runs.RELEASE_ONLY_COLUMNS (notebook 12's memory at 14
     million rows), and its table is the one every column gives."""
     import twigma.release
 
@@ -126,11 +126,11 @@ def test_a_grid_without_image_claims_reads_only_the_release_only_columns(tmp_pat
                         lambda *a, **kw: asked.append(kw.get("columns")) or real(*a, **kw))
     monkeypatch.setenv("TWIGMA_CACHE_DIR", str(tmp_path / "cache"))
     grid = paths.ROOT / "robustness.yml"
-    table, summary = runrb.run_small(grid, str(small_release_file))
-    assert asked == [runrb.RELEASE_ONLY_COLUMNS]
+    table, summary = grid_runs.run_small(grid, str(small_release_file))
+    assert asked == [grid_runs.RELEASE_ONLY_COLUMNS]
     assert set(table["claim"]) == {"C2", "C3", "C4", "C5", "C6", "C11"}
-    monkeypatch.setattr(runrb, "RELEASE_ONLY_COLUMNS", None)  # every column
-    everything, _ = runrb.run_small(grid, str(small_release_file))
+    monkeypatch.setattr(grid_runs, "RELEASE_ONLY_COLUMNS", None)  # every column
+    everything, _ = grid_runs.run_small(grid, str(small_release_file))
     assert asked[-1] is None
     pd.testing.assert_frame_equal(table, everything)
 
@@ -140,7 +140,7 @@ def test_c2_s_estimate_is_the_statistic_it_is_decided_on(tmp_path, small_release
 
     grid = write(tmp_path, "growth:\n  test: [mann-kendall, log-linear]\n  alpha: [0.01]\n  window: [all]\n"
                            "  count: [tweets]\n")
-    table, summary = runrb.run_small(grid, str(small_release_file))
+    table, summary = grid_runs.run_small(grid, str(small_release_file))
     monthly = overview.monthly_counts(small_release)
     t = np.arange(len(monthly)) / 12.0
     mk, ll = (table[table["test"] == v].iloc[0] for v in ("mann-kendall", "log-linear"))
@@ -156,7 +156,7 @@ def test_c2_s_estimate_is_the_statistic_it_is_decided_on(tmp_path, small_release
 def test_the_rejected_logit_is_shown_not_counted_and_identical_specifications_count_once(
         tmp_path, small_release_file, small_release):
     grid, same = themes_grid(tmp_path, small_release)
-    table, summary = runrb.run_small(grid, str(small_release_file))
+    table, summary = grid_runs.run_small(grid, str(small_release_file))
     assert small_release["created_at"].min().year == 2021  # from-2020 leaves nothing out
     c4 = table[table["claim"] == "C4"].set_index("spec_id")
     assert c4["status"].value_counts().to_dict() == {"counted": 1, "rejected": 1, "merged": 2}
