@@ -14,6 +14,10 @@ if "TWIGMA_CACHE_DIR" not in os.environ:  # typed caches of test files stay out 
     import tempfile
     os.environ["TWIGMA_CACHE_DIR"] = tempfile.mkdtemp(prefix="twigma-test-cache-")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# one BLAS thread per process (set before numpy loads OpenBLAS; subprocesses and notebook kernels inherit it):
+# the tests run two to a 2-core machine (-n 2), where OpenBLAS's default of a thread per core makes every
+# small matrix product wait on a busy core (test_likes.py: 32 s -> 20 s)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402

@@ -49,10 +49,18 @@ def test_probe_auc_separates_separable_sets_and_not_identical_ones():
     assert 0.4 < res["auc"] < 0.6 and len(res["folds"]) == 5 and res["auc_sd"] >= 0
 
 
+def pair_count_auc(y, s) -> float:
+    """ROC AUC by its definition: the share of (positive, negative) pairs the score orders right, ties
+    counting half (no ranks, unlike distinctness.fold_mean_auc)."""
+    pos, neg = s[y == 1][:, None], s[y == 0][None, :]
+    return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
+
+
 def test_auc_interval_with_one_image_per_tweet_agrees_with_scipy_bootstrap():
     """With every tweet holding one image the tweet bootstrap is the ordinary bootstrap of rows:
-    scipy.stats.bootstrap over (score, label, fold) rows, with the fold AUCs from scikit-learn,
-    must give about the same interval (Monte Carlo error only)."""
+    scipy.stats.bootstrap over (score, label, fold) rows, with the fold AUCs counted pair by pair
+    (scikit-learn's on the probe's folds and on resampled ones), must give about the same interval
+    (Monte Carlo error only)."""
     rng = np.random.default_rng(0)
     A, B = rng.normal(size=(300, 6)) + 0.25, rng.normal(size=(300, 6))
     res = distinctness.probe_auc(A, B, folds=3, cache=False, groups_a=np.arange(300))
@@ -63,8 +71,14 @@ def test_auc_interval_with_one_image_per_tweet_agrees_with_scipy_bootstrap():
     ci = distinctness.auc_interval(res, alpha=0.05, n_resamples=3000, seed=1)
 
     def stat(s_, y_, f_):
-        return np.mean([roc_auc_score(y_[f_ == k], s_[f_ == k]) for k in range(3)])
+        return np.mean([pair_count_auc(y_[f_ == k], s_[f_ == k]) for k in range(3)])
 
+    assert stat(s, y, f) == pytest.approx(np.mean(by_fold), abs=1e-12)
+    for _ in range(20):  # rows drawn twice: tied scores within a class; one drawn rounded: ties across classes
+        r = rng.integers(0, len(s), len(s))
+        s_r = np.where(rng.random(len(s)) < 0.2, np.round(s[r], 1), s[r])
+        assert stat(s_r, y[r], f[r]) == pytest.approx(
+            np.mean([roc_auc_score(y[r][f[r] == k], s_r[f[r] == k]) for k in range(3)]), abs=1e-12)
     ref = stats.bootstrap((s, y, f), stat, paired=True, vectorized=False, n_resamples=3000, confidence_level=0.95,
                           method="percentile", rng=np.random.default_rng(2)).confidence_interval
     assert ci.estimate == pytest.approx(res["auc"]) and ci.level == 0.95

@@ -106,6 +106,7 @@ def test_image_groups_need_embeddings_and_say_so(tmp_path, raw_small):
     assert summary.iloc[0]["n_specifications"] == 0
 
 
+@pytest.mark.slow  # make robustness -j2: 16 specifications in processes of their own, then notebook 12
 @pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
 def test_make_robustness_runs_in_parallel_and_never_reruns_a_finished_specification(tmp_path, raw_small):
     from twigma.synthetic.release import write_release

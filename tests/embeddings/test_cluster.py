@@ -1,6 +1,7 @@
 """Tests of twigma.embeddings.cluster: the image analyses on a Dask cluster: which cluster, sharded exact search, tree-reduced sums."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -16,7 +17,17 @@ from twigma.embeddings import cluster, neighbors
 
 pytestmark = pytest.mark.embedding_layer
 
-distributed = pytest.importorskip("distributed")
+# distributed: imported when a test of this file runs, not when the file is collected (make test-fast collects
+# it only to deselect it); find_spec looks for them without importing them
+if importlib.util.find_spec("distributed") is None:
+    pytest.skip("needs dask.distributed (env/requirements.txt)", allow_module_level=True)
+distributed = None  # the module, once _embedding_layer has run
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _embedding_layer():
+    global distributed
+    distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Tests of twigma.embeddings.embed: CLIP image embeddings of a folder of images, batched, resumable, into the embedding store."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -20,10 +21,18 @@ from twigma.embeddings import embed, store
 
 pytestmark = pytest.mark.embedding_layer
 
-torch = pytest.importorskip("torch")
+# torch and open_clip: imported when a test of this file runs, not when the file is collected (make test-fast collects
+# it only to deselect it); find_spec looks for them without importing them
+if importlib.util.find_spec("torch") is None or importlib.util.find_spec("open_clip") is None:
+    pytest.skip("needs torch and open_clip (env/requirements-embed.txt)", allow_module_level=True)
+torch = open_clip = None  # the modules, once _embedding_layer has run
 
 
-open_clip = pytest.importorskip("open_clip")
+@pytest.fixture(autouse=True, scope="module")
+def _embedding_layer():
+    global torch, open_clip
+    torch = pytest.importorskip("torch")
+    open_clip = pytest.importorskip("open_clip")
 
 
 TINY = {"embed_dim": 32,

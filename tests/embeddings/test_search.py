@@ -1,6 +1,8 @@
 """Tests of twigma.embeddings.search: text-to-image and image-to-image search over an embedding store, exactly, by cosine."""
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 from support.tiny_clip import NAME, _error
@@ -11,8 +13,18 @@ from twigma.embeddings import search, store
 
 pytestmark = pytest.mark.embedding_layer
 
-torch = pytest.importorskip("torch")
-open_clip = pytest.importorskip("open_clip")
+# torch and open_clip: imported when a test of this file runs, not when the file is collected (make test-fast collects
+# it only to deselect it); find_spec looks for them without importing them
+if importlib.util.find_spec("torch") is None or importlib.util.find_spec("open_clip") is None:
+    pytest.skip("needs torch and open_clip (env/requirements-embed.txt)", allow_module_level=True)
+torch = open_clip = None  # the modules, once _embedding_layer has run
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _embedding_layer():
+    global torch, open_clip
+    torch = pytest.importorskip("torch")
+    open_clip = pytest.importorskip("open_clip")
 
 
 def _unit(x):

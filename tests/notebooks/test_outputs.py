@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -270,3 +272,17 @@ def test_a_skipped_notebook_removes_what_an_earlier_run_wrote(tmp_path, small_re
     run_notebook(nb, release=small_release_file, out=out)  # now without embeddings: skipped
     assert not (out / "results" / "variability.csv").exists()
     assert not (out / "figures" / "07_variability.png").exists()
+
+
+def test_plain_papermill_with_inject_paths_names_the_outputs(tmp_path, small_release_file):
+    """Without the runner: `papermill --inject-paths` gives the notebook its input path as a parameter."""
+    nb = tmp_path / "notebooks" / "12_plain.ipynb"
+    nb.parent.mkdir()
+    nb.write_bytes((paths.NOTEBOOKS / "_template.ipynb").read_bytes())
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "papermill", str(nb), str(tmp_path / "executed.ipynb"), "--inject-paths",
+                        "-k", "python3", "-p", "RELEASE", str(small_release_file), "-p", "OUT", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (out / "figures" / "12_plain_monthly_images.png").exists()
+    assert (out / "results" / "12_plain" / "monthly_images.csv").exists()

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import nbformat
 import pandas as pd
 import pytest
+from conftest import make_env
+from PIL import Image
 
 from twigma import paths
 from twigma.run.runner import run_notebook
@@ -96,3 +100,29 @@ def test_the_readmes_notebook_outputs_are_where_make_figures_writes_them(execute
             if not path.is_file():
                 missing.append(str(path.relative_to(executed)))
     assert not missing, missing
+
+
+def test_make_run_with_two_parameters_is_a_recorded_and_verified_run(tmp_path, small_release_file):
+    out = tmp_path / "alpha05"
+    r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "run", "NB=03_theme_shift",
+                        "PARAMS=ALPHA=0.05 MIN_IMAGES_PER_MONTH=50", f"RELEASE={small_release_file}", f"OUT={out}"],
+                       capture_output=True, text=True, env=make_env(), timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    manifest = json.loads((out / "results" / "provenance.json").read_text())
+    recorded = manifest["notebooks"]["03_theme_shift"]["parameters"]
+    assert recorded["ALPHA"] == 0.05 and recorded["MIN_IMAGES_PER_MONTH"] == 50
+    assert recorded["DECLINING"] == [1, 3, 4]  # the defaults are recorded too
+    png = Image.open(out / "figures" / "03_theme_trends.png")
+    assert json.loads(png.info["twigma:parameters"]) == recorded
+    ledger = pd.read_csv(out / "results" / "claims.csv", dtype=str, keep_default_na=False)
+    assert set(ledger.loc[ledger["notebook"] == "03_theme_shift", "claim"]) >= {"C4", "C5"}
+    assert not any("=" in p.name for p in paths.ROOT.iterdir())  # PARAMS made no file of its words
+    # make figures on this folder later keeps that run and says so (twigma provenance --notes, its last line)
+    notes = subprocess.run([sys.executable, "-m", "twigma", "provenance", "--out", str(out), "--notes"],
+                           capture_output=True, text=True, timeout=120)
+    assert notes.returncode == 0, notes.stderr
+    assert "03_theme_shift in this run was made with ALPHA=0.05 MIN_IMAGES_PER_MONTH=50 (make run)" in notes.stdout
+    assert f"rm '{out / 'build' / '03_theme_shift.ipynb'}' && make figures OUT='{out}'" in notes.stdout
+    v = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "verify", f"OUT={out}"],
+                       capture_output=True, text=True, env=make_env(), timeout=120)
+    assert v.returncode == 0 and "0 problem" in v.stdout + v.stderr, v.stdout + v.stderr

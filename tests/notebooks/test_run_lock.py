@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -58,3 +61,18 @@ def test_run_notebook_on_a_folder_in_use_says_so(executed, tmp_path, small_relea
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_two_notebook_runs_started_together_on_one_out(tmp_path, small_release_file):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "twigma", "run-notebook", str(paths.NOTEBOOKS / "00_data.ipynb"),
+           "--release", str(small_release_file), "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != lock.LOCK_ENV}
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    time.sleep(1.0)
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    first_out, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, first_out
+    assert second.returncode != 0 and "is in use by another run" in second.stderr + second.stdout
+    assert "Traceback" not in second.stderr
+    assert (out / "build" / "00_data.ipynb").exists() and not (out / "build" / ".staging" / "00_data").exists()

@@ -1,14 +1,11 @@
-"""Decisions live in the package, words in the notebooks: a sentence a notebook renders (a call of ``show``/``display_markdown``/``Markdown``) holds words and fields of tested results, with at most one conditional expression and no numeric literal compared inside it (a cut-off is a parameter or a field). The scanner is tested on small examples first, so the rule cannot pass by seeing nothing. The notebooks as a user meets them: run by papermill (through twigma's runner and make) on a small release, with their outputs checked for content; and committed clean."""
+"""Decisions live in the package, words in the notebooks: a sentence a notebook renders (a call of ``show``/``display_markdown``/``Markdown``) holds words and fields of tested results, with at most one conditional expression and no numeric literal compared inside it (a cut-off is a parameter or a field). The scanner is tested on small examples first, so the rule cannot pass by seeing nothing. The notebooks committed clean, and what make would run for them (runs of them: tests/notebooks/)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
 from support.notebook_runs import NOTEBOOKS, check_committed_notebook, make
 from support.prose_scanner import notebook_problems, sentence_problems
-
-from twigma import paths
 
 #: Numbers planned but not yet written (a gap allowed only while they are missing; a number here that
 #: exists is checked like any other). None now: 10_explore and 11_rising_subjects are in.
@@ -70,18 +67,3 @@ def test_make_carries_paths_with_spaces_and_apostrophes_and_refuses_double_quote
     quoted = tmp_path / 'a "quoted" name.csv'
     r = make("-n", "figures", f"RELEASE={quoted}")
     assert r.returncode != 0 and "cannot go through make" in r.stderr and "twigma run-notebook" in r.stderr
-
-
-def test_plain_papermill_with_inject_paths_names_the_outputs(tmp_path, small_release_file):
-    """Without the runner: `papermill --inject-paths` gives the notebook its input path as a parameter."""
-    nb = tmp_path / "notebooks" / "12_plain.ipynb"
-    nb.parent.mkdir()
-    nb.write_bytes((paths.NOTEBOOKS / "_template.ipynb").read_bytes())
-    out = tmp_path / "out"
-    import sys
-    r = subprocess.run([sys.executable, "-m", "papermill", str(nb), str(tmp_path / "executed.ipynb"), "--inject-paths",
-                        "-k", "python3", "-p", "RELEASE", str(small_release_file), "-p", "OUT", str(out)],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert (out / "figures" / "12_plain_monthly_images.png").exists()
-    assert (out / "results" / "12_plain" / "monthly_images.csv").exists()

@@ -16,6 +16,12 @@ class Reply:
         return cls(status, json.dumps(obj).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
+class _Server(ThreadingHTTPServer):
+    # a listen backlog for the fetchers' 16 parallel connections: with socketserver's 5 the kernel drops the
+    # others' SYNs, and the clients try again a second later
+    request_queue_size = 64
+
+
 class LocalServer:
     """``server.route(path, fn)``: fn(request) -> Reply, where request has .path, .query, .headers.
     ``server.log`` lists (path, query, headers) of every request."""
@@ -48,10 +54,11 @@ class LocalServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # a short poll: shutdown() waits for the loop to look, 0.5 s by default, at the end of every test
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     def route(self, path, fn):
