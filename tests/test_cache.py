@@ -1,7 +1,6 @@
 """Tests of twigma.cache: cached intermediate results: a slow computation is done once per distinct input."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -21,16 +20,6 @@ def x():
     return np.random.default_rng(1).normal(size=(500, 8))
 
 
-UMAP_SCRIPT = """
-import hashlib, json, sys
-import numpy as np
-from twigma.analysis import distinctness
-rng = np.random.default_rng(0)
-xy = distinctness.joint_umap({"a": rng.normal(size=(120, 8)), "b": rng.normal(size=(80, 8)) + 1},
-                             fit_size=60, pca_dims=5, n_neighbors=5)
-print(json.dumps({"umap_imported": "umap" in sys.modules, "numba_imported": "numba" in sys.modules,
-                  "digest": hashlib.sha1(xy.to_csv().encode()).hexdigest()}))
-"""
 
 
 @pytest.mark.usefixtures("fresh_cache")
@@ -151,18 +140,3 @@ def test_two_processes_computing_the_same_entry_at_once(tmp_path, fresh_cache):
     x = np.load(data)
     np.testing.assert_array_equal(cache.call(slow_sum, (x,)), x.sum(axis=0))
     assert CALLS == []  # read from the entry the two processes wrote
-
-
-@pytest.mark.usefixtures("fresh_cache")
-def test_umap_hit_does_not_import_umap(fresh_cache):
-    """The cache's point for notebook 06: a rerun neither imports umap nor compiles numba."""
-    def run():
-        p = subprocess.run([sys.executable, "-c", UMAP_SCRIPT], capture_output=True, text=True, timeout=300,
-                           env=dict(os.environ))
-        assert p.returncode == 0, p.stderr
-        return json.loads(p.stdout.strip().splitlines()[-1])
-
-    first, second = run(), run()
-    assert first["umap_imported"]  # computed
-    assert not second["umap_imported"] and not second["numba_imported"]  # read back
-    assert second["digest"] == first["digest"]

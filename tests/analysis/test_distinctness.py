@@ -1,6 +1,12 @@
 """Tests of twigma.analysis.distinctness: are TWIGMA images distinct from natural photographs and from artwork? (claim C7)"""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from support.cache_entries import entries
 
+from twigma import paths
 from twigma.analysis import claims, distinctness
 
 
@@ -150,10 +157,41 @@ def test_exact_knn_matches_numpy_and_puts_each_point_first():
     np.testing.assert_allclose(np.sort(dist, axis=1), np.sort(D, axis=1)[:, :6], atol=1e-5)
 
 
-def test_joint_umap_fits_every_point_it_returns_and_purity_against_a_direct_count():
+#: joint_umap of two clouds in a fresh process, through the cache: what that process imported, and the map
+UMAP_SCRIPT = """
+import hashlib, json, sys
+import numpy as np
+from twigma.analysis import distinctness
+rng = np.random.default_rng(4)
+xy = distinctness.joint_umap({"a": rng.normal(size=(300, 10)), "b": rng.normal(size=(120, 10)) + 4},
+                             fit_size=100, pca_dims=5, n_neighbors=8)
+print(json.dumps({"umap_imported": "umap" in sys.modules, "numba_imported": "numba" in sys.modules,
+                  "digest": hashlib.sha1(xy.to_csv().encode()).hexdigest()}))
+"""
+
+
+def umap_in_a_fresh_process(cache_dir) -> dict:
+    p = subprocess.run([sys.executable, "-c", UMAP_SCRIPT], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, paths.CACHE_ENV: str(cache_dir)})
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def umap_run(tmp_path_factory):
+    """The map of UMAP_SCRIPT computed once for this file, by a fresh process into a cache folder of its own
+    (numba compiles UMAP's functions once, for both tests below): the folder and what the process said."""
+    folder = tmp_path_factory.mktemp("umap")
+    return folder, umap_in_a_fresh_process(folder)
+
+
+def test_joint_umap_fits_every_point_it_returns_and_purity_against_a_direct_count(umap_run, monkeypatch):
+    folder, first = umap_run
+    monkeypatch.setenv(paths.CACHE_ENV, str(folder))  # the map computed by umap_run, read back
     rng = np.random.default_rng(4)
     sources = {"a": rng.normal(size=(300, 10)), "b": rng.normal(size=(120, 10)) + 4}
-    xy = distinctness.joint_umap(sources, fit_size=100, pca_dims=5, n_neighbors=8, cache=False)
+    xy = distinctness.joint_umap(sources, fit_size=100, pca_dims=5, n_neighbors=8)
+    assert hashlib.sha1(xy.to_csv().encode()).hexdigest() == first["digest"]
     assert xy.groupby("source", sort=False).size().to_dict() == {"a": 100, "b": 100}
     assert xy["row"][xy["source"] == "a"].is_monotonic_increasing and xy["row"].max() < 300
     assert "in_fit" not in xy and np.isfinite(xy[["x", "y"]].to_numpy()).all()
@@ -165,3 +203,12 @@ def test_joint_umap_fits_every_point_it_returns_and_purity_against_a_direct_coun
     direct = pd.Series((src[nn] == src[:, None]).mean(axis=1)).groupby(src).mean()
     assert pur.loc["a", "own_share"] == pytest.approx(direct["a"]) and pur.loc["b", "chance"] == 0.5
     assert pur["own_share"].min() > 0.95  # two well-separated clouds stay apart in the map
+
+
+def test_umap_hit_does_not_import_umap(umap_run):
+    """The cache's point for notebook 06: a rerun neither imports umap nor compiles numba."""
+    folder, first = umap_run
+    second = umap_in_a_fresh_process(folder)
+    assert first["umap_imported"]  # computed
+    assert not second["umap_imported"] and not second["numba_imported"]  # read back
+    assert second["digest"] == first["digest"]

@@ -23,6 +23,13 @@ def frame(small_release):
     return f
 
 
+@pytest.fixture(scope="module")
+def fitted(frame):
+    """likes_regression of ``frame`` with its defaults (ALPHA 0.01, 2,000 resamples of the Spearman interval:
+    a second or two, made once for the tests that read it)."""
+    return likes.likes_regression(frame)
+
+
 @pytest.mark.usefixtures("fresh_cache")
 def test_similarity_to_reference_cached_equals_uncached(random_unit_f16, fresh_cache):
     X, R = random_unit_f16(400), random_unit_f16(120)
@@ -58,11 +65,8 @@ def test_synthetic_embeddings_match_the_release_and_carry_the_built_in_effects(s
     assert abs(stats.spearmanr(sim0[known], small_release["like_count"][known].astype(float))[0]) < 0.05
 
 
-def test_likes_regression_against_statsmodels_with_explicit_dummies(small_release):
-    rng = np.random.default_rng(6)
-    sim = pd.Series(rng.normal(size=len(small_release)))
-    frame = likes.model_frame(small_release, sim)
-    got = likes.likes_regression(frame)
+def test_likes_regression_against_statsmodels_with_explicit_dummies(small_release, frame, fitted):
+    got = fitted
     X = pd.get_dummies(frame[["month", "cluster"]].astype(str), drop_first=True, dtype=float)
     X.insert(0, "sim_z", frame["sim_z"])
     X["sensitive"] = frame["sensitive"]
@@ -112,12 +116,10 @@ def test_residualised_slope_is_the_adjusted_estimate(small_release):
     assert (wmean["wr"] / wmean["weight"]).abs().max() < 1e-9
 
 
-def test_likes_errors_clustered_by_tweet_match_statsmodels(small_release):
+def test_likes_errors_clustered_by_tweet_match_statsmodels(frame, fitted):
     import statsmodels.formula.api as smf
 
-    rng = np.random.default_rng(7)
-    frame = likes.model_frame(small_release, pd.Series(rng.normal(size=len(small_release))))
-    got = likes.likes_regression(frame)
+    got = fitted
     fit = smf.wls("log1p_likes ~ sim_z + C(month) + C(cluster) + sensitive", data=frame, weights=frame["weight"]).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["tweet"])[0]})
     assert got.std_err_cluster == pytest.approx(fit.bse["sim_z"], rel=1e-8)
@@ -177,11 +179,11 @@ def test_model_summary_and_chosen_summary_by_hand():
                                                                           runner_max=0.6)
 
 
-def test_every_interval_is_at_one_minus_alpha_against_statsmodels(frame):
+def test_every_interval_is_at_one_minus_alpha_against_statsmodels(frame, fitted):
     fit = smf.wls("log1p_likes ~ sim_z + C(month) + C(cluster) + sensitive", data=frame,
                   weights=frame["weight"]).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["tweet"])[0]})
     for alpha in (0.01, 0.05):
-        row = likes.likes_regression(frame, alpha=alpha)
+        row = fitted if alpha == 0.01 else likes.likes_regression(frame, alpha=alpha)  # 0.01: the default
         lo, hi = fit.conf_int(alpha=alpha).loc["sim_z"]
         assert (row.ci_low_cluster, row.ci_high_cluster) == pytest.approx((lo, hi), rel=1e-8)
         assert row.ci_level == 1 - alpha
@@ -212,13 +214,13 @@ def test_spearman_rho_over_tweets_and_its_interval_against_scipy(frame):
         likes.likes_regression(frame, n_resamples=200)
 
 
-def test_a_floored_p_value_is_flagged_and_read_as_a_bound(frame):
+def test_a_floored_p_value_is_flagged_and_read_as_a_bound(frame, fitted):
     steep = frame.assign(log1p_likes=frame["log1p_likes"] - 50 * frame["sim_z"])
     steep["likes"] = np.expm1(steep["log1p_likes"])  # the same order for Spearman's rho
     row = likes.likes_regression(steep)
     assert row.p_value == P_FLOOR and row.p_below_floor and row.p_below_floor_cluster
     assert likes.p_text_of(row, "p_value_cluster") == "p < 1e-16"
-    mild = likes.likes_regression(frame)
+    mild = fitted
     assert not mild.p_below_floor and likes.p_text_of(mild, "p_value").startswith("p = ")
     # a p-value of exactly the floor that was not floored reads as a value, not as a bound
     assert likes.p_text_of({"p_value": 1e-16, "p_below_floor": False}, "p_value") == "p = 1.0e-16"

@@ -41,12 +41,13 @@ def test_subjects_from_caption_counts_equal_a_pass_per_word(quirky):
         # track's row of each word, made once per release: its columns read captions and dates, not likes
         # (checked below on the word whose likes are missing)
         tracked: dict[str, dict] = {}
+        # the row-level masks, their merges and cluster marks: the two frames share captions and clusters
+        words = text.top_words(full["all_captions"], n=40)["word"].tolist()
+        masks = np.stack([track.match_captions(full["all_captions"], w) for w in words])
+        dup = subj.duplicate_of(masks, words).set_index("subject")
+        cluster_of = dict(zip(words, subj.same_as_cluster(masks, full["label_10_cluster"].to_numpy())))
+        middle = int(np.median(masks.sum(axis=1)))  # about half the words have fewer images
         for df in (full, no_likes):
-            words = text.top_words(df["all_captions"], n=40)["word"].tolist()
-            masks = np.stack([track.match_captions(df["all_captions"], w) for w in words])
-            dup = subj.duplicate_of(masks, words).set_index("subject")
-            cluster_of = dict(zip(words, subj.same_as_cluster(masks, df["label_10_cluster"].to_numpy())))
-            middle = int(np.median(masks.sum(axis=1)))  # about half the words have fewer images
             for min_images in (20, middle):
                 subjects, left = subj.subject_trends(df[cols], n_subjects=40, min_images=min_images,
                                                      min_images_per_month=5)

@@ -1,7 +1,6 @@
 """Notebook files made for the tests of a notebook's opening and of make's reading of what it reads."""
 from __future__ import annotations
 
-import nbformat
 import pytest
 
 from twigma import paths
@@ -12,6 +11,8 @@ NAMES_NOTE = "computed here with notebook 02's default parameters"
 
 def _notebook_file(folder, name, reads=None):
     """A notebook file whose metadata declares ``reads`` (none when None)."""
+    import nbformat  # here: this module is a plugin of every test process, pytest-xdist's controller too
+
     nb = nbformat.v4.new_notebook()
     if reads is not None:
         nb.metadata["twigma"] = {"reads": reads}
