@@ -5,15 +5,54 @@ depends on the working directory (papermill, pytest, JupyterLab and make all sta
 different places). A relative path given by a user (a notebook parameter, a command-line
 argument resolved by the CLI first) is read relative to :data:`ROOT`.
 
-Set ``TWIGMA_ROOT`` to point the package at another checkout (rarely needed).
+Which folder is :data:`ROOT`:
+
+1. ``TWIGMA_ROOT``, when set: a folder the user names (another checkout, or any folder where the
+   package may write ``data/``, ``results/``, ``figures/`` and ``build/``);
+2. else the checkout this package was loaded from (``pip install -e .``, ``make``, Binder);
+3. else, for a package installed from a wheel (``pip install .``), the checkout the working
+   directory is in (its ``pyproject.toml`` names the ``twigma`` project);
+4. else the working directory itself, and :data:`IN_CHECKOUT` is False: ``twigma`` commands say so
+   and which folder they write to, and nothing is ever written inside the installed package (a venv).
 """
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(os.environ.get("TWIGMA_ROOT") or Path(__file__).resolve().parents[2])
+#: Environment variable naming the compendium's root folder (see the module's docstring).
+ROOT_ENV = "TWIGMA_ROOT"
+
+
+def is_checkout(folder: Path) -> bool:
+    """True when ``folder`` is the root of a checkout of the compendium: its ``pyproject.toml`` names the
+    ``twigma`` project and it has ``notebooks/``."""
+    try:
+        text = (folder / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return (folder / "notebooks").is_dir() and re.search(r'^name\s*=\s*"twigma"\s*$', text, re.M) is not None
+
+
+def find_root() -> tuple[Path, bool]:
+    """The compendium's root folder and whether it is a checkout (the order of the module's docstring)."""
+    named = os.environ.get(ROOT_ENV)
+    if named:
+        root = Path(named).expanduser().resolve()
+        return root, is_checkout(root)
+    source = Path(__file__).resolve().parents[2]  # src/twigma/paths.py -> the checkout's root
+    if is_checkout(source):
+        return source, True
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if is_checkout(folder):
+            return folder, True
+    return here, False
+
+
+ROOT, IN_CHECKOUT = find_root()
 
 NOTEBOOKS = ROOT / "notebooks"
 DATA = ROOT / "data"

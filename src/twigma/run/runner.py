@@ -69,6 +69,7 @@ def _kernel_env(staging: Path, name: str) -> dict:
     staging folder."""
     env = {
         paths.NOTEBOOK_ENV: name,
+        paths.ROOT_ENV: str(paths.ROOT),  # the kernel starts in notebooks/; its package must find the same root
         paths.STAGING_ENV: str(staging),
         "JUPYTER_PATH": os.pathsep.join(filter(None, [str(Path(sys.prefix) / "share" / "jupyter"),
                                                        os.environ.get("JUPYTER_PATH")])),
