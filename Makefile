@@ -9,7 +9,7 @@
 # The first target that needs Python builds .venv/ from the base lock env/requirements.txt (and rebuilds
 # it when that file changes); embedding and text search (make embeddings, search, import-clip-retrieval)
 # and make test add the embedding layer env/requirements-embed.txt (torch, open_clip) on first use; make lint
-# adds only its tools (ruff, mypy and the type stubs mypy reads).
+# adds only its tools (ruff, nbstripout, mypy and its type stubs, pre-commit).
 # PYTHON names the interpreter used to create it (3.11).
 #
 # Notebooks run side by side on every core by default (make -j1 runs them one after another); each
@@ -161,10 +161,11 @@ $(TEST_STAMP): $(TEST_LOCK) $(ENV_STAMP)
 		{ echo "pip could not install $(TEST_LOCK) (see above)" >&2; exit 1; }
 	@touch $@
 
-# make lint needs only its tools: ruff, mypy and the stubs mypy reads ([tool.mypy] in pyproject.toml), at
+# make lint needs only its tools: ruff, nbstripout, mypy and the stubs mypy reads, and pre-commit (whose hooks
+# in .pre-commit-config.yaml run these same tools) ([tool.mypy] in pyproject.toml), at
 # the versions the test lock pins (their dependencies too: the lock is pip's constraints file), on the base
 # layer (seconds, not the embedding layer's 5.4 GB); make test installs the whole test layer, these included.
-LINT_TOOLS := ruff mypy pandas-stubs scipy-stubs types-pyyaml types-seaborn types-tqdm
+LINT_TOOLS := ruff mypy pandas-stubs scipy-stubs types-pyyaml types-seaborn types-tqdm nbstripout pre-commit
 LINT_PINS = $(shell grep -E '^($(subst $(space),|,$(LINT_TOOLS)))==' $(TEST_LOCK))
 $(LINT_STAMP): $(TEST_LOCK) $(ENV_STAMP)
 	@echo ">> adding the lint tools to $(VENV)/ as $(TEST_LOCK) pins them: $(LINT_PINS)"
@@ -172,8 +173,20 @@ $(LINT_STAMP): $(TEST_LOCK) $(ENV_STAMP)
 		{ echo "pip could not install $(LINT_PINS) (see above)" >&2; exit 1; }
 	@touch $@
 
+# cffconvert (the tests validate CITATION.cff with it) lives in a small venv of its own, .venv-cff/: it needs
+# jsonschema 3, and the base layer has jupyter's jsonschema 4. make test builds it from its lock on first use.
+CFF_VENV := $(VENV)-cff
+CFF_LOCK := env/requirements-cff.txt
+CFF_STAMP := $(CFF_VENV)/.installed
+$(CFF_STAMP): $(CFF_LOCK)
+	@echo ">> cffconvert in its own $(CFF_VENV)/ from $(CFF_LOCK) (it needs jsonschema 3; the base layer has 4)"
+	@test -x $(CFF_VENV)/bin/python || $(PYTHON) -m venv $(CFF_VENV)
+	@set -o pipefail; $(CFF_VENV)/bin/python -m pip install --quiet -r $(CFF_LOCK) 2>&1 | $(QUIET_PIP) || \
+		{ echo "pip could not install $(CFF_LOCK) (see above)" >&2; exit 1; }
+	@touch $@
+
 LOCK_TOOLS := $(VENV)-tools
-lock: ## recompile the three locks (env/requirements.txt, -embed.txt, -test.txt) from env/*.in (pip-tools)
+lock: ## recompile the locks (env/requirements.txt, -embed.txt, -test.txt, -cff.txt) from env/*.in (pip-tools)
 	@test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
 		$(LOCK_TOOLS)/bin/pip install --quiet pip-tools==$(PIP_TOOLS_VERSION) 2>&1 | $(QUIET_PIP); }
 	cd env && ../$(LOCK_TOOLS)/bin/pip-compile $(PIP_COMPILE) -o requirements.txt requirements.in
@@ -181,6 +194,7 @@ lock: ## recompile the three locks (env/requirements.txt, -embed.txt, -test.txt)
 	@# add packages to the base environment without changing a version in it
 	cd env && ../$(LOCK_TOOLS)/bin/pip-compile $(PIP_COMPILE) -o requirements-embed.txt requirements-embed.in
 	cd env && ../$(LOCK_TOOLS)/bin/pip-compile $(PIP_COMPILE) -o requirements-test.txt requirements-test.in
+	cd env && ../$(LOCK_TOOLS)/bin/pip-compile $(PIP_COMPILE) -o requirements-cff.txt requirements-cff.in
 
 env: $(ENV_STAMP) ## build the Python environment in .venv/ (done on first use by the other targets)
 
@@ -396,12 +410,16 @@ lab: $(ENV_STAMP) sample ## open JupyterLab on the notebooks with the project's 
 		JUPYTERLAB_WORKSPACES_DIR="$(LAB_STATE)/workspaces" JUPYTERLAB_SETTINGS_DIR="$(LAB_STATE)/user-settings" \
 		$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-lint: $(LINT_STAMP) ## lint the package, tests, benchmarks and the notebooks' code (ruff), type-check the package (mypy)
+lint: $(LINT_STAMP) ## lint the code (ruff), check notebooks carry no outputs (nbstripout), type-check the package (mypy)
+	@# the checks of .pre-commit-config.yaml's hooks, on every file (the hooks fix what they can; make lint only reports)
 	@$(VENV)/bin/ruff check --quiet src tests bench notebooks && echo ">> ruff: src, tests, bench and notebooks are clean"
+	@$(VENV)/bin/nbstripout --keep-id --verify $(NOTEBOOKS) notebooks/_template.ipynb || \
+		{ echo "notebooks above carry outputs or execution counts: strip them with .venv/bin/nbstripout --keep-id FILE" >&2; exit 1; }
+	@echo ">> nbstripout: the notebooks carry no outputs"
 	@# [tool.mypy] in pyproject.toml says what to check and how; silent when clean, as ruff --quiet
 	@$(VENV)/bin/mypy --no-error-summary && echo ">> mypy: src is clean"
 
-test: lint $(TEST_STAMP) $(EMBED_STAMP) sample ## lint (ruff, mypy), then run every test (tests/: the package, the notebooks, the browser)
+test: lint $(TEST_STAMP) $(EMBED_STAMP) $(CFF_STAMP) sample ## lint (ruff, nbstripout, mypy), then run every test (tests/: the package, the notebooks, the browser)
 	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # The package's unit tests alone: no notebook run, no browser, nothing that needs the embedding layer (the
@@ -417,7 +435,7 @@ clean: ## remove the outputs of make figures and make report (build/, figures/, 
 	rm -rf $(BUILD) $(O)report $(O)figures/*.png $(O)figures/*.pdf $(RESULTS)/*.csv $(RESULTS)/*.json \
 		$(RESULTS)/*.parquet $(RESULTS)/*/ data/interim/*.parquet data/interim/cache data/interim/hashes
 
-clean-env: ## remove the Python environment (.venv/)
-	rm -rf $(VENV)
+clean-env: ## remove the Python environments (.venv/ and .venv-cff/)
+	rm -rf $(VENV) $(CFF_VENV)
 
 FORCE:
