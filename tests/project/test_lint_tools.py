@@ -69,6 +69,7 @@ def _with_outputs(nb_path: Path) -> list[str]:
     return [c["id"] for c in nb["cells"]]
 
 
+@pytest.mark.slow  # pre-commit over every file of a copy
 @pytest.mark.skipif(not (VENV_BIN / "pre-commit").exists(), reason="needs make lint's tools in .venv")
 def test_pre_commit_passes_on_the_repository_and_strips_a_notebook_keeping_its_ids(tmp_path):
     """In a git copy of the tracked files: `pre-commit run --all-files` passes (mypy skipped here: make lint runs
@@ -97,6 +98,7 @@ def test_pre_commit_passes_on_the_repository_and_strips_a_notebook_keeping_its_i
     assert stripped["metadata"]["kernelspec"]["name"] == "python3"
 
 
+@pytest.mark.slow  # make lint in a copy
 @pytest.mark.skipif(not (VENV_BIN / "nbstripout").exists(), reason="needs make lint's tools in .venv")
 def test_make_lint_refuses_a_notebook_with_outputs(tmp_path):
     """make lint's nbstripout check fails on a notebook saved with outputs, names it and says how to strip it."""
