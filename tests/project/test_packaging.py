@@ -20,7 +20,7 @@ PYPROJECT = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())["project"
 ENV = paths.ROOT / "env"
 
 #: which extras make up each layer of the Makefile's environment (its hand-edited file)
-LAYERS = {"requirements.in": (None, "lab", "report", "dask"), "requirements-embed.in": ("embed",),
+LAYERS = {"requirements.in": (None, "lab", "report", "bench", "dask"), "requirements-embed.in": ("embed",),
           "requirements-test.in": ("test",)}
 
 
@@ -37,6 +37,13 @@ def _declared(*groups: str | None) -> dict[str, Requirement]:
             req = Requirement(text)
             out[_name(req.name)] = req
     return out
+
+
+def _everything_declared() -> set[str]:
+    """The names of the dependencies and of every extra, with what an extra of a requirement brings by name
+    (dask[distributed]: distributed)."""
+    declared = set(_declared(None, *PYPROJECT["optional-dependencies"]))
+    return declared | ({"distributed"} if "dask" in declared else set())
 
 
 def _layer_names(file: str) -> set[str]:
@@ -56,10 +63,10 @@ def _locked() -> dict[str, Version]:
     return pins
 
 
-def _imports_of_package() -> dict[str, set[str]]:
-    """top-level module -> the files of src/twigma importing it (third-party modules only)."""
+def _imports_of_package(folder: str = "src/twigma") -> dict[str, set[str]]:
+    """top-level module -> the files of ``folder`` importing it."""
     found: dict[str, set[str]] = {}
-    for f in (paths.ROOT / "src" / "twigma").rglob("*.py"):
+    for f in (paths.ROOT / folder).rglob("*.py"):
         for node in ast.walk(ast.parse(f.read_text(), str(f))):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -91,9 +98,7 @@ def test_every_import_of_the_package_and_the_notebooks_is_declared():
     """Each third-party module imported anywhere in src/twigma or a notebook comes from a distribution that
     pyproject.toml declares, as a dependency or in the extra of its layer (the module -> distribution map is the
     installed environment's own, importlib.metadata.packages_distributions)."""
-    declared = set(_declared(None, *PYPROJECT["optional-dependencies"]))
-    # distributions that extras name with an extra of their own: dask[distributed] brings distributed
-    declared |= {"distributed"} if "dask" in declared else set()
+    declared = _everything_declared()
     owners = metadata.packages_distributions()
     imports = _third_party(_imports_of_package())
     for module, files in _third_party(_imports_of_notebooks()).items():
@@ -149,12 +154,18 @@ def test_pandas_is_capped_below_the_version_that_breaks_jupyter_scatter():
 
 
 def test_nothing_declared_goes_unused():
-    """pooch and psutil were declared while nothing imported them: each plain dependency is imported by the package
-    or a notebook, or is what runs them (the kernel and its parts) or what umap-learn compiles with."""
+    """pooch was declared while nothing imported it: each plain dependency is imported by the package or a
+    notebook, or is what runs them (the kernel and its parts); psutil, which only the benchmarks import, is the
+    bench extra alone, and the benchmarks' imports are declared too."""
     owners = metadata.packages_distributions()
     imported = set(_third_party(_imports_of_package())) | set(_third_party(_imports_of_notebooks()))
     used = {_name(d) for m in imported for d in owners.get(m, [])}
     runtime = {"ipykernel", "nbclient", "numba", "anywidget"}  # started or loaded, not imported by name
     unused = set(_declared(None)) - used - runtime
     assert not unused, f"declared but never imported: {sorted(unused)}"
-    assert not {"pooch", "psutil"} & (set(_declared(None)) | _layer_names("requirements.in"))
+    assert "pooch" not in _layer_names("requirements.in") and "psutil" not in _declared(None)
+    bench = set(_third_party(_imports_of_package("bench")))
+    assert "psutil" in bench
+    declared = _everything_declared()
+    assert all({_name(d) for d in owners.get(m, [])} & declared for m in bench if m in owners), (
+        f"bench/ imports something undeclared: {sorted(m for m in bench if m in owners and not {_name(d) for d in owners[m]} & declared)}")
