@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from twigma import __version__
 from twigma.cli import embeddings, fetch, release, run
 from twigma.errors import UserError
 
@@ -46,6 +47,8 @@ COMMANDS = (release.add_sample, release.add_validate, release.add_croissant, run
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command (see :data:`COMMANDS`)."""
     ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--version", action="version", version=f"twigma compendium {__version__}",
+                    help="print the compendium's version (pyproject.toml's) and exit")
     sub = ap.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(sub)
