@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import tomllib
 from support.citation_files import read_cff
-from support.servers import Reply
+from support.fake_services import zenodo_record
 
 import twigma
 from twigma import paths
-from twigma.fetch import http
+from twigma.fetch import zenodo
 from twigma.run import report_pages
 
 ROOT = paths.ROOT
@@ -57,12 +57,12 @@ def test_the_package_reads_pyprojects_version():
                                                    "pyproject.toml: reinstall it (make env)")
 
 
-def test_downloads_name_the_version_in_their_user_agent(server):
-    """What a server sees (the Zenodo API, the X API, image hosts)."""
-    server.route("/ping", Reply(200, b"ok"))
-    http.get(http.session(), f"{server.url}/ping", what="a test request").close()
-    [(_, _, headers)] = server.log
-    assert headers["User-Agent"].startswith(f"twigma-compendium/{VERSION} (+https://zenodo.org/records/")
+def test_downloads_name_the_version_in_their_user_agent(server, tmp_path, release_bytes):
+    """What Zenodo's API sees when make data downloads the release (tests/support/fake_services.py)."""
+    zenodo_record(server, release_bytes)
+    zenodo.fetch_release(tmp_path, api=f"{server.url}/api", validate=False, progress=False)
+    agents = {headers["User-Agent"] for _, _, headers in server.log}
+    assert agents == {f"twigma-compendium/{VERSION} (+https://zenodo.org/records/8031785)"}
 
 
 def test_citation_files_carry_the_version():
