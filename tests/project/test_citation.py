@@ -207,6 +207,19 @@ def test_citation_cff_and_zenodo_json_agree(cff, zenodo):
     assert {r["identifier"] for r in _related(zenodo, "arxiv") + _related(zenodo, "doi")} == cff_ids
 
 
+def test_zenodo_json_holds_what_cffconvert_makes_of_citation_cff(zenodo):
+    """cffconvert's own conversion of CITATION.cff to Zenodo's metadata (`cffconvert -f zenodo`) gives the
+    fields .zenodo.json shares with it; .zenodo.json adds what the conversion leaves out (the related
+    identifiers, a description that names the paper and the data)."""
+    r = subprocess.run([str(_cffconvert()), "-f", "zenodo", "-i", str(ROOT / "CITATION.cff")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    converted = json.loads(r.stdout)
+    for key in ("title", "version", "creators", "keywords"):
+        assert zenodo[key] == converted[key], key
+    assert zenodo["license"] == converted["license"]["id"]
+
+
 def test_the_repository_url_is_pyprojects_wherever_it_is_given(cff, zenodo):
     """No URL of the code that pyproject.toml does not give: CITATION.cff's repository-code is its
     Repository (both absent until there is one), and every URL .zenodo.json links lies in it."""
