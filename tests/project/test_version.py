@@ -57,6 +57,15 @@ def test_the_package_reads_pyprojects_version():
                                                    "pyproject.toml: reinstall it (make env)")
 
 
+def test_a_checkout_run_without_installing_reads_pyproject(monkeypatch):
+    """PYTHONPATH=src without pip install: no installed metadata, the version comes from pyproject.toml."""
+    def not_installed(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", not_installed)
+    assert twigma._version() == VERSION
+
+
 def test_downloads_name_the_version_in_their_user_agent(server, tmp_path, release_bytes):
     """What Zenodo's API sees when make data downloads the release (tests/support/fake_services.py)."""
     zenodo_record(server, release_bytes)

@@ -23,6 +23,8 @@ search         images closest to a text (the store's CLIP model) or to one of th
 deps           the notebooks' order for make (build/deps.mk) from the tables each declares it reads
 robustness     the specification grid of make robustness: its make fragment, one specification, the summary
 
+``twigma --version`` prints the compendium's version (pyproject.toml's, see :mod:`twigma`).
+
 Each command lives with its group (:mod:`twigma.cli.release`, :mod:`~twigma.cli.fetch`,
 :mod:`~twigma.cli.embeddings`, :mod:`~twigma.cli.run`); the options several commands share are
 declared once, in :mod:`twigma.cli.options`.
