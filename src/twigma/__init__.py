@@ -5,27 +5,9 @@ The package holds the reusable code behind the numbered notebooks: the release l
 ``make sample``), the analyses (:mod:`twigma.analysis`), plotting (:mod:`twigma.present.plots`) and output writing
 (:mod:`twigma.present.outputs`). Folders are in :mod:`twigma.paths`.
 
-The compendium's version has one source, the ``version`` of ``[project]`` in pyproject.toml:
-``__version__`` reads it from the installed package's metadata (``make`` reinstalls the package whenever
-pyproject.toml changes), and ``twigma --version``, the HTTP User-Agent and the report show ``__version__``.
-CITATION.cff, .zenodo.json and CHANGELOG.md repeat it for the archives that read them; a test checks that
-they agree.
+``twigma.__version__`` is the compendium's version (:mod:`twigma.version`).
 """
-from importlib import metadata
-from pathlib import Path
-
 from twigma.release import ReleaseError, load_release
+from twigma.version import VERSION as __version__
 
-
-def _version() -> str:
-    try:
-        return metadata.version("twigma")
-    except metadata.PackageNotFoundError:  # a checkout run without installing the package (PYTHONPATH=src)
-        import tomllib  # Python 3.11+, the version the environment uses
-
-        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
-
-
-__all__ = ["ReleaseError", "load_release"]
-__version__ = _version()
+__all__ = ["ReleaseError", "__version__", "load_release"]

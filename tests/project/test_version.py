@@ -16,7 +16,7 @@ from support.citation_files import read_cff
 from support.fake_services import zenodo_record
 
 import twigma
-from twigma import paths
+from twigma import paths, version
 from twigma.fetch import zenodo
 from twigma.run import report_pages
 
@@ -63,7 +63,7 @@ def test_a_checkout_run_without_installing_reads_pyproject(monkeypatch):
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "version", not_installed)
-    assert twigma._version() == VERSION
+    assert version.read_version() == VERSION
 
 
 def test_downloads_name_the_version_in_their_user_agent(server, tmp_path, release_bytes):

@@ -17,11 +17,11 @@ from pathlib import Path
 import requests
 import urllib3
 
-from twigma import __version__
 from twigma.errors import UserError
 from twigma.release.schema import ZENODO_RECORD
+from twigma.version import VERSION
 
-USER_AGENT = f"twigma-compendium/{__version__} (+https://zenodo.org/records/{ZENODO_RECORD})"
+USER_AGENT = f"twigma-compendium/{VERSION} (+https://zenodo.org/records/{ZENODO_RECORD})"
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from twigma import __version__, paths
+from twigma import paths
 from twigma.files import atomic_write
 from twigma.present.narrative import text_only_markdown
+from twigma.version import VERSION
 
 VERDICT_CLASS = {"yes": "verdict-yes", "no": "verdict-no", "untestable": "verdict-untestable",
                  "partly testable": "verdict-partly"}
@@ -161,7 +162,7 @@ def compendium_version(manifest: dict) -> str:
     notebooks were run by different versions), or this package's for a run that recorded none."""
     made_by = {str(v) for run in manifest.get("notebooks", {}).values()
                if (v := (run.get("versions") or {}).get("twigma"))}
-    return "twigma compendium " + " and ".join(sorted(made_by) or [__version__])
+    return "twigma compendium " + " and ".join(sorted(made_by) or [VERSION])
 
 
 def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFrame | None, p: Paths) -> str:
