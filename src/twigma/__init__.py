@@ -4,8 +4,10 @@ The package holds the reusable code behind the numbered notebooks: the release l
 (:mod:`twigma.release`), the generators of the synthetic sample (:mod:`twigma.synthetic`, run by
 ``make sample``), the analyses (:mod:`twigma.analysis`), plotting (:mod:`twigma.present.plots`) and output writing
 (:mod:`twigma.present.outputs`). Folders are in :mod:`twigma.paths`.
+
+``twigma.__version__`` is the compendium's version (:mod:`twigma.version`).
 """
 from twigma.release import ReleaseError, load_release
+from twigma.version import VERSION as __version__
 
-__all__ = ["ReleaseError", "load_release"]
-__version__ = "0.1.0"
+__all__ = ["ReleaseError", "__version__", "load_release"]

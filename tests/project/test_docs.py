@@ -1,4 +1,5 @@
-"""The documentation: a short README, links that resolve, make targets that exist, CITATION.cff."""
+"""The documentation: a short README, links that resolve, make targets that exist (CITATION.cff:
+tests/project/test_citation.py)."""
 from __future__ import annotations
 
 import ast
@@ -7,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from twigma import paths
 from twigma.analysis.claims import CLAIMS
@@ -22,7 +22,7 @@ DOCS = ROOT / "docs"
 
 
 #: The pages of docs/ that README and the code's messages name.
-DOC_PAGES = ("real-data.md", "embeddings.md", "adapting.md", "benchmarks.md", "design.md")
+DOC_PAGES = ("real-data.md", "embeddings.md", "adapting.md", "benchmarks.md", "design.md", "releasing.md")
 
 
 PAGES = [README, *(DOCS / p for p in DOC_PAGES)]
@@ -168,16 +168,6 @@ def _resolves(dotted: str) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def cff() -> dict:
-    return yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
-
-
-def _is_paper(ref: dict) -> bool:
-    ids = " ".join(str(i.get("value", "")) for i in ref.get("identifiers", []))
-    return "2306.08310" in f"{ref.get('url', '')} {ids}" and ref.get("year") == 2023
-
-
 def test_docs_pages_exist():
     missing = [_name(p) for p in PAGES if not p.is_file()]
     assert not missing, f"missing documentation pages: {missing}"
@@ -298,29 +288,3 @@ def test_the_layout_scan_reads_folders_by_indentation():
                                    "release/deep/a.py", "run/", "run/lock.py"}
     assert _resolves("twigma.release.load_release") and _resolves("twigma.embeddings.neighbors.topk_cosine")
     assert not _resolves("twigma.embeddings.nope") and not _resolves("twigma.files.nope")
-
-
-def test_citation_cff_describes_the_compendium(cff):
-    assert str(cff["cff-version"]) == "1.2.0"
-    assert cff["type"] == "software"
-    assert "TWIGMA" in cff["title"]
-    assert cff["license"] == "MIT"
-    assert cff["authors"] and all(a.get("name") or a.get("family-names") for a in cff["authors"])
-    assert cff["message"].strip()
-
-
-def test_citation_cff_references_the_paper_and_the_dataset(cff):
-    refs = cff["references"]
-    papers = [r for r in refs if r["type"] == "conference-paper" and _is_paper(r)]
-    assert len(papers) == 1, "CITATION.cff must reference the paper (arXiv 2306.08310) once"
-    assert {a["family-names"] for a in papers[0]["authors"]} == {"Chen", "Zou"}
-    data = [r for r in refs if r["type"] == "data"]
-    assert len(data) == 1, "CITATION.cff must reference the Zenodo dataset once"
-    assert data[0]["doi"] == "10.5281/zenodo.8031785"
-    assert data[0]["license"] == "CC-BY-4.0"
-
-
-def test_citation_cff_prefers_the_paper(cff):
-    pref = cff["preferred-citation"]
-    assert pref["type"] == "conference-paper" and _is_paper(pref)
-    assert pref["title"] == next(r for r in cff["references"] if r["type"] == "conference-paper")["title"]

@@ -132,8 +132,8 @@ def _cycles(edges):
 
 #: The layers, bottom first: a module imports only from its own folder or from a lower layer
 #: (docs/design.md draws them). present/ and run/ share a layer: figures carry the run's provenance.
-LAYERS = {"paths": 0, "files": 0, "errors": 0, "cache": 0, "memory": 0, "release": 1, "embeddings": 2, "analysis": 3,
-          "fetch": 3, "synthetic": 3, "present": 4, "run": 4, "cli": 5, "": 5, "__main__": 6}
+LAYERS = {"paths": 0, "files": 0, "errors": 0, "cache": 0, "memory": 0, "version": 0, "release": 1, "embeddings": 2,
+          "analysis": 3, "fetch": 3, "synthetic": 3, "present": 4, "run": 4, "cli": 5, "": 5, "__main__": 6}
 
 
 def _layer(module: str) -> str:

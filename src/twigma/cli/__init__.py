@@ -23,6 +23,8 @@ search         images closest to a text (the store's CLIP model) or to one of th
 deps           the notebooks' order for make (build/deps.mk) from the tables each declares it reads
 robustness     the specification grid of make robustness: its make fragment, one specification, the summary
 
+``twigma --version`` prints the compendium's version (pyproject.toml's, see :mod:`twigma.version`).
+
 Each command lives with its group (:mod:`twigma.cli.release`, :mod:`~twigma.cli.fetch`,
 :mod:`~twigma.cli.embeddings`, :mod:`~twigma.cli.run`); the options several commands share are
 declared once, in :mod:`twigma.cli.options`.
@@ -35,6 +37,7 @@ import sys
 from twigma import paths
 from twigma.cli import embeddings, fetch, release, run
 from twigma.errors import UserError
+from twigma.version import VERSION
 
 #: The commands, in the order ``twigma --help`` lists them: each adds its own sub-parser.
 COMMANDS = (release.add_sample, release.add_validate, release.add_croissant, run.add_run_notebook,
@@ -47,6 +50,8 @@ COMMANDS = (release.add_sample, release.add_validate, release.add_croissant, run
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command (see :data:`COMMANDS`)."""
     ap = argparse.ArgumentParser(prog="twigma", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--version", action="version", version=f"twigma compendium {VERSION}",
+                    help="print the compendium's version (pyproject.toml's) and exit")
     sub = ap.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(sub)

@@ -19,8 +19,9 @@ import urllib3
 
 from twigma.errors import UserError
 from twigma.release.schema import ZENODO_RECORD
+from twigma.version import VERSION
 
-USER_AGENT = f"twigma-compendium/0.1 (+https://zenodo.org/records/{ZENODO_RECORD})"
+USER_AGENT = f"twigma-compendium/{VERSION} (+https://zenodo.org/records/{ZENODO_RECORD})"
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from twigma import paths
 from twigma.files import atomic_write
 from twigma.present.narrative import text_only_markdown
+from twigma.version import VERSION
 
 VERDICT_CLASS = {"yes": "verdict-yes", "no": "verdict-no", "untestable": "verdict-untestable",
                  "partly testable": "verdict-partly"}
@@ -156,6 +157,14 @@ def claims_table(claims: pd.DataFrame, pages: set[str], manifest: dict, prefix: 
 ROBUSTNESS_COLUMNS = ["claim", "statement", "n_specifications", "n_holds", "in_words", "verdict", "depends_on"]
 
 
+def compendium_version(manifest: dict) -> str:
+    """``twigma compendium <version>``: the version each notebook of the run recorded (all of them, when
+    notebooks were run by different versions), or this package's for a run that recorded none."""
+    made_by = {str(v) for run in manifest.get("notebooks", {}).values()
+               if (v := (run.get("versions") or {}).get("twigma"))}
+    return "twigma compendium " + " and ".join(sorted(made_by) or [VERSION])
+
+
 def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFrame | None, p: Paths) -> str:
     runs = manifest.get("notebooks", {})
     first: dict = next(iter(runs.values()), {})
@@ -172,7 +181,8 @@ def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFram
     parts = ["# TWIGMA compendium: results of this run", ""]
     if synthetic:
         parts += [f'<div class="twigma-synthetic">{esc(SYNTHETIC_BANNER)}</div>', ""]
-    parts += ["This site shows one run of the compendium reproducing *TWIGMA: A dataset of AI-Generated Images with "
+    parts += [f"This site shows one run of {esc(compendium_version(manifest))} reproducing *TWIGMA: A dataset of "
+              "AI-Generated Images with "
               "Metadata From Twitter* (Chen and Zou, NeurIPS 2023 Datasets and Benchmarks). Every number below was "
               "computed by the notebooks of this run; each claim links to the notebook section that checked it, "
               "and the [gallery](gallery.md) lists every figure with the data, parameters and code that made it; "
