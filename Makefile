@@ -425,7 +425,7 @@ test: lint $(TEST_STAMP) $(EMBED_STAMP) $(CFF_STAMP) sample ## lint (ruff, nbstr
 # The package's unit tests alone: no notebook run, no browser, nothing that needs the embedding layer (the
 # markers are set in tests/conftest.py and pyproject.toml); docs/benchmarks.md gives its time.
 FAST_TESTS := not notebooks and not browser and not embedding_layer and not slow
-test-fast: $(TEST_STAMP) sample ## the package's unit tests only (no notebook, browser or embedding layer)
+test-fast: $(TEST_STAMP) $(CFF_STAMP) sample ## the package's unit tests only (no notebook, browser or embedding layer)
 	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile -m "$(FAST_TESTS)" --durations=10 $(PYTEST_ARGS)
 
 bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release

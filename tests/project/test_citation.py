@@ -8,11 +8,11 @@ import json
 import os
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import jsonschema
 import pytest
-import tomllib
 from support.citation_files import read_cff
 
 from twigma import paths

@@ -7,11 +7,11 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from importlib import metadata
 
 import pandas as pd
 import pytest
-import tomllib
 from support.citation_files import read_cff
 from support.fake_services import zenodo_record
 
