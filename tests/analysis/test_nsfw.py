@@ -39,10 +39,25 @@ def test_threshold_names_the_column(small_release):
     assert "share_nsfw_gt_0_8" in got.columns
 
 
-def test_wilson_interval_covers_the_share():
-    lo, hi = nsfw.wilson_interval(np.array([0, 5, 10]), np.array([10, 10, 10]))
-    assert lo[0] == pytest.approx(0, abs=1e-12) and 0 < hi[0] < 0.35
-    assert lo[1] < 0.5 < hi[1] and hi[2] == pytest.approx(1)
+def test_wilson_interval_against_scipy_and_the_formula():
+    """Against scipy's binomtest (whole counts) and Wilson's (1927) formula written out (an effective sample
+    size, which is not whole); NaN where there is nothing to count."""
+    from scipy import stats
+
+    k, n = np.array([0, 5, 10, 3, 0]), np.array([10, 10, 10, 250, 0])
+    for level in (0.95, 0.9):
+        lo, hi = nsfw.wilson_interval(k, n, level)
+        for i in range(4):
+            ci = stats.binomtest(int(k[i]), int(n[i])).proportion_ci(confidence_level=level, method="wilson")
+            assert (lo[i], hi[i]) == pytest.approx((ci.low, ci.high), abs=1e-12)
+        assert np.isnan(lo[4]) and np.isnan(hi[4])
+    z, k_eff, n_eff = stats.norm.ppf(0.975), 41.3, 137.6
+    p = k_eff / n_eff
+    centre = (p + z**2 / (2 * n_eff)) / (1 + z**2 / n_eff)
+    half = z / (1 + z**2 / n_eff) * np.sqrt(p * (1 - p) / n_eff + z**2 / (4 * n_eff**2))
+    lo, hi = nsfw.wilson_interval(k_eff, n_eff)
+    assert (float(lo), float(hi)) == pytest.approx((centre - half, centre + half), abs=1e-12)
+    assert np.isnan(nsfw.wilson_interval(0.0, float("nan"))).all()
 
 
 def test_score_histogram_counts_each_flag_group_in_common_bins(small_release):

@@ -48,6 +48,32 @@ def test_rehydrate_waits_out_a_429_with_a_countdown(server, tmp_path, capsys):
     assert "rate limited by the X API: waiting" in capsys.readouterr().err
 
 
+def test_server_errors_are_retried_by_the_session_honouring_a_503s_retry_after(server, tmp_path):
+    """X's docs ("Response codes") list 500, 502, 503 (overloaded: "try again later") and 504 as its
+    errors; a 503 may say when (Retry-After, RFC 9110 section 10.2.3). A 429 is not the session's: see
+    the countdown and usage-cap tests."""
+    fake = FakeX(server)
+    seen = []
+
+    def flaky(req):
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            return Reply(503, b"Service Unavailable", {"Retry-After": "1"})
+        return Reply(500, b"Internal Server Error") if len(seen) == 2 else fake(req)
+    server.route("/2/tweets", flaky)
+    counts = x_api.rehydrate(IDS[:5], tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False,
+                             retries=2, backoff=0.01)
+    assert counts["asked"] == 5 and counts["ok"] + counts["not_found"] + counts["not_authorized"] == 5
+    assert len(seen) == 3 and seen[1] - seen[0] >= 0.95
+    server.route("/2/tweets", Reply(502, b"Bad Gateway"))
+    n_before = len(server.log)
+    with pytest.raises(FetchError, match=r"kept failing \(HTTP 502\) after 3 tries; nothing of this batch was stored"):
+        x_api.rehydrate(IDS[5:10], tmp_path / "t.sqlite", api=f"{server.url}/2", token=TOKEN, progress=False,
+                        retries=2, backoff=0.01)
+    assert len(server.log) - n_before == 3
+    assert sum(v for k, v in x_api.summary(tmp_path / "t.sqlite").items() if k != "media") == 5  # the first batch
+
+
 def test_a_usage_cap_429_stops_at_once_and_keeps_what_was_stored(server, tmp_path, capsys, monkeypatch):
     fake = FakeX(server, usage_cap_from_call=2)
     waits = []

@@ -286,16 +286,17 @@ def score_histogram(flag: pd.Series, score: pd.Series, bins: int = 50) -> tuple[
 
 
 def wilson_interval(successes, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a binomial share (arrays of ``successes`` out of ``n``); NaN where n = 0."""
-    from scipy import stats
+    """Wilson score interval of a binomial share (arrays of ``successes`` out of ``n``, which need not be
+    whole: an effective sample size), statsmodels' ``proportion_confint(method="wilson")``; NaN where n is
+    0 or NaN (statsmodels would divide by it)."""
+    from statsmodels.stats.proportion import proportion_confint
 
-    k, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
-    z = stats.norm.ppf(0.5 + level / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return centre - half, centre + half
+    k, n = np.broadcast_arrays(np.asarray(successes, dtype=float), np.asarray(n, dtype=float))
+    lo, hi = np.full(k.shape, np.nan), np.full(k.shape, np.nan)
+    some = n > 0
+    if some.any():
+        lo[some], hi[some] = proportion_confint(k[some], n[some], alpha=1 - level, method="wilson")
+    return lo, hi
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,13 @@
-"""HTTP downloads for the fetchers: retries with backoff, timeouts, size caps, checksums,
-progress bars, and atomic writes (a partial file never has the final name).
+"""HTTP downloads for the fetchers: retries that honour a server's Retry-After, timeouts, size caps,
+checksums, progress bars, and atomic writes (a partial file never has the final name).
+
+Retries are urllib3's :class:`~urllib3.util.Retry`, mounted on the requests session
+(:func:`session`): refused connections, timeouts and the answers of :data:`RETRY_STATUS` are tried
+again with exponential backoff, and a 429 or 503 that carries ``Retry-After`` (RFC 9110 section
+10.2.3: seconds, or an HTTP date) waits as long as the server asks, up to :data:`MAX_RETRY_AFTER`;
+a longer wait fails at once with :class:`TooLongWait` ("try again later") instead of sleeping.
+urllib3 does not retry a body cut off midway: a download keeps its part file and resumes on the
+next run (:func:`download`), and a small answer read whole is tried again here (:func:`get`).
 
 Downloads keep the bytes exactly as the server stored them: they ask for
 ``Accept-Encoding: identity`` and never decode a ``Content-Encoding`` (a ``.csv.gz`` that a
@@ -11,22 +19,77 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import time
+import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.util.retry import Retry
 
 from twigma.errors import UserError
 from twigma.release.schema import ZENODO_RECORD
 from twigma.version import VERSION
 
 USER_AGENT = f"twigma-compendium/{VERSION} (+https://zenodo.org/records/{ZENODO_RECORD})"
-RETRY_STATUS = {429, 500, 502, 503, 504}
+#: Answers tried again: too many requests, and the server errors a retry can mend.
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+#: The longest wait a server's ``Retry-After`` may ask for, in seconds. Zenodo limits requests a minute
+#: and an hour (60 and 1,000 for guests: ``RATELIMIT_GUEST_USER`` in inveniosoftware/invenio-app's config):
+#: a minute's wait is honoured; an hour's (or an outage's) is better met by running the command again
+#: later than by a silent sleep.
+MAX_RETRY_AFTER = 300
 
 
 class FetchError(UserError, RuntimeError):
     """A download or API call that failed for good, with what to do."""
+
+
+class TooLongWait(FetchError):
+    """A server asked (``Retry-After``) for a longer wait than this command allows."""
+
+    def __init__(self, wait: float, cap: float, status: int | None = None, url: str = ""):
+        self.wait, self.cap, self.status, self.url = wait, cap, status, url
+        said = f"answered HTTP {status} and " if status else ""
+        super().__init__(f"{url or 'the server'} {said}asks to wait {wait:,.0f} s before trying again (Retry-After), "
+                         f"longer than the {cap:,.0f} s this command waits: nothing was retried. Try again later "
+                         "(after that wait); what was already downloaded is kept.")
+
+
+class Retries(Retry):
+    """urllib3's Retry, with three changes to how it meets ``Retry-After``.
+
+    A wait longer than ``retry_after_max`` raises :class:`TooLongWait` at once (urllib3 would wait the
+    maximum and ask again before the server said it would answer); an unreadable value falls back to the
+    backoff (urllib3 raises ``InvalidHeader``); a wait is announced on stderr. ``retry_after_statuses``
+    replaces :attr:`Retry.RETRY_AFTER_STATUS_CODES` (413, 429, 503), the answers whose ``Retry-After``
+    is a reason to try again even outside ``status_forcelist``.
+    """
+
+    def __init__(self, *args, retry_after_statuses: Collection[int] = Retry.RETRY_AFTER_STATUS_CODES, **kw):
+        super().__init__(*args, **kw)
+        self.RETRY_AFTER_STATUS_CODES = frozenset(retry_after_statuses)
+
+    def new(self, **kw):
+        kw.setdefault("retry_after_statuses", self.RETRY_AFTER_STATUS_CODES)
+        return super().new(**kw)
+
+    def get_retry_after(self, response) -> float | None:
+        value = response.headers.get("Retry-After")
+        if value is None:
+            return None
+        try:  # the wait as asked, before urllib3 caps it at retry_after_max
+            asked = Retry.parse_retry_after(self.new(retry_after_max=sys.maxsize), value)
+        except InvalidHeader:
+            return None
+        if asked > self.retry_after_max:
+            raise TooLongWait(asked, self.retry_after_max, response.status)
+        if asked > 0:
+            print(f"the server answered HTTP {response.status} and asks to wait {asked:,.0f} s (Retry-After): "
+                  "waiting", file=sys.stderr, flush=True)
+        return asked
 
 
 #: Errors no retry can mend: a URL (or a redirect's target) of a scheme requests does not fetch, such as
@@ -70,32 +133,92 @@ def inside(folder: Path, name: str) -> Path:
     return target
 
 
-def session() -> requests.Session:
+def session(*, retries: int = 4, backoff: float = 1.0, max_wait: int = MAX_RETRY_AFTER,
+            statuses: Collection[int] = RETRY_STATUS, retry_after_statuses: Collection[int] = (413, 429, 503),
+            pool: int = 10) -> requests.Session:
+    """A requests session whose GETs urllib3 tries up to ``retries`` more times.
+
+    Retried: refused connections, timeouts, and the answers of ``statuses``, with exponential backoff
+    (``backoff`` x 2^(n - 1) seconds before the n-th retry, the first at once, at most 60 s); an answer of
+    ``retry_after_statuses`` with ``Retry-After`` waits as the server asks, up to ``max_wait`` seconds
+    (:class:`Retries`). Only GET and HEAD are retried (the fetchers send nothing else). When the retries
+    are spent the last answer is returned (its status tells what went wrong; :func:`get` turns it into a
+    :class:`FetchError`). ``pool``: connections kept per host (one per download thread).
+    """
+    policy = Retries(total=retries, connect=retries, read=retries, status=retries, other=retries,
+                     allowed_methods=frozenset({"GET", "HEAD"}), status_forcelist=frozenset(statuses),
+                     backoff_factor=backoff, backoff_max=60, respect_retry_after_header=True,
+                     retry_after_max=max_wait, retry_after_statuses=retry_after_statuses, raise_on_status=False)
     s = requests.Session()
     s.headers["User-Agent"] = USER_AGENT
+    adapter = HTTPAdapter(max_retries=policy, pool_connections=pool, pool_maxsize=pool)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
     return s
 
 
-def get(sess: requests.Session, url: str, *, retries: int = 4, backoff: float = 1.0, timeout=(5, 60),
-        what: str = "request", **kw) -> requests.Response:
-    """GET with retries on connection errors and 5xx/429 answers (exponential backoff); a URL or redirect
-    no retry can follow (:data:`PERMANENT`, e.g. to ``file://``) fails at once."""
-    last: Exception | str | None = None
-    for attempt in range(retries + 1):
+def policy_of(sess: requests.Session, url: str) -> Retry:
+    """The Retry that ``sess`` mounts for ``url`` (none for a plain session: requests' default, no retry)."""
+    policy = getattr(sess.get_adapter(url), "max_retries", None)
+    return policy if isinstance(policy, Retry) else Retry(0, read=False)
+
+
+def tries(policy: Retry) -> int:
+    """The number of tries ``policy`` allows (a first one and its retries)."""
+    return (policy.total if isinstance(policy.total, int) and policy.total > 0 else 0) + 1
+
+
+def again(policy: Retry, url: str, error: Exception) -> Retry | None:
+    """After ``error``, a body cut off midway (which urllib3 leaves to its caller): ``policy`` counting one more
+    try, once its backoff has passed; None when its tries are spent."""
+    try:
+        policy = policy.increment(method="GET", url=url, error=error)
+    except MaxRetryError:
+        return None
+    policy.sleep()
+    return policy
+
+
+def cut_off(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` broke a body being read (after the answer's headers), rather than the request."""
+    return isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)) \
+        or (isinstance(exc, requests.ConnectionError) and bool(exc.args)
+            and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError))
+
+
+def describe(exc: BaseException) -> str:
+    """What went wrong, in a line: for retries urllib3 gave up on, the last error (``MaxRetryError``'s reason)."""
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    if isinstance(cause, MaxRetryError) and cause.reason is not None:
+        cause = cause.reason
+    return f"{type(cause).__name__}: {str(cause)[:160]}"
+
+
+def get(sess: requests.Session, url: str, *, timeout=(5, 60), what: str = "request", **kw) -> requests.Response:
+    """GET through the session's retries (:func:`session`); a :class:`FetchError` naming ``url`` when they
+    are spent, when the server asks for a wait longer than the session allows (:class:`TooLongWait`), or at
+    once for a URL or redirect no retry can follow (:data:`PERMANENT`, e.g. to ``file://``). An answer read
+    whole (not ``stream``) whose body is cut off midway is asked for again under the same policy."""
+    body_policy: Retry | None = None  # counts the tries of a body cut off midway
+    while True:
         try:
             r = sess.get(url, timeout=timeout, **kw)
         except PERMANENT as exc:
             raise FetchError(f"{what} failed: {url}: {permanent_problem(exc)}") from None
+        except TooLongWait as exc:
+            raise TooLongWait(exc.wait, exc.cap, exc.status, url) from None
         except requests.RequestException as exc:
-            last = exc
-        else:
-            if r.status_code not in RETRY_STATUS:
-                return r
-            last = f"HTTP {r.status_code}"
+            if cut_off(exc):
+                body_policy = again(body_policy or policy_of(sess, url), url, exc)
+                if body_policy is not None:
+                    continue
+            raise FetchError(f"{what} failed after {tries(policy_of(sess, url))} tries: {url}: {describe(exc)}") \
+                from None
+        policy = policy_of(sess, url)
+        if r.status_code in (policy.status_forcelist or RETRY_STATUS):  # urllib3's retries are spent
             r.close()
-        if attempt < retries:
-            time.sleep(backoff * 2 ** attempt)
-    raise FetchError(f"{what} failed after {retries + 1} tries: {url}: {last}")
+            raise FetchError(f"{what} failed after {tries(policy)} tries: {url}: HTTP {r.status_code}")
+        return r
 
 
 ALGORITHMS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}  # name -> hex digits
@@ -158,6 +281,8 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
     ``check(part_path)``, if given, runs on the complete file before the checksum (a format
     check such as :func:`check_magic`); it raises :class:`FetchError` to refuse the file, which
     is then removed. The bytes are saved as sent (``Accept-Encoding: identity``, no decoding).
+    Without ``sess``, the download has its own :func:`session` with ``retries`` and ``backoff``;
+    a given session keeps its own.
     """
     from tqdm.auto import tqdm
 
@@ -165,12 +290,11 @@ def download(url: str, dest: str | os.PathLike, *, checksum: str | None = None, 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    sess = sess or session()
+    sess = sess or session(retries=retries, backoff=backoff)
     have = part.stat().st_size if part.exists() else 0
     headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
     r: requests.Response | None
-    r = get(sess, url, retries=retries, backoff=backoff, timeout=timeout, stream=True, headers=headers,
-            what=f"download of {dest.name}")
+    r = get(sess, url, timeout=timeout, stream=True, headers=headers, what=f"download of {dest.name}")
     if r.status_code == 416 and have:  # the part file is already whole
         r.close()
         r = None

@@ -10,7 +10,7 @@ by the one the release uses: ``--name-by auto`` (the default) compares the relea
 (without an image extension, :func:`twigma.release.image_keys`) with both and takes the one that
 matches more rows (:func:`choose_name_by`); ``--name-by media_id|file_code`` forces it. At the end
 the match rate is reported: the rows of the release that have a downloaded photo (:func:`match_rate`). Each download has
-timeouts, retries on transient errors, a size cap, and a check that the body is an image
+timeouts, retries on transient errors (a host's ``Retry-After`` is honoured), a size cap, and a check that the body is an image
 (Pillow must be able to read it). Files are written atomically (``.part`` first), so a
 partial file never has a finished name. Failures go to ``_failures.csv`` in the folder with
 the reason; a rerun skips the images already there and tries the failed ones again. A name from the
@@ -36,7 +36,18 @@ import pandas as pd
 import requests
 
 from twigma import paths
-from twigma.fetch.http import PERMANENT, RETRY_STATUS, USER_AGENT, inside, permanent_problem
+from twigma.fetch.http import (
+    PERMANENT,
+    RETRY_STATUS,
+    TooLongWait,
+    again,
+    describe,
+    inside,
+    permanent_problem,
+    policy_of,
+    session,
+    tries,
+)
 from twigma.files import atomic_write, from_spreadsheet_safe, spreadsheet_safe
 
 DEFAULT_DIR = "data/raw/twigma_images"
@@ -87,42 +98,50 @@ def existing(folder: Path) -> set[str]:
     return {p.stem for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != FAILURES}
 
 
-def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: int, timeout: tuple,
-              retries: int, backoff: float) -> str:
-    """Download one image; returns the file name written. Raises ValueError with the reason."""
-    problem = "no attempt"
-    for attempt in range(retries + 1):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
+def fetch_one(sess: requests.Session, url: str, dest_stem: Path, *, max_bytes: int, timeout: tuple) -> str:
+    """Download one image; returns the file name written. Raises ValueError with the reason.
+
+    ``sess`` retries refused connections, timeouts and busy answers (:func:`twigma.fetch.http.session`);
+    a body cut off midway, which urllib3 does not retry, is asked for again here under the same policy."""
+    body_policy = None  # counts the tries of a body cut off midway
+    while True:
+        problem: Exception | None = None
         try:
             with sess.get(url, timeout=timeout, stream=True) as r:
-                if r.status_code in RETRY_STATUS:
-                    problem = f"HTTP {r.status_code}"
-                    continue
+                if r.status_code in RETRY_STATUS:  # the session's retries are spent
+                    raise ValueError(f"failed after {tries(policy_of(sess, url))} tries: HTTP {r.status_code}")
                 if r.status_code != 200:
                     raise ValueError(f"HTTP {r.status_code}")
                 size = int(r.headers.get("Content-Length") or 0)
                 if size > max_bytes:
                     raise ValueError(f"too large ({size:,} bytes > {max_bytes:,})")
                 buf = io.BytesIO()
-                for block in r.iter_content(1 << 16):
-                    buf.write(block)
-                    if buf.tell() > max_bytes:
-                        raise ValueError(f"too large (over {max_bytes:,} bytes)")
-                if size and buf.tell() != size:
-                    problem = f"truncated body ({buf.tell():,} of {size:,} bytes)"
-                    continue
+                try:
+                    for block in r.iter_content(1 << 16):
+                        buf.write(block)
+                        if buf.tell() > max_bytes:
+                            raise ValueError(f"too large (over {max_bytes:,} bytes)")
+                except (requests.RequestException, OSError) as exc:  # cut off mid-body
+                    problem = exc
+                if problem is None and size and buf.tell() != size:
+                    problem = ValueError(f"truncated body ({buf.tell():,} of {size:,} bytes)")
         except PERMANENT as exc:  # a redirect to file:// or another scheme: no retry mends it
             raise ValueError(permanent_problem(exc)) from None
-        except (requests.RequestException, OSError) as exc:  # refused, timed out, cut off mid-body
-            problem = f"{type(exc).__name__}"
+        except TooLongWait as exc:  # the host asks for a longer wait than a run allows: a rerun tries again
+            raise ValueError(str(TooLongWait(exc.wait, exc.cap, exc.status, url))) from None
+        except (requests.RequestException, OSError) as exc:  # refused, timed out: the session's retries are spent
+            raise ValueError(f"failed after {tries(policy_of(sess, url))} tries: {describe(exc)}") from None
+        if problem is not None:
+            body_policy = again(body_policy or policy_of(sess, url), url, problem)
+            if body_policy is None:
+                name = type(problem).__name__ if isinstance(problem, requests.RequestException) else str(problem)
+                raise ValueError(f"failed after {tries(policy_of(sess, url))} tries: {name}")
             continue
         data = buf.getvalue()
         fmt = _check_image(data)
         target = dest_stem.with_name(f"{dest_stem.name}.{EXT.get(fmt, 'img')}")
         atomic_write(target, lambda tmp, data=data: tmp.write_bytes(data))  # type: ignore[misc]  # mypy infers no lambda with defaults
         return target.name
-    raise ValueError(f"failed after {retries + 1} tries: {problem}")
 
 
 def _check_image(data: bytes) -> str:
@@ -167,17 +186,13 @@ def download_images(media: pd.DataFrame, folder: str | os.PathLike | None = None
             unsafe.append(row.image_name)
             failures.append(_failure(row, str(exc)))
     todo = todo[~todo["image_name"].isin(unsafe)]
-    sess = requests.Session()
-    sess.headers["User-Agent"] = USER_AGENT
-    adapter = requests.adapters.HTTPAdapter(pool_connections=threads, pool_maxsize=threads)
-    sess.mount("http://", adapter)
-    sess.mount("https://", adapter)
+    sess = session(retries=retries, backoff=backoff, pool=threads)
     ok = 0
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool, \
                 tqdm(total=len(todo), unit="img", desc="downloading images", disable=not progress) as bar:
             futures = {pool.submit(fetch_one, sess, row.url, out / str(row.image_name), max_bytes=max_bytes,  # type: ignore[arg-type]  # pandas-stubs: a row field is any scalar
-                                   timeout=timeout, retries=retries, backoff=backoff): row
+                                   timeout=timeout): row
                        for row in todo.itertuples(index=False)}
             for fut in as_completed(futures):
                 row = futures[fut]

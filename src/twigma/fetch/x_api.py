@@ -14,9 +14,12 @@ Results go to a SQLite store (default ``data/raw/rehydrated.sqlite``), one trans
 batch: a rerun continues where the last one stopped, never asks for an id twice, and an
 interruption loses at most the batch in flight. Tweets the API reports as missing (deleted)
 or not authorised (withheld, protected, suspended) are recorded as such. Rate limits (HTTP
-429) are honoured by waiting until the ``x-rate-limit-reset`` time with a visible countdown;
-transient errors (5xx, broken connections, malformed bodies: not JSON, or tweets without an ``id``,
-see :func:`malformed`) are retried with backoff, then reported.
+429) are honoured by waiting until the ``x-rate-limit-reset`` time with a visible countdown (X's
+docs, "Rate limits": a 429 Too Many Requests, with ``x-rate-limit-limit``, ``x-rate-limit-remaining``
+and ``x-rate-limit-reset``, the Unix time the window resets); transient errors are retried with
+backoff, then reported: server errors (5xx, honouring a 503's ``Retry-After``) and broken connections
+by urllib3's Retry on the session (:func:`twigma.fetch.http.session`), bodies cut off midway or
+malformed (not JSON, or tweets without an ``id``, see :func:`malformed`) here.
 
 A 429 can also mean that the project's **monthly usage cap** is spent: its body is then the
 problem-details object ``{"title": "UsageCapExceeded", "detail": "Usage cap exceeded: Monthly
@@ -55,7 +58,17 @@ import pandas as pd
 import requests
 
 from twigma import paths
-from twigma.fetch.http import PERMANENT, FetchError, permanent_problem, session
+from twigma.fetch.http import (
+    PERMANENT,
+    FetchError,
+    TooLongWait,
+    cut_off,
+    describe,
+    permanent_problem,
+    policy_of,
+    session,
+    tries,
+)
 
 X_API = "https://api.x.com/2"
 TOKEN_ENV = "X_BEARER_TOKEN"
@@ -221,7 +234,10 @@ def _countdown(seconds: float, sleep: Callable[[float], None], out=None) -> None
 
 def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_API, retries: int = 5,
            backoff: float = 2.0, sleep: Callable[[float], None] = time.sleep, max_wait: float = 3600) -> dict:
-    """One tweet-lookup call for up to 100 ids, with rate-limit waits and retries; returns the JSON."""
+    """One tweet-lookup call for up to 100 ids, with rate-limit waits and retries; returns the JSON.
+
+    ``sess`` retries server errors and refused connections (:func:`rehydrate` makes it); ``retries`` and
+    ``backoff`` here count and space the tries of an answer whose body is cut off midway or malformed."""
     params = {"ids": ",".join(ids), "tweet.fields": TWEET_FIELDS, "expansions": "attachments.media_keys",
               "media.fields": MEDIA_FIELDS}
     headers = {"Authorization": f"Bearer {token}"}
@@ -233,8 +249,15 @@ def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_A
                          allow_redirects=False)
         except PERMANENT as exc:
             raise FetchError(f"the X API at {api} cannot be asked: {redact(permanent_problem(exc), token)}") from None
-        except requests.RequestException as exc:  # refused, timed out, broken mid-body
-            problem = f"{type(exc).__name__}"
+        except TooLongWait as exc:
+            raise FetchError(f"{TooLongWait(exc.wait, exc.cap, exc.status, api)} Nothing of this batch was stored; "
+                             "the same command continues where it stopped.") from None
+        except requests.RequestException as exc:
+            if not cut_off(exc):  # refused, timed out: the session's retries are spent
+                raise FetchError(f"the X API kept failing ({redact(describe(exc), token)}) after "
+                                 f"{tries(policy_of(sess, api))} tries; nothing of this batch was stored. Run the "
+                                 "command again later: it continues where it stopped.") from None
+            problem = f"{type(exc).__name__}"  # a body cut off midway, which urllib3 does not retry
         else:
             if 300 <= r.status_code < 400:
                 raise FetchError(_redirect_message(r, api, token))
@@ -263,8 +286,10 @@ def lookup(sess: requests.Session, ids: list[str], token: str, *, api: str = X_A
                     if problem is None:
                         return body
                     problem = f"a malformed body: {problem}"
-            elif 500 <= r.status_code < 600:
-                problem = f"HTTP {r.status_code}"
+            elif 500 <= r.status_code < 600:  # the session's retries are spent
+                raise FetchError(f"the X API kept failing (HTTP {r.status_code}) after {tries(policy_of(sess, api))} "
+                                 "tries; nothing of this batch was stored. Run the command again later: it continues "
+                                 "where it stopped.")
             else:
                 raise FetchError(f"the X API answered HTTP {r.status_code}: {redact(r.text, token)[:200]}")
         attempt += 1
@@ -358,7 +383,9 @@ def rehydrate(ids: Iterable[str], store: str | os.PathLike | None = None, *, api
     if limit is not None:
         todo = todo[:limit]
     totals = {"ok": 0, "not_found": 0, "not_authorized": 0, "error": 0, "asked": len(todo)}
-    sess = session()
+    # urllib3 retries server errors and broken connections; a 429 is left to lookup(), which reads X's
+    # x-rate-limit-reset and tells a rate limit from a spent monthly cap
+    sess = session(retries=retries, backoff=backoff, statuses=range(500, 600), retry_after_statuses=(503,))
     try:
         with tqdm(total=len(todo), unit="tweet", desc="rehydrating", disable=not progress) as bar:
             for start in range(0, len(todo), batch):

@@ -19,6 +19,9 @@ How Zenodo answers, and what this module relies on:
   else ``links.download`` (the deposit API, whose ``self`` is the file's metadata).
 * The bytes are saved as stored (no ``Content-Encoding`` decoding), so a ``.csv.gz`` keeps
   its length and MD5.
+* Over its rate limits (per minute and per hour) Zenodo answers HTTP 429 with ``X-RateLimit-Limit``,
+  ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` and ``Retry-After`` (Invenio's rate limiter); the
+  wait is honoured up to :data:`twigma.fetch.http.MAX_RETRY_AFTER`, and a longer one says to try later.
 * A file's ``key`` names the saved file; a key that is not a plain file name (a path separator, ``..``,
   an absolute path) is refused, so nothing is written outside ``--dest``.
 """
@@ -30,7 +33,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from twigma import paths
-from twigma.fetch.http import FetchError, download, get, inside, matches, session
+from twigma.fetch.http import FetchError, TooLongWait, download, get, inside, matches, session
 from twigma.release import ZENODO_RECORD
 
 ZENODO_API = "https://zenodo.org/api"
@@ -44,9 +47,18 @@ def api_base(api: str | None = None) -> str:
     return (api or os.environ.get("TWIGMA_ZENODO_API") or ZENODO_API).rstrip("/")
 
 
+def api_session():
+    """A session for the records API: few, short retries (its answers are small); a rate limit's
+    ``Retry-After`` is honoured (Zenodo's API runs on Invenio, whose rate limiter sends it with a 429:
+    ``RATELIMIT_HEADERS_ENABLED = True`` in inveniosoftware/invenio-app's config)."""
+    return session(retries=2, backoff=0.5)
+
+
 def _get_json(sess, url: str, what: str) -> dict:
     try:
-        r = get(sess, url, retries=2, backoff=0.5, timeout=(5, 30), what=what)
+        r = get(sess, url, timeout=(5, 30), what=what)
+    except TooLongWait as exc:
+        raise FetchError(f"the Zenodo API is rate limiting this computer: {exc}\n  {MANUAL}") from None
     except FetchError as exc:
         raise FetchError(f"cannot reach the Zenodo API ({exc}).\n  {MANUAL}") from None
     if r.status_code == 404:
@@ -102,7 +114,7 @@ def files_of(record: dict) -> list[dict]:
 def latest_record(record: str = ZENODO_RECORD, api: str | None = None, sess=None) -> dict:
     """The JSON of the newest version of a record: ``/records/<id>``, then its ``links.latest``."""
     base = api_base(api)
-    sess = sess or session()
+    sess = sess or api_session()
     data = _get_json(sess, f"{base}/records/{record}", "Zenodo API request")
     latest = data.get("links", {}).get("latest")
     if latest and str(data.get("id")) != str(latest).rstrip("/").split("/")[-1]:
@@ -124,8 +136,7 @@ def pick_table(files: list[dict], pattern: str = TABLE_PATTERN) -> dict:
 def fetch_release(dest_dir: str | os.PathLike | None = None, *, record: str = ZENODO_RECORD, api: str | None = None,
                   pattern: str = TABLE_PATTERN, validate: bool = True, progress: bool = True) -> Path:
     """Download (if needed) and validate the newest release table; returns its path."""
-    sess = session()
-    rec = latest_record(record, api, sess)
+    rec = latest_record(record, api, api_session())
     f = pick_table(files_of(rec), pattern)
     folder = paths.resolve(dest_dir, default=paths.RAW)
     try:  # the key is the server's word: it must name a file in the folder, never a path out of it
@@ -140,7 +151,7 @@ def fetch_release(dest_dir: str | os.PathLike | None = None, *, record: str = ZE
     if dest.exists() and checksum and matches(dest, checksum):
         print(f"{dest} is already here and matches the checksum")
     else:
-        download(url, dest, checksum=checksum, sess=sess, progress=progress,
+        download(url, dest, checksum=checksum, progress=progress,
                  desc=f"{f['key']} (record {rec.get('id', record)}, version {rec.get('metadata', {}).get('version', '?')})")
     if validate:
         from twigma.release import load_release

@@ -25,7 +25,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from twigma.errors import UserError
 from twigma.files import atomic_write
 from twigma.present import datasheet
 from twigma.run import provenance, report_pages as pages_
-from twigma.run.report_pages import SYNTHETIC_BANNER, esc as _esc
+from twigma.run.report_pages import SYNTHETIC_BANNER
 
 CSS = """
 /* a page reads like a paper's section: a wide column so figures keep legible legends */
@@ -155,30 +154,55 @@ mathjax_path = "no-mathjax.js"
 '''
 
 
-_OUTPUT_IMG = re.compile(r'(<img\b[^>]*?\bsrc="(\.\./_images/[^"]+)"[^>]*>)')
-# accessible names that differ from the visible label (axe: label-content-name-mismatch): the theme's search
-# button, and MyST-NB's toggles of folded code, whose visible words are the better name
-_MISNAMED = [(re.compile(r'(<button class="btn search-button-field[^>]*?) aria-label="Search"'), r"\1"),
-             (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>")]
+#: What :func:`finish_page` edits, as CSS selectors of the markup the tools write. A figure of a notebook's
+#: outputs: Sphinx copies every image to ``_images/`` (a notebook page lives one folder down).
+OUTPUT_FIGURE = 'img[src^="../_images/"]'
+#: Accessible names that differ from the visible label (axe: label-content-name-mismatch), whose visible
+#: words are the better name: sphinx-book-theme's search field, in every page's sidebar (its theme.conf's
+#: ``sidebars``; the button of pydata-sphinx-theme's components/search-button-field.html, ``aria-label="Search"``
+#: beside the words "Search... Ctrl+K")...
+SEARCH_FIELD = "button.search-button-field"
+#: ... and MyST-NB's toggle of each folded code cell (``<summary aria-label="Toggle hidden content">`` in
+#: a ``details.hide``, myst_nb/sphinx_.py's visit_HideCellInput), inside each cell tagged ``hide-input``.
+FOLDED_CELL, FOLD_TOGGLE = "div.cell.tag_hide-input", "details.hide > summary"
 
 
-def _finish(page: Path, title: str) -> None:
-    """Last touches to a built page: each figure of a notebook's outputs opens full size on click (a link
-    around the image) with an alternative text that names it rather than its file; accessible names that
-    match what the reader sees."""
-    text = page.read_text()
-    n = [0]
+def finish_page(text: str, title: str, where: str = "the page") -> str:
+    """Last touches to a page Sphinx built (its HTML ``text``, returned edited): each figure of a notebook's
+    outputs opens full size on click (a link around the image) with an alternative text that names it
+    (``<title>: figure <n>``) rather than its file; the theme's search field and MyST-NB's fold toggles are
+    named by what the reader sees.
 
-    def wrap(m):
-        n[0] += 1
-        img = re.sub(r'\balt="[^"]*"', f'alt="{_esc(title)}: figure {n[0]}"', m.group(1))
-        return f'<a class="twigma-zoom" href="{m.group(2)}" title="open the figure at full size">{img}</a>'
+    A page without the markup these edits expect (the search field; a fold toggle in each folded cell) raises
+    :class:`ReportError` naming ``where``: the theme or MyST-NB changed, and the edits must follow."""
+    from bs4 import BeautifulSoup
 
-    new = _OUTPUT_IMG.sub(wrap, text)
-    for pattern, repl in _MISNAMED:
-        new = pattern.sub(repl, new)
-    if new != text:
-        atomic_write(page, lambda tmp: tmp.write_text(new))
+    soup = BeautifulSoup(text, "html.parser")
+    for n, img in enumerate(soup.select(OUTPUT_FIGURE), start=1):
+        img["alt"] = f"{title}: figure {n}"
+        if img.parent is not None and img.parent.name != "a":
+            img.wrap(soup.new_tag("a", attrs={"class": "twigma-zoom", "href": str(img["src"]),
+                                              "title": "open the figure at full size"}))
+    search = soup.select(SEARCH_FIELD)
+    folded = soup.select(FOLDED_CELL)
+    toggles = [cell.select_one(FOLD_TOGGLE) for cell in folded]
+    missing = ([f"the theme's search field ({SEARCH_FIELD})"] if not search else []) + \
+              ([f"the toggle ({FOLD_TOGGLE}) of {toggles.count(None)} of {len(folded)} folded code cells "
+                f"({FOLDED_CELL})"] if None in toggles else [])
+    if missing:
+        raise ReportError(f"{where}: the report's last touches expect markup the page lacks: {'; '.join(missing)}. "
+                          "sphinx-book-theme or MyST-NB writes its pages differently than the versions in "
+                          "env/requirements.txt: install those (make setup), or update twigma.run.report.finish_page "
+                          "to the new markup.")
+    for tag in search + toggles:
+        if tag is not None:
+            tag.attrs.pop("aria-label", None)
+    return soup.decode(formatter="html5")
+
+
+def _finish(page: Path, title: str, where: str) -> None:
+    text = finish_page(page.read_text(encoding="utf-8"), title, where)
+    atomic_write(page, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _write(path: Path, text: str) -> None:
@@ -227,8 +251,10 @@ def build_report(out: str | os.PathLike | None = None, target: str | os.PathLike
     if code != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ReportError(f"Sphinx could not build the report from {src} (exit code {code}); see the messages above.")
-    for page in tmp.rglob("*.html"):
-        _finish(page, page.stem)
+    for page in tmp.rglob("*.html"):  # the pages Sphinx wrote, not the run's files copied under _static/
+        rel = page.relative_to(tmp)
+        if not any(part.startswith("_") for part in rel.parts[:-1]):
+            _finish(page, page.stem, f"the report page {rel} (built from {src})")
     shutil.rmtree(tmp / ".doctrees", ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)  # the old site goes only once the new one is complete
     target.parent.mkdir(parents=True, exist_ok=True)
