@@ -100,10 +100,13 @@ def test_the_map_draws_every_image_and_the_filters_change_it(tmp_path):
         assert got["points"] == [int((ks == c["k"]).sum()) for c in data["clusters"]]
         assert got["images"] == len(frame) and "600 of 600 images" in got["status"]
         np.testing.assert_array_equal(got["cells"], _expected_cells(frame, data, np.ones(len(frame), bool)))
-        assert driver.find_elements("css selector", "#twigma-map canvas")
+        # the points alone (the density image hidden): WebGL drew them on its canvas
+        driver.execute_async_script("Plotly.relayout('twigma-map', {'images[0].visible': false})"
+                                    ".then(() => arguments[arguments.length - 1]())")
         rect = driver.execute_script("const r = document.querySelector('#twigma-map .nsewdrag').getBoundingClientRect();"
                                      "return [r.left, r.top, r.right, r.bottom];")
-        assert drawn_spots(driver, rect), "nothing drawn in the plot area"
+        assert driver.find_elements("css selector", "#twigma-map canvas.gl-canvas-context")
+        assert len(drawn_spots(driver, rect)) > 50, "the points were not drawn (WebGL)"
 
         driver.find_element("css selector", "#twigma-clusters input[data-cluster='1']").click()
         _wait(driver, "return document.getElementById('twigma-map').dataset.images !== arguments[0]", 10,

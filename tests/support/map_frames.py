@@ -22,7 +22,7 @@ def release_frame(n: int, seed: int = 0, clusters: int = 10, months: int = 27, c
     span = (start + pd.DateOffset(months=months) - start).total_seconds()
     created = start + pd.to_timedelta(rng.uniform(0, span, n), unit="s")
     if captions is None:
-        pool = [" ".join(rng.choice(WORDS, 40))[:caption_chars] for _ in range(min(n, 5000))]
+        pool = [" ".join(rng.choice(WORDS, 40))[:caption_chars].strip() for _ in range(min(n, 5000))]
         captions = [pool[i] for i in rng.integers(0, len(pool), n)]
     else:
         captions = [captions[i % len(captions)] for i in range(n)]

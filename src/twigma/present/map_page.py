@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from twigma.embeddings.search import TWEET_URL
+from twigma.errors import UserError
 from twigma.files import atomic_write
 from twigma.present import explore
 from twigma.present.plots import cluster_colors
@@ -69,8 +70,8 @@ CSP = ("img-src data: blob:; connect-src 'none'; font-src 'none'; frame-src 'non
        "media-src 'none'; base-uri 'none'; form-action 'none'")
 
 
-class MapPageError(ValueError):
-    """The release cannot be drawn as the map (a programming error in what the caller passed)."""
+class MapPageError(UserError, ValueError):
+    """The release, or a setting, with which the map cannot be drawn."""
 
 
 def plotly_js() -> Path:
@@ -225,7 +226,7 @@ body { font-family: system-ui, sans-serif; margin: 1rem 2rem; color: #222; }
 #twigma-clusters label { display: block; font-size: 0.9em; }
 .twigma-swatch { display: inline-block; width: 0.9em; height: 0.9em; margin: 0 4px; vertical-align: middle; }
 #twigma-map { width: 100%; height: 72vh; min-height: 420px; }
-#twigma-map .layer-below image { image-rendering: pixelated; }
+#twigma-map image { image-rendering: pixelated; }  /* the density image: its cells, not a blur */
 #twigma-point { border-top: 1px solid #ddd; margin-top: 0.5rem; }
 """
 
@@ -260,7 +261,7 @@ def page_html(data: dict, *, static: str = "_static/", back: str | None = "index
 <label>to <select id="twigma-to"></select></label></fieldset>
 </div>
 <p id="twigma-status" aria-live="polite"></p>
-<div id="twigma-map" role="img" aria-label="{e(title)}: the images on the released UMAP"></div>
+<div id="twigma-map"></div>
 <section id="twigma-point" aria-live="polite"><h2>Clicked point</h2><p>Click a point of the map to show it here.</p>
 </section>
 </main>
