@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from support.browser import chromium, console_errors, drawn_spots, requested_urls
+from support.browser import axe_violations, chromium, console_errors, drawn_spots, requested_urls
 from support.hostile_captions import PAYLOAD
 from support.map_frames import cluster_names, release_frame
 
@@ -94,7 +94,7 @@ def _pointer(driver, x: float, y: float, click: bool = False) -> None:
 def test_the_map_draws_every_image_and_the_filters_change_it(tmp_path):
     """All points in one WebGL trace per cluster, pixels drawn on the canvas, the density image of every image;
     unticking a cluster, then narrowing the months, draws exactly the images kept (points counted, density
-    image against np.histogram2d)."""
+    image against np.histogram2d); nothing asked of the network, no serious or critical axe-core violation."""
     from selenium.webdriver.support.ui import Select
 
     frame = _frame()
@@ -133,6 +133,7 @@ def test_the_map_draws_every_image_and_the_filters_change_it(tmp_path):
         assert not console_errors(driver)
         outside = [u for u in requested_urls(driver) if not u.startswith(("file://", "data:", "blob:"))]
         assert not outside, outside
+        assert not axe_violations(driver)
     finally:
         driver.quit()
 
@@ -184,7 +185,8 @@ def test_a_synthetic_release_links_no_tweet(tmp_path):
 @pytest.mark.browser
 def test_the_report_links_its_map_of_the_shared_run(site_run):
     """The shared run's report (every fourth caption hostile): the front page links map.html, which draws
-    every image from disk, runs no planted payload and asks for nothing but local files."""
+    every image from disk, runs no planted payload, asks for nothing but local files and has no serious or
+    critical axe-core violation."""
     _, index, release = site_run
     driver = chromium(webgl=True)
     try:
@@ -201,5 +203,6 @@ def test_the_report_links_its_map_of_the_shared_run(site_run):
         assert not console_errors(driver)
         outside = [u for u in requested_urls(driver) if not u.startswith(("file://", "data:", "blob:"))]
         assert not outside, outside
+        assert not axe_violations(driver)
     finally:
         driver.quit()

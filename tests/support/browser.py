@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,29 @@ def chromium(webgl: bool = False):
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
     return webdriver.Chrome(options=opts, service=service)
+
+
+#: Where axe-core's axe.min.js may be (TWIGMA_AXE first; `.ci/run` installs it globally with npm).
+AXE_PATHS = [os.environ.get("TWIGMA_AXE", ""), str(Path(__file__).parents[1] / "node_modules/axe-core/axe.min.js"),
+             "/usr/lib/node_modules/axe-core/axe.min.js", "/usr/local/lib/node_modules/axe-core/axe.min.js",
+             "/opt/axe/node_modules/axe-core/axe.min.js"]
+
+
+def axe_violations(driver, impacts=("serious", "critical")) -> list[str]:
+    """axe-core's violations of these impacts on the page open in ``driver`` (skipped where axe-core is not
+    installed, failed in CI)."""
+    found = next((p for p in AXE_PATHS if p and Path(p).is_file()), None)
+    if not found:
+        message = ("axe-core is needed: npm install -g axe-core@4.14.1 (or set TWIGMA_AXE to axe.min.js; "
+                   ".ci/run installs it)")
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    driver.set_script_timeout(120)
+    driver.execute_script(Path(found).read_text())
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1], keep = arguments[0];"
+        "axe.run(document).then(r => done(r.violations.filter(v => keep.includes(v.impact))"
+        ".map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 2).map(n => n.html.slice(0, 120)))));",
+        list(impacts))
 
 
 def console_errors(driver) -> list[str]:
