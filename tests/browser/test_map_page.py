@@ -35,10 +35,10 @@ def _frame(n: int = 600):
     return frame
 
 
-def _open(tmp_path, frame, synthetic: bool):
+def _open(tmp_path, frame, synthetic: bool, webgl: bool = True):
     data = map_page.map_data(frame, cluster_names(frame), synthetic=synthetic)
     page = map_page.write_page(data, tmp_path, back=None)
-    driver = chromium(webgl=True)
+    driver = chromium(webgl=True, extra_args=() if webgl else ("--disable-webgl",))
     driver.get(page.as_uri())
     _wait(driver, "return document.getElementById('twigma-map').dataset.ready === '1'")
     return driver, data
@@ -204,5 +204,26 @@ def test_the_report_links_its_map_of_the_shared_run(site_run):
         outside = [u for u in requested_urls(driver) if not u.startswith(("file://", "data:", "blob:"))]
         assert not outside, outside
         assert not axe_violations(driver)
+    finally:
+        driver.quit()
+
+
+@pytest.mark.browser
+def test_a_browser_without_webgl_draws_the_points_as_svg(tmp_path):
+    """Without WebGL the points are SVG (plotly's ``scatter``), every one drawn, and hovering one still shows
+    its caption as text."""
+    frame = _frame(200)
+    driver, data = _open(tmp_path, frame, synthetic=True, webgl=False)
+    try:
+        assert driver.execute_script("return !!document.createElement('canvas').getContext('webgl')") is False
+        got = _drawn(driver)
+        assert sum(got["points"]) == len(frame) == got["images"]
+        assert driver.execute_script("return document.getElementById('twigma-map')._fullData.map(t => t.type)") == [
+            "scatter"] * len(data["clusters"])
+        assert len(driver.find_elements("css selector", "#twigma-map .scatterlayer path.point")) == len(frame)
+        _pointer(driver, float(frame.loc[0, "UMAP_dim_1"]), float(frame.loc[0, "UMAP_dim_2"]))
+        text = _wait(driver, "const t = document.querySelector('.hoverlayer .hovertext'); return t && t.textContent;", 10)
+        assert text.startswith("image 0 ") and PLANTED in text
+        assert not console_errors(driver)
     finally:
         driver.quit()

@@ -24,9 +24,10 @@ def require_browser():
     pytest.skip(message)
 
 
-def chromium(webgl: bool = False):
+def chromium(webgl: bool = False, extra_args: tuple[str, ...] = ()):
     """A headless Chromium that records the console and every network request. ``webgl=True`` gives
-    it WebGL in software (SwiftShader through ANGLE) for pages that draw with it (jupyter-scatter)."""
+    it WebGL in software (SwiftShader through ANGLE) for pages that draw with it (jupyter-scatter);
+    ``extra_args`` are more command-line switches (``--disable-webgl``: a browser without it)."""
     require_browser()
     os.environ.setdefault("SE_OFFLINE", "true")  # selenium must not try to download a driver
     from selenium import webdriver
@@ -36,6 +37,7 @@ def chromium(webgl: bool = False):
     args = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
             "--allow-file-access-from-files"]
     args += ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"] if webgl else ["--disable-gpu"]
+    args += list(extra_args)
     for arg in args:
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})

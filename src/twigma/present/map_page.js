@@ -129,7 +129,11 @@
     return {url: canvas.toDataURL("image/png"), shown: shown};
   }
 
-  // the sample's points of the chosen clusters and months: one WebGL trace per cluster, in its colour
+  // the sample's points of the chosen clusters and months: one trace per cluster, in its colour, drawn with
+  // WebGL where the browser has it (every current one does) and as SVG otherwise (slower, but drawn)
+  const webgl = (() => {
+    try { return !!document.createElement("canvas").getContext("webgl"); } catch (e) { return false; }
+  })();
   function traces(st) {
     const rows = data.clusters.map(() => []);
     for (let i = 0; i < S.n; i++) {
@@ -137,7 +141,7 @@
       if (st.clusters[k] && sMonth[i] >= st.lo && sMonth[i] <= st.hi) rows[k].push(i);
     }
     return rows.map((idx, k) => ({
-      type: "scattergl", mode: "markers", name: esc(data.clusters[k].label),
+      type: webgl ? "scattergl" : "scatter", mode: "markers", name: esc(data.clusters[k].label),
       x: Float32Array.from(idx, (i) => sx[i]), y: Float32Array.from(idx, (i) => sy[i]),
       hovertext: idx.map((i) => hover[i]), customdata: idx, hoverinfo: "text",
       marker: {size: S.n > 10000 ? 3 : 5, color: data.clusters[k].colour, opacity: 0.9,

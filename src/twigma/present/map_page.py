@@ -1,5 +1,6 @@
 """The report's map of every image: one HTML page that opens from disk and draws the release's UMAP with
-plotly.js (the copy bundled in the ``plotly`` package, WebGL ``scattergl``), filtered by cluster and month.
+plotly.js (the copy bundled in the ``plotly`` package; WebGL ``scattergl``, or SVG in a browser without
+WebGL), filtered by cluster and month.
 
 What the page holds (:func:`map_data`), within :data:`PAGE_BUDGET` bytes at 800,000 images:
 
