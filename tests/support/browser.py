@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -23,9 +24,10 @@ def require_browser():
     pytest.skip(message)
 
 
-def chromium(webgl: bool = False):
+def chromium(webgl: bool = False, extra_args: tuple[str, ...] = ()):
     """A headless Chromium that records the console and every network request. ``webgl=True`` gives
-    it WebGL in software (SwiftShader through ANGLE) for pages that draw with it (jupyter-scatter)."""
+    it WebGL in software (SwiftShader through ANGLE) for pages that draw with it (jupyter-scatter);
+    ``extra_args`` are more command-line switches (``--disable-webgl``: a browser without it)."""
     require_browser()
     os.environ.setdefault("SE_OFFLINE", "true")  # selenium must not try to download a driver
     from selenium import webdriver
@@ -35,11 +37,35 @@ def chromium(webgl: bool = False):
     args = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
             "--allow-file-access-from-files"]
     args += ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"] if webgl else ["--disable-gpu"]
+    args += list(extra_args)
     for arg in args:
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
     return webdriver.Chrome(options=opts, service=service)
+
+
+#: Where axe-core's axe.min.js may be (TWIGMA_AXE first; `.ci/run` installs it globally with npm).
+AXE_PATHS = [os.environ.get("TWIGMA_AXE", ""), str(Path(__file__).parents[1] / "node_modules/axe-core/axe.min.js"),
+             "/usr/lib/node_modules/axe-core/axe.min.js", "/usr/local/lib/node_modules/axe-core/axe.min.js",
+             "/opt/axe/node_modules/axe-core/axe.min.js"]
+
+
+def axe_violations(driver, impacts=("serious", "critical")) -> list[str]:
+    """axe-core's violations of these impacts on the page open in ``driver`` (skipped where axe-core is not
+    installed, failed in CI)."""
+    found = next((p for p in AXE_PATHS if p and Path(p).is_file()), None)
+    if not found:
+        message = ("axe-core is needed: npm install -g axe-core@4.14.1 (or set TWIGMA_AXE to axe.min.js; "
+                   ".ci/run installs it)")
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    driver.set_script_timeout(120)
+    driver.execute_script(Path(found).read_text())
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1], keep = arguments[0];"
+        "axe.run(document).then(r => done(r.violations.filter(v => keep.includes(v.impact))"
+        ".map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 2).map(n => n.html.slice(0, 120)))));",
+        list(impacts))
 
 
 def console_errors(driver) -> list[str]:

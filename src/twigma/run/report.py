@@ -9,6 +9,8 @@ needs no server and asks nothing of the internet:
   the data it rests on, synthetic sample or release), each claim linking to the Findings of the
   notebook that checked it, then the run's inputs and date;
 * a gallery of every figure (full size on click), each with its provenance and a link to its notebook;
+* a map of every image of the release (:mod:`twigma.present.map_page`): filters by cluster and month, a
+  hover label with caption, date and likes, and for a real release the tweet's link;
 * one page per notebook that reads like a paper's section: its verdicts first, figures and text with
   the code folded (a toggle opens it; long lines wrap), markdown outputs rendered as MyST (tables),
   figures that open full size, and at the end its provenance and the files it wrote, each linked;
@@ -33,7 +35,7 @@ import pandas as pd
 from twigma import paths
 from twigma.errors import UserError
 from twigma.files import atomic_write
-from twigma.present import datasheet
+from twigma.present import datasheet, map_page
 from twigma.run import provenance, report_pages as pages_
 from twigma.run.report_pages import SYNTHETIC_BANNER
 
@@ -130,6 +132,7 @@ html_theme_options = {options!r}
 html_title = "TWIGMA compendium"
 html_context = {{"default_mode": "light"}}
 html_static_path = ["_static"]
+html_extra_path = ["_extra"]  # the map of every image (twigma.present.map_page), copied as it is
 html_css_files = ["twigma.css"]
 html_js_files = ["twigma.js"]
 html_show_sourcelink = False
@@ -239,7 +242,8 @@ def build_report(out: str | os.PathLike | None = None, target: str | os.PathLike
     _write(src / "_static" / "twigma.js", JS)
     _write(src / "_static" / "no-mathjax.js", "/* MathJax is not bundled: the report makes no requests. */\n")
     _write(src / "conf.py", _conf(synthetic))
-    _write(src / "index.md", pages_.index_page(claims, manifest, pages, synthetic, robustness, shown))
+    map_section = map_page.add_to_site(out_root, manifest, src / "_extra", src / "_static")  # map.html
+    _write(src / "index.md", pages_.index_page(claims, manifest, pages, synthetic, robustness, shown, map_section))
     _write(src / "gallery.md", pages_.gallery_page(manifest, pages, shown))
     _write(src / "datasheet.md", datasheet.render(out_root))  # the release's datasheet with this run's counts
     # MyST-NB writes its working folders beside the output folder: build the site inside build/ and

@@ -165,7 +165,8 @@ def compendium_version(manifest: dict) -> str:
     return "twigma compendium " + " and ".join(sorted(made_by) or [VERSION])
 
 
-def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFrame | None, p: Paths) -> str:
+def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFrame | None, p: Paths,
+               map_section: str = "") -> str:
     runs = manifest.get("notebooks", {})
     first: dict = next(iter(runs.values()), {})
     rel = first.get("release") or {}
@@ -198,6 +199,8 @@ def index_page(claims, manifest, pages, synthetic: bool, robustness: pd.DataFram
                   "How often each claim holds over the specifications of `make robustness`:", "",
                   robustness[[c for c in ROBUSTNESS_COLUMNS if c in robustness]].to_html(
                       index=False, classes="twigma-claims", border=0, escape=True, na_rep=""), ""]
+    if map_section:  # twigma.present.map_page.add_to_site: the link to the map, or why there is none
+        parts += [map_section, ""]
     parts += ["## Inputs of this run", "", prov_table(inputs), "", PATHS_NOTE, "",
               "## Notebooks", "", *[f"- [{p_}](notebooks/{p_}.ipynb)" for p_ in sorted(pages)], "",
               "```{toctree}", ":hidden:", ":maxdepth: 1", "", "gallery", "datasheet", *[f"notebooks/{p_}" for p_ in sorted(pages)],
