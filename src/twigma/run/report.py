@@ -255,9 +255,12 @@ def build_report(out: str | os.PathLike | None = None, target: str | os.PathLike
     if code != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ReportError(f"Sphinx could not build the report from {src} (exit code {code}); see the messages above.")
-    for page in tmp.rglob("*.html"):  # the pages Sphinx wrote, not the run's files copied under _static/
+    # the pages Sphinx wrote: not the run's files copied under _static/, nor the pages html_extra_path copies
+    # as they are (map.html is no theme page)
+    extra = {f.relative_to(src / "_extra") for f in (src / "_extra").rglob("*") if f.is_file()}
+    for page in tmp.rglob("*.html"):
         rel = page.relative_to(tmp)
-        if not any(part.startswith("_") for part in rel.parts[:-1]):
+        if rel not in extra and not any(part.startswith("_") for part in rel.parts[:-1]):
             _finish(page, page.stem, f"the report page {rel} (built from {src})")
     shutil.rmtree(tmp / ".doctrees", ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)  # the old site goes only once the new one is complete
