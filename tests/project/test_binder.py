@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from support.repo_copy import tracked_copy
 
 from twigma import paths
 
@@ -19,23 +19,12 @@ pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 
 
-def _tracked_copy(dest: Path) -> Path:
-    """The tracked files of the checkout (what Binder clones), keeping the executable bit."""
-    files = subprocess.run(["git", "-C", str(paths.ROOT), "ls-files", "-z"], capture_output=True, text=True,
-                           check=True).stdout.split("\0")
-    for rel in filter(None, files):
-        if (paths.ROOT / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(paths.ROOT / rel, dest / rel)
-    return dest
-
-
 def test_repo2docker_renders_the_binder_build_from_environment_yml_and_postbuild(tmp_path):
     """`repo2docker --no-build --debug` prints the Dockerfile Binder would build, without Docker (its
     documented way to inspect a build: https://repo2docker.readthedocs.io/en/latest/usage.html, "--no-build").
     It picks the conda buildpack for environment.yml's Python 3.11, installs environment.yml after the
     repository is copied in (its pip section names files of the repository) and then runs postBuild."""
-    repo = _tracked_copy(tmp_path / "repo")
+    repo = tracked_copy(tmp_path / "repo")
     r = subprocess.run([str(BIN / "repo2docker"), "--no-build", "--debug", "--user-id", "1000", "--user-name",
                         "jovyan", str(repo)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -66,7 +55,7 @@ def test_postbuild_makes_the_sample_its_embeddings_and_the_lab_settings(tmp_path
     """What Binder runs after the environment: in a fresh copy (no data/sample/), postBuild writes the embedded
     sample and its embedding store, which load_release and the image notebooks then find, and JupyterLab's
     settings into the environment's application folder (JUPYTERLAB_DIR here, so .venv is left alone)."""
-    repo = _tracked_copy(tmp_path / "repo")
+    repo = tracked_copy(tmp_path / "repo")
     assert not (repo / "data" / "sample").exists()
     lab = tmp_path / "lab"
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", paths.ROOT_ENV: str(repo),

@@ -4,12 +4,12 @@ the user is in (or names), says so, and writes nothing into the environment."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.repo_copy import tracked_copy
 
 from twigma import paths
 
@@ -25,13 +25,7 @@ def installed(tmp_path_factory):
     at the versions of the base lock (pip's constraints file: the same versions, and nothing the package does
     not ask for). Cost: about a minute and a half (pip takes the wheels from its cache or mirror)."""
     tmp = tmp_path_factory.mktemp("install")
-    source = tmp / "source"
-    files = subprocess.run(["git", "-C", str(paths.ROOT), "ls-files", "-z"], capture_output=True, text=True,
-                           check=True).stdout.split("\0")
-    for rel in filter(None, files):
-        if (paths.ROOT / rel).is_file():
-            (source / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(paths.ROOT / rel, source / rel)
+    source = tracked_copy(tmp / "source")
     venv = tmp / "venv"
     subprocess.run([sys._base_executable, "-m", "venv", str(venv)], check=True)
     r = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-c",
