@@ -12,8 +12,10 @@ Which folder is :data:`ROOT`:
 2. else the checkout this package was loaded from (``pip install -e .``, ``make``, Binder);
 3. else, for a package installed from a wheel (``pip install .``), the checkout the working
    directory is in (its ``pyproject.toml`` names the ``twigma`` project);
-4. else the working directory itself, and :data:`IN_CHECKOUT` is False: ``twigma`` commands say so
-   and which folder they write to, and nothing is ever written inside the installed package (a venv).
+4. else the working directory itself: ``twigma`` commands say so and which folder they write to.
+
+:data:`IN_CHECKOUT` is False when the root is not a checkout (4, or a ``TWIGMA_ROOT`` that is none). Either
+way nothing is written inside the installed package (a venv).
 """
 from __future__ import annotations
 

@@ -71,6 +71,7 @@ def test_a_named_folder_is_the_root(installed, tmp_path):
     assert r.returncode == 0, r.stderr
     assert (named / "data" / "sample" / "twigma_sample.csv.gz").is_file()
     assert not (tmp_path / "data").exists()
+    assert "not inside a checkout" not in r.stderr  # the user named the folder: no note
 
 
 def test_inside_a_checkout_the_installed_package_works_on_that_checkout(installed):

@@ -32,6 +32,7 @@ declared once, in :mod:`twigma.cli.options`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from twigma import paths
@@ -62,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; an error the user can fix (any :class:`twigma.errors.UserError`) is printed
     as one line, ``error: ...``, with exit status 1; any other exception is a bug and keeps its traceback."""
     a = build_parser().parse_args(argv)
-    if not paths.IN_CHECKOUT:
-        # an installed package outside a checkout works on the working directory: say so, once
+    if not paths.IN_CHECKOUT and not os.environ.get(paths.ROOT_ENV):
+        # an installed package outside a checkout works on the working directory: say so, once (a folder the
+        # user named in TWIGMA_ROOT needs no note)
         print(f"note: not inside a checkout of the compendium, so {paths.ROOT} is its root: data/, results/, "
               f"figures/ and build/ are read and written there (set {paths.ROOT_ENV} to name another folder)",
               file=sys.stderr)
