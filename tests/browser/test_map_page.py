@@ -76,6 +76,15 @@ def _expected_cells(frame, data, keep) -> np.ndarray:
     return (h > 0)[::-1]
 
 
+def _assert_clean(driver) -> None:
+    """No console error, no request beyond the page's own files and data: URLs, no serious or critical axe-core
+    violation."""
+    assert not console_errors(driver)
+    outside = [u for u in requested_urls(driver) if not u.startswith(("file://", "data:", "blob:"))]
+    assert not outside, outside
+    assert not axe_violations(driver)
+
+
 def _pointer(driver, x: float, y: float, click: bool = False) -> None:
     """Move the pointer (and click) at the data point (x, y), by CDP as a mouse does."""
     px, py = driver.execute_script(
@@ -130,10 +139,7 @@ def test_the_map_draws_every_image_and_the_filters_change_it(tmp_path):
         assert sum(got["points"]) == int(keep.sum()) < len(frame) / 2
         np.testing.assert_array_equal(got["cells"], _expected_cells(frame, data, keep))
         assert f"({data['months'][2]} to {data['months'][3]})" in got["status"]
-        assert not console_errors(driver)
-        outside = [u for u in requested_urls(driver) if not u.startswith(("file://", "data:", "blob:"))]
-        assert not outside, outside
-        assert not axe_violations(driver)
+        _assert_clean(driver)
     finally:
         driver.quit()
 
@@ -200,10 +206,7 @@ def test_the_report_links_its_map_of_the_shared_run(site_run):
         assert driver.execute_script(
             "return [window.__pwned, document.querySelectorAll('img[src=x], img[onerror], a[href^=javascript]').length]"
         ) == [None, 0]
-        assert not console_errors(driver)
-        outside = [u for u in requested_urls(driver) if not u.startswith(("file://", "data:", "blob:"))]
-        assert not outside, outside
-        assert not axe_violations(driver)
+        _assert_clean(driver)
     finally:
         driver.quit()
 
