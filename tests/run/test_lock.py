@@ -1,9 +1,11 @@
 """Tests of twigma.run.lock: one run at a time on an output folder."""
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -54,6 +56,36 @@ def test_makes_one_after_another_on_one_out_do_not_trip_on_the_last_ones_lock(tm
     for _ in range(3):
         r = make("clean", f"OUT={tmp_path / 'out'}", timeout=60)
         assert r.returncode == 0, r.stderr
+
+
+def test_a_holder_that_has_emptied_its_file_but_not_let_go_is_waited_for(tmp_path):
+    # release() empties the file, then unlocks: a run that looks in between finds a lock without a pid
+    # (the CI failure "in use by another run (a process that has not written its pid yet)")
+    build = tmp_path / "build"
+    path = lock.lock_path(build)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    held = open(path, "a+")  # noqa: SIM115
+    fcntl.flock(held, fcntl.LOCK_EX)
+    held.truncate(0)
+    letting_go = threading.Timer(0.3, lambda: (fcntl.flock(held, fcntl.LOCK_UN), held.close()))
+    letting_go.start()
+    try:
+        fh, note = lock.acquire(build)
+        assert fh is not None, note
+        assert note == "" and path.read_text().split()[0] == str(os.getpid())
+        lock.release(fh)
+    finally:
+        letting_go.join()
+
+
+def test_a_holder_that_never_writes_its_pid_is_reported_as_such(tmp_path):
+    build = tmp_path / "build"
+    path = lock.lock_path(build)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        fh, says = lock.acquire(build)
+        assert fh is None and "has not written its pid yet" in says and str(tmp_path) in says
 
 
 def test_a_dry_run_takes_no_lock(tmp_path):

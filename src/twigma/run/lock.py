@@ -29,7 +29,8 @@ from typing import IO
 LOCK_ENV = "TWIGMA_RUN_LOCK"
 #: The lock file's name in a run's build folder.
 LOCK_NAME = ".run.lock"
-#: How long a run waits for the holder of a make that has exited to let go (it checks 5 times a second).
+#: How long a run waits for the holder of a make that has exited to let go (it checks 5 times a second),
+#: or for a holder to write or clear its pid.
 RETRIES, RETRY_SECONDS = 40, 0.05
 
 
@@ -66,14 +67,16 @@ def _read_holder(fh: IO[str]) -> tuple[int | None, str]:
 
 def _take(fh: IO[str]) -> bool:
     """Lock ``fh``; when its holder has exited, wait the moment its holding process takes to notice
-    (it looks every 0.2 s), so that a make started right after another on the same OUT goes ahead."""
+    (it looks every 0.2 s), so that a make started right after another on the same OUT goes ahead.
+    A locked file without a pid is a holder between emptying the file and letting go (:func:`release`)
+    or between taking the lock and writing its pid (:func:`acquire`): wait for that moment too."""
     for _ in range(RETRIES):
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
             pid, _ = _read_holder(fh)
-            if pid is None or _alive(pid):
+            if pid is not None and _alive(pid):
                 return False
             time.sleep(RETRY_SECONDS)
     return False
