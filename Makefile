@@ -222,8 +222,11 @@ endif
 param_changed = $(if $(call words_differ,$(shell cat "$(1)" 2>/dev/null),$(2)),FORCE)
 # the words of one and not the other, either way (a notebook removed from a list counts too)
 words_differ = $(strip $(filter-out $(1),$(2)) $(filter-out $(2),$(1)))
-RUN_PARAMS_LINE = RELEASE=$(abspath $(RELEASE_F))
-EMB_PARAMS_LINE = EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(abspath $(EMBEDDINGS_F)))
+# A path is recorded by its absolute form, one with a space by its link's name (the checksum of its absolute
+# path and its name): the same from any checkout, so that a run copied with a copy of the checkout is up to date.
+param_path = $(if $(filter $(LINKS)/%,$(1)),$(notdir $(1)),$(abspath $(1)))
+RUN_PARAMS_LINE = RELEASE=$(call param_path,$(RELEASE_F))
+EMB_PARAMS_LINE = EMBEDDINGS=$(if $(strip $(EMBEDDINGS_F)),$(call param_path,$(EMBEDDINGS_F)))
 $(RUN_PARAMS): $(RELEASE_F) $(call param_changed,$(RUN_PARAMS),$(RUN_PARAMS_LINE))
 	@mkdir -p $(@D)
 	@echo "$(RUN_PARAMS_LINE)" > $@.new

@@ -140,14 +140,17 @@ def _run_every_notebook(out: Path, release: Path, embeddings: Path) -> None:
 def run_release_file(tmp_path_factory, raw_small) -> Path:
     """The release of the shared run: the 3,000 images of ``raw_small`` with every fourth caption carrying
     planted HTML and script (support/hostile_captions.py), marked synthetic like the embedded sample, so that
-    every page and notebook output made from the run is checked against it."""
+    every page and notebook output made from the run is checked against it; in a folder whose name has a
+    space, as a user's "My Drive" has."""
     from support.hostile_captions import hostile
 
     from twigma.synthetic.release import sample_meta
 
-    folder = shared_once(tmp_path_factory, "run-release",
-                         lambda d: write_release(hostile(raw_small), d / "run.csv.gz", meta=sample_meta(3000, 7)))
-    return folder / "run.csv.gz"
+    def build(d: Path) -> None:
+        (d / "My Drive").mkdir()
+        write_release(hostile(raw_small), d / "My Drive" / "run.csv.gz", meta=sample_meta(3000, 7))
+
+    return shared_once(tmp_path_factory, "run-release", build) / "My Drive" / "run.csv.gz"
 
 
 @pytest.fixture(scope="session")
@@ -169,10 +172,11 @@ def run_embeddings(tmp_path_factory, run_release) -> Path:
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory, run_release_file, run_embeddings) -> Path:
     """Every notebook run once per test session on ``run_release_file`` and ``run_embeddings`` (`make figures
-    RELEASE= EMBEDDINGS= OUT=` where make built .venv), for every test that reads a run: read it, never
-    change it (copy it first)."""
+    RELEASE= EMBEDDINGS= OUT=` where make built .venv, its output in make-figures.log), into a folder whose
+    name has a space, for every test that reads a run: read it, never change it (copy it first, as
+    tests/notebooks/test_make_figures.py does to run make again on it)."""
     return shared_once(tmp_path_factory, "run",
-                       lambda out: _run_every_notebook(out, run_release_file, run_embeddings))
+                       lambda d: _run_every_notebook(d / "out put", run_release_file, run_embeddings)) / "out put"
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,10 @@
-"""`make figures` as a user types it, in a copy of the repository: a release of their own at a path with a space, an output folder with one, notebooks side by side by default, nothing rerun when nothing changed, and the README's "add a notebook" path (a copied notebook, `make notebook`). In a module of its own so that pytest-xdist (--dist loadfile) runs this make run beside the shared run."""
+"""`make figures` as a user types it: the shared run (its release and output folder at paths with a space) as make printed it, then made again on a copy of it with a copy of the repository: without EMBEDDINGS only the image notebooks rerun, nothing reruns when nothing changed, an edit reruns what reads it, and the README's "add a notebook" path (a copied notebook, `make notebook`) writes only its own outputs."""
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import nbformat
@@ -17,19 +18,17 @@ from twigma.analysis import claims
 
 
 @pytest.fixture(scope="module")
-def release_only_make_run(tmp_path_factory, raw_small):
-    """`make figures RELEASE= OUT=` as a user types it, in a copy of the repository, on a release of their
-    own (not synthetic-marked, no embeddings) at a path with a space, into an output folder with one."""
-    from twigma.synthetic.release import write_release
-
+def release_only_make_run(tmp_path_factory, executed, run_release_file):
+    """A user's run to make again: the shared run (`make figures RELEASE= EMBEDDINGS= OUT=`, tests/conftest.py,
+    its release and output folder at paths with a space) copied with a copy of the repository, then `make
+    figures RELEASE= OUT=` there without EMBEDDINGS, which reruns only the notebooks that read embeddings."""
     tmp = tmp_path_factory.mktemp("make")
     repo = repository_copy(tmp / "repo")
-    (tmp / "My Drive").mkdir()
-    release = write_release(raw_small.iloc[:2000], tmp / "My Drive" / "mine.csv")
     out = tmp / "out put"
-    r = make_in(repo, "figures", f"RELEASE={release}", f"OUT={out}")
+    shutil.copytree(executed, out, symlinks=True)  # times kept: make finds it up to date
+    r = make_in(repo, "figures", f"RELEASE={run_release_file}", f"OUT={out}")
     assert r.returncode == 0, r.stdout + r.stderr
-    return repo, release, out, r.stdout
+    return repo, run_release_file, out, r.stdout
 
 
 def make_in(repo, *args):
@@ -55,47 +54,54 @@ def _set_parameter(nb_path, name, value):
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_make_figures_with_release_and_out_runs_in_parallel_and_only_rebuilds_what_changed(release_only_make_run):
-    repo, release, out, said = release_only_make_run
+def test_make_figures_validates_once_runs_side_by_side_and_reruns_only_what_changed(executed, run_release_file,
+                                                                                    run_embeddings):
+    """The shared run, as make printed it: the release validated and cached once, before any notebook, and
+    notebooks side by side without -j; made again on its copy with nothing changed, nothing reruns."""
     for name in RELEASE_TABLES:
-        assert (out / "results" / name).exists(), name
-    assert not (out / "results" / "variability.csv").exists()
-    assert int(pd.read_csv(out / "results" / "data_summary.csv").set_index("metric").loc["n_images", "value"]) == 2000
-    assert not (out / "results" / "claims.csv").read_text().count("[synthetic sample]")
-    assert "skipped" in said  # no EMBEDDINGS given: the image notebooks say why they did not run
-    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")}
-    assert len(stamps) == len(NOTEBOOKS)
+        assert (executed / "results" / name).exists(), name
+    assert int(pd.read_csv(executed / "results" / "data_summary.csv").set_index("metric").loc["n_images", "value"]) == 3000
+    said = (executed / "make-figures.log").read_text()
     lines = said.splitlines()
     started = [i for i, x in enumerate(lines) if x.startswith(">> ")]
-    validated = next(i for i, x in enumerate(lines) if "mine.csv: OK, 2,000 images" in x)
+    validated = next(i for i, x in enumerate(lines) if "run.csv.gz: OK, 3,000 images" in x)
     assert validated < started[0], said  # the release is validated and cached once, before any notebook
     assert lines.index(">> 00_data") < lines.index(next(x for x in lines if x.startswith("00_data: done")))
+    assert len(started) == len(NOTEBOOKS) and "skipped" not in said
     if os.cpu_count() > 1:  # side by side without -j: a second notebook starts before the first is done
         first_done = next(i for i, x in enumerate(lines) if ": done in " in x)
         assert sum(i < first_done for i in started) >= 2, said
 
+
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_without_embeddings_only_the_image_notebooks_rerun_and_say_why(release_only_make_run, run_release_file):
+    """The copy made again without EMBEDDINGS: the notebooks that read embeddings rerun and the others do
+    not; the image notebooks say why they did not run, their claims are untestable, and the map, which needs
+    only the release, runs and says there is no search. Then nothing reruns, and a release that is not there
+    is refused by name."""
+    repo, release, out, said = release_only_make_run
+    rerun = {x[3:] for x in said.splitlines() if x.startswith(">> ")}
+    assert rerun == {"06_distinctness", "07_variability", "08_likes_similarity", "09_inspiration", "10_explore",
+                     "12_robustness"}, said
+    assert "skipped" in said
+    skipped = nbformat.read(out / "build" / "08_likes_similarity.ipynb", as_version=4)
+    assert "Skipped" in skipped.cells[0].source and "EMBEDDINGS" in skipped.cells[0].source
+    claims_table = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
+    assert (claims_table.loc[["C7", "C8", "C9", "C10"], "holds"] == "untestable").all()
+    assert not (out / "results" / "likes_similarity.csv").exists()
+    assert (out / "figures" / "10_explore_map.png").exists()
+    explored = json.dumps([c.get("outputs", []) for c in nbformat.read(out / "build" / "10_explore.ipynb", 4).cells])
+    assert "No search in this run" in explored and "Traceback" not in explored
+
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")}
+    assert len(stamps) == len(NOTEBOOKS)
     r = make_in(repo, "figures", f"RELEASE={release}", f"OUT={out}")  # nothing changed: nothing reruns
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == 0 and ">> nothing to do" in r.stdout, r.stdout + r.stderr
     assert {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")} == stamps
 
     missing = release.parent / "not there.csv"
     r = make_in(repo, "figures", f"RELEASE={missing}", f"OUT={out}")
     assert r.returncode != 0 and f"RELEASE={missing}: no such file" in r.stderr
-
-
-@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_image_notebooks_are_skipped_without_embeddings(release_only_make_run):
-    """The run above had no EMBEDDINGS: the image notebooks say why they did not run, their claims are
-    untestable, and the map, which needs only the release, runs and says there is no search."""
-    repo, release, out, _ = release_only_make_run
-    skipped = nbformat.read(out / "build" / "08_likes_similarity.ipynb", as_version=4)
-    assert "Skipped" in skipped.cells[0].source and "EMBEDDINGS" in skipped.cells[0].source
-    claims = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
-    assert (claims.loc[["C7", "C8", "C9", "C10"], "holds"] == "untestable").all()
-    assert not (out / "results" / "likes_similarity.csv").exists()
-    assert (out / "figures" / "10_explore_map.png").exists()
-    explored = json.dumps([c.get("outputs", []) for c in nbformat.read(out / "build" / "10_explore.ipynb", 4).cells])
-    assert "No search in this run" in explored and "Traceback" not in explored
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
@@ -148,7 +154,7 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(release_on
         assert (out / "figures" / f"13_portrait_rise_{fig}.png").exists()
     assert (out / "figures" / "14_first_look_monthly_images.png").exists()
     monthly = pd.read_csv(out / "results" / "14_first_look" / "monthly_images.csv")
-    assert monthly["n_images"].sum() == 2000
+    assert monthly["n_images"].sum() == 3000
     executed = nbformat.read(out / "build" / "14_first_look.ipynb", as_version=4)
     shown = json.dumps([c.get("outputs", []) for c in executed.cells])
     assert "The busiest month is" in shown and "Traceback" not in shown

@@ -1,7 +1,10 @@
 """The release loader: typed output, accepted variants, and a clear error for every bad input."""
 from __future__ import annotations
 
+import pandas as pd
+
 from twigma import paths
+from twigma.analysis.claims import DATA_VALUES
 
 
 def test_a_release_only_notebook_runs_on_a_float_image_name_release(raw_small, tmp_path):
@@ -18,3 +21,6 @@ def test_a_release_only_notebook_runs_on_a_float_image_name_release(raw_small, t
     said = json.dumps([c.get("outputs", []) for c in executed["cells"]])
     assert "matching images to rows is not possible" in said  # the warning shows in the notebook
     assert (out / "results" / "data_dictionary.csv").exists()
+    # a user's own release, written without the sample's mark: its verdicts are not marked synthetic
+    verdicts = pd.read_csv(out / "results" / "claims" / "00_data.csv", dtype=str, keep_default_na=False)
+    assert set(verdicts["data"]) == {DATA_VALUES[False]} and "synthetic sample" not in said
