@@ -1,16 +1,12 @@
-"""Provenance of a run, `make verify`, and the report site as a reader opens it: from disk, in headless Chromium. Also JupyterLab as a reader uses it (`make lab`, a notebook run to its end)."""
+"""The report site as a reader opens it: from disk, in headless Chromium, every page reachable and nothing fetched from the network. (JupyterLab as a reader uses it, a notebook run to its end, is tested in test_explorer.py on that module's one JupyterLab run.)"""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
-from support.browser import JupyterLab, broken_images, chromium, console_errors, requested_urls
+from support.browser import broken_images, chromium, console_errors, requested_urls
 from support.report_run import RUN
-
-from twigma import paths
 
 
 @pytest.mark.browser
@@ -50,35 +46,3 @@ def test_report_opens_from_disk_and_every_page_is_reachable(site, run):
     finally:
         driver.quit()
 
-
-@pytest.mark.browser
-@pytest.mark.skipif(not (paths.ROOT / ".venv" / ".installed").exists(), reason="needs the make-built .venv")
-def test_jupyterlab_runs_a_notebook_to_its_end(tmp_path):
-    """`make lab` as a reader starts it, one notebook run to its end: figures rendered, no error output,
-    the outputs named after the notebook, and no news pop-up."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
-    with JupyterLab(tmp_path) as lab:
-        lab.open_and_run_all("04_nsfw.ipynb")
-        assert not lab.error_outputs(), lab.error_outputs()
-        # JupyterLab renders only the cells in view: scroll through and look at every figure as it shows
-        seen = 0
-        lab.scroll(to_top=True)
-        for _ in range(200):
-            time.sleep(0.5)  # JupyterLab renders the cells that come into view
-            seen = max(seen, len(lab.driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output img")))
-            assert not broken_images(lab.driver)
-            if not lab.scroll():
-                break
-        assert seen > 0, "no figure was rendered"
-        assert "receive official Jupyter news" not in lab.driver.find_element(By.TAG_NAME, "body").text
-        # what the reader saves holds every output: figures, no error
-        lab.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.CONTROL, "s")
-        time.sleep(2)
-        saved = nbformat.read(lab.repo / "notebooks" / "04_nsfw.ipynb", as_version=4)
-        outputs = [o for c in saved.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-        assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
-        assert not [o for o in outputs if o.get("output_type") == "error"]
-        # run in JupyterLab, the notebook still knows its name: its figures have the paper's names
-        assert (lab.repo / "figures" / "04_nsfw_by_cluster.png").exists()

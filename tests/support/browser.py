@@ -24,10 +24,12 @@ def require_browser():
     pytest.skip(message)
 
 
-def chromium(webgl: bool = False, extra_args: tuple[str, ...] = ()):
+def chromium(webgl: bool = False, extra_args: tuple[str, ...] = (), network_log: bool = True):
     """A headless Chromium that records the console and every network request. ``webgl=True`` gives
     it WebGL in software (SwiftShader through ANGLE) for pages that draw with it (jupyter-scatter);
-    ``extra_args`` are more command-line switches (``--disable-webgl``: a browser without it)."""
+    ``extra_args`` are more command-line switches (``--disable-webgl``: a browser without it);
+    ``network_log=False`` leaves out the record of requests (requested_urls), which a page that talks to a
+    server all the time (JupyterLab's kernel messages) would fill."""
     require_browser()
     os.environ.setdefault("SE_OFFLINE", "true")  # selenium must not try to download a driver
     from selenium import webdriver
@@ -40,7 +42,7 @@ def chromium(webgl: bool = False, extra_args: tuple[str, ...] = ()):
     args += list(extra_args)
     for arg in args:
         opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if network_log else {})})
     service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
     return webdriver.Chrome(options=opts, service=service)
 
@@ -138,28 +140,32 @@ class JupyterLab:
 
         require_browser()
         self.repo = repository_copy(self.tmp_path / "repo")
+        self.log = self.tmp_path / "lab.log"  # the server's output (a pipe nobody reads would fill and stall it)
+        self._log_file = self.log.open("w")
         self.port = _free_port()
         env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # conftest's Agg would hide the figures
         env["TWIGMA_ROOT"] = str(self.repo)
         self.lab = subprocess.Popen(
             ["make", "--no-print-directory", "-C", str(self.repo), "lab",
              f"LAB_ARGS=--no-browser --port={self.port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={self.token}"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                assert self.lab.poll() is None, self.lab.stdout.read()
-                time.sleep(1)
-        self.driver = chromium(webgl=self.webgl)
+            env=env, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self.driver = chromium(webgl=self.webgl, network_log=False)  # while the server starts
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    break
+                except OSError:
+                    assert self.lab.poll() is None, self.log.read_text()
+                    time.sleep(0.2)
+        except BaseException:  # no server or browser left behind
+            self.__exit__()
+            raise
         return self
 
     def open_and_run_all(self, notebook: str, timeout: int = 300) -> None:
         """Open ``notebooks/<notebook>`` and run it with Run > Run All Cells, until every cell has run."""
-        import time
-
         import nbformat
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as EC
@@ -168,7 +174,9 @@ class JupyterLab:
         d = self.driver
         d.get(f"http://127.0.0.1:{self.port}/lab/tree/{notebook}?token={self.token}")
         WebDriverWait(d, 120).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")))
-        time.sleep(3)  # the kernel starts; cells asked to run before it is ready wait for it
+        # Run All once the notebook's kernel has started and the page is connected to it (as the server lists
+        # it): clicked sooner, JupyterLab may find no kernel and ask for one
+        WebDriverWait(d, 120, poll_frequency=0.2).until(lambda d: self.kernel_state(notebook) == ("idle", True))
         next(e for e in d.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel") if e.text == "Run").click()
         WebDriverWait(d, 10).until(lambda d: next(
             (e for e in d.find_elements(By.CSS_SELECTOR, ".lm-Menu-itemLabel") if e.text == "Run All Cells"),
@@ -182,7 +190,44 @@ class JupyterLab:
             prompts = [p.text.strip() for p in d.find_elements(By.CSS_SELECTOR, ".jp-CodeCell .jp-InputPrompt")]
             return f"[{n_code}]:" in prompts and not any("*" in p or p == "[ ]:" for p in prompts)
 
-        WebDriverWait(d, timeout).until(finished)
+        WebDriverWait(d, timeout, poll_frequency=0.25).until(finished)
+
+    def kernel_state(self, notebook: str) -> tuple[str, bool] | None:
+        """The execution state of the kernel of ``notebooks/<notebook>`` and whether a page is connected to it,
+        as the server's sessions API lists them (Jupyter Server's REST API, GET /api/sessions: each session's
+        kernel model has ``execution_state`` and ``connections``); None before it has one."""
+        import urllib.request
+
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/sessions",
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            sessions = json.load(r)
+        return next(((s["kernel"]["execution_state"], s["kernel"].get("connections", 0) > 0) for s in sessions
+                     if s.get("path", "").endswith(notebook) and s.get("kernel")), None)
+
+    def save(self, notebook: str, timeout: int = 30):
+        """Save the open notebook as the reader does (ctrl+S) and return ``notebooks/<notebook>`` as JupyterLab
+        wrote it, once the file holds outputs (the copy opened had none)."""
+        import nbformat
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        path = self.repo / "notebooks" / notebook
+        self.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.CONTROL, "s")
+
+        def written(_):
+            nb = nbformat.read(path, as_version=4)
+            return nb if any(c.get("outputs") for c in nb.cells if c.cell_type == "code") else None
+
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(written)
+
+    def text(self) -> str:
+        """The page's text as the reader sees it (selenium's visible text: innerText would leave out the cells
+        that JupyterLab's content-visibility skips while they are out of view)."""
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.TAG_NAME, "body").text
 
     def error_outputs(self) -> list[str]:
         from selenium.webdriver.common.by import By
@@ -201,29 +246,31 @@ class JupyterLab:
             "if (arguments[1]) { s.scrollTop = s.scrollHeight; return true; }"
             "s.scrollTop += s.clientHeight / 2; return s.scrollTop !== before;", to_top, to_end)
 
-    def map_canvas(self, tries: int = 60):
+    def map_canvas(self, timeout: float = 40):
         """The first drawn canvas of at least 300 x 300 px in an output (the explorer's WebGL map), scrolling
-        the notebook down until it appears; None after ``tries`` half-second waits."""
+        the notebook down until it appears; None after ``timeout`` seconds."""
         import time
 
-        from selenium.webdriver.common.by import By
-
-        for _ in range(tries):
-            canvases = [c for c in self.driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output canvas")
-                        if c.size["width"] > 300 and c.size["height"] > 300]
-            if canvases:
-                return canvases[0]
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            canvas = self.driver.execute_script(
+                "return Array.from(document.querySelectorAll('.jp-OutputArea-output canvas'))"
+                ".find(c => { const r = c.getBoundingClientRect(); return r.width > 300 && r.height > 300; }) || null;")
+            if canvas is not None:
+                return canvas
             self.scroll()
-            time.sleep(0.5)
+            time.sleep(0.2)
         return None
 
     def __exit__(self, *exc):
-        if self.driver is not None:
-            self.driver.quit()
-        if self.lab is not None:
+        if self.lab is not None:  # the server shuts its kernel down while the browser quits
             try:
                 os.killpg(self.lab.pid, 15)
             except ProcessLookupError:  # it has stopped already
                 pass
+        if self.driver is not None:
+            self.driver.quit()
+        if self.lab is not None:
             self.lab.wait(timeout=30)
+            self._log_file.close()
         return False
