@@ -1,4 +1,4 @@
-"""Provenance of a run, `make verify`, and the report site as a reader opens it: from disk, in headless Chromium. Also JupyterLab as a reader uses it (`make lab`, a notebook run to its end)."""
+"""Provenance of a run (every figure and table recorded, key fields in PNG and PDF metadata), `make verify`, and what `twigma report` writes from a run (nothing outside report/ and build/, the datasheet page with the run's counts)."""
 from __future__ import annotations
 
 import json
