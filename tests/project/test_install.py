@@ -25,8 +25,15 @@ from twigma import paths
 
 pytestmark = pytest.mark.slow
 
-def _files(folder: Path) -> set[str]:
-    return {str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir() and "__pycache__" not in p.parts}
+def _files(*folders: Path) -> set[str]:
+    """The files under ``folders``, following links (the dependencies' folder is links into .venv), leaving out
+    __pycache__ (bytecode, numba's caches)."""
+    found = set()
+    for folder in folders:
+        for root, dirs, files in os.walk(folder, followlinks=True):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            found.update(os.path.join(root, f) for f in files)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,7 @@ def installed(tmp_path_factory):
     assert "twigma" not in deps and {"papermill", "ipykernel", "pymannkendall", "wordcloud"} <= set(deps)
     view = dependency_view.link_view(deps, ours, tmp / "dependencies")
     (site / "zz-dependencies.pth").write_text(f"{view}\n")
-    return venv, source
+    return venv, source, view
 
 
 def _run(venv: Path, args: list[str], cwd: Path, **env) -> subprocess.CompletedProcess:
@@ -65,9 +72,9 @@ def _run(venv: Path, args: list[str], cwd: Path, **env) -> subprocess.CompletedP
 def test_outside_a_checkout_it_works_on_the_users_folder_and_runs_a_notebook(installed, tmp_path):
     """In an empty folder: the command says it is not in a checkout and which folder it writes to; the sample,
     the typed cache and a notebook's outputs (01_growth: papermill, the python3 kernel of ipykernel,
-    pymannkendall, wordcloud) land under that folder; the venv gains no file."""
-    venv, source = installed
-    before = _files(venv)
+    pymannkendall, wordcloud) land under that folder; the environment (the venv, its dependencies) gains no file."""
+    venv, source, dependencies = installed
+    before = _files(venv, dependencies)
     work = tmp_path / "work"
     work.mkdir()
     r = _run(venv, ["sample"], work)
@@ -80,12 +87,13 @@ def test_outside_a_checkout_it_works_on_the_users_folder_and_runs_a_notebook(ins
     assert list((work / "figures").glob("01_*.png")) and list((work / "results").glob("*.csv"))
     assert (work / "build" / "01_growth.ipynb").is_file()
     assert list((work / "data" / "interim").iterdir()), "the typed cache belongs under the user's folder"
-    assert _files(venv) == before, f"written into the venv: {sorted(_files(venv) - before)[:10]}"
+    after = _files(venv, dependencies)
+    assert after == before, f"written into the environment: {sorted(after - before)[:10]}"
 
 
 def test_a_named_folder_is_the_root(installed, tmp_path):
     """TWIGMA_ROOT names the folder to work on, wherever the command starts."""
-    venv, _ = installed
+    venv, _, _ = installed
     named = tmp_path / "named"
     named.mkdir()
     r = _run(venv, ["sample"], tmp_path, TWIGMA_ROOT=str(named))
@@ -98,7 +106,7 @@ def test_a_named_folder_is_the_root(installed, tmp_path):
 def test_inside_a_checkout_the_installed_package_works_on_that_checkout(installed):
     """Run from a folder of a checkout, the installed package finds the checkout's root (its pyproject.toml
     names twigma) and says nothing about it."""
-    venv, source = installed
+    venv, source, _ = installed
     r = subprocess.run([str(venv / "bin" / "python"), "-c",
                         "import twigma.paths as p; print(p.ROOT, p.IN_CHECKOUT, p.__file__)"], cwd=source / "notebooks",
                        capture_output=True, text=True, env={k: v for k, v in os.environ.items()
