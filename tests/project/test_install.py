@@ -14,10 +14,12 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 from support import dependency_view
 from support.repo_copy import tracked_copy
 
@@ -36,18 +38,30 @@ def _files(*folders: Path) -> set[str]:
     return found
 
 
+def _installed(requirement: str) -> bool:
+    req = Requirement(requirement)
+    try:
+        return req.specifier.contains(metadata.version(req.name), prereleases=True)
+    except metadata.PackageNotFoundError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """A fresh venv with the wheel pip builds from a copy of the tracked files (with .venv's setuptools, the build
-    backend pyproject names), and a .pth naming a folder of links to the distributions its requirements resolve
-    to under the base lock (appended after the venv's own site-packages). Cost: a few seconds, nothing fetched."""
+    """A fresh venv with the wheel pip builds from a copy of the tracked files, and a .pth naming a folder of links
+    to the distributions its requirements resolve to under the base lock (appended after the venv's own
+    site-packages). Cost: a few seconds."""
     tmp = tmp_path_factory.mktemp("install")
     source = tracked_copy(tmp / "source")
     venv = tmp / "venv"
     subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    r = subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(tmp / "dist"),
-                        str(source)], capture_output=True, text=True, timeout=600)
+    # the build backend from this environment when it has what pyproject's build-system asks (make's does: the
+    # embedding layer pins setuptools); otherwise pip's own isolated build, from its index
+    build = tomllib.loads((source / "pyproject.toml").read_text())["build-system"]["requires"]
+    here = ["--no-build-isolation", "--no-index"] if all(_installed(r) for r in build) else []
+    r = subprocess.run([*pip, "wheel", "--no-deps", *here, "-w", str(tmp / "dist"), str(source)],
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     wheel, = (tmp / "dist").glob("twigma-*.whl")
     r = subprocess.run([*pip, "--python", str(venv / "bin" / "python"), "install", "--no-deps", "--no-index",
