@@ -303,8 +303,8 @@ endif
 $(ROB_MK): $(GRID) $(EMB_PARAMS) | $(ENV_STAMP)
 	@$(PY) -m twigma robustness makefile --target $@ $(ROB_ARGS) >/dev/null
 
-# a specification needs the release's typed cache, which 00 builds (as for the notebooks)
-$(ROB)/%.json: $(PACKAGE) $(RELEASE_F) $(RUN_PARAMS) $(BUILD)/00_data.ipynb | $(ENV_STAMP)
+# a specification needs the release validated and its typed cache built, as the notebooks do ($(READY))
+$(ROB)/%.json: $(PACKAGE) $(RELEASE_F) $(RUN_PARAMS) $(READY) | $(ENV_STAMP)
 	@$(PY) -m twigma robustness run $* $(ROB_ARGS)
 
 $(ROB_IMAGE_SPECS): $(EMB_PARAMS) $(EMB_FILES)
