@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import nbformat
 import pandas as pd
@@ -119,7 +118,9 @@ def test_the_readmes_notebook_outputs_are_where_make_figures_writes_them(execute
     assert not missing, missing
 
 
-def test_make_run_with_two_parameters_is_a_recorded_and_verified_run(six_cluster_run):
+def test_make_run_with_two_parameters_is_a_recorded_and_verified_run(six_cluster_run, capsys):
+    from twigma.cli import main
+
     out = six_cluster_run
     manifest = json.loads((out / "results" / "provenance.json").read_text())
     recorded = manifest["notebooks"]["03_theme_shift"]["parameters"]
@@ -130,12 +131,12 @@ def test_make_run_with_two_parameters_is_a_recorded_and_verified_run(six_cluster
     ledger = pd.read_csv(out / "results" / "claims.csv", dtype=str, keep_default_na=False)
     assert set(ledger.loc[ledger["notebook"] == "03_theme_shift", "claim"]) >= {"C4", "C5"}
     assert not any("=" in p.name for p in paths.ROOT.iterdir())  # PARAMS made no file of its words
-    # make figures on this folder later keeps that run and says so (twigma provenance --notes, its last line)
-    notes = subprocess.run([sys.executable, "-m", "twigma", "provenance", "--out", str(out), "--notes"],
-                           capture_output=True, text=True, timeout=120)
-    assert notes.returncode == 0, notes.stderr
-    assert "03_theme_shift in this run was made with ALPHA=0.05 MIN_IMAGES_PER_MONTH=50 (make run)" in notes.stdout
-    assert f"rm '{out / 'build' / '03_theme_shift.ipynb'}' && make figures OUT='{out}'" in notes.stdout
-    v = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "verify", f"OUT={out}"],
-                       capture_output=True, text=True, env=make_env(), timeout=120)
-    assert v.returncode == 0 and "0 problem" in v.stdout + v.stderr, v.stdout + v.stderr
+    # make figures on this folder later keeps that run and says so (twigma provenance --notes, its last line;
+    # make verify runs twigma verify: both called here as make calls them, in this process)
+    capsys.readouterr()
+    assert main(["provenance", "--out", str(out), "--notes"]) == 0
+    notes = capsys.readouterr().out
+    assert "03_theme_shift in this run was made with ALPHA=0.05 MIN_IMAGES_PER_MONTH=50 (make run)" in notes
+    assert f"rm '{out / 'build' / '03_theme_shift.ipynb'}' && make figures OUT='{out}'" in notes
+    assert main(["verify", "--out", str(out)]) == 0
+    assert "0 problem" in capsys.readouterr().out
