@@ -264,12 +264,11 @@ def test_a_cell_timeout_is_a_clear_failure(tmp_path):
     assert not (tmp_path / "out" / "build" / ".staging" / "98_slow").exists()
 
 
-def test_a_skipped_notebook_removes_what_an_earlier_run_wrote(tmp_path, small_release_file, small_embeddings):
-    out = tmp_path / "out"
+def test_a_skipped_notebook_removes_what_an_earlier_run_wrote(executed, tmp_path, run_release_file):
+    out = shutil.copytree(executed, tmp_path / "run")  # the earlier run: the shared one, which had embeddings
     nb = paths.NOTEBOOKS / "07_variability.ipynb"
-    run_notebook(nb, release=small_release_file, out=out, embeddings=small_embeddings, parameters={"N_BOOT": 20})
     assert (out / "results" / "variability.csv").exists() and (out / "figures" / "07_variability.png").exists()
-    run_notebook(nb, release=small_release_file, out=out)  # now without embeddings: skipped
+    run_notebook(nb, release=run_release_file, out=out)  # now without embeddings: skipped
     assert not (out / "results" / "variability.csv").exists()
     assert not (out / "figures" / "07_variability.png").exists()
 
