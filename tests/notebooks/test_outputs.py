@@ -259,7 +259,7 @@ def test_a_cell_timeout_is_a_clear_failure(tmp_path):
     path = tmp_path / "98_slow.ipynb"
     nbformat.write(nb, str(path))
     with pytest.raises(NotebookFailed, match="98_slow stopped: .*Timeout"):
-        run_notebook(path, out=tmp_path / "out", timeout=2)
+        run_notebook(path, out=tmp_path / "out", timeout=1)
     assert (tmp_path / "out" / "build" / "failed" / "98_slow.ipynb").exists()
     assert not (tmp_path / "out" / "build" / ".staging" / "98_slow").exists()
 
