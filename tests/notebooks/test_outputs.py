@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import nbformat
 import numpy as np
@@ -259,30 +257,32 @@ def test_a_cell_timeout_is_a_clear_failure(tmp_path):
     path = tmp_path / "98_slow.ipynb"
     nbformat.write(nb, str(path))
     with pytest.raises(NotebookFailed, match="98_slow stopped: .*Timeout"):
-        run_notebook(path, out=tmp_path / "out", timeout=2)
+        run_notebook(path, out=tmp_path / "out", timeout=1)
     assert (tmp_path / "out" / "build" / "failed" / "98_slow.ipynb").exists()
     assert not (tmp_path / "out" / "build" / ".staging" / "98_slow").exists()
 
 
-def test_a_skipped_notebook_removes_what_an_earlier_run_wrote(tmp_path, small_release_file, small_embeddings):
-    out = tmp_path / "out"
+def test_a_skipped_notebook_removes_what_an_earlier_run_wrote(executed, tmp_path, run_release_file):
+    out = shutil.copytree(executed, tmp_path / "run")  # the earlier run: the shared one, which had embeddings
     nb = paths.NOTEBOOKS / "07_variability.ipynb"
-    run_notebook(nb, release=small_release_file, out=out, embeddings=small_embeddings, parameters={"N_BOOT": 20})
     assert (out / "results" / "variability.csv").exists() and (out / "figures" / "07_variability.png").exists()
-    run_notebook(nb, release=small_release_file, out=out)  # now without embeddings: skipped
+    run_notebook(nb, release=run_release_file, out=out)  # now without embeddings: skipped
     assert not (out / "results" / "variability.csv").exists()
     assert not (out / "figures" / "07_variability.png").exists()
 
 
 def test_plain_papermill_with_inject_paths_names_the_outputs(tmp_path, small_release_file):
-    """Without the runner: `papermill --inject-paths` gives the notebook its input path as a parameter."""
+    """Without the runner: `papermill --inject-paths` gives the notebook its input path as a parameter (papermill's
+    command line, papermill.cli, which `papermill` and `python -m papermill` run: called here in this process)."""
+    from click.testing import CliRunner
+    from papermill.cli import papermill
+
     nb = tmp_path / "notebooks" / "12_plain.ipynb"
     nb.parent.mkdir()
     nb.write_bytes((paths.NOTEBOOKS / "_template.ipynb").read_bytes())
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "papermill", str(nb), str(tmp_path / "executed.ipynb"), "--inject-paths",
-                        "-k", "python3", "-p", "RELEASE", str(small_release_file), "-p", "OUT", str(out)],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-3000:]
+    r = CliRunner().invoke(papermill, [str(nb), str(tmp_path / "executed.ipynb"), "--inject-paths", "-k", "python3",
+                                       "-p", "RELEASE", str(small_release_file), "-p", "OUT", str(out)])
+    assert r.exit_code == 0, r.output[-3000:] + repr(r.exception)
     assert (out / "figures" / "12_plain_monthly_images.png").exists()
     assert (out / "results" / "12_plain" / "monthly_images.csv").exists()

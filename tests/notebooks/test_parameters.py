@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import nbformat
 import pandas as pd
@@ -41,17 +40,34 @@ def test_notebook_08_asks_about_art_with_one_parameter(tmp_path, small_release_f
     assert (out / "figures" / "08_likes_vs_similarity.png").exists()
 
 
-def test_notebook_03_runs_on_a_release_with_six_clusters(tmp_path, small_release_file):
-    """A release holding six of the ten clusters: one panel per cluster, the text counts six."""
+#: the clusters of the release notebook 03 runs on below: six of the ten, C4's and C5's among them
+SIX = [1, 3, 4, 6, 8, 9]
+
+
+@pytest.fixture(scope="module")
+def six_cluster_run(tmp_path_factory, small_release_file):
+    """`make run NB=03_theme_shift PARAMS="ALPHA=0.05 MIN_IMAGES_PER_MONTH=50"` (make help's example) on the
+    small release cut to the SIX clusters, once for the module (the two tests below read it): the run's folder."""
     from twigma.synthetic.release import write_release
 
+    folder = tmp_path_factory.mktemp("six")
     raw = pd.read_csv(small_release_file)
-    six = write_release(raw[raw["label_10_cluster"].isin([1, 3, 4, 6, 8, 9])], tmp_path / "six.csv")
-    out = tmp_path / "out"
-    nb = run_notebook(paths.NOTEBOOKS / "03_theme_shift.ipynb", release=six, out=out)
+    six = write_release(raw[raw["label_10_cluster"].isin(SIX)], folder / "six.csv")
+    out = folder / "alpha05"
+    r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "run", "NB=03_theme_shift",
+                        "PARAMS=ALPHA=0.05 MIN_IMAGES_PER_MONTH=50", f"RELEASE={six}", f"OUT={out}"],
+                       capture_output=True, text=True, env=make_env(), timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out
+
+
+def test_notebook_03_runs_on_a_release_with_six_clusters(six_cluster_run):
+    """A release holding six of the ten clusters: one panel per cluster, the text counts six."""
+    out = six_cluster_run
     trends = pd.read_csv(out / "results" / "theme_trends.csv")
-    assert sorted(trends["cluster"]) == [1, 3, 4, 6, 8, 9]
-    text = json.dumps([c.get("outputs", []) for c in nbformat.read(nb, as_version=4).cells])
+    assert sorted(trends["cluster"]) == SIX
+    text = json.dumps([c.get("outputs", []) for c in nbformat.read(out / "build" / "03_theme_shift.ipynb",
+                                                                   as_version=4).cells])
     assert "split over the 6 clusters of the release" in text and "Traceback" not in text
     assert (out / "figures" / "03_theme_trends.png").exists()
 
@@ -102,12 +118,10 @@ def test_the_readmes_notebook_outputs_are_where_make_figures_writes_them(execute
     assert not missing, missing
 
 
-def test_make_run_with_two_parameters_is_a_recorded_and_verified_run(tmp_path, small_release_file):
-    out = tmp_path / "alpha05"
-    r = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "run", "NB=03_theme_shift",
-                        "PARAMS=ALPHA=0.05 MIN_IMAGES_PER_MONTH=50", f"RELEASE={small_release_file}", f"OUT={out}"],
-                       capture_output=True, text=True, env=make_env(), timeout=600)
-    assert r.returncode == 0, r.stdout + r.stderr
+def test_make_run_with_two_parameters_is_a_recorded_and_verified_run(six_cluster_run, capsys):
+    from twigma.cli import main
+
+    out = six_cluster_run
     manifest = json.loads((out / "results" / "provenance.json").read_text())
     recorded = manifest["notebooks"]["03_theme_shift"]["parameters"]
     assert recorded["ALPHA"] == 0.05 and recorded["MIN_IMAGES_PER_MONTH"] == 50
@@ -117,12 +131,12 @@ def test_make_run_with_two_parameters_is_a_recorded_and_verified_run(tmp_path, s
     ledger = pd.read_csv(out / "results" / "claims.csv", dtype=str, keep_default_na=False)
     assert set(ledger.loc[ledger["notebook"] == "03_theme_shift", "claim"]) >= {"C4", "C5"}
     assert not any("=" in p.name for p in paths.ROOT.iterdir())  # PARAMS made no file of its words
-    # make figures on this folder later keeps that run and says so (twigma provenance --notes, its last line)
-    notes = subprocess.run([sys.executable, "-m", "twigma", "provenance", "--out", str(out), "--notes"],
-                           capture_output=True, text=True, timeout=120)
-    assert notes.returncode == 0, notes.stderr
-    assert "03_theme_shift in this run was made with ALPHA=0.05 MIN_IMAGES_PER_MONTH=50 (make run)" in notes.stdout
-    assert f"rm '{out / 'build' / '03_theme_shift.ipynb'}' && make figures OUT='{out}'" in notes.stdout
-    v = subprocess.run(["make", "--no-print-directory", "-C", str(paths.ROOT), "verify", f"OUT={out}"],
-                       capture_output=True, text=True, env=make_env(), timeout=120)
-    assert v.returncode == 0 and "0 problem" in v.stdout + v.stderr, v.stdout + v.stderr
+    # make figures on this folder later keeps that run and says so (twigma provenance --notes, its last line;
+    # make verify runs twigma verify: both called here as make calls them, in this process)
+    capsys.readouterr()
+    assert main(["provenance", "--out", str(out), "--notes"]) == 0
+    notes = capsys.readouterr().out
+    assert "03_theme_shift in this run was made with ALPHA=0.05 MIN_IMAGES_PER_MONTH=50 (make run)" in notes
+    assert f"rm '{out / 'build' / '03_theme_shift.ipynb'}' && make figures OUT='{out}'" in notes
+    assert main(["verify", "--out", str(out)]) == 0
+    assert "0 problem" in capsys.readouterr().out
