@@ -423,13 +423,13 @@ lint: $(LINT_STAMP) ## lint the code (ruff), check notebooks carry no outputs (n
 	@$(VENV)/bin/mypy --no-error-summary && echo ">> mypy: src is clean"
 
 test: lint $(TEST_STAMP) $(EMBED_STAMP) $(CFF_STAMP) sample ## lint (ruff, nbstripout, mypy), then run every test (tests/: the package, the notebooks, the browser)
-	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
+	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 # The package's unit tests alone: no notebook run, no browser, nothing that needs the embedding layer (the
 # markers are set in tests/conftest.py and pyproject.toml); docs/benchmarks.md gives its time.
 FAST_TESTS := not notebooks and not browser and not embedding_layer and not slow
 test-fast: $(TEST_STAMP) $(CFF_STAMP) sample ## the package's unit tests only (no notebook, browser or embedding layer)
-	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile -m "$(FAST_TESTS)" --durations=10 $(PYTEST_ARGS)
+	@HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "$(FAST_TESTS)" --durations=10 $(PYTEST_ARGS)
 
 bench: $(ENV_STAMP) ## benchmark the release pipeline on an 800,000-row synthetic release
 	$(PY) bench/release_pipeline.py

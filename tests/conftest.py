@@ -218,9 +218,36 @@ def write_csv(tmp_path):
 FOLDER_MARKS = {"notebooks": "notebooks", "browser": "browser"}
 
 
+#: the markers of tests that run notebooks, make, a browser or a new environment: minutes of work between them
+HEAVY_MARKS = {"notebooks", "browser", "slow", "embedding_layer"}
+
+
+def _schedule(items: list) -> list:
+    """The tests in the order pytest-xdist hands their files to the workers (`--dist loadfile
+    --no-loadscope-reorder`), so that both stay busy: first one file that reads the shared run (its worker
+    makes the run, notebooks side by side), then the heavy files that do not read it (the other worker's work
+    meanwhile), then the other files that read it, and the unit tests last, many short files that fill the
+    gaps as the workers finish."""
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def reads_run(group):
+        return any("executed" in item.fixturenames for item in group)
+
+    def heavy(group):
+        return any(HEAVY_MARKS & {m.name for m in item.iter_markers()} for item in group)
+
+    readers = [f for f, g in files.items() if reads_run(g)]
+    rank = {f: 2 if f in readers else 1 if heavy(g) else 3 for f, g in files.items()}
+    rank.update(dict.fromkeys(readers[:1], 0))
+    return [item for f in sorted(files, key=lambda f: rank[f]) for item in files[f]]
+
+
 def pytest_collection_modifyitems(config, items):
     root = Path(__file__).parent
     for item in items:
         folder = Path(item.fspath).relative_to(root).parts[0]
         if folder in FOLDER_MARKS:
             item.add_marker(getattr(pytest.mark, FOLDER_MARKS[folder]))
+    items[:] = _schedule(items)
