@@ -35,6 +35,7 @@ def test_notebook_says_the_map_is_a_sample_and_the_density_every_image(sampled_r
             f"{m.last_months[1]}; the 10 most liked tweets among them are listed, each once, with "
             f"{top['images'].sum()} of their images in this selection in all, from {top['likes'].max():,.0f} likes") in text
     assert "twitter.com/i/web" not in text and "this is a synthetic release" in text
+    assert "No search in this run" in text and "Traceback" not in text  # run without EMBEDDINGS
     assert "the interactive map's table: a seeded random sample of 700 of the 3,000 images" in text
     assert "The interactive map below shows a seeded random sample of 700 of the 3,000 images, one by one." in text
     assert "The map above holds a seeded random sample of 700 of the 3,000 images; the filters show 700 of them" in text

@@ -15,20 +15,19 @@ from support.notebook_runs import NOTEBOOKS, RELEASE_TABLES, check_committed_not
 from support.repo_copy import repository_copy
 
 from twigma.analysis import claims
+from twigma.cli import main
 
 
 @pytest.fixture(scope="module")
-def release_only_make_run(tmp_path_factory, executed, run_release_file):
+def made_copy(tmp_path_factory, executed, run_release_file, run_embeddings):
     """A user's run to make again: the shared run (`make figures RELEASE= EMBEDDINGS= OUT=`, tests/conftest.py,
-    its release and output folder at paths with a space) copied with a copy of the repository, then `make
-    figures RELEASE= OUT=` there without EMBEDDINGS, which reruns only the notebooks that read embeddings."""
+    its release and output folder at paths with a space) copied, times kept, with a copy of the repository:
+    (the copy of the repository, make's arguments for the copied run, its folder)."""
     tmp = tmp_path_factory.mktemp("make")
     repo = repository_copy(tmp / "repo")
     out = tmp / "out put"
-    shutil.copytree(executed, out, symlinks=True)  # times kept: make finds it up to date
-    r = make_in(repo, "figures", f"RELEASE={run_release_file}", f"OUT={out}")
-    assert r.returncode == 0, r.stdout + r.stderr
-    return repo, run_release_file, out, r.stdout
+    shutil.copytree(executed, out, symlinks=True)
+    return repo, (f"RELEASE={run_release_file}", f"EMBEDDINGS={run_embeddings}", f"OUT={out}"), out
 
 
 def make_in(repo, *args):
@@ -54,10 +53,10 @@ def _set_parameter(nb_path, name, value):
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_make_figures_validates_once_runs_side_by_side_and_reruns_only_what_changed(executed, run_release_file,
+def test_make_figures_validates_the_release_once_and_runs_notebooks_side_by_side(executed, run_release_file,
                                                                                     run_embeddings):
     """The shared run, as make printed it: the release validated and cached once, before any notebook, and
-    notebooks side by side without -j; made again on its copy with nothing changed, nothing reruns."""
+    notebooks side by side without -j."""
     for name in RELEASE_TABLES:
         assert (executed / "results" / name).exists(), name
     assert int(pd.read_csv(executed / "results" / "data_summary.csv").set_index("metric").loc["n_images", "value"]) == 3000
@@ -74,42 +73,52 @@ def test_make_figures_validates_once_runs_side_by_side_and_reruns_only_what_chan
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_without_embeddings_only_the_image_notebooks_rerun_and_say_why(release_only_make_run, run_release_file):
-    """The copy made again without EMBEDDINGS: the notebooks that read embeddings rerun and the others do
-    not; the image notebooks say why they did not run, their claims are untestable, and the map, which needs
-    only the release, runs and says there is no search. Then nothing reruns, and a release that is not there
-    is refused by name."""
-    repo, release, out, said = release_only_make_run
-    rerun = {x[3:] for x in said.splitlines() if x.startswith(">> ")}
-    assert rerun == {"06_distinctness", "07_variability", "08_likes_similarity", "09_inspiration", "10_explore",
-                     "12_robustness"}, said
-    assert "skipped" in said
-    skipped = nbformat.read(out / "build" / "08_likes_similarity.ipynb", as_version=4)
-    assert "Skipped" in skipped.cells[0].source and "EMBEDDINGS" in skipped.cells[0].source
-    claims_table = pd.read_csv(out / "results" / "claims.csv").set_index("claim")
-    assert (claims_table.loc[["C7", "C8", "C9", "C10"], "holds"] == "untestable").all()
-    assert not (out / "results" / "likes_similarity.csv").exists()
-    assert (out / "figures" / "10_explore_map.png").exists()
-    explored = json.dumps([c.get("outputs", []) for c in nbformat.read(out / "build" / "10_explore.ipynb", 4).cells])
-    assert "No search in this run" in explored and "Traceback" not in explored
-
+def test_the_copied_run_is_up_to_date_and_a_missing_release_is_refused_by_name(made_copy, run_release_file):
+    repo, run, out = made_copy
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")}
     assert len(stamps) == len(NOTEBOOKS)
-    r = make_in(repo, "figures", f"RELEASE={release}", f"OUT={out}")  # nothing changed: nothing reruns
+    r = make_in(repo, "figures", *run)  # nothing changed: nothing reruns
     assert r.returncode == 0 and ">> nothing to do" in r.stdout, r.stdout + r.stderr
     assert {p.name: p.stat().st_mtime_ns for p in (out / "build").glob("*.ipynb")} == stamps
 
-    missing = release.parent / "not there.csv"
+    missing = run_release_file.parent / "not there.csv"
     r = make_in(repo, "figures", f"RELEASE={missing}", f"OUT={out}")
     assert r.returncode != 0 and f"RELEASE={missing}: no such file" in r.stderr
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(release_only_make_run):
+def test_without_embeddings_the_image_notebooks_rerun_and_say_why(made_copy, run_release_file, tmp_path, capsys):
+    """Without EMBEDDINGS, make would rerun the notebooks that read embeddings and no other (`make -n`); the
+    command it runs for each (`twigma run-notebook`, no --embeddings) records the image notebooks as skipped,
+    saying why, and their claims untestable. (10_explore without embeddings: tests/notebooks/test_explore.py.)"""
+    repo, run, out = made_copy
+    r = make_in(repo, "-n", "figures", f"RELEASE={run_release_file}", f"OUT={out}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    rerun = set(re.findall(r'echo ">> (\S+)"', r.stdout))
+    assert rerun == {"06_distinctness", "07_variability", "08_likes_similarity", "09_inspiration", "10_explore",
+                     "12_robustness"}, r.stdout
+    assert "--embeddings" not in r.stdout and "run-notebook" in r.stdout
+
+    alone = tmp_path / "no embeddings"
+    for name in ("06_distinctness", "07_variability", "08_likes_similarity", "09_inspiration"):
+        assert main(["run-notebook", str(repo / "notebooks" / f"{name}.ipynb"), "--release", str(run_release_file),
+                     "--out", str(alone)]) == 0
+    said = capsys.readouterr()
+    assert said.out.count("skipped: ") == 4 and "without EMBEDDINGS" in said.out, said
+    skipped = nbformat.read(alone / "build" / "08_likes_similarity.ipynb", as_version=4)
+    assert "Skipped" in skipped.cells[0].source and "EMBEDDINGS" in skipped.cells[0].source
+    assert main(["claims", "--out", str(alone)]) == 0
+    claims_table = pd.read_csv(alone / "results" / "claims.csv").set_index("claim")
+    assert (claims_table.loc[["C7", "C8", "C9", "C10"], "holds"] == "untestable").all()
+    assert not (alone / "results" / "likes_similarity.csv").exists()
+
+
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(made_copy):
     """The README's "add a notebook" path as a user takes it, in a copy of the repository after its make
     figures: copy 03 to 13_portrait_rise with another parameter, create 14_first_look with `make notebook`,
     run make figures again."""
-    repo, release, out, _ = release_only_make_run
+    repo, run, out = made_copy
     make_in_copy = lambda *args: make_in(repo, *args)  # noqa: E731
     before = _snapshot(out)
     claims_before = pd.read_csv(out / "results" / "claims.csv")
@@ -127,7 +136,7 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(release_on
     r = make_in_copy("notebook", "NAME=Portraits")
     assert r.returncode != 0 and "NN_topic" in r.stderr and "the next free one is 15" in r.stderr
 
-    r = make_in_copy("figures", f"RELEASE={release}", f"OUT={out}")
+    r = make_in_copy("figures", *run)
     assert r.returncode == 0, r.stdout + r.stderr
     assert ">> 13_portrait_rise" in r.stdout and ">> 14_first_look" in r.stdout and ">> 03_theme_shift" not in r.stdout
     after = _snapshot(out)
@@ -161,15 +170,15 @@ def test_a_copied_notebook_and_a_new_one_write_only_their_own_outputs(release_on
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_an_edit_of_02_reruns_every_notebook_that_declares_it_reads_02(release_only_make_run):
+def test_an_edit_of_02_reruns_every_notebook_that_declares_it_reads_02(made_copy):
     """`make -n figures` after touching 02 lists the notebooks that read its cluster names (03, 04, 05, 07 and
     10: the order make follows comes from their declarations, build/deps.mk) and no other paper notebook."""
-    repo, release, out, _ = release_only_make_run
+    repo, run, out = made_copy
     nb02 = repo / "notebooks" / "02_themes_map.ipynb"
     before = nb02.stat()
     try:
         os.utime(nb02)  # touch
-        r = make_in(repo, "-n", "figures", f"RELEASE={release}", f"OUT={out}")
+        r = make_in(repo, "-n", "figures", *run)
     finally:
         os.utime(nb02, ns=(before.st_atime_ns, before.st_mtime_ns))  # as it was, for the tests after this one
     assert r.returncode == 0, r.stdout + r.stderr
@@ -182,11 +191,10 @@ def test_an_edit_of_02_reruns_every_notebook_that_declares_it_reads_02(release_o
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
-def test_a_rerun_says_up_to_date_completes_the_manifest_and_forgets_a_deleted_copy(release_only_make_run):
+def test_a_rerun_says_up_to_date_completes_the_manifest_and_forgets_a_deleted_copy(made_copy):
     """A second make figures with nothing to do says so; one stopped before the manifest is completed by the
     next; make verify's fix for a missing file works as printed; a deleted copy's verdicts leave the ledger."""
-    repo, release, out, _ = release_only_make_run
-    run = (f"RELEASE={release}", f"OUT={out}")
+    repo, run, out = made_copy
     assert make_in(repo, "figures", *run).returncode == 0  # whatever the tests before left to do
     r = make_in(repo, "figures", *run)
     assert r.returncode == 0 and ">> nothing to do" in r.stdout and f"{out}/results/" in r.stdout, r.stdout
@@ -210,7 +218,7 @@ def test_a_rerun_says_up_to_date_completes_the_manifest_and_forgets_a_deleted_co
     assert v.returncode == 0 and (out / "results" / "nsfw_by_cluster.csv").exists(), v.stdout
 
     copy = repo / "notebooks" / "15_gone.ipynb"
-    copy.write_bytes((repo / "notebooks" / "01_growth.ipynb").read_bytes())
+    copy.write_bytes((repo / "notebooks" / "00_data.ipynb").read_bytes())  # the quickest notebook with a claim
     assert make_in(repo, "figures", *run).returncode == 0
     assert "15_gone" in set(pd.read_csv(out / "results" / "claims.csv")["notebook"].dropna())
     copy.unlink()
