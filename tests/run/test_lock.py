@@ -78,7 +78,8 @@ def test_a_holder_that_has_emptied_its_file_but_not_let_go_is_waited_for(tmp_pat
         letting_go.join()
 
 
-def test_a_holder_that_never_writes_its_pid_is_reported_as_such(tmp_path):
+def test_a_holder_that_never_writes_its_pid_is_reported_as_such(tmp_path, monkeypatch):
+    monkeypatch.setattr(lock, "RETRIES", 4)  # it gives up after RETRIES looks; the default waits 2 s
     build = tmp_path / "build"
     path = lock.lock_path(build)
     path.parent.mkdir(parents=True, exist_ok=True)
