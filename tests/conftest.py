@@ -7,9 +7,15 @@ import fcntl
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# jsonschema builds rfc3987_syntax's grammar at import (1.3 s in every process; python-jsonschema/jsonschema#1428)
+# for the "iri" formats, which no schema the tests validate uses (test_citation.py checks that): the test
+# processes do without it, as the package's commands do (src/twigma/__main__.py)
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 if "TWIGMA_CACHE_DIR" not in os.environ:  # typed caches of test files stay out of data/interim
     import tempfile
     os.environ["TWIGMA_CACHE_DIR"] = tempfile.mkdtemp(prefix="twigma-test-cache-")

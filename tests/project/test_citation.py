@@ -91,6 +91,15 @@ def test_the_schema_copies_are_the_published_files(schema):
     assert hashlib.sha256(schema.read_bytes()).hexdigest() == documented, f"{schema.name} differs from its source"
 
 
+def test_every_format_the_schemas_use_is_checked_in_the_test_processes():
+    """The test processes do without rfc3987_syntax (tests/conftest.py), so jsonschema leaves the "iri" formats
+    unchecked there: every format the schemas use must be one it still checks."""
+    import jsonschema
+
+    used = {m for p in SCHEMAS.glob("*.json") for m in re.findall(r'"format":\s*"([^"]+)"', p.read_text())}
+    assert used and used <= set(jsonschema.FormatChecker().checkers), used - set(jsonschema.FormatChecker().checkers)
+
+
 # --- CITATION.cff
 
 def test_citation_cff_is_valid_against_the_cff_1_2_0_schema(cff):
