@@ -315,8 +315,9 @@ endif
 $(ROB_SUMMARY): $(ROB_SPECS) $(ROB_MK)
 	@$(PY) -m twigma robustness collect $(ROB_ARGS)
 
-# notebook 12 draws the curves; under make figures it reads the summary when there is one
-$(ROB_NB): $(wildcard $(ROB_SUMMARY))
+# notebook 12 draws the curves; under make figures it reads the summary when there is one, else it runs the
+# small grid of the grid file, so an edit of that file reruns it
+$(ROB_NB): $(wildcard $(ROB_SUMMARY)) $(call nospace,$(GRID))
 
 robustness: $(ROB_SUMMARY) $(ROB_NB) ## re-check the claims over every specification of robustness.yml (GRID=): results/robustness*.csv, figures/12_*
 	@$(PY) -m twigma provenance --out "$(OUT)" >/dev/null

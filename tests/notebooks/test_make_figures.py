@@ -191,6 +191,22 @@ def test_an_edit_of_02_reruns_every_notebook_that_declares_it_reads_02(made_copy
 
 
 @pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
+def test_an_edit_of_the_grid_reruns_notebook_12_alone(made_copy):
+    """Without `make robustness`, notebook 12 runs the small grid of robustness.yml: `make -n figures` after
+    touching that file reruns 12 and no other notebook."""
+    repo, run, out = made_copy
+    grid = repo / "robustness.yml"
+    before = grid.stat()
+    try:
+        os.utime(grid)  # touch
+        r = make_in(repo, "-n", "figures", *run)
+    finally:
+        os.utime(grid, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert set(re.findall(r'echo ">> (\S+)"', r.stdout)) == {"12_robustness"}, r.stdout
+
+
+@pytest.mark.skipif(not MAKE_BUILT, reason="needs the make-built .venv")
 def test_a_rerun_says_up_to_date_completes_the_manifest_and_forgets_a_deleted_copy(made_copy):
     """A second make figures with nothing to do says so; one stopped before the manifest is completed by the
     next; make verify's fix for a missing file works as printed; a deleted copy's verdicts leave the ledger."""
